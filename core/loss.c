@@ -1,0 +1,41 @@
+#include "loss.h"
+
+#include <math.h>
+#include <stddef.h>
+
+float loss_softmax_xent(float *dlogits, const float *logits, const int *labels,
+                        int batch, int classes)
+{
+    double total = 0.0;
+    for (int b = 0; b < batch; b++) {
+        const float *z = logits + (size_t)b * classes;
+        float zmax = z[0];
+        for (int k = 1; k < classes; k++)
+            zmax = fmaxf(zmax, z[k]);
+        double sum = 0.0;
+        for (int k = 0; k < classes; k++)
+            sum += exp((double)(z[k] - zmax));
+        double lse = log(sum) + zmax;
+        total += lse - z[labels[b]];
+        if (dlogits) {
+            float *dz = dlogits + (size_t)b * classes;
+            for (int k = 0; k < classes; k++)
+                dz[k] = (float)((exp(z[k] - lse) - (k == labels[b])) / batch);
+        }
+    }
+    return (float)(total / batch);
+}
+
+int loss_correct(const float *logits, const int *labels, int batch, int classes)
+{
+    int correct = 0;
+    for (int b = 0; b < batch; b++) {
+        const float *z = logits + (size_t)b * classes;
+        int best = 0;
+        for (int k = 1; k < classes; k++)
+            if (z[k] > z[best])
+                best = k;
+        correct += best == labels[b];
+    }
+    return correct;
+}

@@ -1,0 +1,251 @@
+/* model.c — parameters in one block, freezing, and the passes over the tree. */
+#include "model.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MODEL_DEFAULT_LR 0.01f
+
+int model_declare(model *m, layer *l, const char *name, int kind, int ndim,
+                  const int *dim, thaw_err *err)
+{
+    if (m->nslice == m->slicecap) {
+        int cap = m->slicecap ? m->slicecap * 2 : 32;
+        param_slice *grown = realloc(m->slice, (size_t)cap * sizeof *grown);
+        if (!grown) {
+            thaw_fail(err, THAW_ENOMEM, "out of memory declaring %s.%s", l->path, name);
+            return -1;
+        }
+        m->slice = grown;
+        m->slicecap = cap;
+    }
+    param_slice *s = &m->slice[m->nslice];
+    memset(s, 0, sizeof *s);
+    snprintf(s->name, sizeof s->name, "%s%s%s", l->path, l->path[0] ? "." : "", name);
+    s->owner = l;
+    s->kind = kind;
+    s->ndim = ndim;
+    s->len = 1;
+    for (int i = 0; i < ndim; i++) {
+        s->dim[i] = dim[i];
+        s->len *= (size_t)dim[i];
+    }
+    s->off = m->nfloat;
+    s->lr = MODEL_DEFAULT_LR;
+    m->nfloat += (s->len + 15) & ~(size_t)15;   /* every slice starts on a cache line */
+    if (l->nslice == 0)
+        l->slice0 = m->nslice;
+    l->nslice++;
+    return m->nslice++;
+}
+
+static void model_init_params(layer *l, model *m, rng *r)
+{
+    for (int i = 0; i < l->nchild; i++)
+        model_init_params(l->child[i], m, r);
+    if (l->ops->init)
+        l->ops->init(l, m, r);
+}
+
+int model_build(model *m, layer *root, shape3 in, unsigned long long seed, thaw_err *err)
+{
+    memset(m, 0, sizeof *m);
+    if (!root)
+        return thaw_fail(err, THAW_ENOMEM, "out of memory building the model");
+    m->root = root;
+    m->in = in;
+    m->rng = rng_seeded(seed);
+    int rc = layer_plan(root, m, in, NULL, err);
+    if (rc != THAW_OK)
+        goto fail;
+    if (root->out.h != 1 || root->out.w != 1) {
+        rc = thaw_fail(err, THAW_ESHAPE, "the model's output is %dx%dx%d; expected one score per class "
+                       "(end with a pool and a linear layer)", root->out.c, root->out.h, root->out.w);
+        goto fail;
+    }
+    m->classes = root->out.c;
+    size_t bytes = m->nfloat * sizeof(float);
+    m->param = aligned_alloc(ARENA_ALIGN, bytes ? bytes : ARENA_ALIGN);
+    m->grad = aligned_alloc(ARENA_ALIGN, bytes ? bytes : ARENA_ALIGN);
+    if (!m->param || !m->grad) {
+        rc = thaw_fail(err, THAW_ENOMEM, "out of memory for %zu parameters", m->nfloat);
+        goto fail;
+    }
+    memset(m->param, 0, bytes);
+    memset(m->grad, 0, bytes);
+    rng r = rng_seeded(seed ^ 0x7468617771ull);
+    model_init_params(root, m, &r);
+    model_refresh(m);
+    return THAW_OK;
+fail:
+    model_free(m);
+    return rc;
+}
+
+static size_t model_scratch_need(const layer *l, int batch)
+{
+    size_t need = l->ops->scratch ? l->ops->scratch(l, batch) : 0;
+    for (int i = 0; i < l->nchild; i++) {
+        size_t c = model_scratch_need(l->child[i], batch);
+        if (c > need)
+            need = c;
+    }
+    return need;
+}
+
+int model_prepare(model *m, int batch, thaw_err *err)
+{
+    if (batch < 1)
+        return thaw_fail(err, THAW_EINVAL, "batch size %d: expected at least 1", batch);
+    arena a = {0};
+    m->nscratch = model_scratch_need(m->root, batch);
+    arena_alloc(&a, m->nscratch * sizeof(float));
+    m->root->ops->alloc(m->root, &a, batch);
+    size_t need = a.used;
+    if (arena_reserve(&m->act, need) != THAW_OK) {
+        m->batch = 0;
+        return thaw_fail(err, THAW_ENOMEM, "out of memory: a batch of %d needs %zu MiB of activations",
+                         batch, need >> 20);
+    }
+    m->scratch = arena_alloc(&m->act, m->nscratch * sizeof(float));
+    m->root->ops->alloc(m->root, &m->act, batch);
+    m->batch = batch;
+    return THAW_OK;
+}
+
+void model_free(model *m)
+{
+    layer_free(m->root);
+    free(m->slice);
+    free(m->param);
+    free(m->grad);
+    arena_free(&m->act);
+    memset(m, 0, sizeof *m);
+}
+
+void model_forward(model *m, const float *x, int batch, int train)
+{
+    m->root->ops->forward(m->root, m, x, batch, train);
+}
+
+void model_backward(model *m, const float *x, int batch)
+{
+    if (m->root->trainable)
+        m->root->ops->backward(m->root, m, x, NULL, 0, batch);
+}
+
+void model_zero_grad(model *m)
+{
+    memset(m->grad, 0, m->nfloat * sizeof(float));
+}
+
+layer *model_find(const model *m, const char *path)
+{
+    layer *l = m->root;
+    while (*path) {
+        const char *dot = strchr(path, '.');
+        size_t n = dot ? (size_t)(dot - path) : strlen(path);
+        layer *next = NULL;
+        for (int i = 0; i < l->nchild && !next; i++)
+            if (strlen(l->child[i]->name) == n && !memcmp(l->child[i]->name, path, n))
+                next = l->child[i];
+        if (!next)
+            return NULL;
+        l = next;
+        path += n + (dot != NULL);
+    }
+    return l;
+}
+
+static void model_freeze_tree(model *m, layer *l, int frozen, int keep_bn)
+{
+    for (int i = 0; i < l->nchild; i++)
+        model_freeze_tree(m, l->child[i], frozen, keep_bn);
+    if (keep_bn && layer_is_batchnorm(l))
+        return;
+    for (int s = l->slice0; s < l->slice0 + l->nslice; s++)
+        m->slice[s].frozen = frozen;
+}
+
+void model_freeze(model *m, layer *node, int frozen)
+{
+    if (!node)
+        return;
+    model_freeze_tree(m, node, frozen, m->train_bn && frozen && !layer_is_batchnorm(node));
+    model_refresh(m);
+}
+
+static void model_lr_tree(model *m, layer *l, float lr)
+{
+    for (int i = 0; i < l->nchild; i++)
+        model_lr_tree(m, l->child[i], lr);
+    for (int s = l->slice0; s < l->slice0 + l->nslice; s++)
+        m->slice[s].lr = lr;
+}
+
+void model_set_lr(model *m, layer *node, float lr)
+{
+    if (node)
+        model_lr_tree(m, node, lr);
+}
+
+void model_refresh(model *m)
+{
+    layer_grad_plan(m->root, m, 0);
+}
+
+param_slice *model_slice(model *m, const char *name)
+{
+    for (int s = 0; s < m->nslice; s++)
+        if (!strcmp(m->slice[s].name, name))
+            return &m->slice[s];
+    return NULL;
+}
+
+size_t model_count(const model *m, int trainable_only)
+{
+    size_t n = 0;
+    for (int s = 0; s < m->nslice; s++) {
+        const param_slice *p = &m->slice[s];
+        if (p->kind == PARAM_STAT || (trainable_only && p->frozen))
+            continue;
+        n += p->len;
+    }
+    return n;
+}
+
+layer *reference_net(int in_channels, int classes, thaw_err *err)
+{
+    static const struct { const char *name; int cin, cout, stride; } stage[] = {
+        { "stage1", 32, 32, 1 },
+        { "stage2", 32, 64, 2 },
+        { "stage3", 64, 128, 2 },
+    };
+    layer *root = sequential_new("model");
+    layer *stem = sequential_new("stem");
+    if (!root || !stem) {
+        layer_free(root);
+        layer_free(stem);
+        thaw_fail(err, THAW_ENOMEM, "out of memory building the model");
+        return NULL;
+    }
+    if (layer_add(stem, conv2d_new("0", in_channels, 32, 3, 1, 1, 0), err) ||
+        layer_add(stem, batchnorm2d_new("1", 32, 1e-5f, 0.1f), err) ||
+        layer_add(stem, relu_new("2"), err) ||
+        layer_add(root, stem, err))
+        goto fail;
+    for (size_t i = 0; i < sizeof stage / sizeof stage[0]; i++) {
+        int proj = stage[i].stride != 1 || stage[i].cin != stage[i].cout;
+        layer *b = residual_new(stage[i].name, stage[i].cin, stage[i].cout, stage[i].stride, proj, err);
+        if (layer_add(root, b, err))
+            goto fail;
+    }
+    if (layer_add(root, avgpool_new("pool"), err) ||
+        layer_add(root, linear_new("head", 128, classes, 1), err))
+        goto fail;
+    return root;
+fail:
+    layer_free(root);
+    return NULL;
+}

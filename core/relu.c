@@ -1,0 +1,50 @@
+/* relu.c — y = max(0, x); dx = dy·[y > 0]. */
+#include <math.h>
+#include <stdlib.h>
+
+#include "model.h"
+
+static int relu_plan(layer *l, model *m, shape3 in, const layer *prev, thaw_err *err)
+{
+    (void)m, (void)prev, (void)err;
+    l->out = in;
+    return THAW_OK;
+}
+
+static void relu_forward(layer *l, model *m, const float *x, int batch, int train)
+{
+    (void)m, (void)train;
+    size_t n = (size_t)batch * shape3_count(l->out);
+    for (size_t i = 0; i < n; i++)
+        l->y[i] = fmaxf(x[i], 0.0f);
+}
+
+static void relu_backward(layer *l, model *m, const float *x, float *dx, int acc, int batch)
+{
+    (void)m, (void)x;
+    if (!dx)
+        return;
+    size_t n = (size_t)batch * shape3_count(l->out);
+    for (size_t i = 0; i < n; i++) {
+        float g = l->y[i] > 0.0f ? l->dy[i] : 0.0f;
+        dx[i] = acc ? dx[i] + g : g;
+    }
+}
+
+static const layer_ops relu_ops = {
+    .type = "relu",
+    .plan = relu_plan,
+    .alloc = layer_alloc_io,
+    .forward = relu_forward,
+    .backward = relu_backward,
+};
+
+layer *relu_new(const char *name)
+{
+    layer *l = malloc(sizeof *l);
+    if (l && layer_init_base(l, &relu_ops, name) != THAW_OK) {
+        free(l);
+        return NULL;
+    }
+    return l;
+}

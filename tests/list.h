@@ -1,0 +1,2 @@
+/* Every test, once. */
+TEST(reference_net_trains)

@@ -1,0 +1,62 @@
+/* main.c — runs every test in tests/list.h, or those whose name contains
+ * one of the arguments, and ends with "N passed, N failed". */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "gemm.h"
+#include "test.h"
+
+static int failed_now;
+
+void test_failed(const char *file, int line, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    printf("    %s:%d: ", file, line);
+    vprintf(fmt, ap);
+    printf("\n");
+    va_end(ap);
+    failed_now = 1;
+}
+
+int test_has_failed(void)
+{
+    return failed_now;
+}
+
+static const struct {
+    const char *name;
+    void (*run)(void);
+} tests[] = {
+#define TEST(name) { #name, test_##name },
+#include "list.h"
+#undef TEST
+};
+
+static int wanted(const char *name, int argc, char **argv)
+{
+    if (argc < 2)
+        return 1;
+    for (int i = 1; i < argc; i++)
+        if (strstr(name, argv[i]))
+            return 1;
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    int passed = 0, failed = 0;
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    thaw_threads_set(1);
+    for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++) {
+        if (!wanted(tests[i].name, argc, argv))
+            continue;
+        failed_now = 0;
+        tests[i].run();
+        printf("%s %s\n", failed_now ? "FAIL" : "ok  ", tests[i].name);
+        failed_now ? failed++ : passed++;
+    }
+    printf("%d passed, %d failed\n", passed, failed);
+    return failed ? 1 : 0;
+}
