@@ -6,7 +6,10 @@
  *   y_b(O, P·Q)      = W(O, C·R·S) · col + bias
  *   dW              += dy_b · colᵀ                  (only when the weight trains)
  *   dcol             = Wᵀ · dy_b;  dx_b = col2im(dcol)   (only when upstream trains)
- * One image at a time keeps col within the cache.
+ * The GEMMs run over chunks of images side by side (columns (b, p, q)), so
+ * that even a 7×7 output gives BLIS wide enough matrices; a chunk's col
+ * stays within the last-level cache. A 1×1 stride-1 convolution multiplies
+ * the input in place, image by image, without im2col.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -45,15 +48,6 @@ static int conv2d_direct(const conv2d *c)
     return c->k == 1 && c->stride == 1 && c->pad == 0;
 }
 
-static size_t conv2d_scratch(const layer *l, int batch)
-{
-    (void)batch;
-    const conv2d *c = (const conv2d *)l;
-    if (conv2d_direct(c))
-        return 0;
-    return 2 * (size_t)c->cin * c->k * c->k * l->out.h * l->out.w;   /* col and dcol */
-}
-
 static void conv2d_alloc(layer *l, arena *a, int batch)
 {
     layer_alloc_io(l, a, batch);
@@ -71,53 +65,112 @@ static void conv2d_init(layer *l, model *m, rng *r)
     }
 }
 
-/* col(C·R·S, P·Q) from x(C, H, W); padding reads as zero. */
-static void im2col(float *col, const float *x, int C, int H, int W, int R, int stride, int pad,
-                   int P, int Q)
+/* The range of output columns q whose input column q·stride - pad + ks lies
+ * inside [0, W): [*q0, *q1). */
+static void valid_cols(int *q0, int *q1, int W, int Q, int ks, int stride, int pad)
+{
+    int lo = pad - ks, hi = W + pad - ks;   /* q·stride must lie in [lo, hi) */
+    *q0 = lo <= 0 ? 0 : (lo + stride - 1) / stride;
+    *q1 = hi <= 0 ? 0 : (hi + stride - 1) / stride;
+    if (*q1 > Q)
+        *q1 = Q;
+    if (*q0 > *q1)
+        *q0 = *q1;
+}
+
+/* col(C·R·S, P·Q), rows ld floats apart, from x(C, H, W); padding reads as zero. */
+static void im2col(float *col, size_t ld, const float *x, int C, int H, int W, int R,
+                   int stride, int pad, int P, int Q)
 {
     for (int ch = 0; ch < C; ch++)
         for (int kr = 0; kr < R; kr++)
             for (int ks = 0; ks < R; ks++) {
-                float *row = col + ((size_t)(ch * R + kr) * R + ks) * P * Q;
+                float *row = col + (size_t)((ch * R + kr) * R + ks) * ld;
                 const float *xc = x + (size_t)ch * H * W;
+                int q0, q1;
+                valid_cols(&q0, &q1, W, Q, ks, stride, pad);
                 for (int p = 0; p < P; p++) {
                     int h = p * stride - pad + kr;
                     float *out = row + p * Q;
-                    if (h < 0 || h >= H) {
+                    if (h < 0 || h >= H || q0 == q1) {
                         memset(out, 0, Q * sizeof(float));
                         continue;
                     }
-                    const float *xr = xc + (size_t)h * W;
-                    for (int q = 0; q < Q; q++) {
-                        int w = q * stride - pad + ks;
-                        out[q] = (w >= 0 && w < W) ? xr[w] : 0.0f;
-                    }
+                    const float *xr = xc + (size_t)h * W + ks - pad;
+                    for (int q = 0; q < q0; q++)
+                        out[q] = 0.0f;
+                    if (stride == 1)
+                        memcpy(out + q0, xr + q0, (size_t)(q1 - q0) * sizeof(float));
+                    else
+                        for (int q = q0; q < q1; q++)
+                            out[q] = xr[q * stride];
+                    for (int q = q1; q < Q; q++)
+                        out[q] = 0.0f;
                 }
             }
 }
 
-/* dx(C, H, W) += col2im(dcol(C·R·S, P·Q)); dx must be cleared first to overwrite. */
-static void col2im(float *dx, const float *dcol, int C, int H, int W, int R, int stride, int pad,
-                   int P, int Q)
+/* dx(C, H, W) += col2im(dcol(C·R·S, P·Q)), rows of dcol ld floats apart. */
+static void col2im(float *dx, const float *dcol, size_t ld, int C, int H, int W, int R,
+                   int stride, int pad, int P, int Q)
 {
     for (int ch = 0; ch < C; ch++)
         for (int kr = 0; kr < R; kr++)
             for (int ks = 0; ks < R; ks++) {
-                const float *row = dcol + ((size_t)(ch * R + kr) * R + ks) * P * Q;
+                const float *row = dcol + (size_t)((ch * R + kr) * R + ks) * ld;
                 float *dxc = dx + (size_t)ch * H * W;
+                int q0, q1;
+                valid_cols(&q0, &q1, W, Q, ks, stride, pad);
                 for (int p = 0; p < P; p++) {
                     int h = p * stride - pad + kr;
                     if (h < 0 || h >= H)
                         continue;
-                    float *dxr = dxc + (size_t)h * W;
-                    const float *in = row + p * Q;
-                    for (int q = 0; q < Q; q++) {
-                        int w = q * stride - pad + ks;
-                        if (w >= 0 && w < W)
-                            dxr[w] += in[q];
-                    }
+                    float *restrict dxr = dxc + (size_t)h * W + ks - pad;
+                    const float *restrict in = row + p * Q;
+                    if (stride == 1)
+                        for (int q = q0; q < q1; q++)
+                            dxr[q] += in[q];
+                    else
+                        for (int q = q0; q < q1; q++)
+                            dxr[q * stride] += in[q];
                 }
             }
+}
+
+/* Images per GEMM: enough columns (images × P·Q) for BLIS to run at full
+ * rate, few enough that the chunk's col stays in the last-level cache. */
+#define CONV_TARGET_COLS 784
+#define CONV_COL_FLOATS (2u << 20)
+
+static int conv2d_chunk(const conv2d *c, const layer *l, int batch)
+{
+    size_t K = (size_t)c->cin * c->k * c->k, PQ = (size_t)l->out.h * l->out.w;
+    size_t nb = (CONV_TARGET_COLS + PQ - 1) / PQ;
+    if (nb * PQ * K > CONV_COL_FLOATS)
+        nb = CONV_COL_FLOATS / (PQ * K);
+    if (nb < 1)
+        nb = 1;
+    return nb < (size_t)batch ? (int)nb : batch;
+}
+
+static size_t conv2d_scratch(const layer *l, int batch)
+{
+    const conv2d *c = (const conv2d *)l;
+    if (conv2d_direct(c))
+        return 0;
+    size_t K = (size_t)c->cin * c->k * c->k, N = (size_t)conv2d_chunk(c, l, batch) * l->out.h * l->out.w;
+    return (K + (size_t)c->cout) * N;     /* col (reused for dcol), and y or dy as (O, N) */
+}
+
+/* Direct 1×1 stride-1 convolution: the input already is the GEMM operand. */
+static void conv2d_forward_direct(conv2d *c, model *m, const float *x, int batch)
+{
+    layer *l = &c->base;
+    int C = c->cin, O = c->cout, PQ = l->out.h * l->out.w;
+    const float *w = model_param(m, l->slice0);
+    for (int b = 0; b < batch; b++)
+        gemm(0, 0, O, PQ, C, 1.0f, w, C, x + (size_t)b * C * PQ, PQ, 0.0f,
+             l->y + (size_t)b * O * PQ, PQ);
 }
 
 static void conv2d_forward(layer *l, model *m, const float *x, int batch, int train)
@@ -125,62 +178,87 @@ static void conv2d_forward(layer *l, model *m, const float *x, int batch, int tr
     (void)train;
     conv2d *c = (conv2d *)l;
     int C = c->cin, H = l->in.h, W = l->in.w, O = c->cout, P = l->out.h, Q = l->out.w;
-    int K = C * c->k * c->k, PQ = P * Q;
+    size_t K = (size_t)C * c->k * c->k, PQ = (size_t)P * Q, CHW = (size_t)C * H * W;
     const float *w = model_param(m, l->slice0);
     const float *bias = c->bias ? model_param(m, l->slice0 + 1) : NULL;
-    for (int b = 0; b < batch; b++) {
-        const float *xb = x + (size_t)b * C * H * W;
-        float *yb = l->y + (size_t)b * O * PQ;
-        const float *col = xb;
-        if (!conv2d_direct(c)) {
-            im2col(m->scratch, xb, C, H, W, c->k, c->stride, c->pad, P, Q);
-            col = m->scratch;
+    if (conv2d_direct(c)) {
+        conv2d_forward_direct(c, m, x, batch);
+    } else {
+        int nb = conv2d_chunk(c, l, batch);
+        float *col = m->scratch;                   /* (K, N) */
+        float *ycn = m->scratch + K * nb * PQ;     /* (O, N): images side by side */
+        for (int b0 = 0; b0 < batch; b0 += nb) {
+            int n = batch - b0 < nb ? batch - b0 : nb;
+            size_t N = (size_t)n * PQ;
+            for (int i = 0; i < n; i++)
+                im2col(col + i * PQ, N, x + (b0 + i) * CHW, C, H, W, c->k, c->stride, c->pad, P, Q);
+            gemm(0, 0, O, (int)N, (int)K, 1.0f, w, (int)K, col, (int)N, 0.0f, ycn, (int)N);
+            for (int i = 0; i < n; i++)
+                for (int o = 0; o < O; o++)
+                    memcpy(l->y + ((size_t)(b0 + i) * O + o) * PQ, ycn + o * N + i * PQ,
+                           PQ * sizeof(float));
         }
-        gemm(0, 0, O, PQ, K, 1.0f, w, K, col, PQ, 0.0f, yb, PQ);
-        if (bias)
-            for (int o = 0; o < O; o++)
-                for (int i = 0; i < PQ; i++)
-                    yb[(size_t)o * PQ + i] += bias[o];
     }
+    if (bias)
+        for (int b = 0; b < batch; b++)
+            for (int o = 0; o < O; o++) {
+                float *yo = l->y + ((size_t)b * O + o) * PQ;
+                for (size_t i = 0; i < PQ; i++)
+                    yo[i] += bias[o];
+            }
 }
 
 static void conv2d_backward(layer *l, model *m, const float *x, float *dx, int acc, int batch)
 {
     conv2d *c = (conv2d *)l;
     int C = c->cin, H = l->in.h, W = l->in.w, O = c->cout, P = l->out.h, Q = l->out.w;
-    int K = C * c->k * c->k, PQ = P * Q;
+    size_t K = (size_t)C * c->k * c->k, PQ = (size_t)P * Q, CHW = (size_t)C * H * W;
     const float *w = model_param(m, l->slice0);
     float *dw = m->slice[l->slice0].frozen ? NULL : model_grad(m, l->slice0);
     float *db = c->bias && !m->slice[l->slice0 + 1].frozen ? model_grad(m, l->slice0 + 1) : NULL;
-    float *col = m->scratch, *dcol = m->scratch + (size_t)K * PQ;
-    for (int b = 0; b < batch; b++) {
-        const float *xb = x + (size_t)b * C * H * W;
-        const float *dyb = l->dy + (size_t)b * O * PQ;
-        float *dxb = dx ? dx + (size_t)b * C * H * W : NULL;
-        if (dw) {
-            const float *cb = xb;
-            if (!conv2d_direct(c)) {
-                im2col(col, xb, C, H, W, c->k, c->stride, c->pad, P, Q);
-                cb = col;
-            }
-            gemm(0, 1, O, K, PQ, 1.0f, dyb, PQ, cb, PQ, 1.0f, dw, K);
-        }
-        if (db)
+    if (db)
+        for (int b = 0; b < batch; b++)
             for (int o = 0; o < O; o++) {
+                const float *dyo = l->dy + ((size_t)b * O + o) * PQ;
                 float s = 0.0f;
-                for (int i = 0; i < PQ; i++)
-                    s += dyb[(size_t)o * PQ + i];
+                for (size_t i = 0; i < PQ; i++)
+                    s += dyo[i];
                 db[o] += s;
             }
-        if (!dxb)
+    if (conv2d_direct(c)) {
+        for (int b = 0; b < batch; b++) {
+            const float *xb = x + (size_t)b * C * PQ, *dyb = l->dy + (size_t)b * O * PQ;
+            if (dw)
+                gemm(0, 1, O, C, (int)PQ, 1.0f, dyb, (int)PQ, xb, (int)PQ, 1.0f, dw, C);
+            if (dx)
+                gemm(1, 0, C, (int)PQ, O, 1.0f, w, C, dyb, (int)PQ, acc ? 1.0f : 0.0f,
+                     dx + (size_t)b * C * PQ, (int)PQ);
+        }
+        return;
+    }
+    int nb = conv2d_chunk(c, l, batch);
+    float *col = m->scratch;                   /* (K, N): col, then dcol */
+    float *dycn = m->scratch + K * nb * PQ;    /* (O, N) */
+    for (int b0 = 0; b0 < batch; b0 += nb) {
+        int n = batch - b0 < nb ? batch - b0 : nb;
+        size_t N = (size_t)n * PQ;
+        for (int i = 0; i < n; i++)
+            for (int o = 0; o < O; o++)
+                memcpy(dycn + o * N + i * PQ, l->dy + ((size_t)(b0 + i) * O + o) * PQ,
+                       PQ * sizeof(float));
+        if (dw) {
+            for (int i = 0; i < n; i++)
+                im2col(col + i * PQ, N, x + (b0 + i) * CHW, C, H, W, c->k, c->stride, c->pad, P, Q);
+            gemm(0, 1, O, (int)K, (int)N, 1.0f, dycn, (int)N, col, (int)N, 1.0f, dw, (int)K);
+        }
+        if (!dx)
             continue;
-        if (conv2d_direct(c)) {
-            gemm(1, 0, K, PQ, O, 1.0f, w, K, dyb, PQ, acc ? 1.0f : 0.0f, dxb, PQ);
-        } else {
-            gemm(1, 0, K, PQ, O, 1.0f, w, K, dyb, PQ, 0.0f, dcol, PQ);
+        gemm(1, 0, (int)K, (int)N, O, 1.0f, w, (int)K, dycn, (int)N, 0.0f, col, (int)N);
+        for (int i = 0; i < n; i++) {
+            float *dxb = dx + (b0 + i) * CHW;
             if (!acc)
-                memset(dxb, 0, (size_t)C * H * W * sizeof(float));
-            col2im(dxb, dcol, C, H, W, c->k, c->stride, c->pad, P, Q);
+                memset(dxb, 0, CHW * sizeof(float));
+            col2im(dxb, col + i * PQ, N, C, H, W, c->k, c->stride, c->pad, P, Q);
         }
     }
 }

@@ -1,5 +1,4 @@
 /* relu.c — y = max(0, x); dx = dy·[y > 0]. */
-#include <math.h>
 #include <stdlib.h>
 
 #include "model.h"
@@ -15,8 +14,9 @@ static void relu_forward(layer *l, model *m, const float *x, int batch, int trai
 {
     (void)m, (void)train;
     size_t n = (size_t)batch * shape3_count(l->out);
+    float *restrict y = l->y;
     for (size_t i = 0; i < n; i++)
-        l->y[i] = fmaxf(x[i], 0.0f);
+        y[i] = x[i] > 0.0f ? x[i] : 0.0f;
 }
 
 static void relu_backward(layer *l, model *m, const float *x, float *dx, int acc, int batch)
@@ -25,10 +25,13 @@ static void relu_backward(layer *l, model *m, const float *x, float *dx, int acc
     if (!dx)
         return;
     size_t n = (size_t)batch * shape3_count(l->out);
-    for (size_t i = 0; i < n; i++) {
-        float g = l->y[i] > 0.0f ? l->dy[i] : 0.0f;
-        dx[i] = acc ? dx[i] + g : g;
-    }
+    const float *restrict y = l->y, *restrict dy = l->dy;
+    if (acc)
+        for (size_t i = 0; i < n; i++)
+            dx[i] += y[i] > 0.0f ? dy[i] : 0.0f;
+    else
+        for (size_t i = 0; i < n; i++)
+            dx[i] = y[i] > 0.0f ? dy[i] : 0.0f;
 }
 
 static const layer_ops relu_ops = {

@@ -67,16 +67,21 @@ static void residual_forward(layer *l, model *m, const float *x, int batch, int 
     }
     size_t n = (size_t)batch * shape3_count(l->out);
     const float *main = r->bn2->y;
-    for (size_t i = 0; i < n; i++)
-        l->y[i] = fmaxf(main[i] + side[i], 0.0f);
+    float *restrict y = l->y;
+    for (size_t i = 0; i < n; i++) {
+        float v = main[i] + side[i];
+        y[i] = v > 0.0f ? v : 0.0f;
+    }
 }
 
 static void residual_backward(layer *l, model *m, const float *x, float *dx, int acc, int batch)
 {
     residual *r = (residual *)l;
     size_t n = (size_t)batch * shape3_count(l->out);
+    float *restrict dsum = r->dsum;
+    const float *restrict y = l->y, *restrict dy = l->dy;
     for (size_t i = 0; i < n; i++)
-        r->dsum[i] = l->y[i] > 0.0f ? l->dy[i] : 0.0f;
+        dsum[i] = y[i] > 0.0f ? dy[i] : 0.0f;
     /* Main path, top down; each child overwrites its input's gradient. */
     layer *path[] = { r->bn2, r->conv2, r->bn1, r->conv1 };
     const float *in[] = { r->conv2->y, r->bn1->y, r->conv1->y, x };
@@ -94,7 +99,7 @@ static void residual_backward(layer *l, model *m, const float *x, float *dx, int
             r->proj->ops->backward(r->proj, m, x, dx, add, batch);
     } else if (dx && add) {
         for (size_t i = 0; i < n; i++)
-            dx[i] += r->dsum[i];
+            dx[i] += dsum[i];
     } else if (dx) {
         memcpy(dx, r->dsum, n * sizeof(float));
     }

@@ -1,0 +1,383 @@
+/* bench_train.c — `make bench`: how fast thaw trains the reference model.
+ *
+ * Prints, from one run: BLIS's own sgemm rate on this machine; thaw's
+ * training rate (images/s) with everything trainable and with the backbone
+ * frozen; the share of BLIS's rate the full training step achieves; and,
+ * when PyTorch is installed, PyTorch's rates for the same model and the
+ * ratios, as the median of three alternating thaw/PyTorch pairs. The last
+ * line is one JSON object with every figure.
+ *
+ * usage: thaw-bench [--peer tests/bench/torch_peer.py] [--batch N]
+ *                   [--threads N] [--seconds S] [--profile]
+ * --profile also times every layer's forward and backward and prints where
+ * a full training step spends its time.
+ */
+#include <blis.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "gemm.h"
+#include "loss.h"
+#include "model.h"
+#include "optim.h"
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* ---- BLIS alone -------------------------------------------------------- */
+
+static double sgemm_gflops(double seconds)
+{
+    int n = 1024;
+    float *a = malloc(sizeof(float) * n * n), *b = malloc(sizeof(float) * n * n),
+          *c = malloc(sizeof(float) * n * n);
+    if (!a || !b || !c) {
+        free(a), free(b), free(c);
+        return 0.0;
+    }
+    for (int i = 0; i < n * n; i++)
+        a[i] = b[i] = 1.0f / (float)(1 + i % 7);
+    gemm(0, 0, n, n, n, 1.0f, a, n, b, n, 0.0f, c, n);
+    int reps = 0;
+    double t0 = now();
+    do {
+        gemm(0, 0, n, n, n, 1.0f, a, n, b, n, 0.0f, c, n);
+        reps++;
+    } while (now() - t0 < seconds);
+    double dt = now() - t0;
+    free(a), free(b), free(c);
+    return 2.0 * n * n * (double)n * reps / dt / 1e9;
+}
+
+/* ---- the work one training step does ------------------------------------ */
+
+/* Multiply-adds of the convolutions and linear layers for one image: forward,
+ * and the backward GEMMs a step actually runs (weight gradient where the
+ * weight trains, input gradient where upstream trains). */
+static void count_macs(const model *m, const layer *l, double *fwd, double *bwd)
+{
+    for (int i = 0; i < l->nchild; i++)
+        count_macs(m, l->child[i], fwd, bwd);
+    const char *t = l->ops->type;
+    if (strcmp(t, "conv2d") && strcmp(t, "linear"))
+        return;
+    const param_slice *w = &m->slice[l->slice0];
+    double macs = (double)w->len * l->out.h * l->out.w;
+    *fwd += macs;
+    *bwd += (w->frozen ? 0.0 : macs) + (l->need_dx ? macs : 0.0);
+}
+
+/* ---- per-layer profile ---------------------------------------------------- */
+
+#define PROFILE_MAX 64
+static struct {
+    const layer *l;
+    const layer_ops *real;
+    layer_ops proxy;
+    double fwd, bwd;
+} prof[PROFILE_MAX];
+static int nprof;
+
+static int prof_find(const layer *l)
+{
+    for (int i = 0; i < nprof; i++)
+        if (prof[i].l == l)
+            return i;
+    return -1;
+}
+
+static void prof_forward(layer *l, model *m, const float *x, int batch, int train)
+{
+    int i = prof_find(l);
+    double t = now();
+    prof[i].real->forward(l, m, x, batch, train);
+    prof[i].fwd += now() - t;
+}
+
+static void prof_backward(layer *l, model *m, const float *x, float *dx, int acc, int batch)
+{
+    int i = prof_find(l);
+    double t = now();
+    prof[i].real->backward(l, m, x, dx, acc, batch);
+    prof[i].bwd += now() - t;
+}
+
+/* Puts a timing proxy in front of every leaf (containers time nothing of
+ * their own but the residual sum, which lands in "other"). */
+static void prof_attach(layer *l)
+{
+    for (int i = 0; i < l->nchild; i++)
+        prof_attach(l->child[i]);
+    if (l->ops->container || nprof == PROFILE_MAX)
+        return;
+    prof[nprof].l = l;
+    prof[nprof].real = l->ops;
+    prof[nprof].proxy = *l->ops;
+    prof[nprof].proxy.forward = prof_forward;
+    prof[nprof].proxy.backward = prof_backward;
+    l->ops = &prof[nprof].proxy;
+    nprof++;
+}
+
+static void prof_detach(void)
+{
+    for (int i = 0; i < nprof; i++)
+        ((layer *)prof[i].l)->ops = prof[i].real;
+    nprof = 0;
+}
+
+/* ---- thaw --------------------------------------------------------------- */
+
+typedef struct run {
+    model m;
+    optim o;
+    float *x;
+    int *labels;
+    int batch;
+} run;
+
+static int run_init(run *r, int batch, int frozen, thaw_err *err)
+{
+    memset(r, 0, sizeof *r);
+    r->batch = batch;
+    if (model_build(&r->m, reference_net(1, 10, err), (shape3){ 1, 28, 28 }, 0, err) ||
+        model_prepare(&r->m, batch, err))
+        return err->code;
+    if (frozen) {
+        model_freeze(&r->m, r->m.root, 1);
+        model_freeze(&r->m, model_find(&r->m, "head"), 0);
+    }
+    if (optim_init(&r->o, &r->m, OPTIM_SGD, err))
+        return err->code;
+    r->o.momentum = 0.9f;
+    r->x = malloc(sizeof(float) * batch * 784);
+    r->labels = malloc(sizeof(int) * batch);
+    if (!r->x || !r->labels)
+        return thaw_fail(err, THAW_ENOMEM, "out of memory for the benchmark's batch");
+    rng g = rng_seeded(7);
+    for (int i = 0; i < batch * 784; i++)
+        r->x[i] = rng_normal(&g);
+    for (int i = 0; i < batch; i++)
+        r->labels[i] = (int)(rng_next(&g) % 10);
+    return THAW_OK;
+}
+
+static void run_step(run *r)
+{
+    model *m = &r->m;
+    model_zero_grad(m);
+    model_forward(m, r->x, r->batch, 1);
+    loss_softmax_xent(m->root->dy, m->root->y, r->labels, r->batch, m->classes);
+    model_backward(m, r->x, r->batch);
+    optim_step(&r->o, m, 1.0f);
+}
+
+static double run_rate(run *r, double seconds)
+{
+    for (int i = 0; i < 3; i++)
+        run_step(r);
+    int steps = 0;
+    double t0 = now();
+    do {
+        run_step(r);
+        steps++;
+    } while (now() - t0 < seconds);
+    return steps * (double)r->batch / (now() - t0);
+}
+
+static void run_free(run *r)
+{
+    model_free(&r->m);
+    optim_free(&r->o);
+    free(r->x);
+    free(r->labels);
+}
+
+/* ---- PyTorch -------------------------------------------------------------- */
+
+/* Debian's python3-torch installs for Debian's python3; a python3 earlier on
+ * PATH may lack it. THAW_PYTHON names the interpreter explicitly. */
+static const char *peer_python(void)
+{
+    static const char *found;
+    static int looked;
+    if (looked)
+        return found;
+    looked = 1;
+    const char *env = getenv("THAW_PYTHON");
+    const char *cand[] = { env, "python3", "/usr/bin/python3" };
+    for (size_t i = 0; i < sizeof cand / sizeof cand[0]; i++) {
+        if (!cand[i] || !*cand[i])
+            continue;
+        char cmd[512];
+        snprintf(cmd, sizeof cmd, "%s -c 'import torch' >/dev/null 2>&1", cand[i]);
+        if (system(cmd) == 0)
+            return found = cand[i];
+    }
+    return NULL;
+}
+
+static double torch_rate(const char *peer, int threads, int batch, const char *mode, double seconds)
+{
+    const char *py = peer_python();
+    if (!py || !peer)
+        return -1.0;
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "%s %s %d %d %s %g 2>/dev/null", py, peer, threads, batch, mode, seconds);
+    FILE *p = popen(cmd, "r");
+    if (!p)
+        return -1.0;
+    char line[512];
+    double rate = -1.0;
+    while (fgets(line, sizeof line, p)) {
+        const char *at = strstr(line, "img/s=");
+        if (at)
+            rate = atof(at + 6);
+    }
+    pclose(p);
+    return rate;
+}
+
+static double median3(double a, double b, double c)
+{
+    if (a > b) { double t = a; a = b; b = t; }
+    if (b > c) { double t = b; b = c; c = t; }
+    return a > b ? a : b;
+}
+
+static void json_num(const char *key, double v, int last)
+{
+    if (v < 0)
+        printf("\"%s\": null%s", key, last ? "" : ", ");
+    else
+        printf("\"%s\": %.3f%s", key, v, last ? "" : ", ");
+}
+
+static void profile(int batch, double seconds)
+{
+    thaw_err err = {0};
+    run r;
+    if (run_init(&r, batch, 0, &err)) {
+        fprintf(stderr, "thaw-bench: %s\n", err.msg);
+        run_free(&r);
+        return;
+    }
+    prof_attach(r.m.root);
+    run_step(&r);
+    for (int i = 0; i < nprof; i++)
+        prof[i].fwd = prof[i].bwd = 0.0;
+    int steps = 0;
+    double t0 = now();
+    do {
+        run_step(&r);
+        steps++;
+    } while (now() - t0 < seconds);
+    double total = (now() - t0) / steps, leaves = 0.0;
+    printf("profile: %.1f ms a step of %d images\n", 1e3 * total, batch);
+    printf("  %-22s %-12s %9s %9s %7s\n", "layer", "type", "fwd ms", "bwd ms", "share");
+    for (int i = 0; i < nprof; i++) {
+        double f = prof[i].fwd / steps, b = prof[i].bwd / steps;
+        leaves += f + b;
+        printf("  %-22s %-12s %9.2f %9.2f %6.1f%%\n", prof[i].l->path, prof[i].real->type,
+               1e3 * f, 1e3 * b, 100.0 * (f + b) / total);
+    }
+    printf("  %-35s %9.2f %16.1f%%\n", "residual sums, loss, optimizer", 1e3 * (total - leaves),
+           100.0 * (total - leaves) / total);
+    prof_detach();
+    run_free(&r);
+}
+
+int main(int argc, char **argv)
+{
+    const char *peer = NULL;
+    int batch = 64, threads = 1, want_profile = 0;
+    double seconds = 4.0;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--peer") && i + 1 < argc)
+            peer = argv[++i];
+        else if (!strcmp(argv[i], "--batch") && i + 1 < argc)
+            batch = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--threads") && i + 1 < argc)
+            threads = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--seconds") && i + 1 < argc)
+            seconds = atof(argv[++i]);
+        else if (!strcmp(argv[i], "--profile"))
+            want_profile = 1;
+        else {
+            fprintf(stderr, "usage: thaw-bench [--peer SCRIPT] [--batch N] [--threads N] "
+                            "[--seconds S] [--profile]\n");
+            return 2;
+        }
+    }
+    if (batch < 1 || threads < 1 || !(seconds > 0)) {
+        fprintf(stderr, "thaw-bench: batch, threads and seconds must be positive\n");
+        return 2;
+    }
+    thaw_threads_set(threads);
+    if (want_profile) {
+        profile(batch, seconds);
+        return 0;
+    }
+
+    double peak = sgemm_gflops(2.0);
+    printf("BLIS %s sgemm (1024^3, %d thread%s): %.1f GFLOP/s\n", gemm_kernel_name(), threads,
+           threads == 1 ? "" : "s", peak);
+
+    thaw_err err = {0};
+    run full, frozen;
+    if (run_init(&full, batch, 0, &err) || run_init(&frozen, batch, 1, &err)) {
+        fprintf(stderr, "thaw-bench: %s\n", err.msg);
+        return 1;
+    }
+    double fwd = 0, bwd = 0;
+    count_macs(&full.m, full.m.root, &fwd, &bwd);
+    double step_flops = 2.0 * (fwd + bwd);   /* per image */
+
+    if (peer && !peer_python())
+        printf("PyTorch: not installed (Debian's python3-torch), so no peer figures\n");
+    int have_peer = peer && peer_python();
+    double tf[3], tz[3], pf[3] = { -1, -1, -1 }, pz[3] = { -1, -1, -1 }, rf[3], rz[3];
+    for (int i = 0; i < 3; i++) {
+        tf[i] = run_rate(&full, seconds);
+        if (have_peer)
+            pf[i] = torch_rate(peer, threads, batch, "full", seconds);
+        tz[i] = run_rate(&frozen, seconds);
+        if (have_peer)
+            pz[i] = torch_rate(peer, threads, batch, "head", seconds);
+        rf[i] = pf[i] > 0 ? tf[i] / pf[i] : -1;
+        rz[i] = pz[i] > 0 ? tz[i] / pz[i] : -1;
+        printf("pair %d: full thaw %.0f torch %.0f img/s   frozen backbone thaw %.0f torch %.0f img/s\n",
+               i + 1, tf[i], pf[i], tz[i], pz[i]);
+    }
+    double thaw_full = median3(tf[0], tf[1], tf[2]), thaw_frozen = median3(tz[0], tz[1], tz[2]);
+    double torch_full = have_peer ? median3(pf[0], pf[1], pf[2]) : -1;
+    double torch_frozen = have_peer ? median3(pz[0], pz[1], pz[2]) : -1;
+    double ratio_full = have_peer ? median3(rf[0], rf[1], rf[2]) : -1;
+    double ratio_frozen = have_peer ? median3(rz[0], rz[1], rz[2]) : -1;
+    double gflops = thaw_full * step_flops / 1e9;
+    printf("thaw full training: %.0f img/s = %.1f GFLOP/s of GEMM work, %.0f%% of BLIS's sgemm rate\n",
+           thaw_full, gflops, 100.0 * gflops / peak);
+    printf("thaw frozen backbone: %.0f img/s\n", thaw_frozen);
+    if (have_peer)
+        printf("thaw/PyTorch (median of 3 pairs): full %.2f, frozen backbone %.2f\n",
+               ratio_full, ratio_frozen);
+    printf("{");
+    json_num("thaw_full_img_s", thaw_full, 0);
+    json_num("thaw_frozen_img_s", thaw_frozen, 0);
+    json_num("torch_full_img_s", torch_full, 0);
+    json_num("torch_frozen_img_s", torch_frozen, 0);
+    json_num("ratio_full", ratio_full, 0);
+    json_num("ratio_frozen", ratio_frozen, 0);
+    json_num("sgemm_gflops", peak, 0);
+    json_num("gemm_share", gflops / peak, 0);
+    printf("\"threads\": %d, \"batch\": %d}\n", threads, batch);
+    run_free(&full);
+    run_free(&frozen);
+    return 0;
+}

@@ -1,0 +1,90 @@
+"""PyTorch's training throughput on thaw's reference model, for `make bench`.
+
+The model is fashion-resnet as thaw builds it (core/model.c, reference_net):
+  stem    conv 3x3 1->32 (no bias), BatchNorm, ReLU          28x28
+  stage1  basic block 32->32                                  28x28
+  stage2  basic block 32->64, stride 2, 1x1 projection        14x14
+  stage3  basic block 64->128, stride 2, 1x1 projection        7x7
+  head    global average pool, linear 128->classes
+A basic block is conv3x3(stride)-BN-ReLU-conv3x3-BN, plus the input or a
+projection (conv1x1(stride)-BN), then ReLU.
+
+usage: python3 torch_peer.py THREADS BATCH full|head [SECONDS]
+  full  trains everything; head  trains only the head (the rest frozen)
+Prints one line: img/s=N, the rate of whole SGD steps (momentum 0.9) on
+random input.
+"""
+import sys
+import time
+
+import torch
+from torch import nn
+
+
+def conv_bn(cin, cout, k, stride):
+    return [nn.Conv2d(cin, cout, k, stride, k // 2, bias=False), nn.BatchNorm2d(cout)]
+
+
+class BasicBlock(nn.Module):
+    def __init__(self, cin, cout, stride):
+        super().__init__()
+        self.conv1, self.bn1 = conv_bn(cin, cout, 3, stride)
+        self.conv2, self.bn2 = conv_bn(cout, cout, 3, 1)
+        needs_proj = stride != 1 or cin != cout
+        self.proj = nn.Sequential(*conv_bn(cin, cout, 1, stride)) if needs_proj else None
+
+    def forward(self, x):
+        main = self.bn2(self.conv2(torch.relu(self.bn1(self.conv1(x)))))
+        side = x if self.proj is None else self.proj(x)
+        return torch.relu(main + side)
+
+
+class FashionResNet(nn.Module):
+    def __init__(self, in_channels=1, classes=10):
+        super().__init__()
+        self.stem = nn.Sequential(*conv_bn(in_channels, 32, 3, 1), nn.ReLU())
+        self.stage1 = BasicBlock(32, 32, 1)
+        self.stage2 = BasicBlock(32, 64, 2)
+        self.stage3 = BasicBlock(64, 128, 2)
+        self.head = nn.Linear(128, classes)
+
+    def forward(self, x):
+        x = self.stage3(self.stage2(self.stage1(self.stem(x))))
+        return self.head(x.mean(dim=(2, 3)))
+
+
+def main():
+    threads = int(sys.argv[1]) if len(sys.argv) > 1 else 1
+    batch = int(sys.argv[2]) if len(sys.argv) > 2 else 64
+    mode = sys.argv[3] if len(sys.argv) > 3 else "full"
+    seconds = float(sys.argv[4]) if len(sys.argv) > 4 else 4.0
+    if mode not in ("full", "head"):
+        sys.exit("torch_peer.py: mode must be full or head")
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    net = FashionResNet()
+    if mode == "head":
+        for name, p in net.named_parameters():
+            p.requires_grad_(name.startswith("head."))
+    opt = torch.optim.SGD([p for p in net.parameters() if p.requires_grad], lr=0.01, momentum=0.9)
+    x = torch.randn(batch, 1, 28, 28)
+    y = torch.randint(0, 10, (batch,))
+    loss_fn = nn.CrossEntropyLoss()
+
+    def step():
+        opt.zero_grad(set_to_none=True)
+        loss_fn(net(x), y).backward()
+        opt.step()
+
+    for _ in range(5):
+        step()
+    steps, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        step()
+        steps += 1
+    rate = steps * batch / (time.perf_counter() - start)
+    print(f"torch {torch.__version__} threads={threads} batch={batch} mode={mode} img/s={rate:.1f}")
+
+
+if __name__ == "__main__":
+    main()
