@@ -9,13 +9,17 @@
  * The GEMMs run over chunks of images side by side (columns (b, p, q)), so
  * that even a 7×7 output gives BLIS wide enough matrices; a chunk's col
  * stays within the last-level cache. A 1×1 stride-1 convolution multiplies
- * the input in place, image by image, without im2col.
+ * the input in place, image by image, without im2col. A 3×3 stride-1
+ * padding-1 convolution (most of a ResNet) runs as Winograd F(2×2, 3×3),
+ * which needs 4 multiplications per output where im2col needs 9 (see
+ * winograd.h).
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "gemm.h"
 #include "model.h"
+#include "winograd.h"
 
 typedef struct conv2d {
     layer base;
@@ -46,6 +50,15 @@ static int conv2d_plan(layer *l, model *m, shape3 in, const layer *prev, thaw_er
 static int conv2d_direct(const conv2d *c)
 {
     return c->k == 1 && c->stride == 1 && c->pad == 0;
+}
+
+/* 3×3, stride 1, padding 1: output and input planes match, Winograd applies.
+ * With few channels the transformed-domain GEMMs are too thin to pay for
+ * the transforms (a first layer on grey images has one). */
+static int conv2d_winograd(const conv2d *c)
+{
+    return c->k == 3 && c->stride == 1 && c->pad == 1 && c->cin >= 8 && c->cout >= 8 &&
+           c->base.in.h <= WINO_MAX_SIDE && c->base.in.w <= WINO_MAX_SIDE;
 }
 
 static void conv2d_alloc(layer *l, arena *a, int batch)
@@ -153,11 +166,30 @@ static int conv2d_chunk(const conv2d *c, const layer *l, int batch)
     return nb < (size_t)batch ? (int)nb : batch;
 }
 
+/* Images per chunk of Winograd tiles: about WINO_TARGET_TILES tiles, the
+ * width of the 16 transformed-domain GEMMs. */
+#define WINO_TARGET_TILES 2048
+
+static int wino_chunk(const layer *l, int batch)
+{
+    int tiles = wino_tiles(l->out.h, l->out.w);
+    int nb = (WINO_TARGET_TILES + tiles - 1) / tiles;
+    /* Rows a multiple of 128 floats apart fall into the same cache sets and
+     * BLIS's packing slows several-fold; one image fewer breaks the pattern. */
+    if (nb > 1 && (nb * tiles) % 128 == 0)
+        nb--;
+    return nb < batch ? nb : batch;
+}
+
 static size_t conv2d_scratch(const layer *l, int batch)
 {
     const conv2d *c = (const conv2d *)l;
     if (conv2d_direct(c))
         return 0;
+    if (conv2d_winograd(c)) {
+        int T = wino_chunk(l, batch) * wino_tiles(l->out.h, l->out.w);
+        return 16 * (2 * (size_t)c->cout * c->cin + wino_plane(c->cin, T) + wino_plane(c->cout, T));
+    }
     size_t K = (size_t)c->cin * c->k * c->k, N = (size_t)conv2d_chunk(c, l, batch) * l->out.h * l->out.w;
     return (K + (size_t)c->cout) * N;     /* col (reused for dcol), and y or dy as (O, N) */
 }
@@ -173,6 +205,66 @@ static void conv2d_forward_direct(conv2d *c, model *m, const float *x, int batch
              l->y + (size_t)b * O * PQ, PQ);
 }
 
+static void conv2d_forward_winograd(conv2d *c, model *m, const float *x, int batch)
+{
+    layer *l = &c->base;
+    int C = c->cin, O = c->cout, H = l->out.h, W = l->out.w;
+    int nb = wino_chunk(l, batch), tiles = wino_tiles(H, W);
+    size_t uplane = (size_t)O * C;
+    float *U = m->scratch;                              /* (16, O, C) */
+    float *V = U + 16 * uplane;                         /* (16, C, T) */
+    float *M = V + 16 * wino_plane(C, nb * tiles);      /* (16, O, T) */
+    wino_kernels(U, model_param(m, l->slice0), O, C, 0);
+    for (int b0 = 0; b0 < batch; b0 += nb) {
+        int n = batch - b0 < nb ? batch - b0 : nb, T = n * tiles;
+        size_t vplane = wino_plane(C, T), mplane = wino_plane(O, T);
+        wino_input(V, x + (size_t)b0 * C * H * W, n, C, H, W);
+        for (int e = 0; e < 16; e++)
+            gemm(0, 0, O, T, C, 1.0f, U + e * uplane, C, V + e * vplane, T, 0.0f, M + e * mplane, T);
+        wino_output(l->y + (size_t)b0 * O * H * W, M, n, O, H, W, 0);
+    }
+}
+
+/* Winograd backward: weight gradient in the transformed domain, data
+ * gradient as a forward pass of dy through the turned kernels. */
+static void conv2d_backward_winograd(conv2d *c, model *m, const float *x, float *dx, int acc,
+                                     float *dw, int batch)
+{
+    layer *l = &c->base;
+    int C = c->cin, O = c->cout, H = l->out.h, W = l->out.w;
+    int nb = wino_chunk(l, batch), tiles = wino_tiles(H, W);
+    size_t uplane = (size_t)O * C;
+    float *D = m->scratch;                              /* (16, O, C) weight gradient */
+    float *Uf = D + 16 * uplane;                        /* (16, C, O) turned kernels */
+    float *A1 = Uf + 16 * uplane;                       /* (16, C, T) */
+    float *A2 = A1 + 16 * wino_plane(C, nb * tiles);    /* (16, O, T) */
+    if (dw)
+        memset(D, 0, 16 * uplane * sizeof(float));
+    if (dx)
+        wino_kernels(Uf, model_param(m, l->slice0), O, C, 1);
+    for (int b0 = 0; b0 < batch; b0 += nb) {
+        int n = batch - b0 < nb ? batch - b0 : nb, T = n * tiles;
+        size_t cplane = wino_plane(C, T), oplane = wino_plane(O, T);
+        const float *dyb = l->dy + (size_t)b0 * O * H * W;
+        if (dw) {
+            wino_input(A1, x + (size_t)b0 * C * H * W, n, C, H, W);
+            wino_grad_output(A2, dyb, n, O, H, W);
+            for (int e = 0; e < 16; e++)
+                gemm(0, 1, O, C, T, 1.0f, A2 + e * oplane, T, A1 + e * cplane, T, 1.0f,
+                     D + e * uplane, C);
+        }
+        if (dx) {
+            wino_input(A2, dyb, n, O, H, W);
+            for (int e = 0; e < 16; e++)
+                gemm(0, 0, C, T, O, 1.0f, Uf + e * uplane, O, A2 + e * oplane, T, 0.0f,
+                     A1 + e * cplane, T);
+            wino_output(dx + (size_t)b0 * C * H * W, A1, n, C, H, W, acc);
+        }
+    }
+    if (dw)
+        wino_kernel_grad(dw, D, O, C);
+}
+
 static void conv2d_forward(layer *l, model *m, const float *x, int batch, int train)
 {
     (void)train;
@@ -183,6 +275,8 @@ static void conv2d_forward(layer *l, model *m, const float *x, int batch, int tr
     const float *bias = c->bias ? model_param(m, l->slice0 + 1) : NULL;
     if (conv2d_direct(c)) {
         conv2d_forward_direct(c, m, x, batch);
+    } else if (conv2d_winograd(c)) {
+        conv2d_forward_winograd(c, m, x, batch);
     } else {
         int nb = conv2d_chunk(c, l, batch);
         float *col = m->scratch;                   /* (K, N) */
@@ -234,6 +328,10 @@ static void conv2d_backward(layer *l, model *m, const float *x, float *dx, int a
                 gemm(1, 0, C, (int)PQ, O, 1.0f, w, C, dyb, (int)PQ, acc ? 1.0f : 0.0f,
                      dx + (size_t)b * C * PQ, (int)PQ);
         }
+        return;
+    }
+    if (conv2d_winograd(c)) {
+        conv2d_backward_winograd(c, m, x, dx, acc, dw, batch);
         return;
     }
     int nb = conv2d_chunk(c, l, batch);

@@ -1,0 +1,674 @@
+/* test_grad.c — every layer's backward, and the loss's, against central
+ * differences.
+ *
+ * A layer is checked inside a model whose root is sequential(layer, flatten),
+ * so that the model's output is (C,1,1) whatever the layer gives. The scalar
+ * L = Σ y·r for a fixed random r (B, out) is accumulated in double; its
+ * gradient with respect to the output is then r itself. Every layer is told
+ * to pass an input gradient back (layer_grad_plan with upstream set), the
+ * root's backward writes dx into our own buffer, and the analytic dx and
+ * parameter gradients are compared, coordinate by coordinate, with
+ * (L(v + ε) - L(v - ε)) / 2ε.
+ *
+ * ReLU and max-pool kinks: inputs are drawn away from zero and from ties.
+ * Where a kink cannot be avoided (the ReLUs inside a residual block), a
+ * coordinate whose one-sided differences disagree straddles a kink; it is
+ * skipped and counted, and only a few such coordinates are allowed. The skip
+ * depends on the forward pass alone, so it cannot hide a wrong backward.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "loss.h"
+#include "model.h"
+#include "test.h"
+
+#define GRAD_EPS 1e-3f
+#define GRAD_TOL 1e-2
+#define DROPOUT_SEED 99
+
+typedef struct probe {
+    char name[96];        /* says which case failed */
+    model m;
+    int batch, train;
+    int reseed;           /* dropout: the same mask on every forward */
+    int kinks;            /* coordinates allowed to straddle a kink */
+    size_t limit;         /* check at most this many coordinates per tensor; 0: all */
+    float *x, *dx, *r;    /* (B, in) input and its gradient; (B, out) projection */
+    size_t nx, ny;
+} probe;
+
+/* Values of magnitude in [0.1, 1] with a random sign: never near a ReLU's kink. */
+static void fill_signed(float *x, size_t n, rng *r)
+{
+    for (size_t i = 0; i < n; i++) {
+        float v = 0.1f + 0.9f * rng_uniform(r);
+        x[i] = rng_uniform(r) < 0.5f ? -v : v;
+    }
+}
+
+/* Distinct values in [-1, 1] at least 1.8/n apart, shuffled, none within 0.1
+ * of zero: no two inputs of a max-pool window come within ε of a tie. */
+static void fill_distinct(float *x, size_t n, rng *r)
+{
+    for (size_t i = 0; i < n; i++) {
+        float v = 0.1f + 0.9f * ((float)(i / 2) + 0.5f) / (float)((n + 1) / 2);
+        x[i] = i % 2 ? -v : v;
+    }
+    for (size_t i = n - 1; i > 0; i--) {
+        size_t j = rng_next(r) % (i + 1);
+        float t = x[i];
+        x[i] = x[j];
+        x[j] = t;
+    }
+}
+
+/* x (B, C, N) whose every channel holds pairs ±v, |v| in [0.1, 1]: the batch
+ * mean of each channel is exactly zero, so a BatchNorm with zero shift puts
+ * no output near its fused ReLU's kink. B·N must be even. */
+static void fill_zero_mean(float *x, int B, int C, int N, rng *r)
+{
+    size_t count = (size_t)B * N;
+    float *v = malloc(count * sizeof *v);
+    for (int c = 0; c < C; c++) {
+        for (size_t i = 0; i < count; i += 2) {
+            v[i] = 0.1f + 0.9f * rng_uniform(r);
+            v[i + 1] = -v[i];
+        }
+        for (size_t i = count - 1; i > 0; i--) {
+            size_t j = rng_next(r) % (i + 1);
+            float t = v[i];
+            v[i] = v[j];
+            v[j] = t;
+        }
+        for (size_t i = 0; i < count; i++)
+            x[((i / N) * C + c) * N + i % N] = v[i];
+    }
+    free(v);
+}
+
+static void fill_uniform(float *x, size_t n, float lo, float hi, rng *r)
+{
+    for (size_t i = 0; i < n; i++)
+        x[i] = lo + (hi - lo) * rng_uniform(r);
+}
+
+/* Builds sequential(l, flatten) on `in` for `batch` samples; the input is
+ * left for the caller to fill. Reports and returns 0 on failure. */
+static int probe_open(probe *p, const char *name, layer *l, shape3 in, int batch, int train)
+{
+    memset(p, 0, sizeof *p);
+    snprintf(p->name, sizeof p->name, "%s", name);
+    p->batch = batch;
+    p->train = train;
+    thaw_err err = {0};
+    layer *root = sequential_new("net");
+    if (!root) {
+        layer_free(l);
+        test_failed(__FILE__, __LINE__, "%s: out of memory", name);
+        return 0;
+    }
+    if (layer_add(root, l, &err) || layer_add(root, flatten_new("flat"), &err) ||
+        model_build(&p->m, root, in, 7, &err) || model_prepare(&p->m, batch, &err)) {
+        if (!p->m.root)
+            layer_free(root);
+        model_free(&p->m);
+        test_failed(__FILE__, __LINE__, "%s: %s", name, err.msg);
+        return 0;
+    }
+    p->nx = (size_t)batch * shape3_count(in);
+    p->ny = (size_t)batch * shape3_count(p->m.root->out);
+    p->x = malloc(p->nx * sizeof(float));
+    p->dx = malloc(p->nx * sizeof(float));
+    p->r = malloc(p->ny * sizeof(float));
+    rng r = rng_seeded(11);
+    for (size_t i = 0; i < p->ny; i++)
+        p->r[i] = rng_normal(&r);
+    return 1;
+}
+
+static void probe_close(probe *p)
+{
+    free(p->x);
+    free(p->dx);
+    free(p->r);
+    model_free(&p->m);
+}
+
+static layer *probe_layer(const probe *p)
+{
+    return p->m.root->child[0];
+}
+
+static float *probe_slice(const probe *p, const char *suffix)
+{
+    char name[LAYER_PATH_MAX + 16];
+    snprintf(name, sizeof name, "%s.%s", probe_layer(p)->path, suffix);
+    param_slice *s = model_slice((model *)&p->m, name);
+    return s ? p->m.param + s->off : NULL;
+}
+
+/* L = Σ y·r, in double. */
+static double probe_loss(probe *p)
+{
+    if (p->reseed)
+        p->m.rng = rng_seeded(DROPOUT_SEED);
+    model_forward(&p->m, p->x, p->batch, p->train);
+    const float *y = p->m.root->y;
+    double sum = 0.0;
+    for (size_t i = 0; i < p->ny; i++)
+        sum += (double)y[i] * p->r[i];
+    return sum;
+}
+
+/* Forward, then the root's backward from dy = r into dx (overwriting when
+ * acc == 0, adding when acc == 1). */
+static void probe_backward(probe *p, float *dx, int acc)
+{
+    layer *root = p->m.root;
+    probe_loss(p);
+    memcpy(root->dy, p->r, p->ny * sizeof(float));
+    root->ops->backward(root, &p->m, p->x, dx, acc, p->batch);
+}
+
+/* Compares g, the analytic gradient of L with respect to v[0..n), with
+ * central differences. */
+static int agree(probe *p, const char *what, float *v, const float *g, size_t n)
+{
+    double gmax = 0.0;
+    for (size_t i = 0; i < n; i++)
+        gmax = fmax(gmax, fabs(g[i]));
+    /* Below 5% of the largest component, errors count against that floor:
+     * a component near zero carries the float noise of the whole sum. */
+    double floor = fmax(0.05 * gmax, 1e-5);
+    size_t count = p->limit && n > p->limit ? p->limit : n;
+    rng pick = rng_seeded(n);
+    int kinks = 0;
+    for (size_t j = 0; j < count; j++) {
+        size_t i = count == n ? j : j == 0 ? n - 1 : (size_t)(rng_next(&pick) % n);
+        float v0 = v[i], vp = v0 + GRAD_EPS, vm = v0 - GRAD_EPS;
+        v[i] = vp;
+        double fp = probe_loss(p);
+        v[i] = vm;
+        double fm = probe_loss(p);
+        v[i] = v0;
+        double num = (fp - fm) / ((double)vp - vm);
+        if (p->kinks) {
+            double f0 = probe_loss(p);
+            double dp = (fp - f0) / ((double)vp - v0), dm = (f0 - fm) / ((double)v0 - vm);
+            if (fabs(dp - dm) > GRAD_TOL * fmax(fmax(fabs(dp), fabs(dm)), floor)) {
+                kinks++;
+                continue;
+            }
+        }
+        double a = g[i];
+        if (!(fabs(a - num) <= GRAD_TOL * fmax(fmax(fabs(a), fabs(num)), floor))) {
+            test_failed(__FILE__, __LINE__, "%s: d%s[%zu] is %.7g, central differences give %.7g",
+                        p->name, what, i, a, num);
+            return 0;
+        }
+    }
+    if (kinks > p->kinks) {
+        test_failed(__FILE__, __LINE__, "%s: %d coordinates of %s straddle a kink (at most %d allowed)",
+                    p->name, kinks, what, p->kinks);
+        return 0;
+    }
+    return 1;
+}
+
+/* Checks dx and every parameter gradient of the probe's layer, and the
+ * backward contract's acc flag. Frozen slices and running statistics must
+ * get exactly zero gradient. Reports and returns 0 on the first mismatch. */
+static int probe_check(probe *p)
+{
+    model *m = &p->m;
+    layer_grad_plan(m->root, m, 1);
+    model_zero_grad(m);
+    probe_backward(p, p->dx, 0);
+    float *g = malloc(m->nfloat * sizeof *g);
+    float *dx2 = malloc(p->nx * sizeof *dx2);
+    memcpy(g, m->grad, m->nfloat * sizeof *g);
+
+    /* acc == 1 adds to what the buffer holds. */
+    for (size_t i = 0; i < p->nx; i++)
+        dx2[i] = 0.25f * (float)(i % 9) - 1.0f;
+    probe_backward(p, dx2, 1);
+    int ok = 1;
+    for (size_t i = 0; i < p->nx && ok; i++) {
+        float want = 0.25f * (float)(i % 9) - 1.0f + p->dx[i];
+        if (!(fabsf(dx2[i] - want) <= 1e-5f * (1.0f + fabsf(want)))) {
+            test_failed(__FILE__, __LINE__, "%s: with acc set, dx[%zu] is %.7g, expected %.7g",
+                        p->name, i, dx2[i], want);
+            ok = 0;
+        }
+    }
+
+    ok = ok && agree(p, "x", p->x, p->dx, p->nx);
+    for (int s = 0; s < m->nslice && ok; s++) {
+        const param_slice *ps = &m->slice[s];
+        if (ps->kind == PARAM_STAT || ps->frozen) {
+            for (size_t i = 0; i < ps->len && ok; i++)
+                if (g[ps->off + i] != 0.0f) {
+                    test_failed(__FILE__, __LINE__, "%s: %s %s has gradient %g at %zu", p->name,
+                                ps->frozen ? "frozen" : "statistic", ps->name, g[ps->off + i], i);
+                    ok = 0;
+                }
+            continue;
+        }
+        ok = agree(p, ps->name, m->param + ps->off, g + ps->off, ps->len);
+    }
+    free(g);
+    free(dx2);
+    return ok;
+}
+
+/* ---- convolution ------------------------------------------------------- */
+
+static void conv_case(int cin, int cout, int k, int stride, int pad, int bias,
+                      int h, int w, int batch, size_t limit)
+{
+    char name[96];
+    snprintf(name, sizeof name, "conv2d %d->%d %dx%d stride %d pad %d%s on %dx%d, batch %d",
+             cin, cout, k, k, stride, pad, bias ? " bias" : "", h, w, batch);
+    probe p;
+    if (!probe_open(&p, name, conv2d_new("conv", cin, cout, k, stride, pad, bias),
+                    (shape3){ cin, h, w }, batch, 1))
+        return;
+    rng r = rng_seeded(5);
+    fill_uniform(p.x, p.nx, -1.0f, 1.0f, &r);
+    p.limit = limit;
+    probe_check(&p);
+    probe_close(&p);
+}
+
+void test_grad_conv2d_3x3(void)
+{
+    conv_case(3, 4, 3, 1, 1, 1, 7, 9, 2, 0);
+    conv_case(2, 3, 3, 1, 1, 0, 5, 5, 3, 0);
+    conv_case(2, 3, 3, 1, 0, 1, 6, 7, 2, 0);
+}
+
+void test_grad_conv2d_3x3_stride2(void)
+{
+    conv_case(3, 4, 3, 2, 1, 0, 7, 9, 2, 0);
+    conv_case(2, 3, 3, 2, 1, 1, 8, 8, 2, 0);
+}
+
+void test_grad_conv2d_1x1(void)
+{
+    conv_case(3, 5, 1, 1, 0, 1, 7, 9, 2, 0);
+    conv_case(4, 2, 1, 1, 0, 0, 3, 5, 3, 0);
+    conv_case(2, 3, 1, 1, 1, 1, 3, 4, 2, 0);
+}
+
+void test_grad_conv2d_1x1_stride2(void)
+{
+    conv_case(3, 4, 1, 2, 0, 0, 7, 9, 2, 0);
+    conv_case(2, 3, 1, 2, 0, 1, 6, 6, 2, 0);
+}
+
+void test_grad_conv2d_5x5(void)
+{
+    conv_case(2, 3, 5, 1, 2, 1, 7, 9, 2, 0);
+    conv_case(2, 3, 5, 1, 0, 0, 7, 9, 2, 0);
+    conv_case(1, 2, 5, 2, 2, 1, 9, 7, 2, 0);
+}
+
+/* Large images, so that every path splits the batch into several chunks;
+ * only a sample of the coordinates, the last one included, is checked. */
+void test_grad_conv2d_chunks(void)
+{
+    conv_case(2, 3, 3, 1, 1, 1, 40, 40, 4, 120);
+    conv_case(2, 3, 5, 1, 2, 0, 40, 40, 3, 120);
+    conv_case(3, 2, 1, 1, 0, 1, 60, 60, 3, 120);
+}
+
+/* ---- batch normalisation ----------------------------------------------- */
+
+/* A BatchNorm probe with random scale, shift and running statistics. */
+static int bn_open(probe *p, const char *name, int relu, int C, int h, int w, int batch, int train)
+{
+    layer *l = batchnorm2d_new("bn", C, 1e-5f, 0.1f);
+    if (l && relu)
+        batchnorm2d_fuse_relu(l);
+    if (!probe_open(p, name, l, (shape3){ C, h, w }, batch, train))
+        return 0;
+    rng r = rng_seeded(17);
+    fill_signed(probe_slice(p, "weight"), C, &r);
+    fill_uniform(probe_slice(p, "bias"), C, -0.5f, 0.5f, &r);
+    fill_uniform(probe_slice(p, "running_mean"), C, -0.3f, 0.3f, &r);
+    fill_uniform(probe_slice(p, "running_var"), C, 0.5f, 2.0f, &r);
+    fill_uniform(p->x, p->nx, -1.0f, 1.5f, &r);
+    return 1;
+}
+
+void test_grad_batchnorm2d_train(void)
+{
+    probe p;
+    if (!bn_open(&p, "batchnorm2d, batch statistics", 0, 3, 5, 4, 3, 1))
+        return;
+    probe_check(&p);
+    probe_close(&p);
+    if (!bn_open(&p, "batchnorm2d, batch statistics, 1x1 planes", 0, 4, 1, 1, 5, 1))
+        return;
+    probe_check(&p);
+    probe_close(&p);
+}
+
+void test_grad_batchnorm2d_eval(void)
+{
+    probe p;
+    if (!bn_open(&p, "batchnorm2d, evaluation", 0, 3, 5, 4, 2, 0))
+        return;
+    probe_check(&p);
+    probe_close(&p);
+}
+
+/* Frozen (train_bn == 0): running statistics in training too, left
+ * untouched, and no gradient for the frozen scale and shift. */
+void test_grad_batchnorm2d_frozen(void)
+{
+    probe p;
+    if (!bn_open(&p, "batchnorm2d, frozen", 0, 3, 5, 4, 2, 1))
+        return;
+    model_freeze(&p.m, probe_layer(&p), 1);
+    const float *mean = probe_slice(&p, "running_mean"), *var = probe_slice(&p, "running_var");
+    float before[6];
+    memcpy(before, mean, 3 * sizeof(float));
+    memcpy(before + 3, var, 3 * sizeof(float));
+    probe_check(&p);
+    int same = !memcmp(before, mean, 3 * sizeof(float)) && !memcmp(before + 3, var, 3 * sizeof(float));
+    probe_close(&p);
+    CHECK(same);
+}
+
+/* Fused ReLU: zero-mean channels and zero shift keep every normalised value
+ * away from the kink, with batch statistics and with running ones. */
+void test_grad_batchnorm2d_relu(void)
+{
+    probe p;
+    if (!bn_open(&p, "batchnorm2d + relu, batch statistics", 1, 3, 5, 4, 2, 1))
+        return;
+    rng r = rng_seeded(23);
+    fill_zero_mean(p.x, 2, 3, 20, &r);
+    memset(probe_slice(&p, "bias"), 0, 3 * sizeof(float));
+    probe_check(&p);
+    probe_close(&p);
+
+    if (!bn_open(&p, "batchnorm2d + relu, evaluation", 1, 3, 5, 4, 2, 0))
+        return;
+    fill_signed(p.x, p.nx, &r);
+    memset(probe_slice(&p, "bias"), 0, 3 * sizeof(float));
+    memset(probe_slice(&p, "running_mean"), 0, 3 * sizeof(float));
+    probe_check(&p);
+    int zeros = 0;
+    for (size_t i = 0; i < p.nx; i++)
+        zeros += p.m.root->y[i] == 0.0f;
+    probe_close(&p);
+    CHECKF(zeros > 0, "the fused ReLU clipped nothing");
+}
+
+/* ---- element-wise, pooling and shape layers ---------------------------- */
+
+void test_grad_relu(void)
+{
+    probe p;
+    if (!probe_open(&p, "relu", relu_new("relu"), (shape3){ 3, 5, 7 }, 2, 1))
+        return;
+    rng r = rng_seeded(29);
+    fill_signed(p.x, p.nx, &r);
+    probe_check(&p);
+    int zeros = 0;
+    for (size_t i = 0; i < p.nx; i++)
+        zeros += p.dx[i] == 0.0f;
+    probe_close(&p);
+    CHECKF(zeros > 0, "no input fell below zero");
+}
+
+static void maxpool_case(int k, int stride, int pad, int h, int w)
+{
+    char name[96];
+    snprintf(name, sizeof name, "maxpool2d %dx%d stride %d pad %d on %dx%d", k, k, stride, pad, h, w);
+    probe p;
+    if (!probe_open(&p, name, maxpool2d_new("pool", k, stride, pad), (shape3){ 3, h, w }, 2, 1))
+        return;
+    rng r = rng_seeded(31);
+    fill_distinct(p.x, p.nx, &r);
+    probe_check(&p);
+    probe_close(&p);
+}
+
+void test_grad_maxpool2d(void)
+{
+    maxpool_case(2, 2, 0, 6, 8);
+    maxpool_case(2, 2, 0, 7, 9);
+    maxpool_case(3, 2, 1, 7, 9);
+    maxpool_case(3, 1, 1, 5, 6);
+    maxpool_case(2, 1, 0, 7, 9);
+    maxpool_case(3, 3, 1, 7, 9);
+}
+
+/* Padding never wins: a window over negative inputs and padding takes the
+ * largest input, not zero. */
+void test_maxpool2d_padding_never_wins(void)
+{
+    probe p;
+    if (!probe_open(&p, "maxpool2d padding", maxpool2d_new("pool", 3, 2, 1), (shape3){ 1, 5, 5 }, 1, 1))
+        return;
+    for (int i = 0; i < 25; i++)
+        p.x[i] = -1.0f - (float)((i * 7) % 25);
+    model_forward(&p.m, p.x, 1, 1);
+    const float *y = p.m.root->y;
+    int bad = -1;
+    for (int oh = 0; oh < 3 && bad < 0; oh++)
+        for (int ow = 0; ow < 3; ow++) {
+            float best = -INFINITY;
+            for (int i = oh * 2 - 1; i <= oh * 2 + 1; i++)
+                for (int j = ow * 2 - 1; j <= ow * 2 + 1; j++)
+                    if (i >= 0 && i < 5 && j >= 0 && j < 5)
+                        best = fmaxf(best, p.x[i * 5 + j]);
+            if (y[oh * 3 + ow] != best)
+                bad = oh * 3 + ow;
+        }
+    probe_close(&p);
+    CHECKF(bad < 0, "output %d is not its window's largest input", bad);
+}
+
+void test_grad_avgpool(void)
+{
+    probe p;
+    if (!probe_open(&p, "avgpool", avgpool_new("pool"), (shape3){ 3, 7, 9 }, 2, 1))
+        return;
+    rng r = rng_seeded(37);
+    fill_uniform(p.x, p.nx, -1.0f, 1.0f, &r);
+    probe_check(&p);
+    probe_close(&p);
+}
+
+void test_grad_linear(void)
+{
+    probe p;
+    if (!probe_open(&p, "linear 12->5 bias", linear_new("fc", 12, 5, 1), (shape3){ 12, 1, 1 }, 3, 1))
+        return;
+    rng r = rng_seeded(41);
+    fill_uniform(p.x, p.nx, -1.0f, 1.0f, &r);
+    probe_check(&p);
+    probe_close(&p);
+    if (!probe_open(&p, "linear 3x2x2->4, no bias", linear_new("fc", 12, 4, 0), (shape3){ 3, 2, 2 }, 2, 1))
+        return;
+    fill_uniform(p.x, p.nx, -1.0f, 1.0f, &r);
+    probe_check(&p);
+    probe_close(&p);
+}
+
+void test_grad_dropout(void)
+{
+    probe p;
+    if (!probe_open(&p, "dropout 0.5", dropout_new("drop", 0.5f), (shape3){ 3, 4, 5 }, 2, 1))
+        return;
+    rng r = rng_seeded(43);
+    fill_uniform(p.x, p.nx, -1.0f, 1.0f, &r);
+    p.reseed = 1;
+    probe_check(&p);
+    /* Inverted dropout: each value is dropped or scaled by 1/(1-p) = 2. */
+    int dropped = 0, kept = 0, other = 0;
+    for (size_t i = 0; i < p.nx; i++) {
+        if (p.dx[i] == 0.0f)
+            dropped++;
+        else if (p.dx[i] == 2.0f * p.r[i])
+            kept++;
+        else
+            other++;
+    }
+    /* Evaluation passes x through unchanged. */
+    model_forward(&p.m, p.x, 2, 0);
+    int same = !memcmp(p.m.root->y, p.x, p.nx * sizeof(float));
+    probe_close(&p);
+    CHECKF(dropped > 0 && kept > 0 && other == 0, "dropped %d, kept %d, other %d", dropped, kept, other);
+    CHECK(same);
+}
+
+void test_grad_flatten(void)
+{
+    probe p;
+    if (!probe_open(&p, "flatten", flatten_new("inner"), (shape3){ 3, 4, 5 }, 2, 1))
+        return;
+    rng r = rng_seeded(47);
+    fill_uniform(p.x, p.nx, -1.0f, 1.0f, &r);
+    probe_check(&p);
+    probe_close(&p);
+}
+
+/* ---- residual block ---------------------------------------------------- */
+
+static void residual_case(const char *name, int cin, int cout, int stride, int proj, int h, int w,
+                          int train)
+{
+    thaw_err err = {0};
+    layer *l = residual_new("block", cin, cout, stride, proj, &err);
+    CHECKF(l, "%s: %s", name, err.msg);
+    probe p;
+    if (!probe_open(&p, name, l, (shape3){ cin, h, w }, 2, train))
+        return;
+    rng r = rng_seeded(53);
+    fill_uniform(p.x, p.nx, -1.0f, 1.0f, &r);
+    for (int s = 0; s < p.m.nslice; s++) {
+        const param_slice *ps = &p.m.slice[s];
+        float *v = p.m.param + ps->off;
+        if (strstr(ps->name, "running_var"))
+            fill_uniform(v, ps->len, 0.5f, 2.0f, &r);
+        else if (strstr(ps->name, "running_mean"))
+            fill_uniform(v, ps->len, -0.2f, 0.2f, &r);
+        else if (ps->kind == PARAM_BN && strstr(ps->name, "weight"))
+            fill_uniform(v, ps->len, 0.5f, 1.5f, &r);
+        else if (ps->kind == PARAM_BN)
+            fill_uniform(v, ps->len, -0.3f, 0.3f, &r);
+    }
+    p.kinks = 8;
+    probe_check(&p);
+    probe_close(&p);
+}
+
+void test_grad_residual_identity(void)
+{
+    residual_case("residual 4->4, identity shortcut", 4, 4, 1, 0, 6, 7, 1);
+    residual_case("residual 4->4, identity shortcut, evaluation", 4, 4, 1, 0, 5, 5, 0);
+}
+
+void test_grad_residual_projection(void)
+{
+    residual_case("residual 3->4 stride 2, projection", 3, 4, 2, 1, 7, 9, 1);
+    residual_case("residual 3->4 stride 1, projection", 3, 4, 1, 1, 5, 6, 1);
+}
+
+/* ---- loss --------------------------------------------------------------- */
+
+void test_grad_softmax_xent(void)
+{
+    enum { B = 4, K = 5 };
+    float z[B * K], dz[B * K];
+    int labels[B] = { 0, 3, 4, 3 };
+    rng r = rng_seeded(59);
+    for (int i = 0; i < B * K; i++)
+        z[i] = 2.0f * rng_normal(&r);
+    float loss = loss_softmax_xent(dz, z, labels, B, K);
+
+    double want = 0.0;
+    for (int b = 0; b < B; b++) {
+        double sum = 0.0;
+        for (int k = 0; k < K; k++)
+            sum += exp((double)z[b * K + k]);
+        want += log(sum) - z[b * K + labels[b]];
+    }
+    want /= B;
+    CHECKF(fabs(loss - want) <= 1e-6 * want, "loss %.9g, expected %.9g", loss, want);
+
+    /* The loss is a float, so a wider step keeps its rounding out. */
+    const float eps = 1e-2f;
+    for (int i = 0; i < B * K; i++) {
+        float z0 = z[i];
+        z[i] = z0 + eps;
+        double fp = loss_softmax_xent(NULL, z, labels, B, K);
+        z[i] = z0 - eps;
+        double fm = loss_softmax_xent(NULL, z, labels, B, K);
+        z[i] = z0;
+        double num = (fp - fm) / ((double)(z0 + eps) - (double)(z0 - eps));
+        CHECKF(fabs(dz[i] - num) <= GRAD_TOL * fmax(fabs(num), 0.01),
+               "dlogits[%d] is %.7g, central differences give %.7g", i, dz[i], num);
+    }
+    for (int b = 0; b < B; b++) {
+        double row = 0.0;
+        for (int k = 0; k < K; k++)
+            row += dz[b * K + k];
+        CHECKF(fabs(row) < 1e-7, "row %d of dlogits sums to %g", b, row);
+    }
+}
+
+void test_loss_huge_logits(void)
+{
+    enum { B = 3, K = 3 };
+    const float z[B * K] = {
+        1e30f, -1e30f, 0.0f,     /* label at the maximum: loss 0 */
+        1e30f, -1e30f, 0.0f,     /* label at the minimum: loss 2e30 */
+        1e30f, 1e30f, -1e30f,    /* a tie at the top: loss log 2 */
+    };
+    const int labels[B] = { 0, 1, 0 };
+    float dz[B * K];
+    float loss = loss_softmax_xent(dz, z, labels, B, K);
+    CHECKF(isfinite(loss), "loss %g", loss);
+    CHECKF(fabs(loss - (2e30 + log(2.0)) / 3.0) <= 1e-6 * 2e30 / 3.0, "loss %g", loss);
+    const float want[B * K] = {
+        0.0f, 0.0f, 0.0f,
+        1.0f / 3, -1.0f / 3, 0.0f,
+        -0.5f / 3, 0.5f / 3, 0.0f,
+    };
+    for (int i = 0; i < B * K; i++)
+        CHECKF(isfinite(dz[i]) && fabsf(dz[i] - want[i]) <= 1e-6f, "dlogits[%d] is %g, expected %g",
+               i, dz[i], want[i]);
+
+    const int top[1] = { 0 };
+    const float tie[2] = { 1e30f, 1e30f };
+    float dtie[2];
+    loss = loss_softmax_xent(dtie, tie, top, 1, 2);
+    CHECKF(fabsf(loss - logf(2.0f)) <= 1e-6f && fabsf(dtie[0] + 0.5f) <= 1e-6f &&
+           fabsf(dtie[1] - 0.5f) <= 1e-6f, "tie: loss %g, dlogits %g %g", loss, dtie[0], dtie[1]);
+}
+
+void test_loss_correct_counts(void)
+{
+    enum { B = 6, K = 4 };
+    const float z[B * K] = {
+        0.1f, 0.9f, 0.2f, 0.3f,    /* label 1: right */
+        0.1f, 0.9f, 0.2f, 0.3f,    /* label 3: wrong */
+        -5.0f, -4.0f, -3.0f, -2.0f,/* label 3: right, every logit negative */
+        0.5f, 0.5f, 0.1f, 0.0f,    /* tie between 0 and 1, label 0: the first wins */
+        0.5f, 0.5f, 0.1f, 0.0f,    /* the same tie, label 1: wrong */
+        2.0f, 1.0f, 1.0f, 1.0f,    /* label 0: right */
+    };
+    const int labels[B] = { 1, 3, 3, 0, 1, 0 };
+    CHECK(loss_correct(z, labels, B, K) == 4);
+    CHECK(loss_correct(z, labels, 1, K) == 1);
+    CHECK(loss_correct(z + K, labels + 1, 1, K) == 0);
+    CHECK(loss_correct(z, labels, 0, K) == 0);
+}
