@@ -12,15 +12,16 @@ float loss_softmax_xent(float *dlogits, const float *logits, const int *labels,
         float zmax = z[0];
         for (int k = 1; k < classes; k++)
             zmax = fmaxf(zmax, z[k]);
+        /* Everything relative to the maximum, in double: adding zmax back
+         * (lse = log Σ + zmax) would lose log Σ against a logit of 1e30. */
         double sum = 0.0;
         for (int k = 0; k < classes; k++)
-            sum += exp((double)(z[k] - zmax));
-        double lse = log(sum) + zmax;
-        total += lse - z[labels[b]];
+            sum += exp((double)z[k] - zmax);
+        total += log(sum) - ((double)z[labels[b]] - zmax);
         if (dlogits) {
             float *dz = dlogits + (size_t)b * classes;
             for (int k = 0; k < classes; k++)
-                dz[k] = (float)((exp(z[k] - lse) - (k == labels[b])) / batch);
+                dz[k] = (float)((exp((double)z[k] - zmax) / sum - (k == labels[b])) / batch);
         }
     }
     return (float)(total / batch);

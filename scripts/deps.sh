@@ -4,29 +4,42 @@
 #   sh scripts/deps.sh test     plus what the tests need (sanitizers, fuzzing, screen tests)
 #   sh scripts/deps.sh bench    plus PyTorch, the peer `make bench` measures against
 # As root it runs apt-get; otherwise it prints the command to run and stops.
+# PyTorch is optional: without it `make bench` reports thaw's figures alone.
 set -eu
 group=${1:-build}
-pkgs="libblis-dev libcjson-dev libstb-dev libncurses-dev libreadline-dev zlib1g-dev pkg-config make gcc"
+need="libblis-dev libcjson-dev libstb-dev libncurses-dev libreadline-dev zlib1g-dev pkg-config make gcc"
+optional=""
 case "$group" in
 build) ;;
-test) pkgs="$pkgs clang libclang-rt-14-dev tmux" ;;
-bench) pkgs="$pkgs python3-torch" ;;
+test) need="$need clang libclang-rt-14-dev tmux" ;;
+bench) optional="python3-torch" ;;
 *) echo "deps.sh: unknown group '$group' (expected build, test or bench)" >&2; exit 2 ;;
 esac
 
-missing=""
-for p in $pkgs; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
-done
-[ -z "$missing" ] && exit 0
+missing_from() {
+    out=""
+    for p in "$@"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || out="$out $p"
+    done
+    echo "$out"
+}
+# shellcheck disable=SC2086
+missing=$(missing_from $need)
+# shellcheck disable=SC2086
+missing_optional=$(missing_from $optional)
+[ -z "$missing$missing_optional" ] && exit 0
 
 if [ "$(id -u)" -ne 0 ]; then
-    echo "thaw needs these Debian packages:$missing" >&2
-    echo "install them with:  sudo apt-get install -y$missing" >&2
-    exit 1
+    if [ -n "$missing" ]; then
+        echo "thaw needs these Debian packages:$missing" >&2
+        echo "install them with:  sudo apt-get install -y$missing" >&2
+        exit 1
+    fi
+    echo "optional:$missing_optional is not installed (sudo apt-get install -y$missing_optional)" >&2
+    exit 0
 fi
-echo "installing:$missing"
+echo "installing:$missing$missing_optional"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 # shellcheck disable=SC2086
-apt-get install -y -qq --no-install-recommends $missing
+apt-get install -y -qq --no-install-recommends $missing $missing_optional
