@@ -5,6 +5,7 @@
 #   make test       install what is missing, build, and run the test suite
 #   make asan       the whole suite under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make bench      training throughput against BLIS's peak and PyTorch
+#   make fuzz       every libFuzzer target in tests/fuzz/ for FUZZ_SECONDS each
 #
 # CFLAGS_EXTRA adds flags (CI passes -Werror). ARCH picks the instruction set
 # (native by default: thaw is built where it runs).
@@ -30,7 +31,7 @@ TUI_OBJ    := $(TUI_SRC:%.c=$(BUILD)/%.o)
 TEST_OBJ   := $(TEST_SRC:%.c=$(BUILD)/%.o)
 BENCH_OBJ  := $(BENCH_SRC:%.c=$(BUILD)/%.o)
 
-.PHONY: all run test asan bench deps deps-test deps-bench clean
+.PHONY: all run test asan bench fuzz deps deps-test deps-bench clean
 all: thaw $(BUILD)/libthaw.a
 
 $(BUILD)/%.o: %.c
@@ -75,6 +76,29 @@ asan: deps-test
 bench: deps-bench
 	@$(MAKE) --no-print-directory $(BUILD)/thaw-bench
 	$(BUILD)/thaw-bench --peer tests/bench/torch_peer.py
+
+# Each tests/fuzz/fuzz_NAME.c is a libFuzzer target over the engine built
+# with ASan + UBSan; tests/fuzz/corpus/NAME/ holds its seed inputs. A crash
+# fails the build.
+FUZZ_SECONDS ?= 10
+FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c build/fuzz/libthaw.a
+	clang $(filter-out -march=native,$(CFLAGS)) $(ARCH) $(PKG_CFLAGS) -O1 -fsanitize=fuzzer $(FUZZ_FLAGS) \
+	    $< build/fuzz/libthaw.a $(LIBS) -o $@
+
+fuzz: deps-test
+	@$(MAKE) --no-print-directory BUILD=build/fuzz CC=clang OPT=-O1 \
+	    CFLAGS_EXTRA="$(CFLAGS_EXTRA) -fsanitize=fuzzer-no-link $(FUZZ_FLAGS)" build/fuzz/libthaw.a
+	@$(MAKE) --no-print-directory $(FUZZ_TARGETS)
+	@set -e; for t in $(FUZZ_TARGETS); do \
+	    name=$${t#build/fuzz/fuzz_}; mkdir -p build/fuzz/corpus/$$name; \
+	    echo "fuzzing $$name for $(FUZZ_SECONDS) s"; \
+	    $$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=0 build/fuzz/corpus/$$name \
+	        $$( [ -d tests/fuzz/corpus/$$name ] && echo tests/fuzz/corpus/$$name ) 2>build/fuzz/$$name.log \
+	        || { tail -40 build/fuzz/$$name.log; exit 1; }; \
+	done
 
 clean:
 	rm -rf build thaw

@@ -1,0 +1,16 @@
+/* commands.h — thaw's subcommands, one list: the dispatcher in main.c and the
+ * usage text both come from it. Each is `int cmd_NAME(int argc, char **argv)`
+ * in tui/cmd_NAME.c; argv[0] is the subcommand's name. It returns the exit
+ * status and is the only code that prints (to stdout, errors to stderr). */
+#ifndef THAW_COMMANDS_H
+#define THAW_COMMANDS_H
+
+/*        name   arguments     what it does */
+#define THAW_COMMANDS(X) \
+    X(info, "[MODEL.json]", "print a model's layer tree (the built-in reference model by default)")
+
+#define THAW_COMMAND_DECLARE(name, args, help) int cmd_##name(int argc, char **argv);
+THAW_COMMANDS(THAW_COMMAND_DECLARE)
+#undef THAW_COMMAND_DECLARE
+
+#endif
