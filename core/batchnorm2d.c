@@ -22,6 +22,7 @@ typedef struct batchnorm2d {
     float eps, momentum;
     int relu;          /* fused ReLU after the normalisation */
     int batch_stats;   /* the last forward used batch statistics */
+    long long tracked; /* batches whose statistics moved the running ones (num_batches_tracked) */
     float *mean;       /* (C) statistics the last forward used */
     float *invstd;     /* (C) 1/sqrt(var + eps) */
 } batchnorm2d;
@@ -127,6 +128,7 @@ static void bn_forward(layer *l, model *m, const float *x, int batch, int train)
     float *rmean = model_param(m, l->slice0 + BN_MEAN);
     float *rvar = model_param(m, l->slice0 + BN_VAR);
     bn->batch_stats = train && !m->slice[l->slice0 + BN_WEIGHT].frozen;
+    bn->tracked += bn->batch_stats;
     for (int c = 0; c < C; c++) {
         if (bn->batch_stats) {
             float shift = x[(size_t)c * N];
@@ -217,6 +219,16 @@ static const layer_ops batchnorm2d_ops = {
 int layer_is_batchnorm(const layer *l)
 {
     return l->ops == &batchnorm2d_ops;
+}
+
+long long batchnorm2d_tracked(const layer *l)
+{
+    return ((const batchnorm2d *)l)->tracked;
+}
+
+void batchnorm2d_set_tracked(layer *l, long long batches)
+{
+    ((batchnorm2d *)l)->tracked = batches;
 }
 
 void batchnorm2d_fuse_relu(layer *l)

@@ -136,6 +136,10 @@ void layer_free(layer *l);
 int layer_is_batchnorm(const layer *l);
 /* Makes a BatchNorm apply a ReLU to its output (y = max(0, bn(x))). */
 void batchnorm2d_fuse_relu(layer *l);
+/* How many training batches have moved a BatchNorm's running statistics
+ * (PyTorch's num_batches_tracked); model files carry it. */
+long long batchnorm2d_tracked(const layer *l);
+void batchnorm2d_set_tracked(layer *l, long long batches);
 
 /* Helpers for layer implementations. */
 int  layer_init_base(layer *l, const layer_ops *ops, const char *name);

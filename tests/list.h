@@ -1,4 +1,6 @@
-/* Every test, once. */
+/* Every test, once. Data-set and model-file tests have lists of their own. */
+#include "list_datasets.h"
+#include "list_models.h"
 TEST(reference_net_trains)
 TEST(conv2d_paths_match_definition)
 TEST(grad_conv2d_3x3)
@@ -23,3 +25,8 @@ TEST(grad_residual_projection)
 TEST(grad_softmax_xent)
 TEST(loss_huge_logits)
 TEST(loss_correct_counts)
+TEST(freeze_keeps_parameters_and_statistics)
+TEST(freeze_train_bn)
+TEST(freeze_backward_stops_at_head)
+TEST(freeze_backward_stops_in_block)
+TEST(freeze_all_no_backward)
