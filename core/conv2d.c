@@ -188,7 +188,8 @@ static size_t conv2d_scratch(const layer *l, int batch)
         return 0;
     if (conv2d_winograd(c)) {
         int T = wino_chunk(l, batch) * wino_tiles(l->out.h, l->out.w);
-        return 16 * (2 * (size_t)c->cout * c->cin + wino_plane(c->cin, T) + wino_plane(c->cout, T));
+        return 16 * (2 * (size_t)c->cout * c->cin + wino_plane(c->cin, T) + wino_plane(c->cout, T)) +
+               wino_rows_floats();
     }
     size_t K = (size_t)c->cin * c->k * c->k, N = (size_t)conv2d_chunk(c, l, batch) * l->out.h * l->out.w;
     return (K + (size_t)c->cout) * N;     /* col (reused for dcol), and y or dy as (O, N) */
@@ -214,11 +215,12 @@ static void conv2d_forward_winograd(conv2d *c, model *m, const float *x, int bat
     float *U = m->scratch;                              /* (16, O, C) */
     float *V = U + 16 * uplane;                         /* (16, C, T) */
     float *M = V + 16 * wino_plane(C, nb * tiles);      /* (16, O, T) */
+    wino_rows *rows = (wino_rows *)(M + 16 * wino_plane(O, nb * tiles));
     wino_kernels(U, model_param(m, l->slice0), O, C, 0);
     for (int b0 = 0; b0 < batch; b0 += nb) {
         int n = batch - b0 < nb ? batch - b0 : nb, T = n * tiles;
         size_t vplane = wino_plane(C, T), mplane = wino_plane(O, T);
-        wino_input(V, x + (size_t)b0 * C * H * W, n, C, H, W);
+        wino_input(V, rows, x + (size_t)b0 * C * H * W, n, C, H, W);
         for (int e = 0; e < 16; e++)
             gemm(0, 0, O, T, C, 1.0f, U + e * uplane, C, V + e * vplane, T, 0.0f, M + e * mplane, T);
         wino_output(l->y + (size_t)b0 * O * H * W, M, n, O, H, W, 0);
@@ -238,6 +240,7 @@ static void conv2d_backward_winograd(conv2d *c, model *m, const float *x, float 
     float *Uf = D + 16 * uplane;                        /* (16, C, O) turned kernels */
     float *A1 = Uf + 16 * uplane;                       /* (16, C, T) */
     float *A2 = A1 + 16 * wino_plane(C, nb * tiles);    /* (16, O, T) */
+    wino_rows *rows = (wino_rows *)(A2 + 16 * wino_plane(O, nb * tiles));
     if (dw)
         memset(D, 0, 16 * uplane * sizeof(float));
     if (dx)
@@ -247,14 +250,14 @@ static void conv2d_backward_winograd(conv2d *c, model *m, const float *x, float 
         size_t cplane = wino_plane(C, T), oplane = wino_plane(O, T);
         const float *dyb = l->dy + (size_t)b0 * O * H * W;
         if (dw) {
-            wino_input(A1, x + (size_t)b0 * C * H * W, n, C, H, W);
-            wino_grad_output(A2, dyb, n, O, H, W);
+            wino_input(A1, rows, x + (size_t)b0 * C * H * W, n, C, H, W);
+            wino_grad_output(A2, rows, dyb, n, O, H, W);
             for (int e = 0; e < 16; e++)
                 gemm(0, 1, O, C, T, 1.0f, A2 + e * oplane, T, A1 + e * cplane, T, 1.0f,
                      D + e * uplane, C);
         }
         if (dx) {
-            wino_input(A2, dyb, n, O, H, W);
+            wino_input(A2, rows, dyb, n, O, H, W);
             for (int e = 0; e < 16; e++)
                 gemm(0, 0, C, T, O, 1.0f, Uf + e * uplane, O, A2 + e * oplane, T, 0.0f,
                      A1 + e * cplane, T);

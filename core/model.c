@@ -223,17 +223,15 @@ layer *reference_net(int in_channels, int classes, thaw_err *err)
         { "stage3", 64, 128, 2 },
     };
     layer *root = sequential_new("model");
-    layer *stem = sequential_new("stem");
-    if (!root || !stem) {
-        layer_free(root);
-        layer_free(stem);
+    if (!root) {
         thaw_fail(err, THAW_ENOMEM, "out of memory building the model");
         return NULL;
     }
-    if (layer_add(stem, conv2d_new("0", in_channels, 32, 3, 1, 1, 0), err) ||
+    layer *stem = sequential_new("stem");
+    if (layer_add(root, stem, err) ||
+        layer_add(stem, conv2d_new("0", in_channels, 32, 3, 1, 1, 0), err) ||
         layer_add(stem, batchnorm2d_new("1", 32, 1e-5f, 0.1f), err) ||
-        layer_add(stem, relu_new("2"), err) ||
-        layer_add(root, stem, err))
+        layer_add(stem, relu_new("2"), err))
         goto fail;
     for (size_t i = 0; i < sizeof stage / sizeof stage[0]; i++) {
         int proj = stage[i].stride != 1 || stage[i].cin != stage[i].cout;

@@ -31,7 +31,11 @@ static void sgd_slice(const optim *o, float *w, const float *g, float *buf, size
             buf[i] = mu * buf[i] + d;
             d = o->nesterov ? d + mu * buf[i] : buf[i];
         }
-        w[i] -= lr * d;
+        /* Two statements: clang contracts w - lr·d into one fused
+         * multiply-add by default, which rounds differently from gcc's
+         * build and from w - lr·g computed step by step. */
+        float step = lr * d;
+        w[i] -= step;
     }
 }
 

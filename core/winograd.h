@@ -44,14 +44,20 @@ static inline int wino_tiles(int H, int W)
  * turned 180° (w'(c, o) = rot180(w(o, c))): the kernel of the data gradient. */
 void wino_kernels(float *U, const float *w, int O, int C, int flip);
 
-/* V(16, C, T) from n images x(n, C, H, W), padding 1; H, W <= 256. */
-void wino_input(float *V, const float *x, int n, int C, int H, int W);
+/* Scratch the data transforms work in: wino_rows_floats() floats, from the
+ * caller's arena (float-aligned is enough). */
+typedef struct wino_rows wino_rows;
+size_t wino_rows_floats(void);
+#define WINO_HALF (WINO_MAX_SIDE / 2 + 2)
+
+/* V(16, C, T) from n images x(n, C, H, W), padding 1; H, W <= WINO_MAX_SIDE. */
+void wino_input(float *V, wino_rows *r, const float *x, int n, int C, int H, int W);
 
 /* y(n, O, H, W) = (or += when acc) the output transform of M(16, O, T). */
 void wino_output(float *y, const float *M, int n, int O, int H, int W, int acc);
 
 /* Z(16, O, T) from the output gradient dy(n, O, H, W). */
-void wino_grad_output(float *Z, const float *dy, int n, int O, int H, int W);
+void wino_grad_output(float *Z, wino_rows *r, const float *dy, int n, int O, int H, int W);
 
 /* dw(O, C, 3, 3) += Gᵀ·D·G for D(16, O, C). */
 void wino_kernel_grad(float *dw, const float *D, int O, int C);
