@@ -121,9 +121,11 @@ static double conv_case_error(conv_case t, const char **what)
 void test_conv2d_paths_match_definition(void)
 {
     static const conv_case cases[] = {
-        { 3, 4, 8, 8, 3, 1, 1, 0, 2 },      /* Winograd, even plane */
-        { 5, 6, 7, 9, 3, 1, 1, 1, 3 },      /* Winograd, odd plane: half tiles */
-        { 4, 3, 28, 28, 3, 1, 1, 0, 20 },   /* Winograd over several chunks */
+        { 8, 9, 8, 8, 3, 1, 1, 0, 2 },      /* Winograd, whole tiles */
+        { 9, 8, 7, 9, 3, 1, 1, 1, 3 },      /* Winograd, partial tiles */
+        { 8, 8, 13, 6, 3, 1, 1, 0, 2 },     /* Winograd, partial tiles */
+        { 8, 8, 28, 28, 3, 1, 1, 0, 45 },   /* Winograd over several chunks */
+        { 4, 3, 8, 8, 3, 1, 1, 0, 2 },      /* too few channels for Winograd: im2col */
         { 3, 5, 9, 7, 3, 2, 1, 0, 2 },      /* im2col, stride 2 */
         { 2, 3, 8, 8, 5, 1, 2, 1, 2 },      /* im2col, 5×5 */
         { 2, 3, 6, 5, 3, 1, 0, 1, 2 },      /* im2col, no padding */
