@@ -1,44 +1,136 @@
-/* cmd_info.c — `thaw info`: a model's layer tree with shapes and parameters. */
+/* cmd_info.c — `thaw info [MODEL.json]`: a model's layer tree (type, output
+ * shape, parameters, trainable or frozen), totals, input and provenance. */
 #include <stdio.h>
+#include <string.h>
 
 #include "commands.h"
-#include "model.h"
+#include "modelfile.h"
 
-static size_t own_params(const model *m, const layer *l)
+typedef struct info_counts {
+    size_t params, frozen;
+    unsigned long long macs;    /* multiply-adds per image */
+} info_counts;
+
+static info_counts info_count(const model *m, const layer *l)
 {
-    size_t n = 0;
-    for (int s = l->slice0; s < l->slice0 + l->nslice; s++)
-        if (m->slice[s].kind != PARAM_STAT)
-            n += m->slice[s].len;
+    info_counts n = { 0 };
+    for (int s = l->slice0; s < l->slice0 + l->nslice; s++) {
+        const param_slice *p = &m->slice[s];
+        if (p->kind == PARAM_STAT)
+            continue;
+        n.params += p->len;
+        n.frozen += p->frozen ? p->len : 0;
+        /* A weight meets each output position once: O·C·R·S per position for
+         * a convolution, O·I for a linear layer (a 1×1 output). */
+        if (p->kind == PARAM_WEIGHT)
+            n.macs += (unsigned long long)p->len * (unsigned long long)l->out.h *
+                      (unsigned long long)l->out.w;
+    }
+    for (int i = 0; i < l->nchild; i++) {
+        info_counts c = info_count(m, l->child[i]);
+        n.params += c.params;
+        n.frozen += c.frozen;
+        n.macs += c.macs;
+    }
     return n;
 }
 
-static void print_tree(const model *m, const layer *l, int depth)
+/* 1234567 as "1,234,567". */
+static const char *info_grouped(char *buf, size_t cap, unsigned long long v)
 {
-    char shape[32];
-    snprintf(shape, sizeof shape, "%dx%dx%d", l->out.c, l->out.h, l->out.w);
-    printf("%*s%-*s %-12s %-12s %10zu\n", depth * 2, "", 24 - depth * 2,
-           l->path[0] ? l->name : "model", l->ops->type, shape, own_params(m, l));
+    char digits[32];
+    int n = snprintf(digits, sizeof digits, "%llu", v), o = 0;
+    for (int i = 0; i < n && o + 2 < (int)cap; i++) {
+        if (i && (n - i) % 3 == 0)
+            buf[o++] = ',';
+        buf[o++] = digits[i];
+    }
+    buf[o] = '\0';
+    return buf;
+}
+
+static void info_tree(const model *m, const layer *l, int depth)
+{
+    info_counts n = info_count(m, l);
+    char shape[48], count[32];
+    if (l->out.h == 1 && l->out.w == 1)
+        snprintf(shape, sizeof shape, "%d", l->out.c);
+    else
+        snprintf(shape, sizeof shape, "%dx%dx%d", l->out.c, l->out.h, l->out.w);
+    const char *state = n.params == 0 ? "-" : n.frozen == 0 ? "yes" : n.frozen == n.params ? "frozen"
+                                                                                         : "partly";
+    int indent = depth * 2 < 20 ? depth * 2 : 20;
+    printf("%*s%-*s %-12s %-12s %12s  %s\n", indent, "", 24 - indent, l->path[0] ? l->name : "model",
+           l->ops->type, shape, info_grouped(count, sizeof count, n.params), state);
     for (int i = 0; i < l->nchild; i++)
-        print_tree(m, l->child[i], depth + 1);
+        info_tree(m, l->child[i], depth + 1);
+}
+
+static void info_print(const mf_meta *meta, const model *m)
+{
+    printf("%-24s %-12s %-12s %12s  %s\n", "layer", "type", "output", "params", "trainable");
+    info_tree(m, m->root, 0);
+
+    info_counts n = info_count(m, m->root);
+    char a[32], b[32], c[32], d[32];
+    printf("\nparameters       %s (%s trainable, %s frozen)\n", info_grouped(a, sizeof a, n.params),
+           info_grouped(b, sizeof b, n.params - n.frozen), info_grouped(c, sizeof c, n.frozen));
+    printf("multiply-adds    %s per image\n", info_grouped(d, sizeof d, n.macs));
+    printf("input            %dx%dx%d, mean", meta->input.c, meta->input.h, meta->input.w);
+    for (int i = 0; i < meta->input.c; i++)
+        printf(" %g", meta->mean[i]);
+    printf(", std");
+    for (int i = 0; i < meta->input.c; i++)
+        printf(" %g", meta->std[i]);
+    printf("\nclasses (%d)     ", meta->nclass);
+    for (int i = 0; i < meta->nclass; i++)
+        printf("%s%s", i ? ", " : "", meta->class_name[i]);
+    printf("\n");
+
+    const mf_provenance *pv = &meta->prov;
+    printf("trained on       %s", pv->dataset[0] ? pv->dataset : "(not recorded)");
+    if (pv->ndataset_classes) {
+        printf(", classes");
+        for (int i = 0; i < pv->ndataset_classes; i++)
+            printf(" %d", pv->dataset_classes[i]);
+    }
+    if (pv->epochs >= 0)
+        printf(", %d epochs", pv->epochs);
+    if (pv->seed >= 0)
+        printf(", seed %lld", pv->seed);
+    printf("\n");
+    if (pv->test_accuracy >= 0)
+        printf("test accuracy    %.1f%%\n", 100.0 * pv->test_accuracy);
+    printf("fine-tuned from  %s\n", pv->finetuned_from[0] ? pv->finetuned_from : "- (trained from scratch)");
 }
 
 int cmd_info(int argc, char **argv)
 {
-    if (argc > 1) {
-        fprintf(stderr, "thaw info: cannot open %s: model files are not supported yet; run "
-                        "`thaw info` for the built-in reference model\n", argv[1]);
+    if (argc > 2) {
+        fprintf(stderr, "usage: thaw info [MODEL.json]\n");
         return 2;
     }
-    thaw_err err = {0};
+    thaw_err err = { 0 };
+    mf_meta meta;
     model m;
-    if (model_build(&m, reference_net(1, 10, &err), (shape3){ 1, 28, 28 }, 1, &err) != THAW_OK) {
+    int rc;
+    if (argc == 2) {
+        rc = mf_load(&meta, &m, argv[1], NULL, &err);
+    } else {
+        rc = mf_meta_reference(&meta, (shape3){ 1, 28, 28 }, 10, &err);
+        if (rc == THAW_OK && (rc = mf_build(&m, &meta, 1, &err)) != THAW_OK)
+            mf_meta_free(&meta);
+    }
+    if (rc != THAW_OK) {
         fprintf(stderr, "thaw info: %s\n", err.msg);
         return 1;
     }
-    printf("%-24s %-12s %-12s %10s\n", "layer", "type", "output", "params");
-    print_tree(&m, m.root, 0);
-    printf("total parameters: %zu (%zu trainable)\n", model_count(&m, 0), model_count(&m, 1));
+    if (argc == 2)
+        printf("%s: %s version %d, weights %s\n\n", argv[1], MF_FORMAT, MF_VERSION, meta.weights);
+    else
+        printf("the built-in reference model (untrained); `thaw info MODEL.json` shows a model file\n\n");
+    info_print(&meta, &m);
+    mf_meta_free(&meta);
     model_free(&m);
     return 0;
 }

@@ -1,0 +1,192 @@
+/* modelfile.h — thaw's model files: NAME.json + NAME.safetensors.
+ *
+ *     mf_meta meta;
+ *     model m;
+ *     mf_load_opts opt = { .classes = 5, .seed = 1 };   // new 5-class head
+ *     if (mf_load(&meta, &m, "models/fashion-resnet.json", &opt, &err)) ... err.msg ...
+ *     ... train ...
+ *     if (mf_save("runs/mine/model.json", &meta, &m, &err)) ...
+ *     mf_meta_free(&meta);
+ *     model_free(&m);
+ *
+ * NAME.json, format "thaw-model" version 1 (every key listed is known; any
+ * other key, a repeated key or a value of the wrong type is an error):
+ *
+ *   {
+ *     "format": "thaw-model",
+ *     "version": 1,
+ *     "weights": "fashion-resnet.safetensors",     a file beside this one
+ *     "input": { "channels": 1, "height": 28, "width": 28,
+ *                "mean": [0.286], "std": [0.353] },      one per channel
+ *     "classes": ["T-shirt/top", "Trouser", ...],        one per output
+ *     "provenance": {                                    optional, as are its keys
+ *       "dataset": "fashion-mnist",                      the source data set
+ *       "dataset_classes": [0, 1, 2, 3, 4],              its classes used, in output order
+ *       "epochs": 8, "seed": 1,
+ *       "test_accuracy": 0.896,                          on the source's test split
+ *       "finetuned_from": "shapes-resnet"                or null
+ *     },
+ *     "frozen": ["stem", "stage2.conv1"],                optional: layers to freeze
+ *     "architecture": { "type": "sequential", "layers": [ NODE, ... ] }
+ *   }
+ *
+ * A NODE is {"name": N, "type": T, ...hyper-parameters...}; names are
+ * letters, digits and '_' (PyTorch's attribute names: "stem", "0", "head")
+ * and unique among siblings. Types and their keys, with PyTorch's names and
+ * defaults:
+ *
+ *   sequential   layers: [NODE, ...]
+ *   residual     in_channels, out_channels, stride (1), projection (when
+ *                needed): a ResNet basic block, children fixed (conv1, bn1,
+ *                conv2, bn2, proj) as in core/residual.c
+ *   conv2d       in_channels, out_channels, kernel_size, stride (1),
+ *                padding (0), bias (true)
+ *   batchnorm2d  num_features, eps (1e-5), momentum (0.1)
+ *   maxpool2d    kernel_size, stride (kernel_size), padding (0)
+ *   linear       in_features, out_features, bias (true)
+ *   dropout      p (0.5)
+ *   relu, avgpool (global average), flatten
+ *
+ * "frozen" lists dotted layer paths (any depth, a residual block's children
+ * included) whose subtrees are frozen on load (model_freeze); a save lists
+ * the highest layers whose parameters are all frozen. The architecture's
+ * output count must equal the class count.
+ *
+ * NAME.safetensors holds every parameter and running statistic under its
+ * PyTorch name ("stage2.bn1.running_mean"), F32, in PyTorch's shape; a
+ * BatchNorm's "num_batches_tracked" (I64, a scalar) is optional on load and
+ * always written. Exactly these tensors: a missing, extra, mistyped or
+ * misshapen one, or a NaN/Inf value, is an error naming the tensor. So a
+ * PyTorch state_dict of the same architecture saved as safetensors loads
+ * unchanged, and a thaw file loads into PyTorch with load_state_dict
+ * (examples/pytorch/thaw_torch.py converts both ways).
+ */
+#ifndef THAW_MODELFILE_H
+#define THAW_MODELFILE_H
+
+#include <stdint.h>
+
+#include "model.h"
+
+#define MF_FORMAT       "thaw-model"
+#define MF_VERSION      1
+#define MF_JSON_MAX     (1u << 20)    /* bytes of a model's JSON */
+#define MF_DEPTH_MAX    32            /* JSON nesting */
+#define MF_LAYERS_MAX   4096          /* nodes in an architecture */
+#define MF_CLASSES_MAX  1000
+#define MF_CHANNELS_MAX 64            /* input channels */
+#define MF_SIDE_MAX     4096          /* input height and width */
+#define MF_WIDTH_MAX    65536         /* a layer's channels */
+#define MF_FEATURES_MAX (1 << 24)     /* a linear layer's features */
+#define MF_KERNEL_MAX   64            /* kernel sizes, strides, paddings */
+#define MF_PARAMS_MAX   (1ull << 27)  /* floats of parameters and statistics */
+#define MF_TEXT_MAX     128           /* bytes of a name or label, with the NUL */
+
+/* Layer types, as the ops name them (core/layer.h). */
+#define MF_TYPES(X)                                                  \
+    X(SEQUENTIAL, sequential) X(RESIDUAL, residual) X(CONV2D, conv2d) \
+    X(BATCHNORM2D, batchnorm2d) X(RELU, relu) X(MAXPOOL2D, maxpool2d) \
+    X(AVGPOOL, avgpool) X(LINEAR, linear) X(DROPOUT, dropout)         \
+    X(FLATTEN, flatten)
+
+enum mf_type {
+#define MF_TYPE_ENUM(upper, lower) MF_##upper,
+    MF_TYPES(MF_TYPE_ENUM)
+#undef MF_TYPE_ENUM
+    MF_TYPE_COUNT
+};
+
+/* One node of an architecture: the hyper-parameters a layer is built from. */
+typedef struct mf_node {
+    char name[LAYER_NAME_MAX];   /* "" for the root */
+    int type;                    /* enum mf_type */
+    int in, out;                 /* channels (conv2d, residual), features (linear,
+                                    batchnorm2d: out) */
+    int kernel, stride, pad;     /* conv2d, maxpool2d; residual: stride */
+    int flag;                    /* conv2d, linear: bias; residual: projection */
+    double eps, momentum;        /* batchnorm2d */
+    double p;                    /* dropout */
+    struct mf_node *child;       /* sequential */
+    int nchild;
+} mf_node;
+
+typedef struct mf_provenance {
+    char dataset[MF_TEXT_MAX];          /* "" when unknown */
+    int dataset_classes[MF_CLASSES_MAX];
+    int ndataset_classes;
+    int epochs;                         /* -1 when unknown */
+    long long seed;                     /* -1 when unknown */
+    double test_accuracy;               /* a fraction; -1 when unknown */
+    char finetuned_from[MF_TEXT_MAX];   /* "" when trained from scratch */
+} mf_provenance;
+
+/* What a model file says besides the weights. */
+typedef struct mf_meta {
+    char file[256];                     /* the JSON's path, for messages */
+    char weights[MF_TEXT_MAX];          /* the weights' file name, beside the JSON */
+    shape3 input;
+    double mean[MF_CHANNELS_MAX], std[MF_CHANNELS_MAX];
+    int nclass;
+    char (*class_name)[MF_TEXT_MAX];    /* nclass names */
+    mf_provenance prov;
+    char (*frozen)[LAYER_PATH_MAX];     /* nfrozen dotted paths of frozen layers */
+    int nfrozen;
+    mf_node *arch;                      /* the root, a sequential */
+} mf_meta;
+
+typedef struct mf_load_opts {
+    int classes;                 /* > 0 and not the file's: a fresh head with this many */
+    unsigned long long seed;     /* initialises a fresh head; seeds dropout */
+} mf_load_opts;
+
+/* Parses a model JSON of len bytes (file names it in errors) into meta.
+ * THAW_EFORMAT naming the file, the path inside it and what was expected;
+ * THAW_ENOMEM. meta is empty on failure. */
+int mf_parse(mf_meta *meta, const char *text, size_t len, const char *file, thaw_err *err);
+
+/* Floats of parameters and statistics the architecture declares, into *n;
+ * THAW_EFORMAT when over MF_PARAMS_MAX (checked without overflow). */
+int mf_param_count(const mf_node *root, uint64_t *n, thaw_err *err);
+
+/* Builds meta's architecture (parameters initialised from seed), checks it
+ * ends in one score per class, and applies its "frozen" marks. THAW_ESHAPE
+ * naming the layers whose shapes do not chain. */
+int mf_build(model *m, const mf_meta *meta, unsigned long long seed, thaw_err *err);
+
+/* Copies the weights of a parsed safetensors file (file names it) into m:
+ * checked in full before anything is copied, so on failure m is unchanged. */
+struct st_file;
+int mf_set_weights(model *m, const struct st_file *f, const char *file, thaw_err *err);
+
+/* Reads, validates and builds a model from path and its weights. With
+ * opt->classes set to another count than the file's, the head (the last
+ * layer with parameters, which must be linear) is replaced by a fresh one
+ * initialised from opt->seed, everything else keeps the file's weights, and
+ * the class names become "0", "1", ... (opt may be NULL). On failure meta
+ * and m are empty. */
+int mf_load(mf_meta *meta, model *m, const char *path, const mf_load_opts *opt, thaw_err *err);
+
+/* Writes m with meta's description as path (which must end in ".json") and
+ * the weights beside it (".safetensors" instead), both atomically; frozen
+ * marks come from m. THAW_EINVAL when meta does not describe m,
+ * THAW_ENONFINITE (nothing written) when a weight is NaN or Inf, THAW_EIO. */
+int mf_save(const char *path, const mf_meta *meta, const model *m, thaw_err *err);
+
+/* meta as JSON text (a fresh buffer the caller frees), the frozen list
+ * from m (or meta's own when m is NULL); weights names the weights file. */
+int mf_print(const mf_meta *meta, const model *m, const char *weights, char **out, size_t *len,
+             thaw_err *err);
+
+/* meta for the reference architecture (reference_net) on the given input,
+ * normalisation 0/1, class names "0", "1", ..., no provenance. */
+int mf_meta_reference(mf_meta *meta, shape3 input, int classes, thaw_err *err);
+
+/* The head: the last node with parameters in depth-first order, or NULL. */
+const mf_node *mf_head(const mf_node *root);
+
+/* "conv2d" for MF_CONV2D. */
+const char *mf_type_name(int type);
+
+void mf_meta_free(mf_meta *meta);
+
+#endif
