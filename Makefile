@@ -4,7 +4,7 @@
 #   make run        install what is missing, build, and open thaw
 #   make test       install what is missing, build, and run the test suite
 #   make asan       the whole suite under AddressSanitizer + UndefinedBehaviorSanitizer
-#   make bench      training throughput against BLIS's peak and PyTorch
+#   make bench      training throughput against BLIS's peak and PyTorch; data loading
 #   make fuzz       every libFuzzer target in tests/fuzz/ for FUZZ_SECONDS each
 #
 # CFLAGS_EXTRA adds flags (CI passes -Werror). ARCH picks the instruction set
@@ -15,7 +15,7 @@ ARCH    ?= -march=native
 OPT     ?= -O3
 CFLAGS  := -std=c11 -D_GNU_SOURCE $(OPT) $(ARCH) -g -Wall -Wextra -Wshadow -Wvla \
            -Icore -Imodels -Idatasets -Itui $(CFLAGS_EXTRA)
-PKGS    := zlib libcjson ncursesw readline
+PKGS    := zlib libdeflate libcjson ncursesw readline
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 LIBS    = -lblis $(PKG_LIBS) -lpthread -lm
@@ -30,6 +30,7 @@ ENGINE_OBJ := $(ENGINE_SRC:%.c=$(BUILD)/%.o)
 TUI_OBJ    := $(TUI_SRC:%.c=$(BUILD)/%.o)
 TEST_OBJ   := $(TEST_SRC:%.c=$(BUILD)/%.o)
 BENCH_OBJ  := $(BENCH_SRC:%.c=$(BUILD)/%.o)
+BENCH_DATA_OBJ := $(BUILD)/tests/bench/bench_data.o
 
 .PHONY: all run test asan bench fuzz deps deps-test deps-bench clean
 all: thaw $(BUILD)/libthaw.a
@@ -50,6 +51,9 @@ $(BUILD)/thaw-tests: $(TEST_OBJ) $(BUILD)/libthaw.a
 
 $(BUILD)/thaw-bench: $(BENCH_OBJ) $(BUILD)/libthaw.a
 	$(CC) $(CFLAGS) -o $@ $(BENCH_OBJ) $(BUILD)/libthaw.a $(LIBS)
+
+$(BUILD)/thaw-bench-data: $(BENCH_DATA_OBJ) $(BUILD)/libthaw.a
+	$(CC) $(CFLAGS) -o $@ $(BENCH_DATA_OBJ) $(BUILD)/libthaw.a $(LIBS)
 
 deps:
 	@sh scripts/deps.sh build
@@ -74,8 +78,9 @@ asan: deps-test
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 build/asan/thaw-tests
 
 bench: deps-bench
-	@$(MAKE) --no-print-directory $(BUILD)/thaw-bench
+	@$(MAKE) --no-print-directory $(BUILD)/thaw-bench $(BUILD)/thaw-bench-data
 	$(BUILD)/thaw-bench --peer tests/bench/torch_peer.py
+	$(BUILD)/thaw-bench-data
 
 # Each tests/fuzz/fuzz_NAME.c is a libFuzzer target over the engine built
 # with ASan + UBSan; tests/fuzz/corpus/NAME/ holds its seed inputs. A crash

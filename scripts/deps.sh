@@ -4,15 +4,18 @@
 #   sh scripts/deps.sh test     plus what the tests need (sanitizers, fuzzing, screen tests)
 #   sh scripts/deps.sh bench    plus PyTorch, the peer `make bench` measures against
 # As root it runs apt-get; otherwise it prints the command to run and stops.
-# PyTorch is optional: without it `make bench` reports thaw's figures alone.
+# Optional packages are installed as root and only mentioned otherwise:
+# Fashion-MNIST (dataset-fashion-mnist, the default data set; without it
+# thaw says where the files were looked for) and PyTorch (without it
+# `make bench` reports thaw's figures alone).
 set -eu
 group=${1:-build}
-need="libblis-dev libcjson-dev libstb-dev libncurses-dev libreadline-dev zlib1g-dev pkg-config make gcc"
-optional=""
+need="libblis-dev libcjson-dev libstb-dev libdeflate-dev libncurses-dev libreadline-dev zlib1g-dev pkg-config make gcc"
+optional="dataset-fashion-mnist"
 case "$group" in
 build) ;;
 test) need="$need clang libclang-rt-14-dev tmux" ;;
-bench) optional="python3-torch" ;;
+bench) optional="$optional python3-torch" ;;
 *) echo "deps.sh: unknown group '$group' (expected build, test or bench)" >&2; exit 2 ;;
 esac
 

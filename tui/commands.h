@@ -7,7 +7,9 @@
 
 /*        name   arguments     what it does */
 #define THAW_COMMANDS(X) \
-    X(info, "[MODEL.json]", "print a model's layer tree (the built-in reference model by default)")
+    X(info, "[MODEL.json]", "print a model's layer tree (the built-in reference model by default)") \
+    X(data, "SPEC [--seed N] [--input CxHxW] [--mean M] [--std S]", \
+      "what a data spec yields: classes, counts per split, geometry, pixel statistics")
 
 #define THAW_COMMAND_DECLARE(name, args, help) int cmd_##name(int argc, char **argv);
 THAW_COMMANDS(THAW_COMMAND_DECLARE)

@@ -1,0 +1,249 @@
+/* imgdir.c — image folders and single-image decoding; see imgdir.h. */
+#include "imgdir.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#include <stb/stb_image.h>
+
+int imgdir_decode(uint8_t *out, shape3 to, const uint8_t *buf, size_t len, const char *name,
+                  thaw_err *err)
+{
+    char q[256];
+    ds_quote(q, sizeof q, name);
+    if ((to.c != 1 && to.c != 3) || to.h < 1 || to.h > DS_MAX_SIDE || to.w < 1 || to.w > DS_MAX_SIDE)
+        return thaw_fail(err, THAW_EINVAL, "%s: cannot convert to %dx%dx%d", q, to.c, to.h, to.w);
+    if (len == 0)
+        return thaw_fail(err, THAW_EFORMAT, "%s: empty file, not an image", q);
+    if (len > IMG_MAX_FILE_BYTES)
+        return thaw_fail(err, THAW_EFORMAT, "%s: %zu bytes, more than the limit of %zu for an "
+                         "image", q, len, IMG_MAX_FILE_BYTES);
+    int w, h, comp;
+    if (!stbi_info_from_memory(buf, (int)len, &w, &h, &comp)) {
+        const char *why = stbi_failure_reason();
+        if (why && !strcmp(why, "too large"))
+            return thaw_fail(err, THAW_EFORMAT, "%s: declares an image more than %d pixels "
+                             "a side: refused (an image bomb?)", q, IMG_MAX_SIDE);
+        return thaw_fail(err, THAW_EFORMAT, "%s: not an image thaw can read (PNG or JPEG): "
+                         "%s", q, why ? why : "unknown format");
+    }
+    if (w < 1 || h < 1)
+        return thaw_fail(err, THAW_EFORMAT, "%s: declares a %dx%d image", q, w, h);
+    if ((size_t)w * (size_t)h > IMG_MAX_PIXELS)
+        return thaw_fail(err, THAW_EFORMAT, "%s: declares a %dx%d image, more than the limit "
+                         "of %d pixels: refused (an image bomb?)", q, w, h, IMG_MAX_PIXELS);
+    int dw, dh, dcomp;
+    uint8_t *px = stbi_load_from_memory(buf, (int)len, &dw, &dh, &dcomp, to.c);
+    if (!px) {
+        const char *why = stbi_failure_reason();
+        return thaw_fail(err, THAW_EFORMAT, "%s: cannot decode: %s", q, why ? why : "corrupt image");
+    }
+    if (dw != w || dh != h) {
+        stbi_image_free(px);
+        return thaw_fail(err, THAW_EFORMAT, "%s: decoded as %dx%d after declaring %dx%d", q,
+                         dw, dh, w, h);
+    }
+    size_t in_px = (size_t)w * (size_t)h, out_px = (size_t)to.h * (size_t)to.w;
+    if (w == to.w && h == to.h) {
+        for (int c = 0; c < to.c; c++)
+            for (size_t i = 0; i < in_px; i++)
+                out[(size_t)c * out_px + i] = px[i * (size_t)to.c + (size_t)c];
+        stbi_image_free(px);
+        return THAW_OK;
+    }
+    ds_resample *rs = ds_resample_new(h, w, to.h, to.w);
+    float *plane = malloc(sizeof(float) * in_px);
+    float *res = malloc(sizeof(float) * out_px);
+    float *tmp = rs ? malloc(sizeof(float) * ds_resample_tmp(rs)) : NULL;
+    int rc = THAW_OK;
+    if (!rs || !plane || !res || !tmp) {
+        rc = thaw_fail(err, THAW_ENOMEM, "%s: out of memory resizing a %dx%d image", q, w, h);
+    } else {
+        for (int c = 0; c < to.c; c++) {
+            for (size_t i = 0; i < in_px; i++)
+                plane[i] = px[i * (size_t)to.c + (size_t)c];
+            ds_resample_plane(rs, res, plane, tmp);
+            for (size_t i = 0; i < out_px; i++) {
+                float v = roundf(res[i]);
+                out[(size_t)c * out_px + i] = (uint8_t)(v < 0.0f ? 0.0f : v > 255.0f ? 255.0f : v);
+            }
+        }
+    }
+    ds_resample_free(rs);
+    free(plane);
+    free(res);
+    free(tmp);
+    stbi_image_free(px);
+    return rc;
+}
+
+/* ---- folders ---------------------------------------------------------------- */
+
+typedef struct name_list {
+    char **s;
+    int n, cap;
+} name_list;
+
+static int list_add(name_list *l, const char *s)
+{
+    if (l->n == l->cap) {
+        int cap = l->cap ? 2 * l->cap : 16;
+        char **p = realloc(l->s, sizeof *p * (size_t)cap);
+        if (!p)
+            return THAW_ENOMEM;
+        l->s = p, l->cap = cap;
+    }
+    if (!(l->s[l->n] = strdup(s)))
+        return THAW_ENOMEM;
+    l->n++;
+    return THAW_OK;
+}
+
+static void list_free(name_list *l)
+{
+    for (int i = 0; i < l->n; i++)
+        free(l->s[i]);
+    free(l->s);
+    memset(l, 0, sizeof *l);
+}
+
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int is_image_name(const char *s)
+{
+    const char *dot = strrchr(s, '.');
+    return dot && (!strcasecmp(dot, ".png") || !strcasecmp(dot, ".jpg") || !strcasecmp(dot, ".jpeg"));
+}
+
+/* The entries of dir that are directories (want_dirs) or image files, sorted;
+ * *ignored counts the other non-hidden entries. At most `limit` entries. */
+static int scan(name_list *out, const char *dir, int want_dirs, int limit, int *ignored,
+                thaw_err *err)
+{
+    char q[256], path[PATH_MAX];
+    ds_quote(q, sizeof q, dir);
+    DIR *d = opendir(dir);
+    if (!d)
+        return thaw_fail(err, errno == ENOENT ? THAW_ENOTFOUND : THAW_EIO, "%s: cannot open "
+                         "folder: %s", q, strerror(errno));
+    struct dirent *e;
+    int rc = THAW_OK;
+    *ignored = 0;
+    while (!rc && (e = readdir(d))) {
+        if (e->d_name[0] == '.')
+            continue;
+        struct stat st;
+        if (snprintf(path, sizeof path, "%s/%s", dir, e->d_name) >= (int)sizeof path) {
+            rc = thaw_fail(err, THAW_EIO, "%s: a path inside is too long", q);
+            break;
+        }
+        int keep = want_dirs ? stat(path, &st) == 0 && S_ISDIR(st.st_mode) : is_image_name(e->d_name);
+        if (!keep) {
+            (*ignored)++;
+            continue;
+        }
+        if (out->n >= limit)
+            rc = thaw_fail(err, THAW_EFORMAT, "%s: more than %d %s", q, limit,
+                           want_dirs ? "class folders" : "images");
+        else if (list_add(out, e->d_name))
+            rc = thaw_fail(err, THAW_ENOMEM, "%s: out of memory listing the folder", q);
+    }
+    closedir(d);
+    if (rc) {
+        list_free(out);
+        return rc;
+    }
+    qsort(out->s, (size_t)out->n, sizeof *out->s, by_name);
+    return THAW_OK;
+}
+
+int imgdir_load(ds_raw *out, const char *dir, shape3 to, const ds_raw *classes, thaw_err *err)
+{
+    char q[256], path[PATH_MAX];
+    memset(out, 0, sizeof *out);
+    ds_quote(q, sizeof q, dir);
+    name_list cls = { 0 };
+    int ignored;
+    int rc = scan(&cls, dir, 1, DS_MAX_CLASSES, &ignored, err);
+    if (rc)
+        return rc;
+    if (cls.n == 0) {
+        list_free(&cls);
+        return thaw_fail(err, THAW_EFORMAT, "%s: no class folders (expected one sub-folder "
+                         "per class, holding PNG or JPEG images)", q);
+    }
+    name_list *files = calloc((size_t)cls.n, sizeof *files);
+    int *label = calloc((size_t)cls.n, sizeof *label);
+    if (!files || !label)
+        rc = thaw_fail(err, THAW_ENOMEM, "%s: out of memory", q);
+    size_t total = 0;
+    for (int c = 0; !rc && c < cls.n; c++) {
+        label[c] = c;
+        if (classes) {
+            label[c] = -1;
+            for (int k = 0; k < classes->nclass; k++)
+                if (!strcmp(classes->name[k], cls.s[c]))
+                    label[c] = k;
+            if (label[c] < 0) {
+                char qc[128];
+                rc = thaw_fail(err, THAW_EFORMAT, "%s: class folder '%s' is not one of the "
+                               "training classes", q, ds_quote(qc, sizeof qc, cls.s[c]));
+                break;
+            }
+        }
+        snprintf(path, sizeof path, "%s/%s", dir, cls.s[c]);
+        rc = scan(&files[c], path, 0, DS_MAX_IMAGES, &ignored, err);
+        if (!rc && files[c].n == 0) {
+            char qp[256], qc[128];
+            rc = thaw_fail(err, THAW_EFORMAT, "%s: class '%s' has no PNG or JPEG images "
+                           "(%d other entr%s ignored)", ds_quote(qp, sizeof qp, path),
+                           ds_quote(qc, sizeof qc, cls.s[c]), ignored, ignored == 1 ? "y" : "ies");
+        }
+        if (!rc && (total += (size_t)files[c].n) > DS_MAX_IMAGES)
+            rc = thaw_fail(err, THAW_EFORMAT, "%s: more than %d images", q, DS_MAX_IMAGES);
+    }
+    size_t per = shape3_count(to);
+    if (!rc && !ds_mul(total, per, DS_MAX_FLOATS))
+        rc = thaw_fail(err, THAW_EFORMAT, "%s: %zu images of %dx%dx%d are more than thaw's "
+                       "limit of %zu bytes", q, total, to.c, to.h, to.w, DS_MAX_FLOATS);
+    if (!rc) {
+        out->shape = to;
+        out->pixels = ds_alloc(total * per);
+        out->labels = malloc(sizeof(int) * total);
+        if (!out->pixels || !out->labels)
+            rc = thaw_fail(err, THAW_ENOMEM, "%s: out of memory for %zu images", q, total);
+    }
+    if (!rc)
+        rc = classes ? ds_raw_set_names(out, (const char *const *)classes->name, classes->nclass, err)
+                     : ds_raw_set_names(out, (const char *const *)cls.s, cls.n, err);
+    for (int c = 0; !rc && c < cls.n; c++)
+        for (int i = 0; !rc && i < files[c].n; i++) {
+            uint8_t *buf;
+            size_t len;
+            snprintf(path, sizeof path, "%s/%s/%s", dir, cls.s[c], files[c].s[i]);
+            rc = ds_read_file(path, IMG_MAX_FILE_BYTES, &buf, &len, err);
+            if (rc)
+                break;
+            rc = imgdir_decode(out->pixels + (size_t)out->n * per, to, buf, len, path, err);
+            free(buf);
+            out->labels[out->n++] = label[c];
+        }
+    for (int c = 0; files && c < cls.n; c++)
+        list_free(&files[c]);
+    free(files);
+    free(label);
+    list_free(&cls);
+    if (rc)
+        ds_raw_free(out);
+    return rc;
+}

@@ -1,0 +1,64 @@
+/* imgdir.h — image folders: one sub-folder per class, PNG and JPEG files.
+ *
+ *     photos/            classes are the sub-folders, sorted by name
+ *       cat/  a.png b.jpg ...
+ *       dog/  ...
+ *
+ *     ds_raw raw;
+ *     if (imgdir_load(&raw, "photos", (shape3){ 3, 32, 32 }, NULL, &err))
+ *         ... report err.msg: it names the folder or file and the problem ...
+ *     ds_raw_free(&raw);
+ *
+ * Each image is decoded by stb_image (stb_image_impl.c: PNG and JPEG only),
+ * converted to the requested channels by stb (grey is stb's luma), stretched
+ * to the requested size (ds.h's resampler) and kept as 8-bit (c, h, w).
+ *
+ * What is read. Hidden entries (a leading '.') are skipped, and so are plain
+ * files directly in the folder. In a class folder, files ending in .png,
+ * .jpg or .jpeg (any case) are images; other files are ignored and counted
+ * in the message when a class ends up with no images. Folders are read one
+ * level deep only, so a symbolic link that loops cannot make the scan loop;
+ * an entry that is not a regular file (a FIFO, a device) is an error and is
+ * never opened for blocking reads.
+ *
+ * Strictness. An image that does not decode stops the load with an error
+ * naming the file and stb's reason: a data set should not shrink silently.
+ * Before decoding, stbi_info's declared size is checked: at most
+ * IMG_MAX_SIDE a side and IMG_MAX_PIXELS in all (an image bomb — a small
+ * file declaring a huge image — is refused before any pixel is allocated).
+ */
+#ifndef THAW_IMGDIR_H
+#define THAW_IMGDIR_H
+
+#include "ds.h"
+
+enum { IMG_MAX_SIDE = 8192, IMG_MAX_PIXELS = 1 << 24 };
+#define IMG_MAX_FILE_BYTES ((size_t)64 << 20)
+
+/* stb_image's configuration, the same wherever its header is included. */
+#define STBI_ONLY_PNG
+#define STBI_ONLY_JPEG
+#define STBI_NO_STDIO
+#define STBI_NO_HDR
+#define STBI_NO_LINEAR
+#define STBI_MAX_DIMENSIONS IMG_MAX_SIDE
+
+/* Decodes one PNG or JPEG held in memory into out, (to.c, to.h, to.w) 8-bit,
+ * to.c 1 or 3; `name` is what errors call it. Errors: THAW_EFORMAT (empty,
+ * larger than IMG_MAX_FILE_BYTES, not a PNG or JPEG — other formats are
+ * compiled out —, declared dimensions over the limits, corrupt data),
+ * THAW_EINVAL (a bad `to`), THAW_ENOMEM. */
+int imgdir_decode(uint8_t *out, shape3 to, const uint8_t *buf, size_t len, const char *name,
+                  thaw_err *err);
+
+/* Loads a folder of class folders at geometry `to`. With `classes` NULL the
+ * classes are the folder's own; otherwise (a test folder) each sub-folder
+ * must be named like one of classes->name and takes its label, and out gets
+ * the same class list. Errors: THAW_ENOTFOUND (no such folder), THAW_EFORMAT
+ * (no class folders, a class with no images, an unknown class name, over
+ * DS_MAX_CLASSES classes or DS_MAX_IMAGES images, an image that fails as in
+ * imgdir_decode), THAW_EIO (unreadable entries), THAW_ENOMEM. On failure
+ * *out is zeroed. */
+int imgdir_load(ds_raw *out, const char *dir, shape3 to, const ds_raw *classes, thaw_err *err);
+
+#endif

@@ -1,0 +1,130 @@
+/* task.h — data specs and the target tasks cut from them.
+ *
+ * A data spec names a data set and how to cut it; the same string serves the
+ * TUI, the CLI and lessons:
+ *
+ *     fashion:classes=5-9,shots=20,val=50      shapes:classes=0-4,shots=10
+ *     mnist:dir=PATH,classes=0-9               cifar10:dir=PATH,classes=0,1,8,9
+ *     folder:dir=PATH,size=28,channels=1       fashion:classes=0-4   (all images)
+ *
+ *     SPEC   = SOURCE [ ":" KEY "=" VALUE { "," KEY "=" VALUE } ]
+ *     SOURCE = fashion | mnist | emnist | cifar10 | folder | shapes
+ *
+ * Keys every source takes:
+ *   classes=LIST  source classes to keep, numbers and ranges (0,1,8,9 or 5-9
+ *                 or 0-2,7), relabelled 0, 1, ... in the order listed, with
+ *                 their names; all classes when absent. Only this key's value
+ *                 may go on past a comma.
+ *   shots=K       K training images per class, drawn with the seed; all of the
+ *                 training pool (less val) when absent.
+ *   val=V         V validation images per class, drawn from what shots left.
+ *   seed=N        the seed for the draw; otherwise the caller's (the run's).
+ *   size=N | HxW, channels=1|3
+ *                 the image geometry, when no model fixes it (see task_load).
+ * Per source:
+ *   fashion  dir=PATH  Fashion-MNIST's four IDX files, gzipped or not. By
+ *                      default $THAW_DATA/fashion-mnist when that folder
+ *                      exists, else /usr/share/datasets/fashion-mnist,
+ *                      where Debian's dataset-fashion-mnist puts them.
+ *   mnist    dir=PATH  MNIST's four IDX files; default $THAW_DATA/mnist.
+ *   emnist   dir=PATH, split=balanced|byclass|bymerge|digits|letters|mnist
+ *                      emnist-SPLIT-{train,test}-{images-idx3,labels-idx1}-
+ *                      ubyte[.gz]; default $THAW_DATA/emnist, split balanced.
+ *   cifar10  dir=PATH  the cifar-10-batches-bin folder; default
+ *                      $THAW_DATA/cifar-10-batches-bin.
+ *   folder   dir=PATH, testdir=PATH
+ *                      one sub-folder per class (imgdir.h); the optional test
+ *                      folder has sub-folders named like the training ones.
+ *   shapes   n=N, test=N
+ *                      the synthetic set (shapes.h): N training images per
+ *                      class (default 300) and N test images (default 100).
+ * A path cannot contain a comma. An unknown source or key, a malformed
+ * number, a duplicate class or key is an error that lists what is valid.
+ *
+ * The cut. Within each kept class of the source's training split, a seeded
+ * draw picks `shots` training images, then `val` validation images from the
+ * rest; what is left is the unlabelled pool, kept for self-training (its
+ * labels are kept too, to measure pseudo-labels, never to train). Without
+ * `shots`, the validation images are drawn first and everything else
+ * trains. The source's official test split, restricted to the kept classes,
+ * is the test set (image folders without testdir have none). Every split
+ * keeps the source's file order. Each kept image is converted once, here, to
+ * the model's geometry (ds.h): float32 and normalised for train, val and
+ * test; 8-bit for the pool (ds_split.x8), which in a few-shot task holds
+ * nearly every image — a quarter of the memory, and on this machine, where
+ * fresh memory costs about 1 ms per MB to touch, a third of the load time.
+ *
+ *     task t;
+ *     ds_geom g = model_geometry;                    // or NULL: see task_load
+ *     if (task_load(&t, "fashion:classes=5-9,shots=20,val=50", &g, 1, &err))
+ *         ... report err.msg ...
+ *     t.split[TASK_TRAIN]   // 100 images, labels 0..4 (Sandal .. Ankle boot)
+ *     task_free(&t);
+ */
+#ifndef THAW_TASK_H
+#define THAW_TASK_H
+
+#include <limits.h>
+
+#include "ds.h"
+
+enum { TASK_TRAIN, TASK_VAL, TASK_TEST, TASK_POOL, TASK_SPLITS };
+extern const char *const task_split_names[TASK_SPLITS];   /* "train", "val", "test", "pool" */
+
+enum { TASK_SPEC_MAX = 4096, TASK_PATH_MAX = 1024 };
+
+typedef struct task_spec {
+    char source[16];
+    char dir[TASK_PATH_MAX], testdir[TASK_PATH_MAX];  /* "" when not given */
+    char split[16];                  /* emnist; "" when not given */
+    int nclass_sel;                  /* 0: every class */
+    int class_sel[DS_MAX_CLASSES];
+    int shots, val;                  /* 0 when not given */
+    int has_seed;
+    unsigned long long seed;
+    int height, width, channels;     /* 0 when not given */
+    int n, test;                     /* shapes; 0 when not given */
+} task_spec;
+
+/* Parses a spec. THAW_EINVAL with a message saying what is wrong and what
+ * is valid. */
+int task_spec_parse(task_spec *sp, const char *spec, thaw_err *err);
+
+typedef struct task {
+    task_spec spec;
+    char source[48];                 /* "Fashion-MNIST", "CIFAR-10", ... */
+    char where[TASK_PATH_MAX];       /* the folder read, or "built in" */
+    shape3 native;                   /* the source's images */
+    int source_classes;
+    int source_n[2];                 /* images in the source's training and test splits */
+    unsigned long long seed;         /* the seed the cut used */
+    ds_geom geom;                    /* the images' geometry and normalisation */
+    int nclass;
+    char **name;                     /* (nclass) class names, owned */
+    int *orig;                       /* (nclass) each class's label in the source */
+    ds_split split[TASK_SPLITS];
+    int *count;                      /* (TASK_SPLITS, nclass) images per split and class */
+} task;
+
+/* Loads the data set a spec names and cuts a task from it. `g` is the
+ * model's input geometry and normalisation; a spec's size= or channels=
+ * that disagrees with it is THAW_ESHAPE. With g NULL (no model yet) the
+ * geometry is ds_geom_default()'s, changed by the spec's size= and
+ * channels=. `seed` is used unless the spec has seed=.
+ * Errors: those of task_spec_parse; THAW_ENOTFOUND naming the missing file
+ * or folder (and, for Fashion-MNIST, the Debian package); THAW_EFORMAT from
+ * the format loaders, naming the file; THAW_EINVAL for a class that does
+ * not exist or a class too small for shots + val (naming it and its size);
+ * THAW_ENOMEM. On failure *t is zeroed; on success the caller owns it and
+ * frees it with task_free. */
+int task_load(task *t, const char *spec, const ds_geom *g, unsigned long long seed,
+              thaw_err *err);
+
+void task_free(task *t);
+
+/* Mean and standard deviation of each channel's pixels, on the [0, 1] scale
+ * of the source (normalisation undone), over one split; 0 when it is empty. */
+void task_pixel_stats(const task *t, int split, float mean[DS_MAX_CHANNELS],
+                      float std[DS_MAX_CHANNELS]);
+
+#endif

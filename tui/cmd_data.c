@@ -1,0 +1,146 @@
+/* cmd_data.c — `thaw data SPEC`: what a data spec yields.
+ *
+ * Loads the task the spec names (datasets/task.h) and prints its source, the
+ * classes with their names and counts per split, the image geometry and the
+ * training pixels' mean and std. Without options the images are made for the
+ * reference model: 1x28x28, mean 0.286, std 0.353 (Fashion-MNIST's), unless
+ * the spec's size= and channels= say otherwise; --input, --mean and --std
+ * stand for a model's geometry instead, and the seed is 1 unless --seed. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "commands.h"
+#include "task.h"
+
+static double seconds_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* "0.5" or "0.49,0.48,0.45" into v[0..2]; a single value fills all three. */
+static int parse_floats(const char *s, float v[DS_MAX_CHANNELS])
+{
+    char *end;
+    for (int c = 0; c < DS_MAX_CHANNELS; c++) {
+        v[c] = strtof(s, &end);
+        if (end == s)
+            return 0;
+        if (*end == '\0') {
+            for (int k = c + 1; k < DS_MAX_CHANNELS; k++)
+                v[k] = c == 0 ? v[0] : v[k];
+            return c == 0 || c == DS_MAX_CHANNELS - 1;
+        }
+        if (*end != ',')
+            return 0;
+        s = end + 1;
+    }
+    return 0;
+}
+
+static void print_channels(const char *label, const float *v, int c)
+{
+    printf("%s %.3f", label, (double)v[0]);
+    for (int k = 1; k < c; k++)
+        printf(",%.3f", (double)v[k]);
+}
+
+static void print_task(const task *t, double secs)
+{
+    char q[256];
+    const ds_geom *g = &t->geom;
+    printf("source    %s, %s\n", t->source, ds_quote(q, sizeof q, t->where));
+    printf("          %d training and %d test images of %dx%dx%d, %d classes\n", t->source_n[0],
+           t->source_n[1], t->native.c, t->native.h, t->native.w, t->source_classes);
+    printf("cut       seed %llu: ", t->seed);
+    if (t->spec.shots)
+        printf("%d shots and %d validation images per class; the rest is the unlabelled pool\n",
+               t->spec.shots, t->spec.val);
+    else
+        printf("%d validation images per class; every other training image trains\n", t->spec.val);
+    printf("images    %dx%dx%d float32, normalised with ", g->in.c, g->in.h, g->in.w);
+    print_channels("mean", g->mean, g->in.c);
+    print_channels(" std", g->std, g->in.c);
+    printf("\nclasses   %d\n", t->nclass);
+    printf("  %5s %6s  %-20s", "label", "source", "name");
+    for (int s = 0; s < TASK_SPLITS; s++)
+        printf(" %7s", task_split_names[s]);
+    printf("\n");
+    for (int k = 0; k < t->nclass; k++) {
+        printf("  %5d %6d  %-20s", k, t->orig[k], ds_quote(q, 64, t->name[k]));
+        for (int s = 0; s < TASK_SPLITS; s++)
+            printf(" %7d", t->count[s * t->nclass + k]);
+        printf("\n");
+    }
+    printf("  %5s %6s  %-20s", "", "", "total");
+    for (int s = 0; s < TASK_SPLITS; s++)
+        printf(" %7d", t->split[s].n);
+    float mean[DS_MAX_CHANNELS], std[DS_MAX_CHANNELS];
+    task_pixel_stats(t, TASK_TRAIN, mean, std);
+    printf("\npixels    training images on the 0..1 scale: ");
+    print_channels("mean", mean, g->in.c);
+    print_channels(" std", std, g->in.c);
+    printf("\nloaded in %.2f s\n", secs);
+}
+
+int cmd_data(int argc, char **argv)
+{
+    const char *spec = NULL;
+    unsigned long long seed = 1;
+    ds_geom g = ds_geom_default();
+    int fixed = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        char *end;
+        if (!strcmp(a, "--seed") && v) {
+            seed = strtoull(v, &end, 10);
+            if (end == v || *end || v[0] == '-') {
+                fprintf(stderr, "thaw data: --seed %s: expected a whole number\n", v);
+                return 2;
+            }
+        } else if (!strcmp(a, "--input") && v) {
+            char x1, x2, extra;
+            if (sscanf(v, "%d%c%d%c%d%c", &g.in.c, &x1, &g.in.h, &x2, &g.in.w, &extra) != 5 ||
+                x1 != 'x' || x2 != 'x') {
+                fprintf(stderr, "thaw data: --input %s: expected CxHxW, like 3x32x32\n", v);
+                return 2;
+            }
+            fixed = 1;
+        } else if ((!strcmp(a, "--mean") || !strcmp(a, "--std")) && v) {
+            if (!parse_floats(v, a[2] == 'm' ? g.mean : g.std)) {
+                fprintf(stderr, "thaw data: %s %s: expected one number or three, comma-separated\n", a, v);
+                return 2;
+            }
+            fixed = 1;
+        } else if (a[0] == '-' && a[1] == '-') {
+            fprintf(stderr, "thaw data: %s: unknown option or missing value (expected --seed N, "
+                            "--input CxHxW, --mean M, --std S)\n", a);
+            return 2;
+        } else if (spec) {
+            fprintf(stderr, "thaw data: one data spec expected, got '%s' and '%s'\n", spec, a);
+            return 2;
+        } else {
+            spec = a;
+        }
+        if (a[0] == '-' && a[1] == '-')
+            i++;
+    }
+    if (!spec) {
+        fprintf(stderr, "usage: thaw data SPEC [--seed N] [--input CxHxW] [--mean M] [--std S]\n"
+                        "  e.g. thaw data fashion:classes=5-9,shots=20,val=50\n");
+        return 2;
+    }
+    thaw_err err = { 0 };
+    task t;
+    double t0 = seconds_now();
+    if (task_load(&t, spec, fixed ? &g : NULL, seed, &err) != THAW_OK) {
+        fprintf(stderr, "thaw data: %s\n", err.msg);
+        return 1;
+    }
+    print_task(&t, seconds_now() - t0);
+    task_free(&t);
+    return 0;
+}
