@@ -172,9 +172,8 @@ static void bn_backward(layer *l, model *m, const float *x, float *dx, int acc, 
     int C = bn->channels;
     size_t N = (size_t)l->in.h * l->in.w, count = N * (size_t)batch;
     const float *gamma = model_param(m, l->slice0 + BN_WEIGHT);
-    int trains = !m->slice[l->slice0 + BN_WEIGHT].frozen;
-    float *dgamma = model_grad(m, l->slice0 + BN_WEIGHT);
-    float *dbeta = model_grad(m, l->slice0 + BN_BIAS);
+    float *dgamma = m->slice[l->slice0 + BN_WEIGHT].frozen ? NULL : model_grad(m, l->slice0 + BN_WEIGHT);
+    float *dbeta = m->slice[l->slice0 + BN_BIAS].frozen ? NULL : model_grad(m, l->slice0 + BN_BIAS);
     for (int c = 0; c < C; c++) {
         float mean = bn->mean[c], invstd = bn->invstd[c];
         double sdy = 0.0, sdyx = 0.0;
@@ -182,10 +181,10 @@ static void bn_backward(layer *l, model *m, const float *x, float *dx, int acc, 
             size_t o = ((size_t)b * C + c) * N;
             plane_grad_sums(x + o, l->y + o, l->dy + o, N, bn->relu, mean, invstd, &sdy, &sdyx);
         }
-        if (trains) {
+        if (dgamma)
             dgamma[c] += (float)sdyx;
+        if (dbeta)
             dbeta[c] += (float)sdy;
-        }
         if (!dx)
             continue;
         /* dx = γ·invstd·(d - mean(d) - x̂·mean(d·x̂)); the means vanish with running statistics. */

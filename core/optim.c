@@ -15,7 +15,9 @@ int optim_init(optim *o, const model *m, optim_kind kind, thaw_err *err)
     o->n = m->nfloat;
     o->state1 = calloc(o->n ? o->n : 1, sizeof(float));
     o->state2 = kind == OPTIM_ADAMW ? calloc(o->n ? o->n : 1, sizeof(float)) : NULL;
-    if (!o->state1 || (kind == OPTIM_ADAMW && !o->state2)) {
+    o->nslice = m->nslice;
+    o->slice_steps = calloc(m->nslice ? (size_t)m->nslice : 1, sizeof *o->slice_steps);
+    if (!o->state1 || (kind == OPTIM_ADAMW && !o->state2) || !o->slice_steps) {
         optim_free(o);
         return thaw_fail(err, THAW_ENOMEM, "out of memory for the optimizer's state");
     }
@@ -40,10 +42,10 @@ static void sgd_slice(const optim *o, float *w, const float *g, float *buf, size
 }
 
 static void adamw_slice(const optim *o, float *w, const float *g, float *m1, float *m2,
-                        size_t n, float lr)
+                        size_t n, float lr, long t)
 {
     float b1 = o->beta1, b2 = o->beta2;
-    float c1 = 1.0f - powf(b1, (float)o->steps), c2 = 1.0f - powf(b2, (float)o->steps);
+    float c1 = 1.0f - powf(b1, (float)t), c2 = 1.0f - powf(b2, (float)t);
     float decay = 1.0f - lr * o->weight_decay;
     for (size_t i = 0; i < n; i++) {
         m1[i] = b1 * m1[i] + (1.0f - b1) * g[i];
@@ -61,11 +63,12 @@ void optim_step(optim *o, model *m, float lr_scale)
         if (p->frozen || p->kind == PARAM_STAT)
             continue;
         float lr = p->lr * lr_scale;
+        long t = ++o->slice_steps[s];
         if (o->kind == OPTIM_SGD)
             sgd_slice(o, m->param + p->off, m->grad + p->off, o->state1 + p->off, p->len, lr);
         else
             adamw_slice(o, m->param + p->off, m->grad + p->off, o->state1 + p->off,
-                        o->state2 + p->off, p->len, lr);
+                        o->state2 + p->off, p->len, lr, t);
     }
 }
 
@@ -73,5 +76,6 @@ void optim_free(optim *o)
 {
     free(o->state1);
     free(o->state2);
+    free(o->slice_steps);
     memset(o, 0, sizeof *o);
 }

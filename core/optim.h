@@ -22,7 +22,11 @@ typedef struct optim {
     int nesterov;          /* SGD */
     float weight_decay;    /* SGD: L2 added to the gradient; AdamW: decoupled */
     float beta1, beta2, eps;   /* AdamW */
-    long steps;            /* updates taken (AdamW's bias correction) */
+    long steps;            /* optimizer steps taken */
+    long *slice_steps;     /* (nslice) updates each slice has had: AdamW's bias
+                              correction counts per parameter, as PyTorch does,
+                              so a slice thawed late starts afresh */
+    int nslice;
     float *state1;         /* SGD momentum buffer / AdamW first moment */
     float *state2;         /* AdamW second moment */
     size_t n;

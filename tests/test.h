@@ -29,6 +29,25 @@ int test_has_failed(void);
         }                                                            \
     } while (0)
 
+/* CHECK and CHECKF for tests that hold resources: a failure jumps to the
+ * test's `done:` label, which releases them, so that a failing test leaks
+ * nothing under the sanitizers. */
+#define EXPECT(cond)                                                 \
+    do {                                                             \
+        if (!(cond)) {                                               \
+            test_failed(__FILE__, __LINE__, "%s", #cond);           \
+            goto done;                                               \
+        }                                                            \
+    } while (0)
+
+#define EXPECTF(cond, ...)                                           \
+    do {                                                             \
+        if (!(cond)) {                                               \
+            test_failed(__FILE__, __LINE__, __VA_ARGS__);           \
+            goto done;                                               \
+        }                                                            \
+    } while (0)
+
 #define CHECK_OK(call)                                               \
     do {                                                             \
         thaw_err check_err_ = {0};                                   \

@@ -115,10 +115,13 @@ static int probe_open(probe *p, const char *name, layer *l, shape3 in, int batch
         test_failed(__FILE__, __LINE__, "%s: out of memory", name);
         return 0;
     }
-    if (layer_add(root, l, &err) || layer_add(root, flatten_new("flat"), &err) ||
-        model_build(&p->m, root, in, 7, &err) || model_prepare(&p->m, batch, &err)) {
-        if (!p->m.root)
-            layer_free(root);
+    if (layer_add(root, l, &err) || layer_add(root, flatten_new("flat"), &err)) {
+        layer_free(root);
+        test_failed(__FILE__, __LINE__, "%s: %s", name, err.msg);
+        return 0;
+    }
+    /* model_build frees root when it fails, and leaves m empty. */
+    if (model_build(&p->m, root, in, 7, &err) || model_prepare(&p->m, batch, &err)) {
         model_free(&p->m);
         test_failed(__FILE__, __LINE__, "%s: %s", name, err.msg);
         return 0;
@@ -200,6 +203,21 @@ static int gate_pattern(probe *p, int save)
         }
     }
     return same;
+}
+
+/* One forward pass on the probe's input; its output against want (B, out),
+ * within tol relative to max(1, |want|). */
+static int forward_matches(probe *p, const double *want, double tol)
+{
+    probe_loss(p);
+    const float *y = p->m.root->y;
+    for (size_t i = 0; i < p->ny; i++)
+        if (!(fabs(y[i] - want[i]) <= tol * fmax(1.0, fabs(want[i])))) {
+            test_failed(__FILE__, __LINE__, "%s: y[%zu] is %.7g, expected %.7g", p->name, i, y[i],
+                        want[i]);
+            return 0;
+        }
+    return 1;
 }
 
 /* Compares g, the analytic gradient of L with respect to v[0..n), with
@@ -374,16 +392,77 @@ static int bn_open(probe *p, const char *name, int relu, int C, int h, int w, in
     return 1;
 }
 
+/* y = γ·(x - mean)/sqrt(var + eps) + β per channel, with the batch's
+ * statistics (train) or the running ones, in double. With batch statistics
+ * the running ones move: new = 0.9·old + 0.1·batch, the variance unbiased. */
+static int bn_forward_matches(probe *p, int C, int N)
+{
+    const float *gamma = probe_slice(p, "weight"), *beta = probe_slice(p, "bias");
+    float *rmean = probe_slice(p, "running_mean"), *rvar = probe_slice(p, "running_var");
+    double mean[8], var[8], old_mean[8], old_var[8];
+    if (C > 8) {
+        test_failed(__FILE__, __LINE__, "%s: at most 8 channels here", p->name);
+        return 0;
+    }
+    double *want = malloc(p->nx * sizeof *want);
+    size_t count = (size_t)p->batch * N;
+    for (int c = 0; c < C; c++) {
+        double s1 = 0.0, s2 = 0.0;
+        for (int b = 0; b < p->batch; b++)
+            for (int i = 0; i < N; i++)
+                s1 += p->x[((size_t)b * C + c) * N + i];
+        double bm = s1 / (double)count;
+        for (int b = 0; b < p->batch; b++)
+            for (int i = 0; i < N; i++) {
+                double d = p->x[((size_t)b * C + c) * N + i] - bm;
+                s2 += d * d;
+            }
+        old_mean[c] = rmean[c];
+        old_var[c] = rvar[c];
+        mean[c] = p->train ? bm : rmean[c];
+        var[c] = p->train ? s2 / (double)count : rvar[c];
+        for (int b = 0; b < p->batch; b++)
+            for (int i = 0; i < N; i++) {
+                size_t k = ((size_t)b * C + c) * N + i;
+                want[k] = gamma[c] * (p->x[k] - mean[c]) / sqrt(var[c] + 1e-5) + beta[c];
+            }
+    }
+    int ok = forward_matches(p, want, 1e-4);
+    for (int c = 0; c < C && ok; c++) {
+        double m = old_mean[c], v = old_var[c];
+        if (p->train) {
+            m = 0.9 * m + 0.1 * mean[c];
+            v = 0.9 * v + 0.1 * var[c] * (double)count / (double)(count - 1);
+        }
+        if (!(fabs(rmean[c] - m) <= 1e-5 * fmax(1.0, fabs(m)) && fabs(rvar[c] - v) <= 1e-5 * v)) {
+            test_failed(__FILE__, __LINE__, "%s: channel %d running statistics %.7g %.7g, "
+                        "expected %.7g %.7g", p->name, c, rmean[c], rvar[c], m, v);
+            ok = 0;
+        }
+    }
+    free(want);
+    return ok;
+}
+
 void test_grad_batchnorm2d_train(void)
 {
     probe p;
     if (!bn_open(&p, "batchnorm2d, batch statistics", 0, 3, 5, 4, 3, 1))
         return;
-    probe_check(&p);
+    if (bn_forward_matches(&p, 3, 20))
+        probe_check(&p);
     probe_close(&p);
     if (!bn_open(&p, "batchnorm2d, batch statistics, 1x1 planes", 0, 4, 1, 1, 5, 1))
         return;
-    probe_check(&p);
+    if (bn_forward_matches(&p, 4, 1))
+        probe_check(&p);
+    probe_close(&p);
+    /* A large mean over a small spread. */
+    if (!bn_open(&p, "batchnorm2d, batch statistics, offset input", 0, 2, 6, 6, 2, 1))
+        return;
+    for (size_t i = 0; i < p.nx; i++)
+        p.x[i] = 20.0f + 0.5f * p.x[i];
+    bn_forward_matches(&p, 2, 36);
     probe_close(&p);
 }
 
@@ -392,7 +471,8 @@ void test_grad_batchnorm2d_eval(void)
     probe p;
     if (!bn_open(&p, "batchnorm2d, evaluation", 0, 3, 5, 4, 2, 0))
         return;
-    probe_check(&p);
+    if (bn_forward_matches(&p, 3, 20))
+        probe_check(&p);
     probe_close(&p);
 }
 
@@ -449,12 +529,34 @@ void test_grad_relu(void)
         return;
     rng r = rng_seeded(29);
     fill_signed(p.x, p.nx, &r);
-    probe_check(&p);
+    double *want = malloc(p.nx * sizeof *want);
+    for (size_t i = 0; i < p.nx; i++)
+        want[i] = p.x[i] > 0.0f ? p.x[i] : 0.0;
+    if (forward_matches(&p, want, 0.0))
+        probe_check(&p);
+    free(want);
     int zeros = 0;
     for (size_t i = 0; i < p.nx; i++)
         zeros += p.dx[i] == 0.0f;
     probe_close(&p);
     CHECKF(zeros > 0, "no input fell below zero");
+}
+
+/* Max pooling from the definition: each window's largest input, padding
+ * left out. x (B·C, H, W), y (B·C, P, Q). */
+static void maxpool_reference(double *y, const float *x, int planes, int H, int W, int k,
+                              int stride, int pad, int P, int Q)
+{
+    for (int c = 0; c < planes; c++)
+        for (int oh = 0; oh < P; oh++)
+            for (int ow = 0; ow < Q; ow++) {
+                double best = -INFINITY;
+                for (int i = oh * stride - pad; i < oh * stride - pad + k; i++)
+                    for (int j = ow * stride - pad; j < ow * stride - pad + k; j++)
+                        if (i >= 0 && i < H && j >= 0 && j < W)
+                            best = fmax(best, x[((size_t)c * H + i) * W + j]);
+                y[((size_t)c * P + oh) * Q + ow] = best;
+            }
 }
 
 static void maxpool_case(int k, int stride, int pad, int h, int w)
@@ -466,7 +568,16 @@ static void maxpool_case(int k, int stride, int pad, int h, int w)
         return;
     rng r = rng_seeded(31);
     fill_distinct(p.x, p.nx, &r);
-    probe_check(&p);
+    shape3 out = probe_layer(&p)->out;
+    int P = (h + 2 * pad - k) / stride + 1, Q = (w + 2 * pad - k) / stride + 1;
+    double *want = malloc(p.ny * sizeof *want);
+    maxpool_reference(want, p.x, 6, h, w, k, stride, pad, P, Q);
+    if (out.c != 3 || out.h != P || out.w != Q)
+        test_failed(__FILE__, __LINE__, "%s: output %dx%dx%d, expected 3x%dx%d", name, out.c, out.h,
+                    out.w, P, Q);
+    else if (forward_matches(&p, want, 0.0))
+        probe_check(&p);
+    free(want);
     probe_close(&p);
 }
 
@@ -485,25 +596,15 @@ void test_grad_maxpool2d(void)
 void test_maxpool2d_padding_never_wins(void)
 {
     probe p;
-    if (!probe_open(&p, "maxpool2d padding", maxpool2d_new("pool", 3, 2, 1), (shape3){ 1, 5, 5 }, 1, 1))
+    if (!probe_open(&p, "maxpool2d 3x3 stride 2 pad 1, negative input", maxpool2d_new("pool", 3, 2, 1),
+                    (shape3){ 1, 5, 5 }, 1, 1))
         return;
     for (int i = 0; i < 25; i++)
         p.x[i] = -1.0f - (float)((i * 7) % 25);
-    model_forward(&p.m, p.x, 1, 1);
-    const float *y = p.m.root->y;
-    int bad = -1;
-    for (int oh = 0; oh < 3 && bad < 0; oh++)
-        for (int ow = 0; ow < 3; ow++) {
-            float best = -INFINITY;
-            for (int i = oh * 2 - 1; i <= oh * 2 + 1; i++)
-                for (int j = ow * 2 - 1; j <= ow * 2 + 1; j++)
-                    if (i >= 0 && i < 5 && j >= 0 && j < 5)
-                        best = fmaxf(best, p.x[i * 5 + j]);
-            if (y[oh * 3 + ow] != best)
-                bad = oh * 3 + ow;
-        }
+    double want[9];
+    maxpool_reference(want, p.x, 1, 5, 5, 3, 2, 1, 3, 3);
+    forward_matches(&p, want, 0.0);
     probe_close(&p);
-    CHECKF(bad < 0, "output %d is not its window's largest input", bad);
 }
 
 void test_grad_avgpool(void)
@@ -513,8 +614,29 @@ void test_grad_avgpool(void)
         return;
     rng r = rng_seeded(37);
     fill_uniform(p.x, p.nx, -1.0f, 1.0f, &r);
-    probe_check(&p);
+    double want[6] = { 0 };
+    for (size_t i = 0; i < p.nx; i++)
+        want[i / 63] += p.x[i] / 63.0;
+    if (forward_matches(&p, want, 1e-6))
+        probe_check(&p);
     probe_close(&p);
+}
+
+/* y = W·x + b from the definition, W (out, in). */
+static int linear_forward_matches(probe *p, int in, int out, int bias)
+{
+    const float *w = probe_slice(p, "weight"), *b = bias ? probe_slice(p, "bias") : NULL;
+    double *want = malloc(p->ny * sizeof *want);
+    for (int n = 0; n < p->batch; n++)
+        for (int o = 0; o < out; o++) {
+            double sum = b ? b[o] : 0.0;
+            for (int i = 0; i < in; i++)
+                sum += (double)w[o * in + i] * p->x[n * in + i];
+            want[n * out + o] = sum;
+        }
+    int ok = forward_matches(p, want, 1e-5);
+    free(want);
+    return ok;
 }
 
 void test_grad_linear(void)
@@ -524,12 +646,14 @@ void test_grad_linear(void)
         return;
     rng r = rng_seeded(41);
     fill_uniform(p.x, p.nx, -1.0f, 1.0f, &r);
-    probe_check(&p);
+    if (linear_forward_matches(&p, 12, 5, 1))
+        probe_check(&p);
     probe_close(&p);
     if (!probe_open(&p, "linear 3x2x2->4, no bias", linear_new("fc", 12, 4, 0), (shape3){ 3, 2, 2 }, 2, 1))
         return;
     fill_uniform(p.x, p.nx, -1.0f, 1.0f, &r);
-    probe_check(&p);
+    if (linear_forward_matches(&p, 12, 4, 0))
+        probe_check(&p);
     probe_close(&p);
 }
 
@@ -543,11 +667,13 @@ void test_grad_dropout(void)
     p.reseed = 1;
     probe_check(&p);
     /* Inverted dropout: each value is dropped or scaled by 1/(1-p) = 2. */
+    probe_loss(&p);
     int dropped = 0, kept = 0, other = 0;
     for (size_t i = 0; i < p.nx; i++) {
-        if (p.dx[i] == 0.0f)
+        float y = p.m.root->y[i];
+        if (p.dx[i] == 0.0f && y == 0.0f)
             dropped++;
-        else if (p.dx[i] == 2.0f * p.r[i])
+        else if (p.dx[i] == 2.0f * p.r[i] && y == 2.0f * p.x[i])
             kept++;
         else
             other++;
@@ -567,7 +693,12 @@ void test_grad_flatten(void)
         return;
     rng r = rng_seeded(47);
     fill_uniform(p.x, p.nx, -1.0f, 1.0f, &r);
-    probe_check(&p);
+    double *want = malloc(p.nx * sizeof *want);
+    for (size_t i = 0; i < p.nx; i++)
+        want[i] = p.x[i];
+    if (forward_matches(&p, want, 0.0))
+        probe_check(&p);
+    free(want);
     probe_close(&p);
 }
 
@@ -703,8 +834,9 @@ void test_loss_correct_counts(void)
         2.0f, 1.0f, 1.0f, 1.0f,    /* label 0: right */
     };
     const int labels[B] = { 1, 3, 3, 0, 1, 0 };
+    const int right[B] = { 1, 0, 1, 1, 0, 1 };
+    for (int b = 0; b < B; b++)
+        CHECKF(loss_correct(z + b * K, labels + b, 1, K) == right[b], "row %d", b);
     CHECK(loss_correct(z, labels, B, K) == 4);
-    CHECK(loss_correct(z, labels, 1, K) == 1);
-    CHECK(loss_correct(z + K, labels + 1, 1, K) == 0);
     CHECK(loss_correct(z, labels, 0, K) == 0);
 }

@@ -132,6 +132,54 @@ static void prof_detach(void)
     nprof = 0;
 }
 
+/* ---- time per kind of work -------------------------------------------------
+ * The benchmark is linked with -Wl,--wrap for these functions, so every call
+ * the engine makes comes here first and is timed; the engine itself carries
+ * no instrumentation. */
+
+#include "winograd.h"
+
+enum { KIND_GEMM, KIND_WINO_DATA, KIND_WINO_KERNEL, KIND_COUNT };
+static const char *const kind_name[KIND_COUNT] = {
+    [KIND_GEMM] = "BLIS sgemm",
+    [KIND_WINO_DATA] = "Winograd data transforms",
+    [KIND_WINO_KERNEL] = "Winograd kernel transforms",
+};
+static double kind_time[KIND_COUNT];
+
+void __real_gemm(int ta, int tb, int m, int n, int k, float alpha, const float *a, int lda,
+                 const float *b, int ldb, float beta, float *c, int ldc);
+void __wrap_gemm(int ta, int tb, int m, int n, int k, float alpha, const float *a, int lda,
+                 const float *b, int ldb, float beta, float *c, int ldc);
+void __wrap_gemm(int ta, int tb, int m, int n, int k, float alpha, const float *a, int lda,
+                 const float *b, int ldb, float beta, float *c, int ldc)
+{
+    double t = now();
+    __real_gemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    kind_time[KIND_GEMM] += now() - t;
+}
+
+#define TIMED(kind, ret, name, params, args)  \
+    ret __real_##name params;                 \
+    ret __wrap_##name params;                 \
+    ret __wrap_##name params                  \
+    {                                         \
+        double t = now();                     \
+        __real_##name args;                   \
+        kind_time[kind] += now() - t;         \
+    }
+
+TIMED(KIND_WINO_DATA, void, wino_input,
+      (float *V, wino_rows *r, const float *x, int n, int C, int H, int W), (V, r, x, n, C, H, W))
+TIMED(KIND_WINO_DATA, void, wino_output,
+      (float *y, const float *M, int n, int O, int H, int W, int acc), (y, M, n, O, H, W, acc))
+TIMED(KIND_WINO_DATA, void, wino_grad_output,
+      (float *Z, wino_rows *r, const float *dy, int n, int O, int H, int W), (Z, r, dy, n, O, H, W))
+TIMED(KIND_WINO_KERNEL, void, wino_kernels,
+      (float *U, const float *w, int O, int C, int flip), (U, w, O, C, flip))
+TIMED(KIND_WINO_KERNEL, void, wino_kernel_grad,
+      (float *dw, const float *D, int O, int C), (dw, D, O, C))
+
 /* ---- thaw --------------------------------------------------------------- */
 
 typedef struct run {
@@ -272,6 +320,8 @@ static void profile(int batch, double seconds)
     run_step(&r);
     for (int i = 0; i < nprof; i++)
         prof[i].fwd = prof[i].bwd = 0.0;
+    for (int k = 0; k < KIND_COUNT; k++)
+        kind_time[k] = 0.0;
     int steps = 0;
     double t0 = now();
     do {
@@ -289,6 +339,20 @@ static void profile(int batch, double seconds)
     }
     printf("  %-35s %9.2f %16.1f%%\n", "residual sums, loss, optimizer", 1e3 * (total - leaves),
            100.0 * (total - leaves) / total);
+    double conv = 0.0, kinds = 0.0;
+    for (int i = 0; i < nprof; i++)
+        if (!strcmp(prof[i].real->type, "conv2d"))
+            conv += (prof[i].fwd + prof[i].bwd) / steps;
+    printf("by kind of work:\n");
+    for (int k = 0; k < KIND_COUNT; k++) {
+        double t = kind_time[k] / steps;
+        kinds += t;
+        printf("  %-35s %9.2f ms %6.1f%%\n", kind_name[k], 1e3 * t, 100.0 * t / total);
+    }
+    printf("  %-35s %9.2f ms %6.1f%%\n", "im2col, col2im, copies in conv2d", 1e3 * (conv - kinds),
+           100.0 * (conv - kinds) / total);
+    printf("  %-35s %9.2f ms %6.1f%%\n", "BatchNorm, ReLU, pooling, sums, optimizer",
+           1e3 * (total - conv), 100.0 * (total - conv) / total);
     prof_detach();
     run_free(&r);
 }
