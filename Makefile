@@ -49,8 +49,10 @@ thaw: $(TUI_OBJ) $(BUILD)/libthaw.a
 $(BUILD)/thaw-tests: $(TEST_OBJ) $(BUILD)/libthaw.a
 	$(CC) $(CFLAGS) -o $@ $(TEST_OBJ) $(BUILD)/libthaw.a $(LIBS)
 
+# The benchmark times the engine's GEMM and Winograd calls by wrapping them.
+BENCH_WRAP := $(foreach f,gemm wino_input wino_output wino_grad_output wino_kernels wino_kernel_grad,-Wl,--wrap=$(f))
 $(BUILD)/thaw-bench: $(BENCH_OBJ) $(BUILD)/libthaw.a
-	$(CC) $(CFLAGS) -o $@ $(BENCH_OBJ) $(BUILD)/libthaw.a $(LIBS)
+	$(CC) $(CFLAGS) -o $@ $(BENCH_OBJ) $(BUILD)/libthaw.a $(LIBS) $(BENCH_WRAP)
 
 $(BUILD)/thaw-bench-data: $(BENCH_DATA_OBJ) $(BUILD)/libthaw.a
 	$(CC) $(CFLAGS) -o $@ $(BENCH_DATA_OBJ) $(BUILD)/libthaw.a $(LIBS)
@@ -90,7 +92,7 @@ FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(wildcard tests/fuzz/fuz
 FUZZ_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
 build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c build/fuzz/libthaw.a
-	clang $(filter-out -march=native,$(CFLAGS)) $(ARCH) $(PKG_CFLAGS) -O1 -fsanitize=fuzzer $(FUZZ_FLAGS) \
+	clang $(CFLAGS) $(PKG_CFLAGS) -O1 -fsanitize=fuzzer $(FUZZ_FLAGS) \
 	    $< build/fuzz/libthaw.a $(LIBS) -o $@
 
 fuzz: deps-test
