@@ -1,0 +1,364 @@
+/* test_models_io.c — loading, saving and re-heading model files: what a
+ * file says arrives in the model, a save reloads bit for bit, saves are
+ * atomic and refuse non-finite weights. */
+#include <dirent.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fileio.h"
+#include "modelfile.h"
+#include "safetensors.h"
+#include "test.h"
+
+#define TINY "tests/data/models/tiny.json"
+
+static int load(mf_meta *meta, model *m, const char *path, const mf_load_opts *opt)
+{
+    thaw_err err = { 0 };
+    if (mf_load(meta, m, path, opt, &err) != THAW_OK) {
+        test_failed(__FILE__, __LINE__, "%s", err.msg);
+        return 0;
+    }
+    return 1;
+}
+
+static int same_params(const model *a, const model *b)
+{
+    if (a->nslice != b->nslice)
+        return 0;
+    for (int s = 0; s < a->nslice; s++)
+        if (strcmp(a->slice[s].name, b->slice[s].name) || a->slice[s].len != b->slice[s].len ||
+            memcmp(model_param(a, s), model_param(b, s), a->slice[s].len * sizeof(float)) ||
+            a->slice[s].frozen != b->slice[s].frozen)
+            return 0;
+    return 1;
+}
+
+/* A fresh folder for saves, and its cleanup. */
+static int temp_dir(char *dir, size_t cap)
+{
+    const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+    snprintf(dir, cap, "%s/thaw-models-XXXXXX", tmp);
+    return mkdtemp(dir) != NULL;
+}
+
+static int count_files(const char *dir)
+{
+    DIR *d = opendir(dir);
+    int n = 0;
+    for (struct dirent *e; d && (e = readdir(d));)
+        n += e->d_name[0] != '.' || (e->d_name[1] && strcmp(e->d_name, ".."));
+    if (d)
+        closedir(d);
+    return n;
+}
+
+static void remove_dir(const char *dir)
+{
+    DIR *d = opendir(dir);
+    for (struct dirent *e; d && (e = readdir(d));) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+            continue;
+        char path[1024];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        unlink(path);
+    }
+    if (d)
+        closedir(d);
+    rmdir(dir);
+}
+
+void test_mf_loads_everything_the_file_says(void)
+{
+    mf_meta meta;
+    model m;
+    if (!load(&meta, &m, TINY, NULL))
+        return;
+    int ok = meta.input.c == 2 && meta.input.h == 6 && meta.input.w == 6 && meta.mean[0] == 0.5 &&
+             meta.mean[1] == 0.25 && meta.std[0] == 0.5 && meta.std[1] == 2 && meta.nclass == 3 &&
+             !strcmp(meta.class_name[2], "star") && !strcmp(meta.prov.dataset, "shapes") &&
+             meta.prov.ndataset_classes == 3 && meta.prov.dataset_classes[2] == 5 &&
+             meta.prov.epochs == 3 && meta.prov.seed == 7 && meta.prov.test_accuracy == 0.875 &&
+             meta.prov.finetuned_from[0] == '\0' && !strcmp(meta.weights, "tiny.safetensors") &&
+             m.classes == 3;
+    /* Frozen as listed: the stem (its BatchNorm too) and one conv of stage2. */
+    ok = ok && model_slice(&m, "stem.0.weight")->frozen && model_slice(&m, "stem.1.bias")->frozen &&
+         model_slice(&m, "stage2.conv1.weight")->frozen &&
+         !model_slice(&m, "stage2.bn1.weight")->frozen && !model_slice(&m, "head.weight")->frozen;
+    /* Weights and counts as in the file. */
+    thaw_err err = { 0 };
+    st_file f;
+    ok = ok && st_read(&f, "tests/data/models/tiny.safetensors", &err) == THAW_OK;
+    for (int s = 0; ok && s < m.nslice; s++) {
+        const st_tensor *t = st_find(&f, m.slice[s].name);
+        float *v = malloc(m.slice[s].len * sizeof *v);
+        ok = t && v;
+        if (ok) {
+            st_get_f32(&f, t, v);
+            ok = !memcmp(v, model_param(&m, s), m.slice[s].len * sizeof *v);
+        }
+        free(v);
+    }
+    if (f.tensor)
+        st_free(&f);
+    ok = ok && batchnorm2d_tracked(model_find(&m, "stage2.proj.1")) == 12;
+    mf_meta_free(&meta);
+    model_free(&m);
+    CHECK(ok);
+}
+
+/* An unpadded header (unaligned data) and missing num_batches_tracked load. */
+void test_mf_loads_unaligned_and_untracked(void)
+{
+    mf_meta a, b, c;
+    model ma, mb, mc;
+    if (!load(&a, &ma, TINY, NULL))
+        return;
+    int ok = load(&b, &mb, "tests/data/models/w_unaligned.json", NULL) &&
+             load(&c, &mc, "tests/data/models/w_no_tracked.json", NULL);
+    ok = ok && same_params(&ma, &mb) && same_params(&ma, &mc) &&
+         batchnorm2d_tracked(model_find(&mc, "stem.1")) == 0 &&
+         batchnorm2d_tracked(model_find(&mb, "stem.1")) == 12;
+    mf_meta_free(&a), mf_meta_free(&b), mf_meta_free(&c);
+    model_free(&ma), model_free(&mb), model_free(&mc);
+    CHECK(ok);
+}
+
+void test_mf_save_reloads_identically(void)
+{
+    mf_meta meta, back;
+    model m, mb;
+    char dir[256], path[512];
+    if (!load(&meta, &m, TINY, NULL))
+        return;
+    CHECK(temp_dir(dir, sizeof dir));
+    snprintf(path, sizeof path, "%s/copy.json", dir);
+    /* Change things a save must keep: weights, counts, freezing. */
+    model_param(&m, 0)[0] = 0.125f;
+    batchnorm2d_set_tracked(model_find(&m, "stage1.bn2"), 99);
+    model_freeze(&m, model_find(&m, "stem"), 0);
+    model_freeze(&m, model_find(&m, "stage1.bn1"), 1);
+    thaw_err err = { 0 };
+    int rc = mf_save(path, &meta, &m, &err);
+    int files = count_files(dir);
+    int ok = rc == THAW_OK && files == 2 && load(&back, &mb, path, NULL);
+    if (ok) {
+        ok = same_params(&m, &mb) && batchnorm2d_tracked(model_find(&mb, "stage1.bn2")) == 99 &&
+             batchnorm2d_tracked(model_find(&mb, "stem.1")) == 12 &&
+             !strcmp(back.weights, "copy.safetensors") && back.nfrozen == 2 &&
+             !strcmp(back.frozen[0], "stage1.bn1") && !strcmp(back.frozen[1], "stage2.conv1") &&
+             !strcmp(back.class_name[1], "square") && back.prov.test_accuracy == 0.875 &&
+             back.std[1] == 2;
+        mf_meta_free(&back);
+        model_free(&mb);
+    }
+    remove_dir(dir);
+    mf_meta_free(&meta);
+    model_free(&m);
+    CHECKF(rc == THAW_OK, "%s", err.msg);
+    CHECKF(files == 2, "%d files after a save; expected the JSON and the weights only", files);
+    CHECK(ok);
+}
+
+static int file_equals(const char *path, const char *want, size_t n)
+{
+    char *buf;
+    size_t len;
+    thaw_err err = { 0 };
+    if (fio_read(path, 1 << 20, &buf, &len, &err))
+        return 0;
+    int same = len == n && !memcmp(buf, want, n);
+    free(buf);
+    return same;
+}
+
+/* A NaN weight: nothing written, the previous files untouched. */
+void test_mf_save_refuses_nonfinite(void)
+{
+    mf_meta meta;
+    model m;
+    char dir[256], path[512], wpath[512];
+    if (!load(&meta, &m, TINY, NULL))
+        return;
+    CHECK(temp_dir(dir, sizeof dir));
+    snprintf(path, sizeof path, "%s/m.json", dir);
+    snprintf(wpath, sizeof wpath, "%s/m.safetensors", dir);
+    const char *paths[] = { path, wpath };
+    const void *bufs[] = { "old json", "old weights" };
+    size_t lens[] = { 8, 11 };
+    thaw_err err = { 0 };
+    int rc0 = fio_save(paths, bufs, lens, 2, &err);
+    model_param(&m, 3)[1] = NAN;
+    int rc = mf_save(path, &meta, &m, &err);
+    model_param(&m, 3)[1] = INFINITY;
+    thaw_err err2 = { 0 };
+    int rc2 = mf_save(path, &meta, &m, &err2);
+    int kept = file_equals(path, "old json", 8) && file_equals(wpath, "old weights", 11);
+    int files = count_files(dir);
+    remove_dir(dir);
+    mf_meta_free(&meta);
+    model_free(&m);
+    CHECK(rc0 == THAW_OK);
+    CHECKF(rc == THAW_ENONFINITE && strstr(err.msg, "element 1 is NaN"), "%s", err.msg);
+    CHECKF(rc2 == THAW_ENONFINITE && strstr(err2.msg, "is Inf"), "%s", err2.msg);
+    CHECK(kept);
+    CHECKF(files == 2, "%d files; expected no temporary file left", files);
+}
+
+void test_mf_save_failures_leave_nothing(void)
+{
+    mf_meta meta, other;
+    model m;
+    char dir[256], path[512];
+    if (!load(&meta, &m, TINY, NULL))
+        return;
+    CHECK(temp_dir(dir, sizeof dir));
+    thaw_err err = { 0 };
+    snprintf(path, sizeof path, "%s/absent/m.json", dir);
+    int missing = mf_save(path, &meta, &m, &err);
+    int said_folder = strstr(err.msg, "cannot create a temporary file") != NULL;
+    snprintf(path, sizeof path, "%s/m.txt", dir);
+    int not_json = mf_save(path, &meta, &m, &err);
+    /* A description of another model. */
+    thaw_err err3 = { 0 };
+    snprintf(path, sizeof path, "%s/m.json", dir);
+    int mismatch = mf_meta_reference(&other, (shape3){ 2, 6, 6 }, 3, &err3) ? -1
+                                                                           : mf_save(path, &other, &m, &err3);
+    mf_meta_free(&other);
+    int files = count_files(dir);
+    remove_dir(dir);
+    mf_meta_free(&meta);
+    model_free(&m);
+    CHECKF(missing == THAW_EIO && said_folder, "%s", err.msg);
+    CHECK(not_json == THAW_EINVAL);
+    CHECKF(mismatch == THAW_EINVAL && strstr(err3.msg, "does not match"), "%s", err3.msg);
+    CHECK(files == 0);
+}
+
+/* A new class count: a fresh, seeded head; everything else from the file. */
+void test_mf_new_head(void)
+{
+    mf_meta base, a, b, c;
+    model mbase, ma, mb, mc;
+    mf_load_opts o1 = { .classes = 5, .seed = 11 }, o2 = { .classes = 5, .seed = 12 };
+    if (!load(&base, &mbase, TINY, NULL))
+        return;
+    int ok = load(&a, &ma, TINY, &o1) && load(&b, &mb, TINY, &o1) && load(&c, &mc, TINY, &o2);
+    if (ok) {
+        ok = ma.classes == 5 && a.nclass == 5 && !strcmp(a.class_name[4], "4");
+        param_slice *hw = model_slice(&ma, "head.weight");
+        ok = ok && hw && hw->dim[0] == 5 && hw->dim[1] == 8 && !hw->frozen;
+        for (int s = 0; ok && s < ma.nslice; s++) {
+            const param_slice *ps = &ma.slice[s];
+            int head = !strncmp(ps->name, "head.", 5);
+            int same_file = ps->len == mbase.slice[s].len &&
+                            !memcmp(model_param(&ma, s), model_param(&mbase, s), ps->len * sizeof(float));
+            int same_seed = !memcmp(model_param(&ma, s), model_param(&mb, s), ps->len * sizeof(float));
+            int other_seed = !memcmp(model_param(&ma, s), model_param(&mc, s), ps->len * sizeof(float));
+            ok = head ? same_seed && !other_seed : same_file && ps->frozen == mbase.slice[s].frozen;
+        }
+        ok = ok && batchnorm2d_tracked(model_find(&ma, "stage2.bn2")) == 12;
+        mf_meta_free(&a), mf_meta_free(&b), mf_meta_free(&c);
+        model_free(&ma), model_free(&mb), model_free(&mc);
+    }
+    /* The same count as the file's keeps the file's head. */
+    mf_load_opts same = { .classes = 3, .seed = 5 };
+    mf_meta d;
+    model md;
+    ok = ok && load(&d, &md, TINY, &same) && same_params(&md, &mbase);
+    if (md.root) {
+        mf_meta_free(&d);
+        model_free(&md);
+    }
+    mf_meta_free(&base);
+    model_free(&mbase);
+    CHECK(ok);
+}
+
+/* JSON out, JSON in, JSON out: the same text. */
+void test_mf_print_round_trip(void)
+{
+    mf_meta meta, back;
+    model m;
+    if (!load(&meta, &m, TINY, NULL))
+        return;
+    char *one = NULL, *two = NULL;
+    size_t n1, n2;
+    thaw_err err = { 0 };
+    int ok = mf_print(&meta, &m, "tiny.safetensors", &one, &n1, &err) == THAW_OK &&
+             mf_parse(&back, one, n1, "printed", &err) == THAW_OK;
+    if (ok) {
+        ok = mf_print(&back, NULL, "tiny.safetensors", &two, &n2, &err) == THAW_OK && n1 == n2 &&
+             !memcmp(one, two, n1);
+        mf_meta_free(&back);
+    }
+    free(one);
+    free(two);
+    mf_meta_free(&meta);
+    model_free(&m);
+    CHECKF(ok, "%s", err.msg);
+}
+
+/* The reference description builds exactly reference_net's parameters. */
+void test_mf_reference_matches_reference_net(void)
+{
+    thaw_err err = { 0 };
+    mf_meta meta;
+    model a, b;
+    CHECK(mf_meta_reference(&meta, (shape3){ 3, 32, 32 }, 7, &err) == THAW_OK);
+    int rc = mf_build(&a, &meta, 1, &err);
+    mf_meta_free(&meta);
+    CHECKF(rc == THAW_OK, "%s", err.msg);
+    rc = model_build(&b, reference_net(3, 7, &err), (shape3){ 3, 32, 32 }, 1, &err);
+    int same = rc == THAW_OK && a.nslice == b.nslice && a.nfloat == b.nfloat;
+    for (int s = 0; same && s < a.nslice; s++) {
+        same = !strcmp(a.slice[s].name, b.slice[s].name) && a.slice[s].ndim == b.slice[s].ndim &&
+               a.slice[s].kind == b.slice[s].kind;
+        for (int d = 0; same && d < a.slice[s].ndim; d++)
+            same = a.slice[s].dim[d] == b.slice[s].dim[d];
+    }
+    /* Same seed, same tree: the same initial weights. */
+    same = same && !memcmp(a.param, b.param, a.nfloat * sizeof(float));
+    model_free(&a);
+    if (rc == THAW_OK)
+        model_free(&b);
+    CHECK(same);
+}
+
+/* The JSON type names are the ops' own (tiny.json uses every type). */
+static int types_match(const mf_node *n, const layer *l)
+{
+    if (strcmp(mf_type_name(n->type), l->ops->type))
+        return 0;
+    for (int i = 0; i < n->nchild; i++)
+        if (!types_match(&n->child[i], l->child[i]))
+            return 0;
+    return 1;
+}
+
+static void types_seen(const mf_node *n, int *seen)
+{
+    seen[n->type] = 1;
+    for (int i = 0; i < n->nchild; i++)
+        types_seen(&n->child[i], seen);
+}
+
+void test_mf_type_names_match_ops(void)
+{
+    mf_meta meta;
+    model m;
+    if (!load(&meta, &m, TINY, NULL))
+        return;
+    int seen[MF_TYPE_COUNT] = { 0 }, all = 1;
+    types_seen(meta.arch, seen);
+    for (int t = 0; t < MF_TYPE_COUNT; t++)
+        all &= seen[t];
+    int ok = types_match(meta.arch, m.root);
+    mf_meta_free(&meta);
+    model_free(&m);
+    CHECK(all);
+    CHECK(ok);
+}
