@@ -38,7 +38,9 @@ static size_t utf8_len(const unsigned char *s, size_t n)
     return len;
 }
 
-int json_prescan(const char *text, size_t len, int max_depth, const json_ctx *c)
+/* json_prescan; *unclosed gets whether the text ends inside a string or
+ * with brackets still open (then a parse error is a truncation). */
+static int json_scan(const char *text, size_t len, int max_depth, int *unclosed, const json_ctx *c)
 {
     const unsigned char *s = (const unsigned char *)text;
     if (len >= 3 && s[0] == 0xEF && s[1] == 0xBB && s[2] == 0xBF)
@@ -74,7 +76,14 @@ int json_prescan(const char *text, size_t len, int max_depth, const json_ctx *c)
         }
         i++;
     }
+    *unclosed = in_string || depth > 0;
     return THAW_OK;
+}
+
+int json_prescan(const char *text, size_t len, int max_depth, const json_ctx *c)
+{
+    int unclosed;
+    return json_scan(text, len, max_depth, &unclosed, c);
 }
 
 const char *json_at(char *out, const char *parent, const char *key)
@@ -142,7 +151,8 @@ static int json_is_space(char ch)
 int json_parse(const char *text, size_t len, int max_depth, cJSON **root, const json_ctx *c)
 {
     *root = NULL;
-    int rc = json_prescan(text, len, max_depth, c);
+    int unclosed;
+    int rc = json_scan(text, len, max_depth, &unclosed, c);
     if (rc)
         return rc;
     size_t lead = 0;
@@ -160,8 +170,11 @@ int json_parse(const char *text, size_t len, int max_depth, cJSON **root, const 
         int line = 1;
         for (size_t i = 0; i < at; i++)
             line += text[i] == '\n';
-        return thaw_fail(c->err, THAW_EFORMAT, "%s: byte %zu (line %d): %s", c->file, at, line,
-                         at >= len ? "unexpected end of JSON" : "not valid JSON here");
+        if (unclosed)
+            return thaw_fail(c->err, THAW_EFORMAT, "%s: byte %zu: unexpected end of JSON (a "
+                             "string or bracket is still open)", c->file, len);
+        return thaw_fail(c->err, THAW_EFORMAT, "%s: byte %zu (line %d): not valid JSON here",
+                         c->file, at, line);
     }
     for (const char *p = end; p < text + len; p++)
         if (!json_is_space(*p)) {
