@@ -82,7 +82,10 @@ static void info_print(const mf_meta *meta, const model *m)
     printf(", std");
     for (int i = 0; i < meta->input.c; i++)
         printf(" %g", meta->std[i]);
-    printf("\nclasses (%d)     ", meta->nclass);
+    printf("\n");
+    char label[32];
+    snprintf(label, sizeof label, "classes (%d)", meta->nclass);
+    printf("%-17s", label);
     for (int i = 0; i < meta->nclass; i++)
         printf("%s%s", i ? ", " : "", meta->class_name[i]);
     printf("\n");

@@ -1,0 +1,338 @@
+"""Converts models between PyTorch and thaw's model files, both ways, and
+writes the golden fixture thaw's tests compare against.
+
+    python3 thaw_torch.py to-thaw STATE_DICT.pt MODEL.json [--like OTHER.json] [--size H W]
+    python3 thaw_torch.py to-torch MODEL.json STATE_DICT.pt
+    python3 thaw_torch.py golden FOLDER
+
+to-thaw   a PyTorch state_dict (torch.save of model.state_dict(), or of the
+          model) into MODEL.json + MODEL.safetensors. The architecture is
+          OTHER.json's (its input, normalisation and class names too), or by
+          default thaw's reference model (fashion-resnet, as
+          tests/bench/torch_peer.py defines it) with the input channels and
+          class count read from the state_dict and a 28x28 input.
+to-torch  a thaw model into a state_dict file that load_state_dict accepts
+          for the same architecture (ThawNet below builds it from the JSON).
+golden    a small model with residual blocks and BatchNorm, an input batch,
+          and PyTorch's logits, loss, parameter gradients and updated running
+          statistics for it, computed in float64 (tests/data/golden/).
+
+Needs PyTorch (Debian: apt-get install python3-torch, then run with
+/usr/bin/python3). safetensors files are read and written here directly:
+8 bytes of little-endian header length, the JSON header, the raw data.
+"""
+import argparse
+import json
+import os
+import struct
+import sys
+
+import torch
+from torch import nn
+
+FORMAT, VERSION = "thaw-model", 1
+
+# ---- safetensors -----------------------------------------------------------
+
+DTYPES = {"F32": torch.float32, "F64": torch.float64, "F16": torch.float16,
+          "BF16": torch.bfloat16, "I64": torch.int64, "I32": torch.int32}
+NAMES = {v: k for k, v in DTYPES.items()}
+
+
+def read_safetensors(path):
+    with open(path, "rb") as f:
+        blob = f.read()
+    (n,) = struct.unpack("<Q", blob[:8])
+    header = json.loads(blob[8:8 + n])
+    data = blob[8 + n:]
+    out = {}
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        begin, end = info["data_offsets"]
+        dtype = DTYPES[info["dtype"]]
+        raw = bytearray(data[begin:end])
+        t = torch.frombuffer(raw, dtype=dtype) if raw else torch.empty(0, dtype=dtype)
+        out[name] = t.reshape(info["shape"]).clone()
+    return out
+
+
+def write_safetensors(path, tensors):
+    """tensors: name -> tensor, written in the order given."""
+    header, chunks, at = {}, [], 0
+    for name, t in tensors.items():
+        t = t.detach().contiguous().cpu()
+        raw = t.numpy().tobytes() if t.numel() else b""
+        header[name] = {"dtype": NAMES[t.dtype], "shape": list(t.shape),
+                        "data_offsets": [at, at + len(raw)]}
+        chunks.append(raw)
+        at += len(raw)
+    text = json.dumps(header, separators=(",", ":")).encode()
+    text += b" " * (-len(text) % 8)
+    tmp = path + ".tmp"
+    with open(tmp, "wb") as f:
+        f.write(struct.pack("<Q", len(text)) + text + b"".join(chunks))
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+# ---- the architecture, as thaw's JSON describes it ---------------------------
+
+
+class Seq(nn.Module):
+    """A sequential container whose children keep their thaw names."""
+
+    def __init__(self, layers):
+        super().__init__()
+        for node in layers:
+            self.add_module(node["name"], build(node))
+
+    def forward(self, x):
+        for child in self.children():
+            x = child(x)
+        return x
+
+
+class Residual(nn.Module):
+    """thaw's residual block (core/residual.c): conv3x3(stride)-bn-relu-conv3x3-bn,
+    plus the input or proj = conv1x1(stride)-bn, then relu."""
+
+    def __init__(self, cin, cout, stride, projection):
+        super().__init__()
+        self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(cout)
+        self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(cout)
+        self.proj = (nn.Sequential(nn.Conv2d(cin, cout, 1, stride, 0, bias=False), nn.BatchNorm2d(cout))
+                     if projection else None)
+
+    def forward(self, x):
+        main = self.bn2(self.conv2(torch.relu(self.bn1(self.conv1(x)))))
+        return torch.relu(main + (x if self.proj is None else self.proj(x)))
+
+
+class GlobalAvg(nn.Module):
+    def forward(self, x):
+        return x.mean(dim=(2, 3), keepdim=True)
+
+
+class Flat(nn.Module):
+    """thaw keeps every tensor as (B, C, H, W); flat is (B, C*H*W, 1, 1)."""
+
+    def forward(self, x):
+        return x.reshape(x.shape[0], -1, 1, 1)
+
+
+class FlatLinear(nn.Linear):
+    def forward(self, x):
+        return super().forward(x.reshape(x.shape[0], -1)).reshape(x.shape[0], -1, 1, 1)
+
+
+def build(node):
+    t = node["type"]
+    if t == "sequential":
+        return Seq(node["layers"])
+    if t == "residual":
+        needed = node.get("stride", 1) != 1 or node["in_channels"] != node["out_channels"]
+        return Residual(node["in_channels"], node["out_channels"], node.get("stride", 1),
+                        node.get("projection", needed))
+    if t == "conv2d":
+        return nn.Conv2d(node["in_channels"], node["out_channels"], node["kernel_size"],
+                         node.get("stride", 1), node.get("padding", 0), bias=node.get("bias", True))
+    if t == "batchnorm2d":
+        return nn.BatchNorm2d(node["num_features"], node.get("eps", 1e-5), node.get("momentum", 0.1))
+    if t == "relu":
+        return nn.ReLU()
+    if t == "maxpool2d":
+        k = node["kernel_size"]
+        return nn.MaxPool2d(k, node.get("stride", k), node.get("padding", 0))
+    if t == "avgpool":
+        return GlobalAvg()
+    if t == "flatten":
+        return Flat()
+    if t == "linear":
+        return FlatLinear(node["in_features"], node["out_features"], bias=node.get("bias", True))
+    if t == "dropout":
+        return nn.Dropout(node.get("p", 0.5))
+    raise SystemExit("unknown layer type %r" % t)
+
+
+class ThawNet(nn.Module):
+    """A thaw architecture as a PyTorch module; its state_dict names are the
+    thaw file's tensor names. Output: (B, classes) logits."""
+
+    def __init__(self, arch):
+        super().__init__()
+        for node in arch["layers"]:
+            self.add_module(node["name"], build(node))
+
+    def forward(self, x):
+        for child in self.children():
+            x = child(x)
+        return x.reshape(x.shape[0], -1)
+
+
+def reference_arch(in_channels, classes):
+    """fashion-resnet, as models/modelfile.c (mf_meta_reference) and
+    tests/bench/torch_peer.py define it."""
+    def block(name, cin, cout, stride):
+        return {"name": name, "type": "residual", "in_channels": cin, "out_channels": cout,
+                "stride": stride, "projection": stride != 1 or cin != cout}
+    return {"type": "sequential", "layers": [
+        {"name": "stem", "type": "sequential", "layers": [
+            {"name": "0", "type": "conv2d", "in_channels": in_channels, "out_channels": 32,
+             "kernel_size": 3, "stride": 1, "padding": 1, "bias": False},
+            {"name": "1", "type": "batchnorm2d", "num_features": 32, "eps": 1e-05, "momentum": 0.1},
+            {"name": "2", "type": "relu"}]},
+        block("stage1", 32, 32, 1), block("stage2", 32, 64, 2), block("stage3", 64, 128, 2),
+        {"name": "pool", "type": "avgpool"},
+        {"name": "head", "type": "linear", "in_features": 128, "out_features": classes, "bias": True}]}
+
+# ---- conversions -------------------------------------------------------------
+
+
+def save_thaw(path, meta, net):
+    """meta: the JSON object without "weights"; net: a ThawNet of meta's architecture."""
+    if not path.endswith(".json"):
+        raise SystemExit("%s: expected a name ending in .json" % path)
+    weights = path[:-len(".json")] + ".safetensors"
+    tensors = {}
+    for name, t in net.state_dict().items():
+        t = t.to(torch.int64) if name.endswith("num_batches_tracked") else t.to(torch.float32)
+        if t.is_floating_point() and not torch.isfinite(t).all():
+            raise SystemExit("%s: not finite; nothing written" % name)
+        tensors[name] = t
+    write_safetensors(weights, tensors)
+    doc = {"format": FORMAT, "version": VERSION, "weights": os.path.basename(weights)}
+    doc.update({k: v for k, v in meta.items() if k not in ("format", "version", "weights")})
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(doc, f, indent=2)
+        f.write("\n")
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def load_thaw(path):
+    with open(path) as f:
+        meta = json.load(f)
+    if meta.get("format") != FORMAT or meta.get("version") != VERSION:
+        raise SystemExit("%s: not a %s version %d file" % (path, FORMAT, VERSION))
+    net = ThawNet(meta["architecture"])
+    tensors = read_safetensors(os.path.join(os.path.dirname(path), meta["weights"]))
+    state = net.state_dict()
+    for name in state:
+        if name.endswith("num_batches_tracked") and name not in tensors:
+            tensors[name] = state[name]   # optional in thaw's files
+    net.load_state_dict({k: v.to(state[k].dtype) if k in state else v for k, v in tensors.items()})
+    return meta, net
+
+
+def to_thaw(args):
+    sd = torch.load(args.state_dict, map_location="cpu")
+    if isinstance(sd, nn.Module):
+        sd = sd.state_dict()
+    if args.like:
+        with open(args.like) as f:
+            meta = json.load(f)
+        meta.pop("frozen", None)
+    else:
+        channels, classes = sd["stem.0.weight"].shape[1], sd["head.weight"].shape[0]
+        meta = {"input": {"channels": channels, "height": args.size[0], "width": args.size[1],
+                          "mean": [0.0] * channels, "std": [1.0] * channels},
+                "classes": [str(i) for i in range(classes)],
+                "architecture": reference_arch(channels, classes)}
+    net = ThawNet(meta["architecture"])
+    net.load_state_dict(sd)   # strict: every tensor present, none extra, shapes equal
+    save_thaw(args.model, meta, net)
+
+
+def to_torch(args):
+    _, net = load_thaw(args.model)
+    torch.save(net.state_dict(), args.state_dict)
+
+# ---- the golden fixture ------------------------------------------------------
+
+
+GOLDEN_ARCH = {"type": "sequential", "layers": [
+    {"name": "stem", "type": "sequential", "layers": [
+        {"name": "0", "type": "conv2d", "in_channels": 3, "out_channels": 8, "kernel_size": 3,
+         "stride": 1, "padding": 1, "bias": False},
+        {"name": "1", "type": "batchnorm2d", "num_features": 8, "eps": 1e-05, "momentum": 0.1},
+        {"name": "2", "type": "relu"}]},
+    {"name": "pool1", "type": "maxpool2d", "kernel_size": 3, "stride": 2, "padding": 1},
+    {"name": "stage1", "type": "residual", "in_channels": 8, "out_channels": 8, "stride": 1,
+     "projection": False},
+    {"name": "stage2", "type": "residual", "in_channels": 8, "out_channels": 16, "stride": 2,
+     "projection": True},
+    {"name": "mix", "type": "conv2d", "in_channels": 16, "out_channels": 16, "kernel_size": 3,
+     "stride": 1, "padding": 1, "bias": True},
+    {"name": "act", "type": "relu"},
+    {"name": "pool", "type": "avgpool"},
+    {"name": "flat", "type": "flatten"},
+    {"name": "head", "type": "linear", "in_features": 16, "out_features": 5, "bias": True}]}
+
+
+def golden(args):
+    torch.manual_seed(1)
+    os.makedirs(args.folder, exist_ok=True)
+    meta = {"input": {"channels": 3, "height": 8, "width": 8, "mean": [0, 0, 0], "std": [1, 1, 1]},
+            "classes": ["a", "b", "c", "d", "e"],
+            "provenance": {"dataset": "random", "seed": 1},
+            "architecture": GOLDEN_ARCH}
+    net = ThawNet(GOLDEN_ARCH)
+    # BatchNorm away from its identity start, so scale, shift and the running
+    # statistics all matter.
+    for m in net.modules():
+        if isinstance(m, nn.BatchNorm2d):
+            m.weight.data.uniform_(0.5, 1.5)
+            m.bias.data.uniform_(-0.5, 0.5)
+            m.running_mean.uniform_(-0.3, 0.3)
+            m.running_var.uniform_(0.5, 2.0)
+            m.num_batches_tracked.fill_(5)
+    save_thaw(os.path.join(args.folder, "golden.json"), meta, net)
+
+    x = torch.randn(4, 3, 8, 8)
+    y = torch.tensor([0, 3, 1, 4])
+    net64 = net.double()
+    net64.eval()
+    with torch.no_grad():
+        logits_eval = net64(x.double())
+    net64.train()
+    logits = net64(x.double())
+    loss = nn.functional.cross_entropy(logits, y)
+    loss.backward()
+
+    expect = {"input": x, "labels": y.to(torch.int64),
+              "logits_eval": logits_eval.float(), "logits": logits.detach().float(),
+              "loss": loss.detach().float().reshape(())}
+    for name, p in net64.named_parameters():
+        expect["grad." + name] = p.grad.float()
+    for name, b in net64.named_buffers():
+        expect["after." + name] = b.to(torch.int64) if name.endswith("num_batches_tracked") else b.float()
+    write_safetensors(os.path.join(args.folder, "expect.safetensors"), expect)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    sub = ap.add_subparsers(dest="command", required=True)
+    a = sub.add_parser("to-thaw", help="a PyTorch state_dict into thaw's model files")
+    a.add_argument("state_dict")
+    a.add_argument("model", help="MODEL.json (MODEL.safetensors is written beside it)")
+    a.add_argument("--like", help="a thaw model JSON whose architecture the state_dict has")
+    a.add_argument("--size", nargs=2, type=int, default=[28, 28], metavar=("H", "W"))
+    a.set_defaults(run=to_thaw)
+    b = sub.add_parser("to-torch", help="a thaw model into a PyTorch state_dict file")
+    b.add_argument("model")
+    b.add_argument("state_dict")
+    b.set_defaults(run=to_torch)
+    g = sub.add_parser("golden", help="the golden fixture for thaw's tests")
+    g.add_argument("folder")
+    g.set_defaults(run=golden)
+    args = ap.parse_args()
+    args.run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
