@@ -225,7 +225,10 @@ def load_thaw(path):
     for name in state:
         if name.endswith("num_batches_tracked") and name not in tensors:
             tensors[name] = state[name]   # optional in thaw's files
-    net.load_state_dict({k: v.to(state[k].dtype) if k in state else v for k, v in tensors.items()})
+    try:
+        net.load_state_dict({k: v.to(state[k].dtype) if k in state else v for k, v in tensors.items()})
+    except RuntimeError as e:
+        raise SystemExit("%s: the weights do not fit the architecture: %s" % (path, e))
     return meta, net
 
 
@@ -244,7 +247,10 @@ def to_thaw(args):
                 "classes": [str(i) for i in range(classes)],
                 "architecture": reference_arch(channels, classes)}
     net = ThawNet(meta["architecture"])
-    net.load_state_dict(sd)   # strict: every tensor present, none extra, shapes equal
+    try:
+        net.load_state_dict(sd)   # strict: every tensor present, none extra, shapes equal
+    except RuntimeError as e:
+        raise SystemExit("%s does not fit the architecture: %s" % (args.state_dict, e))
     save_thaw(args.model, meta, net)
 
 
