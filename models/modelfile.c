@@ -301,7 +301,7 @@ static int mf_parse_node(mf_node *n, const cJSON *v, const char *at, int root, m
     if (rc == THAW_OK && n->type < 0) {
         char list[160] = "";
         size_t used = 0;
-        for (int t = 0; t < MF_TYPE_COUNT; t++)
+        for (int t = 0; t < MF_TYPE_COUNT && used < sizeof list; t++)
             used += (size_t)snprintf(list + used, sizeof list - used, "%s%s", t ? ", " : "",
                                      mf_types[t].name);
         rc = thaw_fail(p->c.err, THAW_EFORMAT, "%s: %s: unknown layer type; expected one of: %s",

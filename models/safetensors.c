@@ -91,7 +91,7 @@ static int st_entry(st_tensor *t, const cJSON *v, const json_ctx *c)
     if (t->dtype < 0) {
         char list[256] = "";
         size_t used = 0;
-        for (int d = 0; d < ST_DTYPE_COUNT; d++)
+        for (int d = 0; d < ST_DTYPE_COUNT && used < sizeof list; d++)
             used += (size_t)snprintf(list + used, sizeof list - used, "%s%s", d ? " " : "",
                                      st_dtypes[d].name);
         return thaw_fail(c->err, THAW_EFORMAT, "%s: %s.dtype: unknown dtype%s; expected one of: %s",
@@ -215,9 +215,12 @@ int st_parse(st_file *f, const uint8_t *buf, size_t len, const char *file, thaw_
     if (n > len - 8)
         return thaw_fail(err, THAW_EFORMAT, "%s: header length %llu runs past the end of the "
                          "file (%zu bytes)", file, (unsigned long long)n, len);
-    json_ctx c = { file, err };
+    /* Byte offsets in JSON errors count from the header's first byte. */
+    char label[300];
+    snprintf(label, sizeof label, "%s: header", file);
+    json_ctx hc = { label, err }, c = { file, err };
     cJSON *root;
-    int rc = json_parse((const char *)buf + 8, (size_t)n, ST_HEADER_DEPTH, &root, &c);
+    int rc = json_parse((const char *)buf + 8, (size_t)n, ST_HEADER_DEPTH, &root, &hc);
     if (rc)
         return rc;
     int count = 0;
