@@ -13,6 +13,59 @@
 
 #include <stb/stb_image.h>
 
+/* What the first bytes say: 'P' (PNG), 'J' (JPEG) or 0, with the declared
+ * size when the header holds it (else -1). stb_image's own answer to an
+ * oversized or unknown file is "unknown image type" whatever the cause, so
+ * thaw reads the PNG IHDR and the JPEG frame header itself. */
+static int sniff(const uint8_t *b, size_t len, long *w, long *h, const char **other)
+{
+    *w = *h = -1;
+    *other = NULL;
+    if (len >= 8 && !memcmp(b, "\x89PNG\r\n\x1a\n", 8)) {
+        if (len >= 24 && !memcmp(b + 12, "IHDR", 4)) {
+            *w = (long)((uint32_t)b[16] << 24 | (uint32_t)b[17] << 16 | (uint32_t)b[18] << 8 | b[19]);
+            *h = (long)((uint32_t)b[20] << 24 | (uint32_t)b[21] << 16 | (uint32_t)b[22] << 8 | b[23]);
+        }
+        return 'P';
+    }
+    if (len >= 3 && b[0] == 0xFF && b[1] == 0xD8 && b[2] == 0xFF) {
+        size_t p = 2;
+        while (p + 4 <= len && b[p] == 0xFF) {
+            int m = b[p + 1];
+            if (m == 0xFF) {                          /* fill byte */
+                p++;
+                continue;
+            }
+            if (m == 0xD8 || m == 0x01 || (m >= 0xD0 && m <= 0xD7)) {
+                p += 2;
+                continue;
+            }
+            size_t seg = (size_t)b[p + 2] << 8 | b[p + 3];
+            if (m >= 0xC0 && m <= 0xCF && m != 0xC4 && m != 0xC8 && m != 0xCC) {
+                if (p + 9 <= len) {
+                    *h = (long)b[p + 5] << 8 | b[p + 6];
+                    *w = (long)b[p + 7] << 8 | b[p + 8];
+                }
+                break;
+            }
+            if (m == 0xDA || seg < 2)                 /* scan data before a frame: give up */
+                break;
+            p += 2 + seg;
+        }
+        return 'J';
+    }
+    static const struct {
+        const char *magic, *name;
+    } others[] = {
+        { "GIF8", "a GIF" }, { "BM", "a BMP" }, { "8BPS", "a PSD" }, { "#?RADIANCE", "an HDR" },
+        { "\x53\x80\xF6\x34", "a PIC" }, { "P5", "a PGM" }, { "P6", "a PPM" },
+    };
+    for (size_t i = 0; i < sizeof others / sizeof others[0]; i++)
+        if (len >= strlen(others[i].magic) && !memcmp(b, others[i].magic, strlen(others[i].magic)))
+            *other = others[i].name;
+    return 0;
+}
+
 int imgdir_decode(uint8_t *out, shape3 to, const uint8_t *buf, size_t len, const char *name,
                   thaw_err *err)
 {
@@ -25,26 +78,33 @@ int imgdir_decode(uint8_t *out, shape3 to, const uint8_t *buf, size_t len, const
     if (len > IMG_MAX_FILE_BYTES)
         return thaw_fail(err, THAW_EFORMAT, "%s: %zu bytes, more than the limit of %zu for an "
                          "image", q, len, IMG_MAX_FILE_BYTES);
+    long sw, sh;
+    const char *other;
+    int fmt = sniff(buf, len, &sw, &sh, &other);
+    const char *fname = fmt == 'P' ? "PNG" : "JPEG";
+    if (!fmt && other)
+        return thaw_fail(err, THAW_EFORMAT, "%s: %s file: thaw reads PNG and JPEG images only",
+                         q, other);
+    if (!fmt)
+        return thaw_fail(err, THAW_EFORMAT, "%s: not a PNG or JPEG image", q);
+    if (sw == 0 || sh == 0)
+        return thaw_fail(err, THAW_EFORMAT, "%s: declares a %ldx%ld %s image: no pixels", q,
+                         sw, sh, fname);
+    if (sw > IMG_MAX_SIDE || sh > IMG_MAX_SIDE || (sw > 0 && sh > 0 && sw * sh > IMG_MAX_PIXELS))
+        return thaw_fail(err, THAW_EFORMAT, "%s: declares a %ldx%ld %s image, more than the "
+                         "limit of %d pixels a side and %d in all: refused (an image bomb?)", q,
+                         sw, sh, fname, IMG_MAX_SIDE, IMG_MAX_PIXELS);
     int w, h, comp;
-    if (!stbi_info_from_memory(buf, (int)len, &w, &h, &comp)) {
-        const char *why = stbi_failure_reason();
-        if (why && !strcmp(why, "too large"))
-            return thaw_fail(err, THAW_EFORMAT, "%s: declares an image more than %d pixels "
-                             "a side: refused (an image bomb?)", q, IMG_MAX_SIDE);
-        return thaw_fail(err, THAW_EFORMAT, "%s: not an image thaw can read (PNG or JPEG): "
-                         "%s", q, why ? why : "unknown format");
-    }
-    if (w < 1 || h < 1)
-        return thaw_fail(err, THAW_EFORMAT, "%s: declares a %dx%d image", q, w, h);
-    if ((size_t)w * (size_t)h > IMG_MAX_PIXELS)
-        return thaw_fail(err, THAW_EFORMAT, "%s: declares a %dx%d image, more than the limit "
-                         "of %d pixels: refused (an image bomb?)", q, w, h, IMG_MAX_PIXELS);
+    if (!stbi_info_from_memory(buf, (int)len, &w, &h, &comp))
+        return thaw_fail(err, THAW_EFORMAT, "%s: corrupt %s header", q, fname);
+    if (w < 1 || h < 1 || w > IMG_MAX_SIDE || h > IMG_MAX_SIDE ||
+        (size_t)w * (size_t)h > IMG_MAX_PIXELS)
+        return thaw_fail(err, THAW_EFORMAT, "%s: declares a %dx%d image, over the limits: "
+                         "refused", q, w, h);
     int dw, dh, dcomp;
     uint8_t *px = stbi_load_from_memory(buf, (int)len, &dw, &dh, &dcomp, to.c);
-    if (!px) {
-        const char *why = stbi_failure_reason();
-        return thaw_fail(err, THAW_EFORMAT, "%s: cannot decode: %s", q, why ? why : "corrupt image");
-    }
+    if (!px)   /* stb's reason is not given: after a failed decode it can name the wrong format */
+        return thaw_fail(err, THAW_EFORMAT, "%s: corrupt or truncated %s image data", q, fname);
     if (dw != w || dh != h) {
         stbi_image_free(px);
         return thaw_fail(err, THAW_EFORMAT, "%s: decoded as %dx%d after declaring %dx%d", q,
