@@ -6,6 +6,7 @@
 #   make asan       the whole suite under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make bench      training throughput against BLIS's peak and PyTorch; data loading
 #   make fuzz       every libFuzzer target in tests/fuzz/ for FUZZ_SECONDS each
+#   make pretrain   remake the pretrained models in models/ (several minutes)
 #
 # CFLAGS_EXTRA adds flags (CI passes -Werror). ARCH picks the instruction set
 # (native by default: thaw is built where it runs).
@@ -32,7 +33,7 @@ TEST_OBJ   := $(TEST_SRC:%.c=$(BUILD)/%.o)
 BENCH_OBJ  := $(BENCH_SRC:%.c=$(BUILD)/%.o)
 BENCH_DATA_OBJ := $(BUILD)/tests/bench/bench_data.o
 
-.PHONY: all run test asan bench fuzz deps deps-test deps-bench clean
+.PHONY: all run test asan bench fuzz pretrain deps deps-test deps-bench clean
 all: thaw $(BUILD)/libthaw.a
 
 $(BUILD)/%.o: %.c
@@ -83,6 +84,14 @@ bench: deps-bench
 	@$(MAKE) --no-print-directory $(BUILD)/thaw-bench $(BUILD)/thaw-bench-data
 	$(BUILD)/thaw-bench --peer tests/bench/torch_peer.py
 	$(BUILD)/thaw-bench-data
+
+# The shipped models, exactly as committed: same seeds, same thread count
+# (results repeat for a seed and thread count).
+PRETRAIN = THAW_THREADS=2 ./thaw pretrain --seed 1
+pretrain: deps
+	@$(MAKE) --no-print-directory thaw
+	$(PRETRAIN) --data fashion:classes=0-4 --name fashion-mnist --epochs 3 --out models/fashion-resnet.json
+	$(PRETRAIN) --data shapes:n=1000,test=200 --name shapes --epochs 4 --out models/shapes-resnet.json
 
 # Each tests/fuzz/fuzz_NAME.c is a libFuzzer target over the engine built
 # with ASan + UBSan; tests/fuzz/corpus/NAME/ holds its seed inputs. A crash

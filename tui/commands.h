@@ -9,7 +9,9 @@
 #define THAW_COMMANDS(X) \
     X(info, "[MODEL.json]", "print a model's layer tree (the built-in reference model by default)") \
     X(data, "SPEC [--seed N] [--input CxHxW] [--mean M] [--std S]", \
-      "what a data spec yields: classes, counts per split, geometry, pixel statistics")
+      "what a data spec yields: classes, counts per split, geometry, pixel statistics") \
+    X(pretrain, "--data SPEC --out MODEL.json [options]", \
+      "train the reference architecture from scratch and save it (how models/ is made)")
 
 #define THAW_COMMAND_DECLARE(name, args, help) int cmd_##name(int argc, char **argv);
 THAW_COMMANDS(THAW_COMMAND_DECLARE)
