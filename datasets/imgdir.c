@@ -66,13 +66,51 @@ static int sniff(const uint8_t *b, size_t len, long *w, long *h, const char **ot
     return 0;
 }
 
-int imgdir_decode(uint8_t *out, shape3 to, const uint8_t *buf, size_t len, const char *name,
-                  thaw_err *err)
+/* Debian's stb_image (v2.27) builds a JPEG Huffman table without checking
+ * that its 16 code counts add up to at most 256 (upstream fixed it in
+ * v2.28), and writes past the table when they do; thaw's fuzzer found it.
+ * So every DHT segment, before the first scan and between scans, is checked
+ * here first. 0 when one is over. */
+static int jpeg_huffman_ok(const uint8_t *b, size_t len)
+{
+    size_t p = 2;
+    while (p + 1 < len) {
+        if (b[p] != 0xFF) {                         /* entropy-coded data */
+            p++;
+            continue;
+        }
+        int m = b[p + 1];
+        if (m == 0xFF) {                            /* fill byte */
+            p++;
+            continue;
+        }
+        if (m == 0x00 || m == 0x01 || (m >= 0xD0 && m <= 0xD7)) {   /* stuffing, TEM, RSTn */
+            p += 2;
+            continue;
+        }
+        if (m == 0xD9 || p + 4 > len)               /* EOI */
+            break;
+        size_t seg = (size_t)b[p + 2] << 8 | b[p + 3], end = p + 2 + seg;
+        end = end > len ? len : end;
+        if (m == 0xC4)
+            for (size_t q = p + 4; q + 17 <= end;) {
+                size_t n = 0;
+                for (int i = 1; i <= 16; i++)
+                    n += b[q + i];
+                if (n > 256)
+                    return 0;
+                q += 17 + n;
+            }
+        p += 2 + seg;
+    }
+    return 1;
+}
+
+int imgdir_info(const uint8_t *buf, size_t len, const char *name, int *w, int *h, thaw_err *err)
 {
     char q[256];
     ds_quote(q, sizeof q, name);
-    if ((to.c != 1 && to.c != 3) || to.h < 1 || to.h > DS_MAX_SIDE || to.w < 1 || to.w > DS_MAX_SIDE)
-        return thaw_fail(err, THAW_EINVAL, "%s: cannot convert to %dx%dx%d", q, to.c, to.h, to.w);
+    *w = *h = 0;
     if (len == 0)
         return thaw_fail(err, THAW_EFORMAT, "%s: empty file, not an image", q);
     if (len > IMG_MAX_FILE_BYTES)
@@ -94,13 +132,31 @@ int imgdir_decode(uint8_t *out, shape3 to, const uint8_t *buf, size_t len, const
         return thaw_fail(err, THAW_EFORMAT, "%s: declares a %ldx%ld %s image, more than the "
                          "limit of %d pixels a side and %d in all: refused (an image bomb?)", q,
                          sw, sh, fname, IMG_MAX_SIDE, IMG_MAX_PIXELS);
-    int w, h, comp;
-    if (!stbi_info_from_memory(buf, (int)len, &w, &h, &comp))
+    if (fmt == 'J' && !jpeg_huffman_ok(buf, len))
+        return thaw_fail(err, THAW_EFORMAT, "%s: corrupt JPEG: a Huffman table declares more "
+                         "than 256 codes", q);
+    int comp;
+    if (!stbi_info_from_memory(buf, (int)len, w, h, &comp))
         return thaw_fail(err, THAW_EFORMAT, "%s: corrupt %s header", q, fname);
-    if (w < 1 || h < 1 || w > IMG_MAX_SIDE || h > IMG_MAX_SIDE ||
-        (size_t)w * (size_t)h > IMG_MAX_PIXELS)
+    if (*w < 1 || *h < 1 || *w > IMG_MAX_SIDE || *h > IMG_MAX_SIDE ||
+        (size_t)*w * (size_t)*h > IMG_MAX_PIXELS)
         return thaw_fail(err, THAW_EFORMAT, "%s: declares a %dx%d image, over the limits: "
-                         "refused", q, w, h);
+                         "refused", q, *w, *h);
+    return THAW_OK;
+}
+
+int imgdir_decode(uint8_t *out, shape3 to, const uint8_t *buf, size_t len, const char *name,
+                  thaw_err *err)
+{
+    char q[256];
+    ds_quote(q, sizeof q, name);
+    if ((to.c != 1 && to.c != 3) || to.h < 1 || to.h > DS_MAX_SIDE || to.w < 1 || to.w > DS_MAX_SIDE)
+        return thaw_fail(err, THAW_EINVAL, "%s: cannot convert to %dx%dx%d", q, to.c, to.h, to.w);
+    int w, h;
+    int rc = imgdir_info(buf, len, name, &w, &h, err);
+    if (rc)
+        return rc;
+    const char *fname = buf[0] == 0xFF ? "JPEG" : "PNG";
     int dw, dh, dcomp;
     uint8_t *px = stbi_load_from_memory(buf, (int)len, &dw, &dh, &dcomp, to.c);
     if (!px)   /* stb's reason is not given: after a failed decode it can name the wrong format */
@@ -122,7 +178,6 @@ int imgdir_decode(uint8_t *out, shape3 to, const uint8_t *buf, size_t len, const
     float *plane = malloc(sizeof(float) * in_px);
     float *res = malloc(sizeof(float) * out_px);
     float *tmp = rs ? malloc(sizeof(float) * ds_resample_tmp(rs)) : NULL;
-    int rc = THAW_OK;
     if (!rs || !plane || !res || !tmp) {
         rc = thaw_fail(err, THAW_ENOMEM, "%s: out of memory resizing a %dx%d image", q, w, h);
     } else {

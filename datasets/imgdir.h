@@ -43,11 +43,18 @@ enum { IMG_MAX_SIDE = 8192, IMG_MAX_PIXELS = 1 << 24 };
 #define STBI_NO_LINEAR
 #define STBI_MAX_DIMENSIONS IMG_MAX_SIDE
 
+/* Checks one PNG or JPEG held in memory without decoding its pixels, and
+ * gives its declared width and height. Errors, THAW_EFORMAT: empty, larger
+ * than IMG_MAX_FILE_BYTES, not a PNG or JPEG (a GIF, BMP, PSD... is named:
+ * those decoders are compiled out), 0 pixels, over IMG_MAX_SIDE or
+ * IMG_MAX_PIXELS, a corrupt header — including the JPEG Huffman tables that
+ * Debian's stb_image 2.27 would overflow on. */
+int imgdir_info(const uint8_t *buf, size_t len, const char *name, int *w, int *h, thaw_err *err);
+
 /* Decodes one PNG or JPEG held in memory into out, (to.c, to.h, to.w) 8-bit,
- * to.c 1 or 3; `name` is what errors call it. Errors: THAW_EFORMAT (empty,
- * larger than IMG_MAX_FILE_BYTES, not a PNG or JPEG — other formats are
- * compiled out —, declared dimensions over the limits, corrupt data),
- * THAW_EINVAL (a bad `to`), THAW_ENOMEM. */
+ * to.c 1 or 3; `name` is what errors call it. Errors: those of imgdir_info,
+ * THAW_EFORMAT for corrupt or truncated image data, THAW_EINVAL (a bad
+ * `to`), THAW_ENOMEM. */
 int imgdir_decode(uint8_t *out, shape3 to, const uint8_t *buf, size_t len, const char *name,
                   thaw_err *err);
 

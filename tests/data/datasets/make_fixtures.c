@@ -10,6 +10,8 @@
  * images in several layouts, and one file per bad-input case of the
  * reliability checklist (§8 IDX / gzip, CIFAR-10, image folders). The bad
  * PNGs are written chunk by chunk here, so a header can declare anything.
+ * Not written here: images/bad/fuzz-*.jpg and tests/fuzz/corpus/image/crash-*,
+ * inputs on which `make fuzz` found a bug, kept as they were found.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -400,6 +402,16 @@ static void put_png(const char *path, buf b)
     free(b.p);
 }
 
+/* A seed for fuzz_image: its first byte picks the geometry to convert to. */
+static void put_seed(const char *path, int selector, const buf *b)
+{
+    buf s = { 0 };
+    add_byte(&s, selector);
+    add(&s, b->p, b->n);
+    put(path, s.p, s.n);
+    free(s.p);
+}
+
 static void to_buf(void *ctx, void *data, int size)
 {
     add(ctx, data, (size_t)size);
@@ -426,7 +438,7 @@ static void make_images(void)
         px[i] = i % 3 == 2 ? 255 : 0;
     buf j = jpeg(16, 16, 3, px);
     put(D "/images/good/b_jpeg/blue.jpg", j.p, j.n);
-    put(C "/image/blue.jpg", j.p, j.n);
+    put_seed(C "/image/blue.jpg", 0x27, &j);
     free(j.p);
     for (int i = 0; i < 16 * 16; i++)
         px[i] = 128;
@@ -449,7 +461,12 @@ static void make_images(void)
     for (int i = 0; i < 8 * 8; i++)
         px[i] = 50;
     put_png(D "/images/testdir/a_png/test.png", png(8, 8, 8, 0, px, 8, NULL, 0, NULL, 0));
-    put_png(C "/image/grey8.png", png(8, 8, 8, 0, px, 8, NULL, 0, NULL, 0));
+    buf seed = png(8, 8, 8, 0, px, 8, NULL, 0, NULL, 0);
+    put_seed(C "/image/grey8.png", 0x12, &seed);
+    free(seed.p);
+    seed = png(4, 4, 8, 3, px, 4, plte, 6, trns, 1);
+    put_seed(C "/image/palette.png", 0x35, &seed);
+    free(seed.p);
     put_png(D "/images/badtest/zzz/x.png", png(8, 8, 8, 0, px, 8, NULL, 0, NULL, 0));
 
     /* I1: bombs: 16384x16384 (over 8192 a side); 8192x4096 (over the pixel budget) */
