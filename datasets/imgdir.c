@@ -92,10 +92,10 @@ static int jpeg_huffman_ok(const uint8_t *b, size_t len)
             break;
         size_t seg = (size_t)b[p + 2] << 8 | b[p + 3], end = p + 2 + seg;
         end = end > len ? len : end;
-        if (m == 0xC4)
-            for (size_t q = p + 4; q + 17 <= end;) {
+        if (m == 0xC4)                              /* stb reads past the end as zeros */
+            for (size_t q = p + 4; q < end;) {
                 size_t n = 0;
-                for (int i = 1; i <= 16; i++)
+                for (size_t i = 1; i <= 16 && q + i < len; i++)
                     n += b[q + i];
                 if (n > 256)
                     return 0;
@@ -278,7 +278,8 @@ static int scan(name_list *out, const char *dir, int want_dirs, int limit, int *
         list_free(out);
         return rc;
     }
-    qsort(out->s, (size_t)out->n, sizeof *out->s, by_name);
+    if (out->n > 1)
+        qsort(out->s, (size_t)out->n, sizeof *out->s, by_name);
     return THAW_OK;
 }
 

@@ -59,8 +59,10 @@ static void print_task(const task *t, double secs)
     if (t->spec.shots)
         printf("%d shots and %d validation images per class; the rest is the unlabelled pool\n",
                t->spec.shots, t->spec.val);
-    else
+    else if (t->spec.val)
         printf("%d validation images per class; every other training image trains\n", t->spec.val);
+    else
+        printf("every training image trains; no validation set\n");
     printf("images    %dx%dx%d float32, normalised with ", g->in.c, g->in.h, g->in.w);
     print_channels("mean", g->mean, g->in.c);
     print_channels(" std", g->std, g->in.c);
@@ -86,6 +88,13 @@ static void print_task(const task *t, double secs)
     printf("\nloaded in %.2f s\n", secs);
 }
 
+static const char usage_more[] =
+    "  e.g. thaw data fashion:classes=5-9,shots=20,val=50\n"
+    "  SPEC is described in datasets/task.h. The images are made for a 1x28x28 input\n"
+    "  normalised with mean 0.286 and std 0.353 (the reference model's), or the spec's\n"
+    "  size= and channels=; --input, --mean and --std (one value or three) stand for a\n"
+    "  model's geometry instead. The seed is 1 unless --seed or the spec's seed= says.\n";
+
 int cmd_data(int argc, char **argv)
 {
     const char *spec = NULL;
@@ -95,7 +104,10 @@ int cmd_data(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         char *end;
-        if (!strcmp(a, "--seed") && v) {
+        if (!strcmp(a, "--help")) {
+            printf("usage: thaw data SPEC [--seed N] [--input CxHxW] [--mean M] [--std S]\n%s", usage_more);
+            return 0;
+        } else if (!strcmp(a, "--seed") && v) {
             seed = strtoull(v, &end, 10);
             if (end == v || *end || v[0] == '-') {
                 fprintf(stderr, "thaw data: --seed %s: expected a whole number\n", v);
@@ -129,8 +141,8 @@ int cmd_data(int argc, char **argv)
             i++;
     }
     if (!spec) {
-        fprintf(stderr, "usage: thaw data SPEC [--seed N] [--input CxHxW] [--mean M] [--std S]\n"
-                        "  e.g. thaw data fashion:classes=5-9,shots=20,val=50\n");
+        fprintf(stderr, "usage: thaw data SPEC [--seed N] [--input CxHxW] [--mean M] [--std S]\n%s",
+                usage_more);
         return 2;
     }
     thaw_err err = { 0 };
