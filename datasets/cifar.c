@@ -86,6 +86,19 @@ int cifar_parse(ds_raw *out, const uint8_t *buf, size_t len, const char *name, t
     return THAW_OK;
 }
 
+int cifar_load(ds_raw *out, const char *path, thaw_err *err)
+{
+    uint8_t *buf;
+    size_t len;
+    memset(out, 0, sizeof *out);
+    int rc = ds_read_file(path, DS_MAX_FILE_BYTES, &buf, &len, err);
+    if (rc)
+        return rc;
+    rc = cifar_parse(out, buf, len, path, err);
+    free(buf);
+    return rc;
+}
+
 enum { CIFAR_TRAIN_FILES = 5 };
 
 int cifar_load_dir(ds_raw *train, ds_raw *test, const char *dir, thaw_err *err)

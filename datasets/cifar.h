@@ -35,6 +35,9 @@ extern const char *const cifar_class_names[CIFAR_CLASSES];
  * THAW_ENOMEM. On failure *out is zeroed. */
 int cifar_parse(ds_raw *out, const uint8_t *buf, size_t len, const char *name, thaw_err *err);
 
+/* cifar_parse on one batch file: the errors of ds_read_file and cifar_parse. */
+int cifar_load(ds_raw *out, const char *path, thaw_err *err);
+
 /* Reads a folder's five training batches into train and test_batch.bin into
  * test. THAW_ENOTFOUND names every missing file; otherwise the errors of
  * ds_read_file and cifar_parse. On failure both are zeroed. */

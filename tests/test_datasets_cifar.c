@@ -1,23 +1,9 @@
 /* test_datasets_cifar.c — CIFAR-10 batches, good and bad: one test per case
  * of the reliability checklist §8 "CIFAR-10" (C1..C5), each on a tiny file. */
-#include <stdlib.h>
-
 #include "cifar.h"
 #include "test_datasets.h"
 
 #define CIFARDIR DSDATA "cifar/"
-
-static int parse_file(ds_raw *r, const char *path, thaw_err *err)
-{
-    uint8_t *buf;
-    size_t len;
-    int rc = ds_read_file(path, DS_MAX_FILE_BYTES, &buf, &len, err);
-    if (rc)
-        return rc;
-    rc = cifar_parse(r, buf, len, path, err);
-    free(buf);
-    return rc;
-}
 
 void test_cifar_good_folder(void)
 {
@@ -42,7 +28,7 @@ void test_cifar_c1_truncated_record(void)
 {
     thaw_err err = { 0 };
     ds_raw r;
-    CHECK_FAILS(parse_file(&r, CIFARDIR "truncated.bin", &err), err, THAW_EFORMAT,
+    CHECK_FAILS(cifar_load(&r, CIFARDIR "truncated.bin", &err), err, THAW_EFORMAT,
                 "truncated.bin: 6145 bytes", "not a multiple of the 3073-byte record");
     CHECK(r.pixels == NULL);
 }
@@ -51,7 +37,7 @@ void test_cifar_c2_cifar100(void)
 {
     thaw_err err = { 0 };
     ds_raw r;
-    CHECK_FAILS(parse_file(&r, CIFARDIR "cifar100.bin", &err), err, THAW_EFORMAT,
+    CHECK_FAILS(cifar_load(&r, CIFARDIR "cifar100.bin", &err), err, THAW_EFORMAT,
                 "cifar100.bin", "looks like CIFAR-100");
 }
 
@@ -59,7 +45,7 @@ void test_cifar_c3_label_out_of_range(void)
 {
     thaw_err err = { 0 };
     ds_raw r;
-    CHECK_FAILS(parse_file(&r, CIFARDIR "badlabel.bin", &err), err, THAW_EFORMAT,
+    CHECK_FAILS(cifar_load(&r, CIFARDIR "badlabel.bin", &err), err, THAW_EFORMAT,
                 "badlabel.bin: record 1 has label 10", "0 to 9");
 }
 
@@ -67,8 +53,11 @@ void test_cifar_c4_empty_and_missing(void)
 {
     thaw_err err = { 0 };
     ds_raw r, t;
-    CHECK_FAILS(parse_file(&r, CIFARDIR "empty.bin", &err), err, THAW_EFORMAT, "empty.bin",
+    CHECK_FAILS(cifar_load(&r, CIFARDIR "empty.bin", &err), err, THAW_EFORMAT, "empty.bin",
                 "no CIFAR-10 records");
+    CHECKF(cifar_load(&r, CIFARDIR "good/test_batch.bin", &err) == 0, "%s", err.msg);
+    CHECK(r.n == 3 && r.labels[1] == 8);
+    ds_raw_free(&r);
     CHECK_FAILS(cifar_load_dir(&r, &t, CIFARDIR "missing", &err), err, THAW_ENOTFOUND,
                 "missing data_batch_2.bin, data_batch_4.bin, data_batch_5.bin, test_batch.bin",
                 "cifar/missing");

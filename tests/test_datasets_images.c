@@ -164,6 +164,9 @@ void test_image_i4_jpeg_variants(void)
                 THAW_EFORMAT, "truncated.jpg", "corrupt or truncated JPEG");
     CHECKF(decode_file(out, (shape3){ 3, 16, 16 }, IMGDIR "bad/junk_after_eoi.jpg", &err) == 0,
            "junk after the end marker is ignored: %s", err.msg);
+    /* found by fuzz_image: reaches an assert in stb's Huffman decoder */
+    CHECK_FAILS(decode_file(out, (shape3){ 3, 16, 16 }, IMGDIR "bad/fuzz-huffman-assert.jpg", &err),
+                err, THAW_EFORMAT, "fuzz-huffman-assert.jpg", "corrupt or truncated JPEG");
 }
 
 void test_image_i5_formats_compiled_out(void)
