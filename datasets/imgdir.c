@@ -106,6 +106,25 @@ static int jpeg_huffman_ok(const uint8_t *b, size_t len)
     return 1;
 }
 
+/* stb_image 2.27 grows its buffer to an IDAT chunk's declared length before
+ * reading it (fuzz_image made it ask for 2 GB with a 100-byte file), so every
+ * chunk's length is checked against what is left of the file first. Returns
+ * the offset of the first chunk that overruns, or 0. */
+static size_t png_chunk_overrun(const uint8_t *b, size_t len, uint32_t *declared)
+{
+    for (size_t p = 8; p + 8 <= len;) {
+        uint32_t n = (uint32_t)b[p] << 24 | (uint32_t)b[p + 1] << 16 | (uint32_t)b[p + 2] << 8 | b[p + 3];
+        if (n > len - p - 8 || len - p - 8 - n < 4) {    /* data and the 4-byte CRC */
+            *declared = n;
+            return p;
+        }
+        if (!memcmp(b + p + 4, "IEND", 4))
+            break;
+        p += 12 + (size_t)n;
+    }
+    return 0;
+}
+
 int imgdir_info(const uint8_t *buf, size_t len, const char *name, int *w, int *h, thaw_err *err)
 {
     char q[256];
@@ -132,6 +151,15 @@ int imgdir_info(const uint8_t *buf, size_t len, const char *name, int *w, int *h
         return thaw_fail(err, THAW_EFORMAT, "%s: declares a %ldx%ld %s image, more than the "
                          "limit of %d pixels a side and %d in all: refused (an image bomb?)", q,
                          sw, sh, fname, IMG_MAX_SIDE, IMG_MAX_PIXELS);
+    uint32_t declared;
+    size_t at = fmt == 'P' ? png_chunk_overrun(buf, len, &declared) : 0;
+    if (at) {
+        char type[5] = { 0 }, qt[24];
+        memcpy(type, buf + at + 4, 4);
+        return thaw_fail(err, THAW_EFORMAT, "%s: corrupt or truncated PNG: chunk '%s' at byte "
+                         "%zu declares %u bytes, more than the file holds", q,
+                         ds_quote(qt, sizeof qt, type), at, declared);
+    }
     if (fmt == 'J' && !jpeg_huffman_ok(buf, len))
         return thaw_fail(err, THAW_EFORMAT, "%s: corrupt JPEG: a Huffman table declares more "
                          "than 256 codes", q);

@@ -151,6 +151,10 @@ void test_image_i2_corrupt_png(void)
                 "truncated_idat.png", "corrupt or truncated PNG");
     CHECK_FAILS(decode_file(out, to, IMGDIR "bad/bad_deflate.png", &err), err, THAW_EFORMAT,
                 "bad_deflate.png", "corrupt or truncated PNG");
+    /* found by fuzz_image: a 100-byte file whose IDAT declares 1 GB, which
+     * stb 2.27 would allocate before reading */
+    CHECK_FAILS(decode_file(out, to, IMGDIR "bad/fuzz-idat-length.png", &err), err, THAW_EFORMAT,
+                "fuzz-idat-length.png", "chunk 'IDAT' at byte 59 declares 1140850702 bytes");
     /* stb_image does not check CRCs: a bad one changes nothing. */
     CHECKF(decode_file(out, to, IMGDIR "bad/bad_crc.png", &err) == 0, "%s", err.msg);
     CHECK(out[1] == 3 && out[63] == 189);
