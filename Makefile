@@ -67,7 +67,7 @@ deps-bench:
 
 run: deps
 	@$(MAKE) --no-print-directory all
-	./thaw info
+	./thaw info models/fashion-resnet.json
 
 test: deps-test
 	@$(MAKE) --no-print-directory $(BUILD)/thaw-tests
