@@ -66,20 +66,30 @@ static int sniff(const uint8_t *b, size_t len, long *w, long *h, const char **ot
     return 0;
 }
 
-/* Debian's stb_image (v2.27) builds a JPEG Huffman table without checking
- * that its 16 code counts add up to at most 256 (upstream fixed it in
- * v2.28), and writes past the table when they do; thaw's fuzzer found it.
- * So every DHT segment, before the first scan and between scans, is checked
- * here first. 0 when one is over. */
-static int jpeg_huffman_ok(const uint8_t *b, size_t len)
+/* Byte i of b, or 0 past its end, which is what stb reads there. */
+static unsigned at(const uint8_t *b, size_t len, size_t i)
 {
+    return i < len ? b[i] : 0;
+}
+
+/* Debian's stb_image (v2.27) trusts a JPEG's Huffman tables in two ways that
+ * upstream fixed in v2.28, and that thaw's fuzzer found: it builds a table
+ * without checking that its 16 code counts add up to at most 256, writing
+ * past the table when they do; and it decodes a scan with a table no DHT
+ * segment defined, reading memory it never set (and, through it, far out of
+ * bounds). So every DHT segment and every scan's table choice — before the
+ * first scan and between scans — is checked here first. Returns NULL when
+ * all is well, else what is wrong. */
+static const char *jpeg_tables_bad(const uint8_t *b, size_t len)
+{
+    int defined[2][4] = { { 0 } }, progressive = 0;
     size_t p = 2;
     while (p + 1 < len) {
         if (b[p] != 0xFF) {                         /* entropy-coded data */
             p++;
             continue;
         }
-        int m = b[p + 1];
+        unsigned m = b[p + 1];
         if (m == 0xFF) {                            /* fill byte */
             p++;
             continue;
@@ -88,22 +98,37 @@ static int jpeg_huffman_ok(const uint8_t *b, size_t len)
             p += 2;
             continue;
         }
-        if (m == 0xD9 || p + 4 > len)               /* EOI */
+        if (m == 0xD9)                              /* EOI */
             break;
-        size_t seg = (size_t)b[p + 2] << 8 | b[p + 3], end = p + 2 + seg;
+        size_t seg = at(b, len, p + 2) << 8 | at(b, len, p + 3), end = p + 2 + seg;
         end = end > len ? len : end;
-        if (m == 0xC4)                              /* stb reads past the end as zeros */
+        if (m == 0xC2)
+            progressive = 1;
+        if (m == 0xC4)
             for (size_t q = p + 4; q < end;) {
+                unsigned tc = at(b, len, q) >> 4, th = at(b, len, q) & 15;
                 size_t n = 0;
-                for (size_t i = 1; i <= 16 && q + i < len; i++)
-                    n += b[q + i];
+                for (size_t i = 1; i <= 16; i++)
+                    n += at(b, len, q + i);
                 if (n > 256)
-                    return 0;
+                    return "a Huffman table declares more than 256 codes";
+                if (tc < 2 && th < 4)
+                    defined[tc][th] = 1;
                 q += 17 + n;
             }
+        if (m == 0xDA) {
+            unsigned ns = at(b, len, p + 4);
+            unsigned ss = at(b, len, p + 5 + 2 * ns), ah = at(b, len, p + 7 + 2 * ns) >> 4;
+            for (unsigned i = 0; i < ns; i++) {
+                unsigned t = at(b, len, p + 6 + 2 * i), td = t >> 4, ta = t & 15;
+                int dc = !progressive || (ss == 0 && ah == 0), ac = !progressive || ss != 0;
+                if ((dc && (td > 3 || !defined[0][td])) || (ac && (ta > 3 || !defined[1][ta])))
+                    return "a scan uses a Huffman table that was never defined";
+            }
+        }
         p += 2 + seg;
     }
-    return 1;
+    return NULL;
 }
 
 /* stb_image 2.27 grows its buffer to an IDAT chunk's declared length before
@@ -160,9 +185,9 @@ int imgdir_info(const uint8_t *buf, size_t len, const char *name, int *w, int *h
                          "%zu declares %u bytes, more than the file holds", q,
                          ds_quote(qt, sizeof qt, type), at, declared);
     }
-    if (fmt == 'J' && !jpeg_huffman_ok(buf, len))
-        return thaw_fail(err, THAW_EFORMAT, "%s: corrupt JPEG: a Huffman table declares more "
-                         "than 256 codes", q);
+    const char *bad = fmt == 'J' ? jpeg_tables_bad(buf, len) : NULL;
+    if (bad)
+        return thaw_fail(err, THAW_EFORMAT, "%s: corrupt JPEG: %s", q, bad);
     int comp;
     if (!stbi_info_from_memory(buf, (int)len, w, h, &comp))
         return thaw_fail(err, THAW_EFORMAT, "%s: corrupt %s header", q, fname);

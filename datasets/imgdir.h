@@ -36,12 +36,17 @@ enum { IMG_MAX_SIDE = 8192, IMG_MAX_PIXELS = 1 << 24 };
 #define IMG_MAX_FILE_BYTES ((size_t)64 << 20)
 
 /* stb_image's configuration, the same wherever its header is included.
- * stb's asserts are compiled out, as in a release build: corrupt files can
- * reach some of them (fuzz_image reached one in the JPEG Huffman decoder,
- * just after stb's own bounds check), and a loader must refuse bad input,
- * not abort the program. ASan and the fuzz targets watch the memory safety
- * instead. */
+ * stb's asserts are compiled out, as in a release build: a corrupt file can
+ * reach one (fuzz_image reached the JPEG Huffman decoder's with a table no
+ * DHT defined, which imgdir_info now refuses first), and a loader must
+ * refuse bad input, not abort the program; ASan and the fuzz targets watch
+ * memory safety instead. */
 #define STBI_ASSERT(x) ((void)0)
+/* and its allocations zeroed: 2.27 reads parts of its JPEG state it never
+ * set when a file leaves them out (zero-initialised upstream since 2.28) */
+#define STBI_MALLOC(sz) calloc(1, sz)
+#define STBI_REALLOC(p, sz) realloc(p, sz)
+#define STBI_FREE(p) free(p)
 #define STBI_ONLY_PNG
 #define STBI_ONLY_JPEG
 #define STBI_NO_STDIO
@@ -53,8 +58,8 @@ enum { IMG_MAX_SIDE = 8192, IMG_MAX_PIXELS = 1 << 24 };
  * gives its declared width and height. Errors, THAW_EFORMAT: empty, larger
  * than IMG_MAX_FILE_BYTES, not a PNG or JPEG (a GIF, BMP, PSD... is named:
  * those decoders are compiled out), 0 pixels, over IMG_MAX_SIDE or
- * IMG_MAX_PIXELS, a corrupt header — including the JPEG Huffman tables that
- * Debian's stb_image 2.27 would overflow on. */
+ * IMG_MAX_PIXELS, a corrupt header — including the PNG chunk lengths and
+ * JPEG Huffman tables that Debian's stb_image 2.27 mishandles. */
 int imgdir_info(const uint8_t *buf, size_t len, const char *name, int *w, int *h, thaw_err *err);
 
 /* Decodes one PNG or JPEG held in memory into out, (to.c, to.h, to.w) 8-bit,

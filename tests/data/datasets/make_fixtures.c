@@ -10,8 +10,10 @@
  * images in several layouts, and one file per bad-input case of the
  * reliability checklist (§8 IDX / gzip, CIFAR-10, image folders). The bad
  * PNGs are written chunk by chunk here, so a header can declare anything.
- * Not written here: images/bad/fuzz-*.jpg and tests/fuzz/corpus/image/crash-*,
- * inputs on which `make fuzz` found a bug, kept as they were found.
+ * Not written here: images/bad/fuzz-* and tests/fuzz/corpus/image/crash-*
+ * and oom-*, inputs on which `make fuzz` found a bug, kept as they were
+ * found; and images/jpeg/progressive.jpg, a 16x16 gradient (red along x,
+ * green along y, blue 128) made by libjpeg-turbo's `cjpeg -progressive`.
  */
 #include <errno.h>
 #include <stdint.h>
