@@ -36,7 +36,7 @@ static const struct {
 };
 enum { SPEC_NKEYS = sizeof spec_keys / sizeof spec_keys[0] };
 
-typedef struct ds_source ds_source;
+typedef struct task_source task_source;
 typedef int (*source_load)(task *t, const task_spec *sp, shape3 to, ds_raw *train,
                            ds_raw *test, thaw_err *err);
 
@@ -47,7 +47,7 @@ static int load_cifar10(task *, const task_spec *, shape3, ds_raw *, ds_raw *, t
 static int load_folder(task *, const task_spec *, shape3, ds_raw *, ds_raw *, thaw_err *);
 static int load_shapes(task *, const task_spec *, shape3, ds_raw *, ds_raw *, thaw_err *);
 
-static const struct ds_source {
+static const struct task_source {
     const char *name;
     int keys;
     source_load load;
@@ -61,7 +61,7 @@ static const struct ds_source {
 };
 enum { NSOURCES = sizeof sources / sizeof sources[0] };
 
-static const ds_source *find_source(const char *name)
+static const task_source *find_source(const char *name)
 {
     for (int i = 0; i < NSOURCES; i++)
         if (!strcmp(sources[i].name, name))
@@ -196,7 +196,7 @@ int task_spec_parse(task_spec *sp, const char *spec, thaw_err *err)
     char *items = strchr(buf, ':');
     if (items)
         *items++ = '\0';
-    const ds_source *src = find_source(buf);
+    const task_source *src = find_source(buf);
     if (!src) {
         char names[128];
         size_t o = 0;
