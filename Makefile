@@ -80,10 +80,11 @@ asan: deps-test
 	    build/asan/thaw-tests
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 build/asan/thaw-tests
 
+# Data loading first, so the training figures' JSON object is the last line.
 bench: deps-bench
 	@$(MAKE) --no-print-directory $(BUILD)/thaw-bench $(BUILD)/thaw-bench-data
-	$(BUILD)/thaw-bench --peer tests/bench/torch_peer.py
 	$(BUILD)/thaw-bench-data
+	$(BUILD)/thaw-bench --peer tests/bench/torch_peer.py
 
 # The shipped models, exactly as committed: same seeds, same thread count
 # (results repeat for a seed and thread count).
