@@ -1,6 +1,7 @@
 /* model.c — parameters in one block, freezing, and the passes over the tree. */
 #include "model.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,15 +100,19 @@ int model_prepare(model *m, int batch, thaw_err *err)
     if (batch < 1)
         return thaw_fail(err, THAW_EINVAL, "batch size %d: expected at least 1", batch);
     arena a = {0};
-    m->nscratch = model_scratch_need(m->root, batch);
-    arena_alloc(&a, m->nscratch * sizeof(float));
+    size_t nscratch = model_scratch_need(m->root, batch);
+    arena_alloc(&a, nscratch * sizeof(float));
     m->root->ops->alloc(m->root, &a, batch);
     size_t need = a.used;
-    if (arena_reserve(&m->act, need) != THAW_OK) {
-        m->batch = 0;
+    /* Reserve beside the old buffers and switch only on success: the layers
+     * keep pointing into the old arena, still valid, when memory runs out. */
+    arena fresh = {0};
+    if (arena_reserve(&fresh, need) != THAW_OK)
         return thaw_fail(err, THAW_ENOMEM, "out of memory: a batch of %d needs %zu MiB of activations",
                          batch, need >> 20);
-    }
+    arena_free(&m->act);
+    m->act = fresh;
+    m->nscratch = nscratch;
     m->scratch = arena_alloc(&m->act, m->nscratch * sizeof(float));
     m->root->ops->alloc(m->root, &m->act, batch);
     m->batch = batch;
@@ -126,11 +131,13 @@ void model_free(model *m)
 
 void model_forward(model *m, const float *x, int batch, int train)
 {
+    assert(batch >= 1 && batch <= m->batch);
     m->root->ops->forward(m->root, m, x, batch, train);
 }
 
 void model_backward(model *m, const float *x, int batch)
 {
+    assert(batch >= 1 && batch <= m->batch);
     if (m->root->trainable)
         m->root->ops->backward(m->root, m, x, NULL, 0, batch);
 }

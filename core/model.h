@@ -85,7 +85,8 @@ struct model {
 int model_build(model *m, layer *root, shape3 in, unsigned long long seed, thaw_err *err);
 
 /* Reserves the activations and scratch for batches of up to `batch` samples.
- * Call again to change the size; the step loop itself never allocates. */
+ * Call again to change the size; the step loop itself never allocates. On
+ * THAW_ENOMEM the model keeps its previous buffers and batch size. */
 int model_prepare(model *m, int batch, thaw_err *err);
 
 void model_free(model *m);

@@ -360,7 +360,7 @@ static void profile(int batch, double seconds)
 int main(int argc, char **argv)
 {
     const char *peer = NULL;
-    int batch = 64, threads = 1, want_profile = 0;
+    int batch = 64, threads = 0, want_profile = 0;
     double seconds = 4.0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--peer") && i + 1 < argc)
@@ -379,11 +379,15 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    if (batch < 1 || threads < 1 || !(seconds > 0)) {
+    if (batch < 1 || threads < 0 || !(seconds > 0)) {
         fprintf(stderr, "thaw-bench: batch, threads and seconds must be positive\n");
         return 2;
     }
-    thaw_threads_set(threads);
+    threads = thaw_threads_set(threads);   /* 0: THAW_THREADS, else 1 */
+    if (threads < 1) {
+        fprintf(stderr, "thaw-bench: THAW_THREADS must be a whole number from 1 to 256\n");
+        return 2;
+    }
     if (want_profile) {
         profile(batch, seconds);
         return 0;
