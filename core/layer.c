@@ -157,25 +157,36 @@ static void sequential_alloc(layer *l, arena *a, int batch)
     l->dy = l->child[l->nchild - 1]->dy;
 }
 
-static void sequential_forward(layer *l, model *m, const float *x, int batch, int train)
+void sequential_forward_from(layer *l, model *m, int first, const float *x, int batch, int train)
 {
-    for (int i = 0; i < l->nchild; i++) {
+    for (int i = first; i < l->nchild; i++) {
         layer *c = l->child[i];
         c->ops->forward(c, m, x, batch, train);
         x = c->y;
     }
 }
 
-static void sequential_backward(layer *l, model *m, const float *x, float *dx, int acc, int batch)
+void sequential_backward_from(layer *l, model *m, int first, const float *x, float *dx, int acc,
+                              int batch)
 {
-    for (int i = l->nchild - 1; i >= 0; i--) {
+    for (int i = l->nchild - 1; i >= first; i--) {
         layer *c = l->child[i];
         if (!c->trainable && !c->need_dx)
             break;                    /* nothing below here trains */
-        const float *cx = i ? l->child[i - 1]->y : x;
-        float *cdx = c->need_dx ? (i ? l->child[i - 1]->dy : dx) : NULL;
-        c->ops->backward(c, m, cx, cdx, i ? 0 : acc, batch);
+        const float *cx = i > first ? l->child[i - 1]->y : x;
+        float *cdx = c->need_dx ? (i > first ? l->child[i - 1]->dy : dx) : NULL;
+        c->ops->backward(c, m, cx, cdx, i > first ? 0 : acc, batch);
     }
+}
+
+static void sequential_forward(layer *l, model *m, const float *x, int batch, int train)
+{
+    sequential_forward_from(l, m, 0, x, batch, train);
+}
+
+static void sequential_backward(layer *l, model *m, const float *x, float *dx, int acc, int batch)
+{
+    sequential_backward_from(l, m, 0, x, dx, acc, batch);
 }
 
 static int sequential_grad_plan(layer *l, model *m, int upstream)

@@ -126,6 +126,12 @@ layer *linear_new(const char *name, int in, int out, int bias);
 layer *dropout_new(const char *name, float p);
 layer *flatten_new(const char *name);            /* (C,H,W) -> (C*H*W,1,1) */
 
+/* A sequential container's passes from child `first` on, x being the input
+ * of that child (the output of child first-1): the feature cache's entry. */
+void sequential_forward_from(layer *l, model *m, int first, const float *x, int batch, int train);
+void sequential_backward_from(layer *l, model *m, int first, const float *x, float *dx, int acc,
+                              int batch);
+
 /* Appends child to a sequential container; takes ownership. THAW_EINVAL when
  * parent is not a container or a sibling already has that name. */
 int layer_add(layer *parent, layer *child, thaw_err *err);

@@ -131,15 +131,53 @@ void model_free(model *m)
 
 void model_forward(model *m, const float *x, int batch, int train)
 {
-    assert(batch >= 1 && batch <= m->batch);
-    m->root->ops->forward(m->root, m, x, batch, train);
+    model_forward_from(m, 0, x, batch, train);
 }
 
 void model_backward(model *m, const float *x, int batch)
 {
+    model_backward_from(m, 0, x, batch);
+}
+
+static int layer_fixed(const layer *l)
+{
+    if (l->trainable || !strcmp(l->ops->type, "dropout"))
+        return 0;
+    for (int i = 0; i < l->nchild; i++)
+        if (!layer_fixed(l->child[i]))
+            return 0;
+    return 1;
+}
+
+int model_frozen_prefix(const model *m)
+{
+    const layer *r = m->root;
+    if (strcmp(r->ops->type, "sequential"))
+        return 0;
+    int k = 0;
+    while (k < r->nchild - 1 && layer_fixed(r->child[k]))
+        k++;
+    return k;
+}
+
+void model_forward_from(model *m, int first, const float *x, int batch, int train)
+{
     assert(batch >= 1 && batch <= m->batch);
-    if (m->root->trainable)
+    if (first == 0)
+        m->root->ops->forward(m->root, m, x, batch, train);
+    else
+        sequential_forward_from(m->root, m, first, x, batch, train);
+}
+
+void model_backward_from(model *m, int first, const float *x, int batch)
+{
+    assert(batch >= 1 && batch <= m->batch);
+    if (!m->root->trainable)
+        return;
+    if (first == 0)
         m->root->ops->backward(m->root, m, x, NULL, 0, batch);
+    else
+        sequential_backward_from(m->root, m, first, x, NULL, 0, batch);
 }
 
 void model_zero_grad(model *m)

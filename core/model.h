@@ -100,6 +100,18 @@ void model_backward(model *m, const float *x, int batch);
 
 void model_zero_grad(model *m);
 
+/* How many of the root's first children compute a fixed function of their
+ * input: no trainable parameter, BatchNorm frozen (so it uses its running
+ * statistics), no dropout. Their output can be computed once and cached.
+ * 0 when the root is not sequential; at most the child count less one. */
+int model_frozen_prefix(const model *m);
+
+/* The passes from root child `first` on, x being the output of child
+ * first-1 (model_frozen_prefix's cached features); first 0 is the whole
+ * model. */
+void model_forward_from(model *m, int first, const float *x, int batch, int train);
+void model_backward_from(model *m, int first, const float *x, int batch);
+
 /* The node at a dotted path ("stage2.conv1"); "" is the root. NULL if none. */
 layer *model_find(const model *m, const char *path);
 

@@ -14,7 +14,7 @@ need="libblis-dev libcjson-dev libstb-dev libdeflate-dev libncurses-dev libreadl
 optional="dataset-fashion-mnist"
 case "$group" in
 build) ;;
-test) need="$need clang libclang-rt-14-dev tmux" ;;
+test) need="$need clang libclang-rt-14-dev tmux libblis4-serial" ;;
 bench) optional="$optional python3-torch" ;;
 *) echo "deps.sh: unknown group '$group' (expected build, test or bench)" >&2; exit 2 ;;
 esac

@@ -1,0 +1,252 @@
+/* session.h — a training session: the transferred model and its scratch
+ * baseline training on their own thread, controlled from outside, streaming
+ * what happens.
+ *
+ *     sess_config c;
+ *     sess_config_default(&c);
+ *     c.epochs = 30;
+ *     session *s;
+ *     if (sess_new(&s, &transfer, &scratch, NULL, &data, &c, &err)) ... err.msg ...
+ *     sess_control(s, &(sess_ctl){ .op = SESS_TRAIN, .count = 30 }, &err);
+ *     for (sess_event ev; sess_state(s) != SESS_IDLE || sess_poll(s, &ev, 0);)
+ *         if (sess_poll(s, &ev, 100)) ... ev.kind == SEV_EVAL: ev.eval.delta ...
+ *     sess_free(s);
+ *
+ * Ownership. sess_new moves the models into the session (also on failure),
+ * leaving the caller's structs empty, and starts the trainer thread, which
+ * from then on is the only code that touches them; it
+ * sits idle until told to train. The data arrays are only read and must
+ * outlive the session. The layer tree's structure (names, paths, shapes,
+ * slice names and sizes) never changes and may be read from any thread;
+ * frozen flags, rates and weights may not — read them from sess_layers.
+ *
+ * Control. sess_control queues a command; the trainer applies it at the next
+ * step boundary (at once when idle or paused), and every applied change to
+ * freezing or rates comes back as an SEV_CHANGE event carrying the step, so
+ * plots can mark it. Paths are checked when queued.
+ *
+ * Events. The trainer pushes events into a bounded single-producer,
+ * single-consumer queue and never waits: when the queue is full the event is
+ * dropped and counted (sess_dropped). One thread reads them with sess_poll;
+ * sess_fd is readable whenever events may be waiting, for poll(2) loops.
+ * Hooks (sess_hooks) run on the trainer thread for every evaluation and
+ * change, lossless, for writers that must see every row (the run folder).
+ *
+ * Δtransfer. The baseline is the same architecture with a fresh seeded
+ * initialisation, everything trainable at its own base rate, trained on the
+ * same batches (same order, same augmentation) under the same schedule; on a
+ * second thread when c.parallel is set. Every evaluation reports both models'
+ * validation accuracy and delta = Acc(transfer) − Acc(scratch); the
+ * evaluation at the end of each train command adds the test split.
+ *
+ * Non-finite values. Before each step the trainer keeps a copy of the
+ * parameter block; a loss, gradient or updated weight that is NaN or Inf
+ * puts the copy back (the last good weights), pauses the session and sends
+ * SEV_NONFINITE naming the layer.
+ *
+ * Early stopping (c.patience > 0) watches the transferred model's validation
+ * accuracy (ties go to the lower validation loss): after `patience`
+ * evaluations without improvement training stops, and both models get back
+ * the weights of their best evaluation.
+ *
+ * Feature caching. When augmentation is off and a prefix of the root's
+ * children is entirely frozen (BatchNorm included, no dropout), the
+ * transferred model's training and evaluation images are run through that
+ * prefix once and kept (within c.cache_bytes); training then starts from the
+ * cached features. Thawing a cached layer drops the cache.
+ */
+#ifndef THAW_SESSION_H
+#define THAW_SESSION_H
+
+#include <stddef.h>
+
+#include "model.h"
+#include "optim.h"
+#include "schedule.h"
+#include "strategy.h"
+
+enum { SESS_TRAIN_SPLIT, SESS_VAL_SPLIT, SESS_TEST_SPLIT, SESS_SOURCE_SPLIT, SESS_SPLITS };
+
+/* Images (n, in.c, in.h, in.w), normalised, and labels. */
+typedef struct sess_split {
+    const float *x;
+    const int *y;
+    int n;
+} sess_split;
+
+typedef struct sess_data {
+    shape3 in;
+    int classes;
+    /* train, val, test; source: the source task's test images labelled in
+     * the source model's classes (n = 0 when not at hand). */
+    sess_split split[SESS_SPLITS];
+    /* One augmented copy of a training image (NULL: no augmentation). */
+    void (*augment)(void *ctx, float *dst, const float *src, rng *r);
+    void *augment_ctx;
+} sess_data;
+
+typedef struct sess_config {
+    int batch;                 /* 32 */
+    optim_kind optimizer;      /* SGD */
+    float momentum;            /* 0.9 (SGD) */
+    float weight_decay;        /* 5e-4 */
+    float scratch_lr;          /* the baseline's rate for every slice: 0.01 */
+    schedule sched;            /* constant */
+    int baseline;              /* 1: train the scratch baseline */
+    int parallel;              /* 1: the baseline on a second thread */
+    int patience;              /* early stopping; 0 = off */
+    int evals_per_epoch;       /* 1 */
+    unsigned long long seed;   /* data order and augmentation: 1 */
+    size_t cache_bytes;        /* feature cache budget: 512 MiB; 0 = off */
+} sess_config;
+
+void sess_config_default(sess_config *c);
+
+typedef enum sess_state {
+    SESS_IDLE,        /* not training; commands apply at once */
+    SESS_RUNNING,
+    SESS_PAUSED,
+} sess_state;
+
+typedef enum sess_op {
+    SESS_TRAIN,       /* train `count` more epochs (continues the epoch count) */
+    SESS_PAUSE,
+    SESS_RESUME,
+    SESS_STOP,        /* ends the current train command after the step */
+    SESS_STEP,        /* one step, then pause (starts a train of 1 epoch when idle) */
+    SESS_FREEZE,      /* path */
+    SESS_UNFREEZE,    /* path */
+    SESS_LR,          /* path, value: the rate of every slice under path */
+    SESS_STRATEGY,    /* strat, value: base rate */
+    SESS_THAW_AT,     /* path, count: thaw path at the start of epoch count */
+    SESS_EVAL,        /* evaluate now (val and test) */
+    SESS_LRFIND,      /* value: start rate, value2: end rate, count: steps */
+    SESS_CONFIGURE,   /* config: replaces the configuration (idle only) */
+    SESS_CALL,        /* call(call_ctx, transfer, scratch) on the trainer thread at the
+                         next step boundary: how a front end saves while training */
+    SESS_OPS
+} sess_op;
+
+typedef struct sess_ctl {
+    sess_op op;
+    char path[LAYER_PATH_MAX];   /* "" is the whole model */
+    double value, value2;
+    int count;
+    strategy strat;
+    sess_config config;
+    void (*call)(void *ctx, const model *transfer, const model *scratch);
+    void *call_ctx;
+} sess_ctl;
+
+/* One evaluation: a row of metrics.csv. Values not measured are NaN. */
+typedef struct sess_eval {
+    int epoch;                   /* epochs completed (fractional evaluations round down) */
+    long step;                   /* steps taken */
+    double wall;                 /* seconds of training so far */
+    double img_s;                /* training images per second since the last evaluation */
+    double lr, scratch_lr;       /* the head's current rate, the baseline's */
+    double train_loss, train_acc;             /* since the last evaluation */
+    double val_loss, val_acc, test_acc;
+    double scratch_train_loss, scratch_train_acc;
+    double scratch_val_loss, scratch_val_acc, scratch_test_acc;
+    double delta, test_delta;    /* Acc(transfer) − Acc(scratch) */
+    double source_acc;           /* the backbone with the source head, on the source's test images */
+    int final;                   /* the evaluation at the end of a train command */
+    int best;                    /* the best so far (see early stopping) */
+} sess_eval;
+
+typedef enum sess_event_kind {
+    SEV_STEP,         /* loss, lr of one step (value = loss, value2 = lr) */
+    SEV_EVAL,         /* eval */
+    SEV_CHANGE,       /* text: a change to freezing or rates, applied at step */
+    SEV_STATE,        /* state: the session changed state; text says why */
+    SEV_NONFINITE,    /* text names the layer; the session paused */
+    SEV_LRFIND,       /* value = rate, value2 = smoothed loss; count < 0: done, value = suggestion */
+    SEV_ERROR,        /* text */
+} sess_event_kind;
+
+typedef struct sess_event {
+    sess_event_kind kind;
+    int epoch;
+    long step;
+    sess_state state;
+    double value, value2;
+    int count;
+    sess_eval eval;
+    char text[192];
+} sess_event;
+
+/* Per leaf layer with parameters, in tree order. Norms are over the layer's
+ * weights (convolution and linear weights and biases, BatchNorm scale and
+ * shift); stat_drift over its running statistics. */
+typedef struct sess_layer {
+    const layer *l;
+    int frozen;                  /* 0 trainable, 1 frozen, 2 partly */
+    float lr;                    /* the rate of its first trainable slice (of its first slice if none) */
+    double grad_norm;            /* of the last step's gradient */
+    double drift;                /* ‖W − W₀‖ / ‖W₀‖ against the weights at sess_new */
+    double update_ratio;         /* ‖ΔW‖ / ‖W‖ of the last step */
+    double stat_drift;           /* ‖S − S₀‖ / ‖S₀‖ of BatchNorm running statistics; 0 otherwise */
+    /* The squared sums behind them, for containers to add up: ‖W‖², ‖W₀‖²,
+     * ‖W − W₀‖², ‖ΔW‖², ‖g‖², ‖S − S₀‖², ‖S₀‖². */
+    double w2, w02, d2, u2, g2, s2, s02;
+} sess_layer;
+
+/* The last evaluation's per-class view of the transferred model. */
+typedef struct sess_confusion {
+    int classes;
+    int split;                   /* SESS_VAL_SPLIT or SESS_TEST_SPLIT */
+    long *count;                 /* (classes, classes): row = true class, column = predicted */
+} sess_confusion;
+
+typedef struct sess_hooks {
+    void *ctx;
+    /* After each evaluation, with the models at that point (read only). */
+    void (*eval)(void *ctx, const sess_eval *e, const model *transfer, const model *scratch);
+    /* For every applied change to freezing or rates, and state changes. */
+    void (*event)(void *ctx, const sess_event *ev);
+} sess_hooks;
+
+typedef struct session session;
+
+/* Takes transfer, scratch (NULL when there is no baseline) and source (the
+ * source model with its own head for the forgetting monitor, or NULL) and
+ * starts the idle trainer thread. THAW_EINVAL when a model does not match
+ * the data, THAW_ENOMEM. hooks may be NULL. */
+int sess_new(session **s, model *transfer, model *scratch, model *source, const sess_data *d,
+             const sess_config *c, const sess_hooks *hooks, thaw_err *err);
+
+/* Stops training, joins the thread and frees everything, models included. */
+void sess_free(session *s);
+
+/* Queues a command. THAW_ENOTFOUND for a path that is not in the model,
+ * THAW_EINVAL for a value out of range or a command the state does not allow
+ * (lrfind while running), THAW_ENOMEM when the command queue is full. */
+int sess_control(session *s, const sess_ctl *c, thaw_err *err);
+
+/* Waits up to timeout_ms (0: not at all, < 0: forever) for an event; 1 when
+ * *ev holds one, 0 on timeout. One reader at a time. */
+int sess_poll(session *s, sess_event *ev, int timeout_ms);
+int sess_fd(const session *s);
+long sess_dropped(const session *s);
+
+sess_state sess_state_now(const session *s);
+/* 1 while the trainer is running or has commands to apply. */
+int sess_busy(session *s);
+/* Blocks until the trainer is idle (or paused) with every queued command
+ * applied; events stay queued for sess_poll. */
+void sess_wait(session *s);
+
+/* Copies the newest per-layer view into out (up to cap), returns the count. */
+int sess_layers(session *s, sess_layer *out, int cap);
+/* Copies the last evaluation's confusion matrix (count must hold classes²). */
+int sess_confusion_get(session *s, sess_confusion *out);
+
+/* The configuration in force and the epochs completed. */
+void sess_config_get(const session *s, sess_config *c);
+int sess_epoch(const session *s);
+
+/* Between train commands only (idle): the models, for saving. */
+const model *sess_model(const session *s, int scratch);
+
+#endif

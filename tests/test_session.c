@@ -1,0 +1,399 @@
+/* test_session.c — the training session: control at step boundaries,
+ * Δtransfer from a real baseline, the feature cache, non-finite values,
+ * early stopping, the learning-rate finder, and a stress of random commands
+ * while training (run it under ThreadSanitizer: make tsan). Small 1×8×8
+ * images whose class is the bright quadrant. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "session.h"
+#include "test.h"
+
+enum { SX_CLASSES = 4, SX_SIDE = 8, SX_PIXELS = SX_SIDE * SX_SIDE, SX_TRAIN = 48, SX_VAL = 24,
+       SX_TEST = 24 };
+
+typedef struct fixture {
+    float *x[3];
+    int *y[3];
+    sess_data d;
+    sess_config c;
+    session *s;
+} fixture;
+
+static void quadrants(float *x, int *y, int n, unsigned long long seed)
+{
+    rng r = rng_seeded(seed);
+    for (int i = 0; i < n; i++) {
+        int k = i % SX_CLASSES;
+        y[i] = k;
+        for (int p = 0; p < SX_PIXELS; p++) {
+            int row = p / SX_SIDE, col = p % SX_SIDE;
+            int q = (row >= SX_SIDE / 2) * 2 + (col >= SX_SIDE / 2);
+            x[(size_t)i * SX_PIXELS + p] = (q == k ? 1.0f : -0.5f) + 0.3f * rng_normal(&r);
+        }
+    }
+}
+
+static int net(model *m, unsigned long long seed)
+{
+    thaw_err err = {0};
+    if (model_build(m, reference_net(1, SX_CLASSES, &err), (shape3){ 1, SX_SIDE, SX_SIDE }, seed,
+                    &err)) {
+        test_failed(__FILE__, __LINE__, "%s", err.msg);
+        return 0;
+    }
+    return 1;
+}
+
+static void fixture_free(fixture *f)
+{
+    sess_free(f->s);
+    for (int k = 0; k < 3; k++) {
+        free(f->x[k]);
+        free(f->y[k]);
+    }
+    memset(f, 0, sizeof *f);
+}
+
+/* A session over the quadrant data; strategy NULL leaves everything trainable. */
+static int fixture_open(fixture *f, const sess_config *c, const char *strategy_text)
+{
+    static const int n[3] = { SX_TRAIN, SX_VAL, SX_TEST };
+    thaw_err err = {0};
+    memset(f, 0, sizeof *f);
+    for (int k = 0; k < 3; k++) {
+        f->x[k] = malloc((size_t)n[k] * SX_PIXELS * sizeof(float));
+        f->y[k] = malloc((size_t)n[k] * sizeof(int));
+        if (!f->x[k] || !f->y[k])
+            return 0;
+        quadrants(f->x[k], f->y[k], n[k], 100 + (unsigned)k);
+        f->d.split[k] = (sess_split){ f->x[k], f->y[k], n[k] };
+    }
+    f->d.in = (shape3){ 1, SX_SIDE, SX_SIDE };
+    f->d.classes = SX_CLASSES;
+    if (c) {
+        f->c = *c;
+    } else {
+        sess_config_default(&f->c);
+        f->c.batch = 16;
+    }
+    model t, b;
+    if (!net(&t, 5))
+        return 0;
+    if (!net(&b, 6)) {
+        model_free(&t);
+        return 0;
+    }
+    if (sess_new(&f->s, &t, &b, NULL, &f->d, &f->c, NULL, &err)) {
+        test_failed(__FILE__, __LINE__, "%s", err.msg);
+        return 0;
+    }
+    if (strategy_text) {
+        sess_ctl ctl = { .op = SESS_STRATEGY, .value = 0.05 };
+        if (strategy_parse(&ctl.strat, strategy_text, &err) || sess_control(f->s, &ctl, &err)) {
+            test_failed(__FILE__, __LINE__, "%s", err.msg);
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static int control(session *s, sess_ctl c)
+{
+    thaw_err err = {0};
+    if (sess_control(s, &c, &err)) {
+        test_failed(__FILE__, __LINE__, "%s", err.msg);
+        return 0;
+    }
+    return 1;
+}
+
+/* Trains `epochs` and collects the evaluations (up to cap) and the count of
+ * events of each kind. */
+typedef struct seen {
+    sess_eval eval[64];
+    int nevals;
+    int kinds[8];
+    char change[8][192];
+    int nchange;
+    double suggestion;
+} seen;
+
+static void drain(session *s, seen *o)
+{
+    sess_event ev;
+    while (sess_poll(s, &ev, 0)) {
+        o->kinds[ev.kind]++;
+        if (ev.kind == SEV_EVAL && o->nevals < 64)
+            o->eval[o->nevals++] = ev.eval;
+        if (ev.kind == SEV_CHANGE && o->nchange < 8)
+            memcpy(o->change[o->nchange++], ev.text, sizeof ev.text);
+        if (ev.kind == SEV_LRFIND && ev.count < 0)
+            o->suggestion = ev.value;
+    }
+}
+
+static int train(fixture *f, int epochs, seen *o)
+{
+    if (!control(f->s, (sess_ctl){ .op = SESS_TRAIN, .count = epochs }))
+        return 0;
+    sess_wait(f->s);
+    memset(o, 0, sizeof *o);
+    drain(f->s, o);
+    return 1;
+}
+
+void test_session_reports_delta(void)
+{
+    fixture f;
+    seen o;
+    EXPECT(fixture_open(&f, NULL, "feature-extraction"));
+    EXPECT(train(&f, 3, &o));
+    EXPECTF(o.nevals == 3, "%d evaluations", o.nevals);
+    for (int i = 0; i < o.nevals; i++) {
+        const sess_eval *e = &o.eval[i];
+        EXPECT(e->epoch == i + 1 && e->step == (long)(i + 1) * 3);
+        EXPECT(e->val_acc >= 0 && e->val_acc <= 1 && e->scratch_val_acc >= 0);
+        EXPECT(fabs(e->delta - (e->val_acc - e->scratch_val_acc)) < 1e-12);
+        EXPECT(isnan(e->source_acc));
+        EXPECT(e->final == (i == 2));
+    }
+    const sess_eval *last = &o.eval[2];
+    EXPECT(!isnan(last->test_acc) && !isnan(last->scratch_test_acc));
+    EXPECT(fabs(last->test_delta - (last->test_acc - last->scratch_test_acc)) < 1e-12);
+    EXPECT(isnan(o.eval[0].test_acc));
+    EXPECT(o.kinds[SEV_CHANGE] == 1 && strstr(o.change[0], "strategy feature-extraction"));
+    EXPECT(sess_state_now(f.s) == SESS_IDLE && sess_epoch(f.s) == 3);
+done:
+    fixture_free(&f);
+}
+
+/* Feature extraction: the backbone and its statistics do not move, the head
+ * does, and the per-layer view says so. */
+void test_session_frozen_backbone_still(void)
+{
+    fixture f;
+    seen o;
+    sess_layer ls[64];
+    EXPECT(fixture_open(&f, NULL, "feature-extraction"));
+    EXPECT(train(&f, 2, &o));
+    int n = sess_layers(f.s, ls, 64);
+    EXPECT(n == 19);
+    for (int i = 0; i < n; i++) {
+        int head = !strcmp(ls[i].l->path, "head");
+        EXPECTF(ls[i].frozen == !head, "%s frozen %d", ls[i].l->path, ls[i].frozen);
+        if (head) {
+            EXPECT(ls[i].drift > 0 && ls[i].grad_norm > 0 && ls[i].update_ratio > 0);
+        } else {
+            EXPECTF(ls[i].drift == 0 && ls[i].stat_drift == 0 && ls[i].grad_norm == 0,
+                    "%s drift %g stat %g grad %g", ls[i].l->path, ls[i].drift, ls[i].stat_drift,
+                    ls[i].grad_norm);
+        }
+    }
+done:
+    fixture_free(&f);
+}
+
+/* The cache changes where features come from, not what training computes. */
+void test_session_cache_same_result(void)
+{
+    fixture a, b;
+    seen oa, ob;
+    sess_config c;
+    sess_config_default(&c);
+    c.batch = 16;
+    memset(&b, 0, sizeof b);
+    EXPECT(fixture_open(&a, &c, "feature-extraction"));
+    c.cache_bytes = 0;
+    EXPECT(fixture_open(&b, &c, "feature-extraction"));
+    EXPECT(train(&a, 3, &oa));
+    EXPECT(train(&b, 3, &ob));
+    for (int i = 0; i < 3; i++)
+        EXPECTF(fabs(oa.eval[i].val_loss - ob.eval[i].val_loss) < 1e-5 &&
+                oa.eval[i].val_acc == ob.eval[i].val_acc,
+                "epoch %d: %.9g vs %.9g", i + 1, oa.eval[i].val_loss, ob.eval[i].val_loss);
+done:
+    fixture_free(&a);
+    fixture_free(&b);
+}
+
+void test_session_deterministic(void)
+{
+    fixture a, b;
+    seen oa, ob;
+    memset(&b, 0, sizeof b);
+    EXPECT(fixture_open(&a, NULL, "finetune"));
+    EXPECT(fixture_open(&b, NULL, "finetune"));
+    EXPECT(train(&a, 2, &oa));
+    EXPECT(train(&b, 2, &ob));
+    for (int i = 0; i < 2; i++)
+        EXPECT(oa.eval[i].val_loss == ob.eval[i].val_loss &&
+               oa.eval[i].scratch_val_loss == ob.eval[i].scratch_val_loss);
+done:
+    fixture_free(&a);
+    fixture_free(&b);
+}
+
+void test_session_nonfinite_pauses(void)
+{
+    fixture f;
+    seen o;
+    EXPECT(fixture_open(&f, NULL, NULL));
+    EXPECT(control(f.s, (sess_ctl){ .op = SESS_LR, .path = "", .value = 999.0 }));
+    EXPECT(control(f.s, (sess_ctl){ .op = SESS_TRAIN, .count = 50 }));
+    sess_wait(f.s);
+    memset(&o, 0, sizeof o);
+    drain(f.s, &o);
+    EXPECT(o.kinds[SEV_NONFINITE] == 1);
+    EXPECT(sess_state_now(f.s) == SESS_PAUSED);
+    const model *m = sess_model(f.s, 0);
+    for (size_t i = 0; i < m->nfloat; i++)
+        EXPECTF(isfinite(m->param[i]), "parameter %zu is %g", i, (double)m->param[i]);
+    EXPECT(control(f.s, (sess_ctl){ .op = SESS_STOP }));
+    sess_wait(f.s);
+    EXPECT(sess_state_now(f.s) == SESS_IDLE);
+done:
+    fixture_free(&f);
+}
+
+void test_session_gradual_unfreezing(void)
+{
+    fixture f;
+    seen o;
+    sess_layer ls[64];
+    EXPECT(fixture_open(&f, NULL, "gradual every=1"));
+    EXPECT(train(&f, 3, &o));
+    /* strategy, then stage3 at epoch 2 and stage2 at epoch 3 */
+    EXPECTF(o.nchange == 3, "%d changes", o.nchange);
+    EXPECT(strstr(o.change[1], "unfreeze stage3") && strstr(o.change[2], "unfreeze stage2"));
+    int n = sess_layers(f.s, ls, 64);
+    for (int i = 0; i < n; i++) {
+        const char *p = ls[i].l->path;
+        int open = !strncmp(p, "stage3", 6) || !strncmp(p, "stage2", 6) || !strcmp(p, "head");
+        EXPECTF(ls[i].frozen == !open, "%s frozen %d", p, ls[i].frozen);
+    }
+done:
+    fixture_free(&f);
+}
+
+void test_session_early_stopping(void)
+{
+    fixture f;
+    seen o;
+    sess_config c;
+    sess_config_default(&c);
+    c.batch = 16;
+    c.patience = 1;
+    EXPECT(fixture_open(&f, &c, NULL));
+    /* A rate this small never improves on the first evaluation's accuracy. */
+    EXPECT(control(f.s, (sess_ctl){ .op = SESS_LR, .path = "", .value = 1e-9 }));
+    EXPECT(train(&f, 20, &o));
+    EXPECTF(o.nevals < 20, "%d evaluations", o.nevals);
+    EXPECT(o.eval[o.nevals - 1].final);
+    EXPECT(o.kinds[SEV_STATE] >= 2);
+done:
+    fixture_free(&f);
+}
+
+void test_session_lrfind_restores(void)
+{
+    fixture f;
+    seen o;
+    float *before = NULL;
+    EXPECT(fixture_open(&f, NULL, "feature-extraction"));
+    sess_wait(f.s);
+    const model *m = sess_model(f.s, 0);
+    before = malloc(m->nfloat * sizeof(float));
+    EXPECT(before);
+    memcpy(before, m->param, m->nfloat * sizeof(float));
+    EXPECT(control(f.s, (sess_ctl){ .op = SESS_LRFIND, .value = 1e-5, .value2 = 10.0, .count = 60 }));
+    sess_wait(f.s);
+    memset(&o, 0, sizeof o);
+    drain(f.s, &o);
+    EXPECT(o.kinds[SEV_LRFIND] >= 4);
+    EXPECTF(o.suggestion > 1e-5 && o.suggestion < 10.0, "suggested %g", o.suggestion);
+    EXPECT(!memcmp(before, m->param, m->nfloat * sizeof(float)));
+done:
+    free(before);
+    fixture_free(&f);
+}
+
+void test_session_bad_commands(void)
+{
+    fixture f;
+    thaw_err err = {0};
+    EXPECT(fixture_open(&f, NULL, NULL));
+    EXPECT(sess_control(f.s, &(sess_ctl){ .op = SESS_FREEZE, .path = "stage9" }, &err) == THAW_ENOTFOUND);
+    EXPECT(strstr(err.msg, "stage9"));
+    EXPECT(sess_control(f.s, &(sess_ctl){ .op = SESS_LR, .path = "head", .value = NAN }, &err) == THAW_EINVAL);
+    EXPECT(sess_control(f.s, &(sess_ctl){ .op = SESS_TRAIN, .count = 0 }, &err) == THAW_EINVAL);
+    EXPECT(sess_control(f.s, &(sess_ctl){ .op = SESS_LRFIND, .value = 1, .value2 = 0.1, .count = 9 },
+                        &err) == THAW_EINVAL);
+    EXPECT(sess_control(f.s, &(sess_ctl){ .op = (sess_op)99 }, &err) == THAW_EINVAL);
+done:
+    fixture_free(&f);
+}
+
+/* Nobody reads the events: the trainer drops and counts, and finishes. */
+void test_session_never_waits_for_reader(void)
+{
+    fixture f;
+    sess_config c;
+    sess_config_default(&c);
+    c.batch = 1;
+    c.baseline = 0;
+    c.evals_per_epoch = 48;
+    EXPECT(fixture_open(&f, &c, "feature-extraction"));
+    EXPECT(control(f.s, (sess_ctl){ .op = SESS_TRAIN, .count = 100 }));
+    sess_wait(f.s);
+    EXPECT(sess_state_now(f.s) == SESS_IDLE && sess_epoch(f.s) == 100);
+    EXPECTF(sess_dropped(f.s) > 0, "dropped %ld", sess_dropped(f.s));
+done:
+    fixture_free(&f);
+}
+
+/* Thousands of random commands while training, from this thread, with a
+ * reader draining events: no deadlock, no lost state, clean under TSan. */
+void test_session_control_stress(void)
+{
+    static const char *const paths[] = { "", "stem", "stage1", "stage2.conv1", "stage3", "head" };
+    fixture f;
+    sess_config c;
+    sess_config_default(&c);
+    c.batch = 8;
+    c.parallel = 1;
+    EXPECT(fixture_open(&f, &c, NULL));
+    rng r = rng_seeded(77);
+    sess_event ev;
+    for (int i = 0; i < 3000; i++) {
+        sess_ctl ctl = { .op = (sess_op)(rng_next(&r) % SESS_EVAL) };
+        snprintf(ctl.path, sizeof ctl.path, "%s", paths[rng_next(&r) % 6]);
+        ctl.count = 1 + (int)(rng_next(&r) % 2);
+        ctl.value = 0.001 * (1 + (int)(rng_next(&r) % 10));
+        strategy_default(&ctl.strat, (strat_kind)(rng_next(&r) % STRAT_KIND_COUNT));
+        thaw_err err = {0};
+        int rc;
+        while ((rc = sess_control(f.s, &ctl, &err)) == THAW_ENOMEM)
+            sess_poll(f.s, &ev, 1);          /* the queue is full: let the trainer catch up */
+        EXPECTF(rc == THAW_OK, "command %d: %s", (int)ctl.op, err.msg);
+        while (sess_poll(f.s, &ev, i % 16 == 0))
+            ;
+        if (i % 500 == 0) {
+            sess_layer ls[64];
+            EXPECT(sess_layers(f.s, ls, 64) == 19);
+        }
+    }
+    thaw_err err = {0};
+    while (sess_control(f.s, &(sess_ctl){ .op = SESS_STOP }, &err) == THAW_ENOMEM)
+        sess_poll(f.s, &ev, 1);
+    sess_wait(f.s);
+    while (sess_poll(f.s, &ev, 0))
+        ;
+    EXPECT(control(f.s, (sess_ctl){ .op = SESS_STOP }));
+    sess_wait(f.s);
+    EXPECT(sess_state_now(f.s) == SESS_IDLE);
+done:
+    fixture_free(&f);
+}
