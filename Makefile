@@ -24,11 +24,13 @@ LIBS    = -lblis $(PKG_LIBS) -lpthread -lm
 BUILD   ?= build
 ENGINE_SRC := $(wildcard core/*.c models/*.c datasets/*.c)
 TUI_SRC    := $(wildcard tui/*.c)
+TUI_LIB_SRC := tui/runlog.c tui/svg.c    # tui/ code the tests link too (no main)
 TEST_SRC   := $(wildcard tests/*.c)
 BENCH_SRC  := tests/bench/bench_train.c
 
 ENGINE_OBJ := $(ENGINE_SRC:%.c=$(BUILD)/%.o)
 TUI_OBJ    := $(TUI_SRC:%.c=$(BUILD)/%.o)
+TUI_LIB_OBJ := $(TUI_LIB_SRC:%.c=$(BUILD)/%.o)
 TEST_OBJ   := $(TEST_SRC:%.c=$(BUILD)/%.o)
 BENCH_OBJ  := $(BENCH_SRC:%.c=$(BUILD)/%.o)
 BENCH_DATA_OBJ := $(BUILD)/tests/bench/bench_data.o
@@ -47,8 +49,8 @@ $(BUILD)/libthaw.a: $(ENGINE_OBJ)
 thaw: $(TUI_OBJ) $(BUILD)/libthaw.a
 	$(CC) $(CFLAGS) -o $@ $(TUI_OBJ) $(BUILD)/libthaw.a $(LIBS)
 
-$(BUILD)/thaw-tests: $(TEST_OBJ) $(BUILD)/libthaw.a
-	$(CC) $(CFLAGS) -o $@ $(TEST_OBJ) $(BUILD)/libthaw.a $(LIBS)
+$(BUILD)/thaw-tests: $(TEST_OBJ) $(TUI_LIB_OBJ) $(BUILD)/libthaw.a
+	$(CC) $(CFLAGS) -o $@ $(TEST_OBJ) $(TUI_LIB_OBJ) $(BUILD)/libthaw.a $(LIBS)
 
 # The benchmark times the engine's GEMM and Winograd calls by wrapping them.
 BENCH_WRAP := $(foreach f,gemm wino_input wino_output wino_grad_output wino_kernels wino_kernel_grad,-Wl,--wrap=$(f))
