@@ -4,6 +4,7 @@
 #   make run        install what is missing, build, and open thaw
 #   make test       install what is missing, build, and run the test suite
 #   make asan       the whole suite under AddressSanitizer + UndefinedBehaviorSanitizer
+#   make tsan       the threaded tests under ThreadSanitizer
 #   make bench      training throughput against BLIS's peak and PyTorch; data loading
 #   make fuzz       every libFuzzer target in tests/fuzz/ for FUZZ_SECONDS each
 #   make pretrain   remake the pretrained models in models/ (several minutes)
@@ -35,7 +36,7 @@ TEST_OBJ   := $(TEST_SRC:%.c=$(BUILD)/%.o)
 BENCH_OBJ  := $(BENCH_SRC:%.c=$(BUILD)/%.o)
 BENCH_DATA_OBJ := $(BUILD)/tests/bench/bench_data.o
 
-.PHONY: all run test asan bench fuzz pretrain deps deps-test deps-bench clean
+.PHONY: all run test asan tsan bench fuzz pretrain deps deps-test deps-bench clean
 all: thaw $(BUILD)/libthaw.a
 
 $(BUILD)/%.o: %.c
@@ -81,6 +82,16 @@ asan: deps-test
 	    CFLAGS_EXTRA="$(CFLAGS_EXTRA) -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" \
 	    build/asan/thaw-tests
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 build/asan/thaw-tests
+
+# The threaded parts (the training session) under ThreadSanitizer. OpenMP's
+# runtime confuses TSan, so this build links Debian's serial BLIS.
+BLIS_SERIAL := /usr/lib/$(shell $(CC) -print-multiarch)/blis-serial
+tsan: deps-test
+	@$(MAKE) --no-print-directory BUILD=build/tsan CC=clang OPT=-O1 \
+	    CFLAGS_EXTRA="$(CFLAGS_EXTRA) -fsanitize=thread -fno-omit-frame-pointer" \
+	    LIBS="-L$(BLIS_SERIAL) -l:libblis.so.4 -Wl,-rpath,$(BLIS_SERIAL) $(PKG_LIBS) -lpthread -lm" \
+	    build/tsan/thaw-tests
+	TSAN_OPTIONS=halt_on_error=1 build/tsan/thaw-tests session
 
 # Data loading first, so the training figures' JSON object is the last line.
 bench: deps-bench

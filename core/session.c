@@ -62,6 +62,9 @@ struct session {
     model *source;           /* &source_store or NULL */
     float *w0;               /* the transferred model's block at the start */
     int head_layer_slice0;   /* the head's first slice (kept in the source model) */
+    int backbone_live;       /* a step can move something below the head */
+    int source_stale;        /* the backbone moved since source_last */
+    double source_last;
 
     pthread_t thread;
     pthread_mutex_t mu;      /* the control queue, state changes, configuration */
@@ -473,6 +476,9 @@ static double source_accuracy(session *s)
     const sess_split *sp = &s->d.split[SESS_SOURCE_SPLIT];
     if (!s->source || sp->n == 0)
         return NAN;
+    if (!s->source_stale)
+        return s->source_last;
+    s->source_stale = 0;
     model *t = s->r[0].m, *src = s->source;
     for (int i = 0; i < s->head_layer_slice0; i++) {
         param_slice *p = model_slice(src, t->slice[i].name);
@@ -482,7 +488,7 @@ static double source_accuracy(session *s)
     replica tmp = { .m = src };
     eval_job j = { .r = &tmp, .sp = sp };
     replica_eval(s, &j);
-    return j.acc;
+    return s->source_last = j.acc;
 }
 
 static float head_lr(const model *m)
@@ -719,6 +725,7 @@ static void refresh_live(session *s)
     for (int k = 0; k < 2; k++)
         if (s->r[k].m)
             live_slices(&s->r[k]);
+    s->backbone_live = s->r[0].nlive > 0 && s->r[0].live[0] < s->head_layer_slice0;
     s->cache_stale = 1;
 }
 
@@ -788,6 +795,7 @@ static void train_step(session *s)
     }
     s->step++;
     s->seen_total += n;
+    s->source_stale |= s->backbone_live;
     s->run.pos += n;
     s->run.batch_index++;
     if ((t1 - s->last_step_event) * 1000.0 >= STEP_EVENT_MS) {
@@ -1433,7 +1441,8 @@ int sess_new(session **out, model *transfer, model *scratch, model *source, cons
         goto fail;
     }
     diagnostics(s);
-    s->cache_stale = 1;
+    refresh_live(s);
+    s->source_stale = 1;
     pthread_mutex_init(&s->mu, NULL);
     pthread_mutex_init(&s->board_mu, NULL);
     pthread_mutex_init(&s->wmu, NULL);

@@ -5,15 +5,23 @@
 #ifndef THAW_COMMANDS_H
 #define THAW_COMMANDS_H
 
-/*        name   arguments     what it does */
+/*        function  name   arguments     what it does */
 #define THAW_COMMANDS(X) \
-    X(info, "[MODEL.json]", "print a model's layer tree (the built-in reference model by default)") \
-    X(data, "SPEC [--seed N] [--input CxHxW] [--mean M] [--std S]", \
+    X(info, "info", "[MODEL.json]", "print a model's layer tree (the built-in reference model by default)") \
+    X(data, "data", "SPEC [--seed N] [--input CxHxW] [--mean M] [--std S]", \
       "what a data spec yields: classes, counts per split, geometry, pixel statistics") \
-    X(pretrain, "--data SPEC --out MODEL.json [options]", \
+    X(train, "train", "--model FILE --data SPEC [options]", \
+      "train the transferred model and its scratch baseline; --json for a summary") \
+    X(compare, "compare", "--model FILE --data SPEC --strategies A,B,... [--seeds N]", \
+      "compare strategies over seeds: mean and spread of accuracy and delta-transfer") \
+    X(lr_find, "lr-find", "--model FILE --data SPEC [options]", \
+      "sweep the learning rate with the current freezing and suggest one") \
+    X(run, "run", "FILE", "execute a file of workbench commands (a lesson, a saved session)") \
+    X(repl, "repl", "[MODEL.json] [--data SPEC]", "type workbench commands at a prompt") \
+    X(pretrain, "pretrain", "--data SPEC --out MODEL.json [options]", \
       "train the reference architecture from scratch and save it (how models/ is made)")
 
-#define THAW_COMMAND_DECLARE(name, args, help) int cmd_##name(int argc, char **argv);
+#define THAW_COMMAND_DECLARE(fn, name, args, help) int cmd_##fn(int argc, char **argv);
 THAW_COMMANDS(THAW_COMMAND_DECLARE)
 #undef THAW_COMMAND_DECLARE
 

@@ -9,7 +9,7 @@ static const struct {
     const char *name, *args, *help;
     int (*run)(int argc, char **argv);
 } commands[] = {
-#define THAW_COMMAND_ENTRY(name, args, help) { #name, args, help, cmd_##name },
+#define THAW_COMMAND_ENTRY(fn, name, args, help) { name, args, help, cmd_##fn },
     THAW_COMMANDS(THAW_COMMAND_ENTRY)
 #undef THAW_COMMAND_ENTRY
 };

@@ -1,0 +1,1189 @@
+/* app.c — the command language and the workbench state it drives. */
+#include "app.h"
+
+#include <errno.h>
+#include <locale.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "runlog.h"
+
+enum { APP_ARGS_MAX = 64, SOURCE_EVAL_MAX = 250, LAYERS_MAX = 4096 };
+
+/* ---- numbers in C notation whatever the locale -------------------------- */
+
+static locale_t the_c_locale;
+static pthread_once_t c_once = PTHREAD_ONCE_INIT;
+static void c_locale_init(void) { the_c_locale = newlocale(LC_ALL_MASK, "C", (locale_t)0); }
+
+/* Switches this thread to the C locale; returns what to switch back to. */
+static locale_t enter_c(void)
+{
+    pthread_once(&c_once, c_locale_init);
+    return the_c_locale ? uselocale(the_c_locale) : (locale_t)0;
+}
+
+static void leave_c(locale_t old)
+{
+    if (old)
+        uselocale(old);
+}
+
+static void say(app *a, app_say_kind kind, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static void say(app *a, app_say_kind kind, const char *fmt, ...)
+{
+    char text[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    if (a->out.say)
+        a->out.say(a->out.ctx, kind, text);
+}
+
+static int parse_double(const char *s, double lo, double hi, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (end == s || *end || errno == ERANGE || !(v >= lo && v <= hi))
+        return 0;
+    *out = v;
+    return 1;
+}
+
+static int parse_int(const char *s, long lo, long hi, long *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (end == s || *end || errno == ERANGE || v < lo || v > hi)
+        return 0;
+    *out = v;
+    return 1;
+}
+
+/* Splits a line into words: blanks separate, "double quotes" group, '#'
+ * at the start of a word begins a comment. Returns the count or -1. */
+static int split(char *line, char **argv, int cap, thaw_err *err)
+{
+    int n = 0;
+    char *p = line;
+    for (;;) {
+        while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
+            p++;
+        if (!*p || *p == '#')
+            return n;
+        if (n == cap)
+            return thaw_fail(err, THAW_EINVAL, "a command takes at most %d words", cap), -1;
+        if (*p == '"') {
+            argv[n++] = ++p;
+            while (*p && *p != '"')
+                p++;
+            if (!*p)
+                return thaw_fail(err, THAW_EINVAL, "a quote is not closed"), -1;
+        } else {
+            argv[n++] = p;
+            while (*p && *p != ' ' && *p != '\t' && *p != '\r' && *p != '\n')
+                p++;
+            if (!*p)
+                return n;
+        }
+        *p++ = '\0';
+    }
+}
+
+/* ---- settings ----------------------------------------------------------- */
+
+const char *const app_setting_names[] = {
+    "epochs", "batch", "lr", "scratch-lr", "optimizer", "momentum", "wd", "schedule", "warmup",
+    "early-stop", "augment", "seed", "baseline", "parallel", "train-bn", "evals", "cache-mb",
+    NULL,
+};
+
+static void settings_default(app_settings *s)
+{
+    memset(s, 0, sizeof *s);
+    sess_config_default(&s->sess);
+    s->epochs = 10;
+    s->lr = 0.01f;
+    s->seed = 1;
+    s->sess.parallel = sysconf(_SC_NPROCESSORS_ONLN) >= 2;   /* the baseline on the second core */
+}
+
+static int on_off(const char *v, int *out)
+{
+    if (!strcmp(v, "on") || !strcmp(v, "1") || !strcmp(v, "yes"))
+        return *out = 1, 1;
+    if (!strcmp(v, "off") || !strcmp(v, "0") || !strcmp(v, "no"))
+        return *out = 0, 1;
+    return 0;
+}
+
+/* Applies one `set KEY VALUE` to s. */
+static int setting(app_settings *s, const char *key, const char *v, thaw_err *err)
+{
+    double d;
+    long n;
+    int b;
+    if (!strcmp(key, "epochs")) {
+        if (!parse_int(v, 1, 100000, &n))
+            goto range;
+        s->epochs = (int)n;
+    } else if (!strcmp(key, "batch")) {
+        if (!parse_int(v, 1, 4096, &n))
+            goto range;
+        s->sess.batch = (int)n;
+    } else if (!strcmp(key, "lr")) {
+        if (!parse_double(v, 1e-12, 100.0, &d))
+            goto range;
+        s->lr = (float)d;
+    } else if (!strcmp(key, "scratch-lr")) {
+        if (!parse_double(v, 1e-12, 100.0, &d))
+            goto range;
+        s->sess.scratch_lr = (float)d;
+    } else if (!strcmp(key, "optimizer")) {
+        if (strcmp(v, "sgd") && strcmp(v, "adamw"))
+            return thaw_fail(err, THAW_EINVAL, "set optimizer %s: expected sgd or adamw", v);
+        s->sess.optimizer = strcmp(v, "sgd") ? OPTIM_ADAMW : OPTIM_SGD;
+        if (s->sess.optimizer == OPTIM_ADAMW && s->sess.weight_decay == 5e-4f)
+            s->sess.weight_decay = 0.01f;       /* AdamW's own default */
+    } else if (!strcmp(key, "momentum")) {
+        if (!parse_double(v, 0.0, 0.999, &d))
+            goto range;
+        s->sess.momentum = (float)d;
+    } else if (!strcmp(key, "wd")) {
+        if (!parse_double(v, 0.0, 1.0, &d))
+            goto range;
+        s->sess.weight_decay = (float)d;
+    } else if (!strcmp(key, "schedule")) {
+        double warm = s->sess.sched.warmup;
+        if (schedule_parse(&s->sess.sched, v, err))
+            return err->code;
+        if (!strstr(v, "warmup"))
+            s->sess.sched.warmup = warm;
+    } else if (!strcmp(key, "warmup")) {
+        if (!parse_double(v, 0.0, 1000.0, &d))
+            goto range;
+        s->sess.sched.warmup = d;
+    } else if (!strcmp(key, "early-stop")) {
+        if (!parse_int(v, 0, 100000, &n))
+            goto range;
+        s->sess.patience = (int)n;
+    } else if (!strcmp(key, "augment")) {
+        if (augment_parse(&s->aug, v, err))
+            return err->code;
+    } else if (!strcmp(key, "seed")) {
+        if (!parse_int(v, 0, 2147483647L, &n))
+            goto range;
+        s->seed = (unsigned long long)n;
+        s->sess.seed = (unsigned long long)n;
+    } else if (!strcmp(key, "baseline")) {
+        if (!on_off(v, &b))
+            goto onoff;
+        s->sess.baseline = b;
+    } else if (!strcmp(key, "parallel")) {
+        if (!on_off(v, &b))
+            goto onoff;
+        s->sess.parallel = b;
+    } else if (!strcmp(key, "train-bn")) {
+        if (!on_off(v, &b))
+            goto onoff;
+        s->train_bn = b;
+    } else if (!strcmp(key, "evals")) {
+        if (!parse_int(v, 1, 1000, &n))
+            goto range;
+        s->sess.evals_per_epoch = (int)n;
+    } else if (!strcmp(key, "cache-mb")) {
+        if (!parse_int(v, 0, 1 << 20, &n))
+            goto range;
+        s->sess.cache_bytes = (size_t)n << 20;
+    } else {
+        char names[512] = "";
+        for (int i = 0; app_setting_names[i]; i++)
+            snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", i ? ", " : "",
+                     app_setting_names[i]);
+        return thaw_fail(err, THAW_EINVAL, "set: unknown setting '%s'; the settings are %s", key, names);
+    }
+    return THAW_OK;
+range:
+    return thaw_fail(err, THAW_EINVAL, "set %s %s: not a number in range (see `help set`)", key, v);
+onoff:
+    return thaw_fail(err, THAW_EINVAL, "set %s %s: expected on or off", key, v);
+}
+
+/* Settings a running session cannot take: they shape the session itself. */
+static int session_bound(const char *key)
+{
+    return !strcmp(key, "baseline") || !strcmp(key, "parallel") || !strcmp(key, "augment") ||
+           !strcmp(key, "seed") || !strcmp(key, "train-bn");
+}
+
+/* ---- the model and data ------------------------------------------------- */
+
+static const model *current_model(const app *a)
+{
+    return a->sess ? sess_model(a->sess, 0) : a->have_plan ? &a->plan : NULL;
+}
+
+size_t app_count(const app *a, int trainable_only)
+{
+    const model *m = current_model(a);
+    return m ? model_count(m, trainable_only) : 0;
+}
+
+static void drop_session(app *a)
+{
+    sess_free(a->sess);
+    a->sess = NULL;
+    runlog_close(a->run);
+    a->run = NULL;
+    a->nhistory = 0;
+}
+
+static void drop_plan(app *a)
+{
+    drop_session(a);
+    if (a->have_plan)
+        model_free(&a->plan);
+    a->have_plan = 0;
+    mf_meta_free(&a->meta);
+    free(a->source_x);
+    free(a->source_y);
+    a->source_x = NULL;
+    a->source_y = NULL;
+    a->source_n = 0;
+}
+
+static ds_geom model_geom(const mf_meta *m)
+{
+    ds_geom g;
+    memset(&g, 0, sizeof g);
+    g.in = m->input;
+    for (int c = 0; c < DS_MAX_CHANNELS && c < m->input.c; c++) {
+        g.mean[c] = (float)m->mean[c];
+        g.std[c] = (float)m->std[c];
+    }
+    return g;
+}
+
+/* The spec of the source task's test images, from the model's provenance,
+ * when thaw knows the data set; "" otherwise. */
+static void source_spec(const mf_meta *m, char *out, size_t cap)
+{
+    static const struct { const char *name, *source; } known[] = {
+        { "fashion-mnist", "fashion" }, { "Fashion-MNIST", "fashion" }, { "shapes", "shapes" },
+        { "mnist", "mnist" }, { "MNIST", "mnist" },
+    };
+    out[0] = '\0';
+    const mf_provenance *p = &m->prov;
+    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++) {
+        if (strcmp(p->dataset, known[i].name) || p->ndataset_classes < 1)
+            continue;
+        size_t n = (size_t)snprintf(out, cap, "%s:classes=", known[i].source);
+        for (int k = 0; k < p->ndataset_classes && n < cap; k++)
+            n += (size_t)snprintf(out + n, cap - n, "%s%d", k ? "," : "", p->dataset_classes[k]);
+        if (!strcmp(known[i].source, "shapes") && n < cap)
+            snprintf(out + n, cap - n, ",n=1,test=%d", SOURCE_EVAL_MAX / p->ndataset_classes);
+        return;
+    }
+}
+
+/* The source task's test images (up to SOURCE_EVAL_MAX), for the forgetting
+ * monitor; quietly nothing when they are not at hand. */
+static void load_source_images(app *a)
+{
+    char spec[TASK_SPEC_MAX];
+    source_spec(&a->source_meta, spec, sizeof spec);
+    if (!spec[0])
+        return;
+    task t;
+    ds_geom g = model_geom(&a->source_meta);
+    thaw_err err = {0};
+    if (task_load(&t, spec, &g, a->set.seed, &err))
+        return;
+    const ds_split *s = &t.split[TASK_TEST];
+    int n = s->n < SOURCE_EVAL_MAX ? s->n : SOURCE_EVAL_MAX;
+    size_t img = shape3_count(g.in);
+    /* Every n/SOURCE_EVAL_MAX-th image, so every class is represented. */
+    a->source_x = malloc((size_t)n * img * sizeof(float) + 1);
+    a->source_y = malloc((size_t)n * sizeof(int) + 1);
+    if (a->source_x && a->source_y && s->n > 0) {
+        for (int i = 0; i < n; i++) {
+            int j = (int)((long)i * s->n / n);
+            ds_split_image(s, &g, j, a->source_x + (size_t)i * img);
+            a->source_y[i] = s->y[j];
+        }
+        a->source_n = n;
+    }
+    task_free(&t);
+}
+
+/* With a model and a data spec: loads the task in the model's geometry and
+ * the transferred model with a fresh head for its classes. */
+static int build_plan(app *a, thaw_err *err)
+{
+    drop_plan(a);
+    if (a->have_data)
+        task_free(&a->task);
+    a->have_data = 0;
+    ds_geom g = model_geom(&a->source_meta);
+    if (task_load(&a->task, a->data_spec, &g, a->set.seed, err))
+        return err->code;
+    a->have_data = 1;
+    if (a->task.split[TASK_VAL].n == 0)
+        return thaw_fail(err, THAW_EINVAL, "data %s has no validation images; add val=N (for "
+                         "example val=50)", a->data_spec);
+    mf_load_opts o = { .classes = a->task.nclass, .seed = a->set.seed };
+    if (mf_load(&a->meta, &a->plan, a->model_path, &o, err))
+        return err->code;
+    a->have_plan = 1;
+    for (int k = 0; k < a->task.nclass && k < a->meta.nclass; k++)
+        snprintf(a->meta.class_name[k], MF_TEXT_MAX, "%s", a->task.name[k]);
+    a->plan.train_bn = a->set.train_bn;
+    model_set_lr(&a->plan, a->plan.root, a->set.lr);
+    a->strategy_text[0] = '\0';
+    load_source_images(a);
+    say(a, APP_INFO, "target: %s, %d classes; %d training, %d validation, %d test images",
+        a->task.source, a->task.nclass, a->task.split[TASK_TRAIN].n, a->task.split[TASK_VAL].n,
+        a->task.split[TASK_TEST].n);
+    return THAW_OK;
+}
+
+static int cmd_load(app *a, int argc, char **argv, thaw_err *err)
+{
+    if (argc != 3 || (strcmp(argv[1], "model") && strcmp(argv[1], "data")))
+        return thaw_fail(err, THAW_EINVAL, "usage: load model FILE.json | load data SPEC");
+    if (!strcmp(argv[1], "model")) {
+        mf_meta meta;
+        model m;
+        if (mf_load(&meta, &m, argv[2], NULL, err))
+            return err->code;
+        model_free(&m);
+        mf_meta_free(&a->source_meta);
+        a->source_meta = meta;
+        snprintf(a->model_path, sizeof a->model_path, "%s", argv[2]);
+        a->have_model = 1;
+        const mf_provenance *p = &meta.prov;
+        if (p->test_accuracy >= 0)
+            say(a, APP_INFO, "model %s: %d classes, trained on %s (%.1f%% test accuracy)", argv[2],
+                meta.nclass, p->dataset[0] ? p->dataset : "unknown data", 100.0 * p->test_accuracy);
+        else
+            say(a, APP_INFO, "model %s: %d classes", argv[2], meta.nclass);
+    } else {
+        task_spec sp;
+        if (task_spec_parse(&sp, argv[2], err))
+            return err->code;
+        snprintf(a->data_spec, sizeof a->data_spec, "%s", argv[2]);
+        a->have_data = 0;
+        if (!a->have_model) {
+            say(a, APP_INFO, "data %s: loads once a model is loaded", argv[2]);
+            return THAW_OK;
+        }
+    }
+    if (!a->data_spec[0])
+        return THAW_OK;
+    return build_plan(a, err);
+}
+
+static int need_plan(app *a, const char *cmd, thaw_err *err)
+{
+    if (a->have_plan || a->sess)
+        return THAW_OK;
+    return thaw_fail(err, THAW_EINVAL, "%s: load a model and data first (load model FILE, "
+                     "load data SPEC)", cmd);
+}
+
+/* ---- the session --------------------------------------------------------- */
+
+static void augment_one(void *ctx, float *dst, const float *src, rng *r)
+{
+    app *a = ctx;
+    augment_sample(&a->set.aug, &a->task.geom, dst, src, r);
+}
+
+/* Trainer thread: every evaluation into the run folder, with checkpoints. */
+static void hook_eval(void *ctx, const sess_eval *e, const model *transfer, const model *scratch)
+{
+    (void)scratch;
+    app *a = ctx;
+    thaw_err err = {0};
+    locale_t old = enter_c();
+    mf_meta m = a->meta;
+    m.prov.epochs = e->epoch;
+    m.prov.test_accuracy = !isnan(e->test_acc) ? e->test_acc : -1.0;
+    if (runlog_eval(a->run, e, &err) ||
+        (e->best && runlog_checkpoint(a->run, "best", &m, transfer, &err)) ||
+        (e->final && runlog_checkpoint(a->run, "last", &m, transfer, &err)) ||
+        (e->final && runlog_plots(a->run, &err)))
+        runlog_event(a->run, &(sess_event){ .kind = SEV_ERROR, .step = e->step }, NULL);
+    leave_c(old);
+}
+
+static void hook_event(void *ctx, const sess_event *ev)
+{
+    app *a = ctx;
+    locale_t old = enter_c();
+    runlog_event(a->run, ev, NULL);
+    leave_c(old);
+}
+
+static void provenance(app *a)
+{
+    mf_provenance *p = &a->meta.prov;
+    const char *base = strrchr(a->model_path, '/');
+    base = base ? base + 1 : a->model_path;
+    size_t n = strlen(base);
+    if (n > 5 && !strcmp(base + n - 5, ".json"))
+        n -= 5;
+    snprintf(p->finetuned_from, sizeof p->finetuned_from, "%.*s", (int)n, base);
+    snprintf(p->dataset, sizeof p->dataset, "%s", a->task.source);
+    p->ndataset_classes = a->task.nclass;
+    for (int k = 0; k < a->task.nclass; k++)
+        p->dataset_classes[k] = a->task.orig[k];
+    p->seed = (long long)a->set.seed;
+    p->epochs = 0;
+    p->test_accuracy = -1.0;
+}
+
+static int start_session(app *a, thaw_err *err)
+{
+    if (a->sess)
+        return THAW_OK;
+    int rc;
+    if ((rc = need_plan(a, "train", err)))
+        return rc;
+    if (a->set.aug.shift && (rc = augment_check(&a->set.aug, &a->task.geom, err)))
+        return rc;
+    provenance(a);
+    char *config = app_config_text(a);
+    if (!config)
+        return thaw_fail(err, THAW_ENOMEM, "out of memory");
+    const char *label = a->strategy_text[0] ? a->strategy_text : "plan";
+    char safe[64];
+    size_t k = 0;
+    for (const char *p = label; *p && k < sizeof safe - 1 && *p != ' '; p++)
+        safe[k++] = *p;
+    safe[k] = '\0';
+    rc = runlog_open(&a->run, a->run_dir[0] ? a->run_dir : NULL, "runs", safe, config, err);
+    free(config);
+    if (rc)
+        return rc;
+    model scratch, source;
+    int have_scratch = 0, have_source = 0;
+    if (a->set.sess.baseline) {
+        if ((rc = mf_build(&scratch, &a->meta, a->set.seed + 7919, err)))
+            return rc;
+        model_freeze(&scratch, scratch.root, 0);
+        have_scratch = 1;
+    }
+    if (a->source_n > 0) {
+        mf_meta sm;
+        if (mf_load(&sm, &source, a->model_path, NULL, NULL) == THAW_OK) {
+            mf_meta_free(&sm);
+            have_source = 1;
+        }
+    }
+    sess_data d;
+    memset(&d, 0, sizeof d);
+    d.in = a->task.geom.in;
+    d.classes = a->task.nclass;
+    static const int from[3] = { TASK_TRAIN, TASK_VAL, TASK_TEST };
+    for (int i = 0; i < 3; i++)
+        d.split[i] = (sess_split){ a->task.split[from[i]].x, a->task.split[from[i]].y,
+                                   a->task.split[from[i]].n };
+    if (have_source)
+        d.split[SESS_SOURCE_SPLIT] = (sess_split){ a->source_x, a->source_y, a->source_n };
+    if (a->set.aug.shift || a->set.aug.flip || a->set.aug.noise > 0) {
+        d.augment = augment_one;
+        d.augment_ctx = a;
+    }
+    sess_hooks h = { .ctx = a, .eval = hook_eval, .event = hook_event };
+    a->plan.train_bn = a->set.train_bn;
+    rc = sess_new(&a->sess, &a->plan, have_scratch ? &scratch : NULL, have_source ? &source : NULL,
+                  &d, &a->set.sess, &h, err);
+    a->have_plan = 0;
+    if (rc) {
+        runlog_close(a->run);
+        a->run = NULL;
+        return rc;
+    }
+    say(a, APP_INFO, "run folder %s", runlog_dir(a->run));
+    return THAW_OK;
+}
+
+static int control(app *a, sess_ctl c, thaw_err *err)
+{
+    return sess_control(a->sess, &c, err);
+}
+
+/* Batch mode: reports progress until the session settles. */
+static void settle(app *a)
+{
+    if (!a->batch || !a->sess)
+        return;
+    while (sess_busy(a->sess))
+        app_pump(a, 100);
+    app_pump(a, 0);
+}
+
+/* ---- commands ------------------------------------------------------------ */
+
+typedef int (*verb_fn)(app *a, int argc, char **argv, thaw_err *err);
+
+static int match(app *a, const char *pattern, layer **out, int cap, thaw_err *err)
+{
+    return model_match(current_model(a), pattern, out, cap, err);
+}
+
+static int cmd_freeze(app *a, int argc, char **argv, thaw_err *err)
+{
+    int rc, frozen = !strcmp(argv[0], "freeze");
+    long at = -1;
+    if ((rc = need_plan(a, argv[0], err)))
+        return rc;
+    if (argc < 2)
+        return thaw_fail(err, THAW_EINVAL, "usage: %s PATTERN... (all, stage2, stage*, stage3.*)",
+                         argv[0]);
+    if (!frozen && !strncmp(argv[argc - 1], "at=", 3)) {
+        if (!parse_int(argv[argc - 1] + 3, 1, 100000, &at))
+            return thaw_fail(err, THAW_EINVAL, "unfreeze ... %s: expected at=EPOCH (1 or more)",
+                             argv[argc - 1]);
+        argc--;
+    }
+    static layer *hit[LAYERS_MAX];
+    for (int i = 1; i < argc; i++) {
+        int n = match(a, argv[i], hit, LAYERS_MAX, err);
+        if (n < 0)
+            return err->code;
+        for (int k = 0; k < n; k++) {
+            if (at >= 0) {
+                sess_ctl c = { .op = SESS_THAW_AT, .count = (int)at - 1 };
+                snprintf(c.path, sizeof c.path, "%s", hit[k]->path);
+                if (a->sess) {
+                    if ((rc = control(a, c, err)))
+                        return rc;
+                    continue;
+                }
+                return thaw_fail(err, THAW_EINVAL, "unfreeze ... at=EPOCH schedules a thaw in a "
+                                 "run; use it after the first train, or use strategy gradual");
+            }
+            if (a->sess) {
+                sess_ctl c = { .op = frozen ? SESS_FREEZE : SESS_UNFREEZE };
+                snprintf(c.path, sizeof c.path, "%s", hit[k]->path);
+                if ((rc = control(a, c, err)))
+                    return rc;
+            } else {
+                model_freeze(&a->plan, hit[k], frozen);
+            }
+        }
+    }
+    if (a->batch && a->sess)
+        sess_wait(a->sess);
+    return THAW_OK;
+}
+
+static int cmd_lr(app *a, int argc, char **argv, thaw_err *err)
+{
+    int rc;
+    double v;
+    if ((rc = need_plan(a, "lr", err)))
+        return rc;
+    if (argc != 3 || !parse_double(argv[2], 0.0, 100.0, &v))
+        return thaw_fail(err, THAW_EINVAL, "usage: lr PATTERN RATE (a number from 0 to 100)");
+    static layer *hit[LAYERS_MAX];
+    int n = match(a, argv[1], hit, LAYERS_MAX, err);
+    if (n < 0)
+        return err->code;
+    for (int k = 0; k < n; k++) {
+        if (a->sess) {
+            sess_ctl c = { .op = SESS_LR, .value = v };
+            snprintf(c.path, sizeof c.path, "%s", hit[k]->path);
+            if ((rc = control(a, c, err)))
+                return rc;
+        } else {
+            model_set_lr(&a->plan, hit[k], (float)v);
+        }
+    }
+    if (a->batch && a->sess)
+        sess_wait(a->sess);
+    return THAW_OK;
+}
+
+static int apply_strategy(app *a, const char *text, thaw_err *err)
+{
+    strategy st;
+    int rc;
+    if ((rc = need_plan(a, "strategy", err)) || (rc = strategy_parse(&st, text, err)))
+        return rc;
+    if (a->sess) {
+        if ((rc = control(a, (sess_ctl){ .op = SESS_STRATEGY, .strat = st, .value = a->set.lr }, err)))
+            return rc;
+        if (a->batch)
+            sess_wait(a->sess);
+    } else {
+        thaw_plan plan;
+        if ((rc = strategy_apply(&st, &a->plan, a->set.lr, &plan, err)))
+            return rc;
+        /* The session replays the strategy so its gradual plan counts from
+         * the first epoch; the plan shows it already. */
+    }
+    strategy_format(&st, a->strategy_text, sizeof a->strategy_text);
+    return THAW_OK;
+}
+
+static int cmd_strategy(app *a, int argc, char **argv, thaw_err *err)
+{
+    if (argc < 2)
+        return thaw_fail(err, THAW_EINVAL, "usage: strategy feature-extraction | finetune | "
+                         "gradual [every=N] | discriminative [factor=F | lo=RATE] | layer-decay "
+                         "[decay=D]");
+    char text[256] = "";
+    for (int i = 1; i < argc; i++)
+        snprintf(text + strlen(text), sizeof text - strlen(text), "%s%s", i > 1 ? " " : "", argv[i]);
+    return apply_strategy(a, text, err);
+}
+
+static int cmd_lr_decay(app *a, int argc, char **argv, thaw_err *err)
+{
+    double d;
+    if (argc != 2 || !parse_double(argv[1], 1e-6, 1.0, &d))
+        return thaw_fail(err, THAW_EINVAL, "usage: lr-decay FACTOR (in (0, 1]: each group down "
+                         "from the head gets FACTOR times the rate above it)");
+    char text[64];
+    snprintf(text, sizeof text, "layer-decay decay=%g", d);
+    return apply_strategy(a, text, err);
+}
+
+static int cmd_set(app *a, int argc, char **argv, thaw_err *err)
+{
+    if (argc < 3 || argc % 2 == 0)
+        return thaw_fail(err, THAW_EINVAL, "usage: set KEY VALUE [KEY VALUE...]");
+    app_settings next = a->set;
+    for (int i = 1; i < argc; i += 2) {
+        if (a->sess && session_bound(argv[i]))
+            return thaw_fail(err, THAW_EINVAL, "set %s: this shapes the run itself; give it before "
+                             "the first train, or `reset` and start again", argv[i]);
+        int rc = setting(&next, argv[i], argv[i + 1], err);
+        if (rc)
+            return rc;
+    }
+    if (a->sess && memcmp(&next.sess, &a->set.sess, sizeof next.sess)) {
+        int rc = control(a, (sess_ctl){ .op = SESS_CONFIGURE, .config = next.sess }, err);
+        if (rc)
+            return rc;
+        sess_wait(a->sess);
+    }
+    if (!a->sess && a->have_plan && next.lr != a->set.lr && !a->strategy_text[0])
+        model_set_lr(&a->plan, a->plan.root, next.lr);
+    if (!a->sess && a->have_plan)
+        a->plan.train_bn = next.train_bn;
+    a->set = next;
+    return THAW_OK;
+}
+
+static int cmd_train(app *a, int argc, char **argv, thaw_err *err)
+{
+    long n = a->set.epochs;
+    int rc;
+    if (argc > 2 || (argc == 2 && !parse_int(argv[1], 1, 100000, &n)))
+        return thaw_fail(err, THAW_EINVAL, "usage: train [EPOCHS] (1 or more; default: set epochs)");
+    if ((rc = start_session(a, err)))
+        return rc;
+    if (a->strategy_text[0] && sess_epoch(a->sess) == 0 && sess_state_now(a->sess) == SESS_IDLE &&
+        a->nhistory == 0) {
+        strategy st;
+        if (strategy_parse(&st, a->strategy_text, err) == THAW_OK && st.kind == STRAT_GRADUAL &&
+            (rc = control(a, (sess_ctl){ .op = SESS_STRATEGY, .strat = st, .value = a->set.lr }, err)))
+            return rc;
+    }
+    if ((rc = control(a, (sess_ctl){ .op = SESS_TRAIN, .count = (int)n }, err)))
+        return rc;
+    settle(a);
+    return THAW_OK;
+}
+
+static int cmd_simple(app *a, int argc, char **argv, thaw_err *err)
+{
+    static const struct { const char *name; sess_op op; } ops[] = {
+        { "pause", SESS_PAUSE }, { "resume", SESS_RESUME }, { "stop", SESS_STOP },
+        { "step", SESS_STEP }, { "eval", SESS_EVAL },
+    };
+    int rc;
+    if (argc != 1)
+        return thaw_fail(err, THAW_EINVAL, "usage: %s (no arguments)", argv[0]);
+    sess_op op = SESS_PAUSE;
+    for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
+        if (!strcmp(argv[0], ops[i].name))
+            op = ops[i].op;
+    if (!a->sess && (op == SESS_PAUSE || op == SESS_RESUME || op == SESS_STOP))
+        return thaw_fail(err, THAW_EINVAL, "%s: nothing is training", argv[0]);
+    if ((rc = start_session(a, err)) || (rc = control(a, (sess_ctl){ .op = op }, err)))
+        return rc;
+    if (op == SESS_STEP || op == SESS_EVAL)
+        settle(a);
+    return THAW_OK;
+}
+
+static int cmd_lr_find(app *a, int argc, char **argv, thaw_err *err)
+{
+    double lo = 1e-7, hi = 10.0;
+    long steps = 100;
+    int rc;
+    for (int i = 1; i < argc; i++) {
+        const char *v = strchr(argv[i], '=');
+        int ok = v != NULL;
+        if (ok && !strncmp(argv[i], "start=", 6))
+            ok = parse_double(v + 1, 1e-12, 1e3, &lo);
+        else if (ok && !strncmp(argv[i], "end=", 4))
+            ok = parse_double(v + 1, 1e-12, 1e4, &hi);
+        else if (ok && !strncmp(argv[i], "steps=", 6))
+            ok = parse_int(v + 1, 2, 100000, &steps);
+        else
+            ok = 0;
+        if (!ok)
+            return thaw_fail(err, THAW_EINVAL, "lr-find %s: expected start=RATE, end=RATE or "
+                             "steps=N", argv[i]);
+    }
+    if ((rc = start_session(a, err)))
+        return rc;
+    a->lr_suggestion = NAN;
+    if ((rc = control(a, (sess_ctl){ .op = SESS_LRFIND, .value = lo, .value2 = hi, .count = (int)steps }, err)))
+        return rc;
+    settle(a);
+    return THAW_OK;
+}
+
+/* Work that must run on the trainer thread once a session exists. */
+typedef struct call_job {
+    app *a;
+    int kind;                 /* 0 save, 1 metrics, 2 plots */
+    char path[TASK_PATH_MAX];
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int done, rc;
+    thaw_err err;
+} call_job;
+
+static void call_run(void *ctx, const model *transfer, const model *scratch)
+{
+    (void)scratch;
+    call_job *j = ctx;
+    locale_t old = enter_c();
+    int rc;
+    if (j->kind == 0)
+        rc = mf_save(j->path, &j->a->meta, transfer, &j->err);
+    else if (j->kind == 1)
+        rc = runlog_export_metrics(j->a->run, j->path, &j->err);
+    else
+        rc = runlog_export_plots(j->a->run, j->path, &j->err);
+    leave_c(old);
+    pthread_mutex_lock(&j->mu);
+    j->rc = rc;
+    j->done = 1;
+    pthread_cond_signal(&j->cv);
+    pthread_mutex_unlock(&j->mu);
+}
+
+static int on_trainer(app *a, int kind, const char *path, thaw_err *err)
+{
+    call_job j;
+    memset(&j, 0, sizeof j);
+    j.a = a;
+    j.kind = kind;
+    snprintf(j.path, sizeof j.path, "%s", path);
+    pthread_mutex_init(&j.mu, NULL);
+    pthread_cond_init(&j.cv, NULL);
+    int rc = control(a, (sess_ctl){ .op = SESS_CALL, .call = call_run, .call_ctx = &j }, err);
+    if (rc == THAW_OK) {
+        /* At most one step: the trainer runs it at the next boundary. */
+        pthread_mutex_lock(&j.mu);
+        while (!j.done)
+            pthread_cond_wait(&j.cv, &j.mu);
+        pthread_mutex_unlock(&j.mu);
+        rc = j.rc;
+        if (rc && err)
+            *err = j.err;
+    }
+    pthread_mutex_destroy(&j.mu);
+    pthread_cond_destroy(&j.cv);
+    return rc;
+}
+
+static int cmd_save(app *a, int argc, char **argv, thaw_err *err)
+{
+    int rc;
+    if (argc != 2)
+        return thaw_fail(err, THAW_EINVAL, "usage: save FILE.json (the weights go beside it)");
+    if ((rc = need_plan(a, "save", err)))
+        return rc;
+    if (a->sess)
+        rc = on_trainer(a, 0, argv[1], err);
+    else
+        rc = (provenance(a), mf_save(argv[1], &a->meta, &a->plan, err));
+    if (rc == THAW_OK)
+        say(a, APP_INFO, "saved %s", argv[1]);
+    return rc;
+}
+
+static int cmd_export(app *a, int argc, char **argv, thaw_err *err)
+{
+    if (argc != 3 || (strcmp(argv[1], "metrics") && strcmp(argv[1], "plots")))
+        return thaw_fail(err, THAW_EINVAL, "usage: export metrics FILE.csv | export plots FILE.svg");
+    if (!a->sess || !a->run)
+        return thaw_fail(err, THAW_EINVAL, "export: nothing has been trained yet");
+    int rc = on_trainer(a, strcmp(argv[1], "metrics") ? 2 : 1, argv[2], err);
+    if (rc == THAW_OK)
+        say(a, APP_INFO, "wrote %s", argv[2]);
+    return rc;
+}
+
+static void show_layers(app *a)
+{
+    const model *m = current_model(a);
+    static sess_layer ls[LAYERS_MAX];
+    int n = 0;
+    if (a->sess) {
+        n = sess_layers(a->sess, ls, LAYERS_MAX);
+    } else {
+        for (int i = 0; i < m->nslice && n < LAYERS_MAX; i++) {
+            const param_slice *p = &m->slice[i];
+            if (n && ls[n - 1].l == p->owner)
+                continue;
+            memset(&ls[n], 0, sizeof ls[n]);
+            ls[n].l = p->owner;
+            ls[n].frozen = p->frozen;
+            ls[n].lr = p->lr;
+            n++;
+        }
+    }
+    say(a, APP_INFO, "%-22s %-12s %10s  %-6s %9s %8s %9s", "layer", "type", "params", "train",
+        "lr", "drift", "|grad|");
+    for (int i = 0; i < n; i++) {
+        const layer *l = ls[i].l;
+        size_t count = 0;
+        for (int s = l->slice0; s < l->slice0 + l->nslice; s++)
+            if (m->slice[s].kind != PARAM_STAT)
+                count += m->slice[s].len;
+        say(a, APP_INFO, "%-22s %-12s %10zu  %-6s %9.3g %8.4f %9.3g", l->path, l->ops->type, count,
+            ls[i].frozen == 1 ? "frozen" : ls[i].frozen == 2 ? "partly" : "yes", (double)ls[i].lr,
+            ls[i].drift, ls[i].grad_norm);
+    }
+    say(a, APP_INFO, "trainable parameters: %zu of %zu", model_count(m, 1), model_count(m, 0));
+}
+
+static int cmd_show(app *a, int argc, char **argv, thaw_err *err)
+{
+    const char *what = argc > 1 ? argv[1] : "layers";
+    if (!strcmp(what, "settings")) {
+        char *text = app_config_text(a);
+        if (!text)
+            return thaw_fail(err, THAW_ENOMEM, "out of memory");
+        say(a, APP_INFO, "%s", text);
+        free(text);
+        return THAW_OK;
+    }
+    if (!strcmp(what, "layers")) {
+        int rc = need_plan(a, "show layers", err);
+        if (rc)
+            return rc;
+        show_layers(a);
+        return THAW_OK;
+    }
+    return thaw_fail(err, THAW_EINVAL, "show %s: expected show layers or show settings", what);
+}
+
+static int cmd_help(app *a, int argc, char **argv, thaw_err *err);
+
+static int cmd_reset(app *a, int argc, char **argv, thaw_err *err)
+{
+    (void)argv;
+    if (argc != 1)
+        return thaw_fail(err, THAW_EINVAL, "usage: reset");
+    if (!a->have_model || !a->data_spec[0]) {
+        drop_plan(a);
+        return THAW_OK;
+    }
+    return build_plan(a, err);
+}
+
+static int cmd_quit(app *a, int argc, char **argv, thaw_err *err)
+{
+    (void)argc;
+    (void)argv;
+    (void)err;
+    a->quit = 1;
+    return THAW_OK;
+}
+
+/* The table every front end and the help screen read. */
+#define APP_VERBS(X)                                                                              \
+    X("load", cmd_load, "model FILE.json | data SPEC", "open a model, or a target data set")      \
+    X("freeze", cmd_freeze, "PATTERN...", "freeze layers: all, a path, or a glob (stage*, stage3.*)") \
+    X("unfreeze", cmd_freeze, "PATTERN... [at=EPOCH]", "thaw layers now, or at the start of an epoch") \
+    X("lr", cmd_lr, "PATTERN RATE", "set the learning rate of layers")                            \
+    X("lr-decay", cmd_lr_decay, "FACTOR", "layer-wise decay: each group down gets FACTOR x the rate above") \
+    X("strategy", cmd_strategy, "NAME [KEY=VALUE...]",                                            \
+      "feature-extraction, finetune, gradual every=N, discriminative factor=F|lo=R, layer-decay decay=D") \
+    X("set", cmd_set, "KEY VALUE...", "settings: epochs batch lr scratch-lr optimizer momentum wd "  \
+      "schedule warmup early-stop augment seed baseline parallel train-bn evals cache-mb")        \
+    X("train", cmd_train, "[EPOCHS]", "train (more) epochs with the transferred model and the baseline") \
+    X("step", cmd_simple, "", "one training step, then pause")                                    \
+    X("pause", cmd_simple, "", "pause training")                                                  \
+    X("resume", cmd_simple, "", "resume training")                                                \
+    X("stop", cmd_simple, "", "end training (evaluates on the test set)")                         \
+    X("eval", cmd_simple, "", "evaluate now, on validation and test images")                      \
+    X("lr-find", cmd_lr_find, "[start=R] [end=R] [steps=N]",                                      \
+      "sweep the rate with the current freezing; suggests a head rate")                           \
+    X("save", cmd_save, "FILE.json", "save the transferred model (it can be the next source)")    \
+    X("export", cmd_export, "metrics FILE.csv | plots FILE.svg", "write the metrics or the plots") \
+    X("show", cmd_show, "[layers|settings]", "print the layers or the settings")                  \
+    X("reset", cmd_reset, "", "discard training and reload the model and data")                   \
+    X("help", cmd_help, "[COMMAND]", "list commands, or explain one")                             \
+    X("quit", cmd_quit, "", "leave thaw")
+
+static const struct {
+    app_verb v;
+    verb_fn fn;
+} verbs[] = {
+#define APP_VERB_ENTRY(name, fn, args, help) { { name, args, help }, fn },
+    APP_VERBS(APP_VERB_ENTRY)
+#undef APP_VERB_ENTRY
+};
+
+const app_verb *app_verbs(int *n)
+{
+    static app_verb table[sizeof verbs / sizeof verbs[0]];
+    for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++)
+        table[i] = verbs[i].v;
+    *n = (int)(sizeof verbs / sizeof verbs[0]);
+    return table;
+}
+
+static int cmd_help(app *a, int argc, char **argv, thaw_err *err)
+{
+    for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++)
+        if (argc == 1 || !strcmp(argv[1], verbs[i].v.name))
+            say(a, APP_INFO, "%-9s %-34s %s", verbs[i].v.name, verbs[i].v.args, verbs[i].v.help);
+    if (argc > 1 && !strcmp(argv[1], "set"))
+        say(a, APP_INFO, "set schedule constant|cosine|step [every=E gamma=G]|one-cycle [pct=P]; "
+            "set augment shift[=N],flip,noise[=S]|none; set early-stop PATIENCE (0 = off)");
+    for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++)
+        if (argc == 1 || !strcmp(argv[1], verbs[i].v.name))
+            return THAW_OK;
+    return thaw_fail(err, THAW_EINVAL, "help: no command '%s'", argv[1]);
+}
+
+int app_exec(app *a, const char *line, thaw_err *err)
+{
+    char buf[TASK_SPEC_MAX + 256];
+    char *argv[APP_ARGS_MAX];
+    if (strlen(line) >= sizeof buf)
+        return thaw_fail(err, THAW_EINVAL, "a command line is limited to %zu characters", sizeof buf - 1);
+    strcpy(buf, line);
+    int argc = split(buf, argv, APP_ARGS_MAX, err);
+    if (argc <= 0)
+        return argc < 0 ? err->code : THAW_OK;
+    locale_t old = enter_c();
+    int rc = -1;
+    for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++)
+        if (!strcmp(argv[0], verbs[i].v.name)) {
+            if (a->run && strcmp(argv[0], "help") && strcmp(argv[0], "show"))
+                runlog_command(a->run, line, NULL);
+            rc = verbs[i].fn(a, argc, argv, err);
+            break;
+        }
+    leave_c(old);
+    if (rc < 0)
+        return thaw_fail(err, THAW_EINVAL, "unknown command '%s' (try help)", argv[0]);
+    return rc;
+}
+
+/* ---- events -------------------------------------------------------------- */
+
+static void remember(app *a, const sess_eval *e)
+{
+    if (a->nhistory == a->caphistory) {
+        int cap = a->caphistory ? 2 * a->caphistory : 64;
+        sess_eval *grown = realloc(a->history, (size_t)cap * sizeof *grown);
+        if (!grown)
+            return;
+        a->history = grown;
+        a->caphistory = cap;
+    }
+    a->history[a->nhistory++] = *e;
+}
+
+static void report_eval(app *a, const sess_eval *e)
+{
+    char scratch[96] = "", test[128] = "", source[48] = "";
+    if (!isnan(e->scratch_val_acc))
+        snprintf(scratch, sizeof scratch, "  scratch %5.1f%%  delta %+5.1f", 100 * e->scratch_val_acc,
+                 100 * e->delta);
+    if (!isnan(e->test_acc))
+        snprintf(test, sizeof test, isnan(e->scratch_test_acc) ? "  test %.1f%%" :
+                 "  test %.1f%% (scratch %.1f%%, delta %+.1f)", 100 * e->test_acc,
+                 100 * e->scratch_test_acc, 100 * e->test_delta);
+    if (!isnan(e->source_acc))
+        snprintf(source, sizeof source, "  source %.1f%%", 100 * e->source_acc);
+    say(a, APP_EVAL, "epoch %3d  loss %.4f  val %5.1f%%%s%s%s  %.0f img/s", e->epoch, e->train_loss,
+        100 * e->val_acc, scratch, test, source, e->img_s);
+}
+
+int app_pump(app *a, int timeout_ms)
+{
+    if (!a->sess)
+        return 0;
+    int handled = 0;
+    sess_event ev;
+    locale_t old = enter_c();
+    while (sess_poll(a->sess, &ev, handled ? 0 : timeout_ms)) {
+        handled++;
+        switch (ev.kind) {
+        case SEV_STEP: {
+            int per = (a->task.split[TASK_TRAIN].n + a->set.sess.batch - 1) / a->set.sess.batch;
+            say(a, APP_PROGRESS, "epoch %d  step %ld (%d per epoch)  loss %.4f  lr %.3g", ev.epoch + 1,
+                ev.step, per, ev.value, ev.value2);
+            break;
+        }
+        case SEV_EVAL:
+            a->last = ev.eval;
+            if (ev.eval.final)
+                a->final = ev.eval;
+            remember(a, &ev.eval);
+            report_eval(a, &ev.eval);
+            break;
+        case SEV_LRFIND:
+            if (ev.count < 0) {
+                a->lr_suggestion = ev.value;
+                say(a, APP_INFO, "%s", ev.text);
+            } else {
+                say(a, a->verbose_lrfind ? APP_INFO : APP_PROGRESS, "lr-find  rate %.4g  loss %.4f",
+                    ev.value, ev.value2);
+            }
+            break;
+        case SEV_NONFINITE:
+        case SEV_ERROR:
+            say(a, APP_WARN, "%s", ev.text);
+            break;
+        case SEV_CHANGE:
+            say(a, APP_INFO, "step %ld: %s", ev.step, ev.text);
+            break;
+        case SEV_STATE:
+            break;
+        }
+    }
+    leave_c(old);
+    return handled;
+}
+
+/* ---- the configuration as commands ---------------------------------------- */
+
+static void append(char **buf, size_t *len, size_t *cap, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void append(char **buf, size_t *len, size_t *cap, const char *fmt, ...)
+{
+    if (!*buf)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (*len + (size_t)n + 1 > *cap) {
+        size_t grown = 2 * (*cap + (size_t)n + 1);
+        char *p = realloc(*buf, grown);
+        if (!p) {
+            free(*buf);
+            *buf = NULL;
+            return;
+        }
+        *buf = p;
+        *cap = grown;
+    }
+    va_start(ap, fmt);
+    vsnprintf(*buf + *len, *cap - *len, fmt, ap);
+    va_end(ap);
+    *len += (size_t)n;
+}
+
+char *app_config_text(const app *a)
+{
+    size_t len = 0, cap = 1024;
+    char *b = malloc(cap);
+    if (!b)
+        return NULL;
+    b[0] = '\0';
+    locale_t old = enter_c();
+    const sess_config *c = &a->set.sess;
+    char sched[SCHEDULE_TEXT_MAX], aug[64];
+    schedule_format(&c->sched, sched, sizeof sched);
+    augment_format(&a->set.aug, aug, sizeof aug);
+    if (a->model_path[0])
+        append(&b, &len, &cap, "load model \"%s\"\n", a->model_path);
+    append(&b, &len, &cap, "set seed %llu epochs %d batch %d lr %g scratch-lr %g\n", a->set.seed,
+           a->set.epochs, c->batch, (double)a->set.lr, (double)c->scratch_lr);
+    append(&b, &len, &cap, "set optimizer %s momentum %g wd %g\n",
+           c->optimizer == OPTIM_SGD ? "sgd" : "adamw", (double)c->momentum, (double)c->weight_decay);
+    append(&b, &len, &cap, "set schedule \"%s\" early-stop %d augment %s\n", sched, c->patience, aug);
+    append(&b, &len, &cap, "set baseline %s parallel %s train-bn %s evals %d cache-mb %zu\n",
+           c->baseline ? "on" : "off", c->parallel ? "on" : "off", a->set.train_bn ? "on" : "off",
+           c->evals_per_epoch, c->cache_bytes >> 20);
+    if (a->data_spec[0])
+        append(&b, &len, &cap, "load data \"%s\"\n", a->data_spec);
+    if (a->strategy_text[0])
+        append(&b, &len, &cap, "strategy %s\n", a->strategy_text);
+    const model *m = current_model(a);
+    if (m && !a->sess) {
+        /* Every layer's state, so hand edits after the strategy replay too. */
+        const layer *prev = NULL;
+        for (int i = 0; i < m->nslice; i++) {
+            const param_slice *p = &m->slice[i];
+            if (p->kind == PARAM_STAT || p->owner == prev)
+                continue;
+            prev = p->owner;
+            append(&b, &len, &cap, "%s %s\nlr %s %g\n", p->frozen ? "freeze" : "unfreeze",
+                   p->owner->path, p->owner->path, (double)p->lr);
+        }
+    }
+    leave_c(old);
+    return b;
+}
+
+/* ---- life cycle ------------------------------------------------------------ */
+
+void app_init(app *a, const app_out *out, int batch_mode)
+{
+    memset(a, 0, sizeof *a);
+    if (out)
+        a->out = *out;
+    a->batch = batch_mode;
+    settings_default(&a->set);
+    a->lr_suggestion = NAN;
+    sess_eval none;
+    memset(&none, 0, sizeof none);
+    double *f[] = { &none.wall, &none.img_s, &none.lr, &none.scratch_lr, &none.train_loss,
+                    &none.train_acc, &none.val_loss, &none.val_acc, &none.test_acc,
+                    &none.scratch_train_loss, &none.scratch_train_acc, &none.scratch_val_loss,
+                    &none.scratch_val_acc, &none.scratch_test_acc, &none.delta, &none.test_delta,
+                    &none.source_acc };
+    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
+        *f[i] = NAN;
+    a->last = a->final = none;
+}
+
+void app_free(app *a)
+{
+    drop_plan(a);
+    if (a->have_data)
+        task_free(&a->task);
+    mf_meta_free(&a->source_meta);
+    free(a->history);
+    memset(a, 0, sizeof *a);
+}

@@ -1,0 +1,126 @@
+/* app.h — the workbench behind every front end: a model, a target task, a
+ * plan (freezing, rates, strategy, settings), a training session and its run
+ * folder, all driven by one command language. `thaw run`, `thaw repl`,
+ * `thaw train` and the curses screen all feed app_exec.
+ *
+ *     app a;
+ *     app_init(&a, &(app_out){ .ctx = NULL, .say = print_line }, 1);   // batch mode
+ *     if (app_exec(&a, "load model models/fashion-resnet.json", &err) ||
+ *         app_exec(&a, "load data fashion:classes=5-9,shots=20,val=50", &err) ||
+ *         app_exec(&a, "strategy feature-extraction", &err) ||
+ *         app_exec(&a, "train 30", &err))        // batch mode: returns when done
+ *         ... err.msg ...
+ *     a.final.test_delta ...
+ *     app_free(&a);
+ *
+ * The command language (one line each; '#' starts a comment; the table in
+ * app.c is also the help text):
+ *
+ *     load model FILE            load data SPEC
+ *     freeze PATTERN...          unfreeze PATTERN... [at=EPOCH]
+ *     lr PATTERN RATE            lr-decay FACTOR
+ *     strategy NAME [KEY=VALUE...]
+ *     set KEY VALUE [KEY VALUE...]
+ *     train [EPOCHS]  step  pause  resume  stop  eval
+ *     lr-find [start=R] [end=R] [steps=N]
+ *     save FILE.json             export metrics FILE.csv | export plots FILE.svg
+ *     show [layers|settings|plan]       help [COMMAND]       reset       quit
+ *
+ * PATTERN is "all", a dotted layer path or a glob ("stage*", "stage3.*").
+ * Until the first train (or step, eval, lr-find) the plan is edited in place;
+ * that command starts the session and the run folder, and from then on
+ * changes go to the session and take effect at the next step. In batch mode
+ * train, step, eval and lr-find wait for the session to finish; otherwise
+ * they return at once and app_pump reports progress. Numbers are read and
+ * written in C-locale notation whatever the locale.
+ */
+#ifndef THAW_APP_H
+#define THAW_APP_H
+
+#include "augment.h"
+#include "modelfile.h"
+#include "session.h"
+#include "task.h"
+
+struct runlog;
+
+typedef enum app_say_kind {
+    APP_INFO,        /* a line of output */
+    APP_WARN,        /* something the user should know, not an error */
+    APP_PROGRESS,    /* the progress line: may overwrite the previous one */
+    APP_EVAL,        /* one evaluation, as a line */
+} app_say_kind;
+
+typedef struct app_out {
+    void *ctx;
+    void (*say)(void *ctx, app_say_kind kind, const char *text);
+} app_out;
+
+/* Settings a `set` changes, with the session's configuration. */
+typedef struct app_settings {
+    sess_config sess;
+    int epochs;                 /* train's default */
+    float lr;                   /* the head's base rate (strategies use it) */
+    augment aug;
+    int train_bn;
+    int threads;                /* BLIS threads; 0 = THAW_THREADS */
+    unsigned long long seed;    /* head and baseline initialisation, data cut */
+} app_settings;
+
+typedef struct app {
+    app_out out;
+    int batch;                  /* batch mode: long commands wait */
+    app_settings set;
+    char model_path[TASK_PATH_MAX];
+    char data_spec[TASK_SPEC_MAX];
+    char run_dir[TASK_PATH_MAX];        /* "": runs/DATE-TIME-STRATEGY */
+    char strategy_text[STRATEGY_TEXT_MAX];
+
+    mf_meta source_meta;        /* the model file as loaded */
+    int have_model, have_data;
+    task task;
+    mf_meta meta;               /* the transferred model's description */
+    model plan;                 /* the transferred model before the session */
+    int have_plan;
+    session *sess;
+    struct runlog *run;
+    float *source_x;            /* the source task's test images, for the forgetting monitor */
+    int *source_y;
+    int source_n;
+
+    sess_eval last;             /* the last evaluation */
+    sess_eval final;            /* the last final evaluation (NaN fields before one) */
+    sess_eval *history;         /* every evaluation */
+    int nhistory, caphistory;
+    double lr_suggestion;       /* the last lr-find's, NaN before one */
+    int verbose_lrfind;         /* report every point of the lr-find curve as a line */
+    int quit;                   /* quit was given */
+} app;
+
+void app_init(app *a, const app_out *out, int batch_mode);
+void app_free(app *a);
+
+/* Runs one command line. THAW_EINVAL for a malformed command, with a message
+ * naming the command and what it expects; the errors of what it runs. */
+int app_exec(app *a, const char *line, thaw_err *err);
+
+/* Handles the session's events for up to timeout_ms (0: what is waiting),
+ * reporting through a->out; returns how many were handled. */
+int app_pump(app *a, int timeout_ms);
+
+/* The command table, for help and completion. */
+typedef struct app_verb {
+    const char *name, *args, *help;
+} app_verb;
+const app_verb *app_verbs(int *n);
+
+/* The setting names `set` knows, NULL-terminated. */
+extern const char *const app_setting_names[];
+
+/* Trainable parameters of the plan (or the session's model), and total. */
+size_t app_count(const app *a, int trainable_only);
+
+/* The configuration as commands that replay it (a fresh buffer). */
+char *app_config_text(const app *a);
+
+#endif

@@ -1,0 +1,99 @@
+/* cli.c — printing for the line-mode front ends. */
+#include "cli.h"
+
+#include <math.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "runlog.h"
+
+static void cli_say(void *ctx, app_say_kind kind, const char *text)
+{
+    cli_out *c = ctx;
+    if (kind == APP_PROGRESS) {
+        if (c->tty && !c->quiet) {
+            fprintf(stderr, "\r%s\033[K", text);
+            fflush(stderr);
+            c->progress_shown = 1;
+        }
+        return;
+    }
+    if (c->progress_shown) {
+        fprintf(stderr, "\r\033[K");
+        c->progress_shown = 0;
+    }
+    if (kind == APP_WARN)
+        fprintf(stderr, "thaw: %s\n", text);
+    else if (!c->quiet)
+        fprintf(c->out, "%s\n", text);
+    fflush(c->out);
+}
+
+void cli_out_init(cli_out *c, FILE *out, int quiet)
+{
+    memset(c, 0, sizeof *c);
+    c->out = out;
+    c->quiet = quiet;
+    c->tty = isatty(STDERR_FILENO);
+}
+
+app_out cli_app_out(cli_out *c)
+{
+    return (app_out){ .ctx = c, .say = cli_say };
+}
+
+int cli_exec(app *a, cli_out *c, const char *line)
+{
+    thaw_err err = {0};
+    int rc = app_exec(a, line, &err);
+    if (rc)
+        cli_say(c, APP_WARN, err.msg);
+    return rc;
+}
+
+double cli_epochs_to_95(const app *a, int scratch)
+{
+    double final = scratch ? a->final.scratch_val_acc : a->final.val_acc;
+    if (isnan(final))
+        return NAN;
+    for (int i = 0; i < a->nhistory; i++) {
+        const sess_eval *e = &a->history[i];
+        double acc = scratch ? e->scratch_val_acc : e->val_acc;
+        if (acc >= 0.95 * final)
+            return e->epoch;
+    }
+    return NAN;
+}
+
+static void field(FILE *to, const char *name, double v, int last)
+{
+    if (isnan(v) || isinf(v))
+        fprintf(to, "\"%s\":null%s", name, last ? "" : ",");
+    else
+        fprintf(to, "\"%s\":%.6g%s", name, v, last ? "" : ",");
+}
+
+void cli_print_json(FILE *to, const app *a)
+{
+    const sess_eval *f = &a->final;
+    double images = (double)a->task.split[TASK_TRAIN].n * f->epoch;
+    fputc('{', to);
+    field(to, "transfer_val_acc", f->val_acc, 0);
+    field(to, "transfer_test_acc", f->test_acc, 0);
+    field(to, "scratch_val_acc", f->scratch_val_acc, 0);
+    field(to, "scratch_test_acc", f->scratch_test_acc, 0);
+    field(to, "delta_transfer", f->test_delta, 0);
+    field(to, "delta_transfer_val", f->delta, 0);
+    field(to, "source_acc", f->source_acc, 0);
+    field(to, "epochs", f->epoch, 0);
+    field(to, "epochs_to_95_transfer", cli_epochs_to_95(a, 0), 0);
+    field(to, "epochs_to_95_scratch", cli_epochs_to_95(a, 1), 0);
+    field(to, "img_s", f->wall > 0 ? images / f->wall : NAN, 0);
+    field(to, "wall_s", f->wall, 0);
+    field(to, "trainable_params", (double)app_count(a, 1), 0);
+    fprintf(to, "\"strategy\":\"%s\",", a->strategy_text[0] ? a->strategy_text : "plan");
+    fprintf(to, "\"run\":\"");
+    for (const char *p = a->run ? runlog_dir(a->run) : ""; *p; p++)
+        fprintf(to, *p == '"' || *p == '\\' ? "\\%c" : "%c", *p);
+    fprintf(to, "\"}\n");
+}

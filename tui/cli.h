@@ -1,0 +1,33 @@
+/* cli.h — what the line-mode front ends share: printing an app's output
+ * (a progress line that rewrites itself on a terminal, plain lines when
+ * piped), the JSON summary of a run, and opening an app on a model and data.
+ */
+#ifndef THAW_CLI_H
+#define THAW_CLI_H
+
+#include <stdio.h>
+
+#include "app.h"
+
+typedef struct cli_out {
+    FILE *out;          /* lines */
+    int tty;            /* progress goes to stderr, rewritten in place */
+    int quiet;          /* only warnings */
+    int progress_shown;
+} cli_out;
+
+/* An app_out printing through c. */
+void cli_out_init(cli_out *c, FILE *out, int quiet);
+app_out cli_app_out(cli_out *c);
+
+/* Runs one command, printing "thaw: MESSAGE" on failure; returns the status. */
+int cli_exec(app *a, cli_out *c, const char *line);
+
+/* Epochs until the accuracy series first reached 95% of its final value
+ * (scratch selects the baseline's); NaN without a final evaluation. */
+double cli_epochs_to_95(const app *a, int scratch);
+
+/* The run's summary as one JSON object on one line (NaN as null). */
+void cli_print_json(FILE *to, const app *a);
+
+#endif

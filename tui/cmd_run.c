@@ -1,0 +1,267 @@
+/* cmd_run.c — `thaw run FILE` executes a command file (a lesson, a run's
+ * session.thaw) in batch mode; `thaw repl` reads commands at a readline
+ * prompt while training runs in the background: history kept in the XDG
+ * state folder, tab completion of commands, settings, strategies and layer
+ * names. Both feed the one command table in app.c. */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <readline/history.h>
+#include <readline/readline.h>
+
+#include "cli.h"
+#include "commands.h"
+
+int cmd_run(int argc, char **argv)
+{
+    if (argc != 2) {
+        fprintf(stderr, "usage: thaw run FILE\n");
+        return 2;
+    }
+    FILE *f = strcmp(argv[1], "-") ? fopen(argv[1], "r") : stdin;
+    if (!f) {
+        fprintf(stderr, "thaw run: cannot open %s: %s\n", argv[1], strerror(errno));
+        return 1;
+    }
+    cli_out c;
+    cli_out_init(&c, stdout, 0);
+    app a;
+    app_out out = cli_app_out(&c);
+    app_init(&a, &out, 1);
+    char line[8192];
+    int rc = 0, n = 0;
+    while (!a.quit && fgets(line, sizeof line, f)) {
+        n++;
+        thaw_err err = {0};
+        if (!strchr(line, '\n') && !feof(f)) {
+            fprintf(stderr, "%s:%d: the line is longer than %zu characters\n", argv[1], n,
+                    sizeof line - 2);
+            rc = 1;
+            break;
+        }
+        if (app_exec(&a, line, &err)) {
+            fprintf(stderr, "%s:%d: %s\n", argv[1], n, err.msg);
+            rc = 1;
+            break;
+        }
+    }
+    if (f != stdin)
+        fclose(f);
+    app_free(&a);
+    return rc;
+}
+
+/* ---- the prompt ------------------------------------------------------------ */
+
+static app *the_app;            /* readline's callbacks take no context */
+static cli_out *the_out;
+
+static char *dup_str(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *d = malloc(n);
+    return d ? memcpy(d, s, n) : NULL;
+}
+
+/* Candidates for the word being completed, from its position on the line. */
+static char *complete_next(const char *text, int state)
+{
+    static int i, n, word;
+    static const app_verb *verbs;
+    static const char *const strategies[] = { "feature-extraction", "finetune", "gradual",
+                                              "discriminative", "layer-decay", NULL };
+    static const char *const load_kinds[] = { "model", "data", NULL };
+    if (!state) {
+        i = 0;
+        verbs = app_verbs(&n);
+        word = 0;
+        for (int k = 0; k < rl_point; k++)
+            if (rl_line_buffer[k] != ' ' && (k == 0 || rl_line_buffer[k - 1] == ' ') &&
+                rl_line_buffer + k != text)
+                word++;
+    }
+    size_t len = strlen(text);
+    if (word == 0) {
+        while (i < n)
+            if (!strncmp(verbs[i++].name, text, len))
+                return dup_str(verbs[i - 1].name);
+        return NULL;
+    }
+    const char *first = rl_line_buffer;
+    const char *const *list = NULL;
+    if (!strncmp(first, "set ", 4) && word % 2 == 1)
+        list = app_setting_names;
+    else if (!strncmp(first, "strategy ", 9) && word == 1)
+        list = strategies;
+    else if (!strncmp(first, "load ", 5) && word == 1)
+        list = load_kinds;
+    if (list) {
+        while (list[i])
+            if (!strncmp(list[i++], text, len))
+                return dup_str(list[i - 1]);
+        return NULL;
+    }
+    const model *m = the_app->sess ? sess_model(the_app->sess, 0) : the_app->have_plan ? &the_app->plan : NULL;
+    if (!m)
+        return NULL;
+    /* Layer names: every node with parameters, and its containers. */
+    while (i < m->nslice) {
+        const layer *l = m->slice[i++].owner;
+        for (; l && l->path[0]; l = l->parent) {
+            if (strncmp(l->path, text, len))
+                continue;
+            int seen = 0;
+            for (int k = 0; k < i - 1 && !seen; k++)
+                for (const layer *q = m->slice[k].owner; q && !seen; q = q->parent)
+                    seen = q == l;
+            if (!seen)
+                return dup_str(l->path);
+        }
+    }
+    return NULL;
+}
+
+static char **complete(const char *text, int start, int end)
+{
+    (void)start;
+    (void)end;
+    rl_attempted_completion_over = 1;
+    return rl_completion_matches(text, complete_next);
+}
+
+static void history_path(char *out, size_t cap)
+{
+    const char *state = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
+    out[0] = '\0';
+    if (state && *state)
+        snprintf(out, cap, "%s/thaw", state);
+    else if (home && *home)
+        snprintf(out, cap, "%s/.local/state/thaw", home);
+    else
+        return;
+    char parent[4096];
+    snprintf(parent, sizeof parent, "%s", out);
+    for (char *p = parent + 1; *p; p++)
+        if (*p == '/') {
+            *p = '\0';
+            mkdir(parent, 0700);
+            *p = '/';
+        }
+    mkdir(parent, 0700);
+    size_t n = strlen(out);
+    snprintf(out + n, cap - n, "/history");
+}
+
+/* Output arriving while the user types: clear the prompt, print, redraw. */
+static void repl_say(void *ctx, app_say_kind kind, const char *text)
+{
+    cli_out *c = ctx;
+    if (kind == APP_PROGRESS)
+        return;                   /* a prompt has no room for a live line */
+    int saved = rl_point;
+    char *line = rl_copy_text(0, rl_end);
+    rl_save_prompt();
+    rl_replace_line("", 0);
+    rl_redisplay();
+    fprintf(kind == APP_WARN ? stderr : c->out, "%s%s\n", kind == APP_WARN ? "thaw: " : "", text);
+    fflush(c->out);
+    rl_restore_prompt();
+    rl_replace_line(line ? line : "", 0);
+    rl_point = saved;
+    rl_forced_update_display();
+    free(line);
+}
+
+static void on_line(char *line)
+{
+    if (!line) {                  /* end of input */
+        the_app->quit = 1;
+        printf("\n");
+        return;
+    }
+    if (*line)
+        add_history(line);
+    thaw_err err = {0};
+    if (app_exec(the_app, line, &err))
+        repl_say(the_out, APP_WARN, err.msg);
+    free(line);
+}
+
+/* Without a terminal: lines from stdin, each long command waiting. */
+static int repl_lines(app *a)
+{
+    char line[8192];
+    int rc = 0;
+    while (!a->quit && fgets(line, sizeof line, stdin)) {
+        thaw_err err = {0};
+        if (app_exec(a, line, &err)) {
+            fprintf(stderr, "thaw: %s\n", err.msg);
+            rc = 1;
+        }
+    }
+    return rc;
+}
+
+int cmd_repl(int argc, char **argv)
+{
+    const char *model_file = NULL, *data = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--data") && i + 1 < argc)
+            data = argv[++i];
+        else if (argv[i][0] != '-' && !model_file)
+            model_file = argv[i];
+        else {
+            fprintf(stderr, "usage: thaw repl [MODEL.json] [--data SPEC]\n");
+            return 2;
+        }
+    }
+    int tty = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
+    cli_out c;
+    cli_out_init(&c, stdout, 0);
+    app a;
+    app_out out = tty ? (app_out){ .ctx = &c, .say = repl_say } : cli_app_out(&c);
+    app_init(&a, &out, !tty);
+    char line[8192];
+    if (model_file) {
+        snprintf(line, sizeof line, "load model \"%s\"", model_file);
+        cli_exec(&a, &c, line);
+    }
+    if (data) {
+        snprintf(line, sizeof line, "load data \"%s\"", data);
+        cli_exec(&a, &c, line);
+    }
+    if (!tty) {
+        int rc = repl_lines(&a);
+        app_free(&a);
+        return rc;
+    }
+    the_app = &a;
+    the_out = &c;
+    char hist[4096];
+    history_path(hist, sizeof hist);
+    if (hist[0])
+        read_history(hist);
+    rl_readline_name = "thaw";
+    rl_attempted_completion_function = complete;
+    printf("thaw: type help for the commands, quit to leave\n");
+    rl_callback_handler_install("thaw> ", on_line);
+    while (!a.quit) {
+        struct pollfd p[2] = { { .fd = STDIN_FILENO, .events = POLLIN },
+                               { .fd = a.sess ? sess_fd(a.sess) : -1, .events = POLLIN } };
+        if (poll(p, 2, 250) < 0 && errno != EINTR)
+            break;
+        if (p[0].revents & (POLLIN | POLLHUP))
+            rl_callback_read_char();
+        app_pump(&a, 0);
+    }
+    rl_callback_handler_remove();
+    if (hist[0])
+        write_history(hist);
+    app_free(&a);
+    return 0;
+}

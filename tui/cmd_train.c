@@ -1,0 +1,366 @@
+/* cmd_train.c — `thaw train` and `thaw lr-find`: one run of the session from
+ * the command line, through the same commands the workbench types.
+ *
+ *     thaw train --model models/fashion-resnet.json \
+ *                --data fashion:classes=5-9,shots=20,val=50 \
+ *                --strategy finetune --epochs 30 --json
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <math.h>
+#include <time.h>
+
+#include "cli.h"
+#include "commands.h"
+#include "fileio.h"
+#include "gemm.h"
+
+typedef struct train_opts {
+    const char *model, *data, *strategy, *out, *augment, *optimizer, *schedule;
+    const char *epochs, *batch, *lr, *seed, *threads, *patience, *scratch_lr;
+    const char *lo, *hi, *steps;
+    const char *strategies, *seeds, *csv;
+    int no_baseline, json, parallel;
+} train_opts;
+
+/* Flags with a value, and where it goes. */
+static const char **slot(train_opts *o, const char *flag)
+{
+    static const struct { const char *flag; size_t off; } table[] = {
+        { "--model", offsetof(train_opts, model) }, { "--data", offsetof(train_opts, data) },
+        { "--strategy", offsetof(train_opts, strategy) }, { "--out", offsetof(train_opts, out) },
+        { "--augment", offsetof(train_opts, augment) },
+        { "--optimizer", offsetof(train_opts, optimizer) },
+        { "--schedule", offsetof(train_opts, schedule) },
+        { "--epochs", offsetof(train_opts, epochs) }, { "--batch", offsetof(train_opts, batch) },
+        { "--lr", offsetof(train_opts, lr) }, { "--seed", offsetof(train_opts, seed) },
+        { "--threads", offsetof(train_opts, threads) },
+        { "--early-stop", offsetof(train_opts, patience) },
+        { "--scratch-lr", offsetof(train_opts, scratch_lr) },
+        { "--start", offsetof(train_opts, lo) }, { "--end", offsetof(train_opts, hi) },
+        { "--steps", offsetof(train_opts, steps) },
+        { "--strategies", offsetof(train_opts, strategies) },
+        { "--seeds", offsetof(train_opts, seeds) }, { "--csv", offsetof(train_opts, csv) },
+    };
+    for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
+        if (!strcmp(flag, table[i].flag))
+            return (const char **)((char *)o + table[i].off);
+    return NULL;
+}
+
+static int usage(const char *cmd)
+{
+    if (!strcmp(cmd, "compare"))
+        fprintf(stderr, "usage: thaw compare --model FILE --data SPEC --strategies A,B,... [--seeds N]\n"
+                        "                    [--csv FILE] and any option of thaw train\n"
+                        "runs every strategy with seeds 1..N (default 3); the scratch baseline is\n"
+                        "trained once per seed and shared by the strategies\n");
+    else if (!strcmp(cmd, "lr-find"))
+        fprintf(stderr, "usage: thaw lr-find --model FILE --data SPEC [--strategy NAME] [--lr X]\n"
+                        "                    [--start X] [--end X] [--steps N] [--batch N] [--seed N]\n");
+    else
+        fprintf(stderr,
+                "usage: thaw train --model FILE --data SPEC [--strategy NAME] [--epochs N]\n"
+                "                  [--batch N] [--lr X] [--scratch-lr X] [--optimizer sgd|adamw]\n"
+                "                  [--schedule TEXT] [--early-stop N] [--seed N] [--threads N]\n"
+                "                  [--no-baseline] [--parallel] [--augment LIST] [--out DIR] [--json]\n"
+                "strategies: feature-extraction, finetune, \"gradual every=N\",\n"
+                "            \"discriminative factor=F\", \"layer-decay decay=D\"\n");
+    return 2;
+}
+
+static int parse(train_opts *o, int argc, char **argv)
+{
+    memset(o, 0, sizeof *o);
+    for (int i = 1; i < argc; i++) {
+        const char **v = slot(o, argv[i]);
+        if (!strcmp(argv[i], "--no-baseline"))
+            o->no_baseline = 1;
+        else if (!strcmp(argv[i], "--json"))
+            o->json = 1;
+        else if (!strcmp(argv[i], "--parallel"))
+            o->parallel = 1;
+        else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
+            return usage(argv[0]), -1;
+        else if (v && i + 1 < argc)
+            *v = argv[++i];
+        else {
+            fprintf(stderr, "thaw %s: %s %s\n", argv[0], argv[i],
+                    v ? "needs a value" : "is not an option");
+            return usage(argv[0]);
+        }
+    }
+    if (!o->model || !o->data) {
+        fprintf(stderr, "thaw %s: --model and --data are needed\n", argv[0]);
+        return usage(argv[0]);
+    }
+    return 0;
+}
+
+/* The flags as the commands of a script; the first failing one ends it. */
+static int setup(app *a, cli_out *c, const train_opts *o)
+{
+    char line[8192];
+    const struct { const char *key, *value; } sets[] = {
+        { "seed", o->seed }, { "batch", o->batch }, { "lr", o->lr }, { "scratch-lr", o->scratch_lr },
+        { "optimizer", o->optimizer }, { "early-stop", o->patience }, { "epochs", o->epochs },
+        { "augment", o->augment },
+    };
+    for (size_t i = 0; i < sizeof sets / sizeof sets[0]; i++) {
+        if (!sets[i].value)
+            continue;
+        snprintf(line, sizeof line, "set %s \"%s\"", sets[i].key, sets[i].value);
+        if (cli_exec(a, c, line))
+            return 1;
+    }
+    if (o->schedule) {
+        snprintf(line, sizeof line, "set schedule \"%s\"", o->schedule);
+        if (cli_exec(a, c, line))
+            return 1;
+    }
+    if ((o->no_baseline && cli_exec(a, c, "set baseline off")) ||
+        (o->parallel && cli_exec(a, c, "set parallel on")))
+        return 1;
+    snprintf(line, sizeof line, "load model \"%s\"", o->model);
+    if (cli_exec(a, c, line))
+        return 1;
+    snprintf(line, sizeof line, "load data \"%s\"", o->data);
+    if (cli_exec(a, c, line))
+        return 1;
+    if (o->strategy) {
+        snprintf(line, sizeof line, "strategy %s", o->strategy);
+        if (cli_exec(a, c, line))
+            return 1;
+    }
+    if (o->out)
+        snprintf(a->run_dir, sizeof a->run_dir, "%s", o->out);
+    return 0;
+}
+
+static int threads(const train_opts *o)
+{
+    if (!o->threads)
+        return 0;
+    char *end;
+    long n = strtol(o->threads, &end, 10);
+    if (*end || n < 1 || n > 256) {
+        fprintf(stderr, "thaw: --threads %s: expected 1 to 256\n", o->threads);
+        return -1;
+    }
+    thaw_threads_set((int)n);
+    return 0;
+}
+
+int cmd_train(int argc, char **argv)
+{
+    train_opts o;
+    int rc = parse(&o, argc, argv);
+    if (rc)
+        return rc < 0 ? 0 : rc;
+    if (threads(&o))
+        return 2;
+    cli_out c;
+    cli_out_init(&c, o.json ? stderr : stdout, 0);
+    app a;
+    app_out out = cli_app_out(&c);
+    app_init(&a, &out, 1);
+    rc = setup(&a, &c, &o) || cli_exec(&a, &c, "train") ? 1 : 0;
+    if (rc == 0 && o.json)
+        cli_print_json(stdout, &a);
+    app_free(&a);
+    return rc;
+}
+
+int cmd_lr_find(int argc, char **argv)
+{
+    train_opts o;
+    int rc = parse(&o, argc, argv);
+    if (rc)
+        return rc < 0 ? 0 : rc;
+    if (threads(&o))
+        return 2;
+    cli_out c;
+    cli_out_init(&c, stdout, 0);
+    app a;
+    app_out out = cli_app_out(&c);
+    app_init(&a, &out, 1);
+    a.verbose_lrfind = 1;
+    char line[512];
+    snprintf(line, sizeof line, "lr-find start=%s end=%s steps=%s", o.lo ? o.lo : "1e-7",
+             o.hi ? o.hi : "10", o.steps ? o.steps : "100");
+    rc = setup(&a, &c, &o) || cli_exec(&a, &c, "set baseline off") || cli_exec(&a, &c, line) ? 1 : 0;
+    app_free(&a);
+    return rc;
+}
+
+/* ---- thaw compare ---------------------------------------------------------- */
+
+enum { COMPARE_MAX = 16, SEEDS_MAX = 100 };
+
+typedef struct outcome {
+    double test, delta, epochs95, wall, scratch_test, scratch95;
+    size_t trainable, total;
+} outcome;
+
+static void mean_std(const double *v, int n, double *mean, double *sd)
+{
+    double s = 0, q = 0;
+    int k = 0;
+    for (int i = 0; i < n; i++)
+        if (!isnan(v[i])) {
+            s += v[i];
+            k++;
+        }
+    *mean = k ? s / k : NAN;
+    for (int i = 0; i < n; i++)
+        if (!isnan(v[i]))
+            q += (v[i] - *mean) * (v[i] - *mean);
+    *sd = k > 1 ? sqrt(q / (k - 1)) : 0.0;     /* the sample standard deviation */
+}
+
+/* One strategy with one seed; the baseline only when scratch_too. */
+static int compare_one(const train_opts *base, const char *plan, long seed, int scratch_too,
+                       const char *dir, outcome *out)
+{
+    train_opts o = *base;
+    char seed_text[32], folder[sizeof ((app *)0)->run_dir];
+    snprintf(seed_text, sizeof seed_text, "%ld", seed);
+    o.seed = seed_text;
+    o.strategy = plan;
+    o.no_baseline = !scratch_too;
+    cli_out c;
+    cli_out_init(&c, stderr, 1);
+    app a;
+    app_out ao = cli_app_out(&c);
+    app_init(&a, &ao, 1);
+    int rc = setup(&a, &c, &o);
+    if (!rc) {
+        snprintf(folder, sizeof folder, "%.960s/%.40s-seed%ld", dir, plan, seed);
+        for (char *p = folder + strlen(dir) + 1; *p; p++)
+            if (*p == ' ' || *p == '=' || *p == '/')
+                *p = '_';
+        snprintf(a.run_dir, sizeof a.run_dir, "%s", folder);
+        rc = cli_exec(&a, &c, "train");
+    }
+    if (!rc) {
+        out->test = a.final.test_acc;
+        out->scratch_test = a.final.scratch_test_acc;
+        out->epochs95 = cli_epochs_to_95(&a, 0);
+        out->scratch95 = cli_epochs_to_95(&a, 1);
+        out->wall = a.final.wall;
+        out->trainable = app_count(&a, 1);
+        out->total = app_count(&a, 0);
+    }
+    app_free(&a);
+    return rc;
+}
+
+static void row_text(char *buf, size_t cap, const char *name, const double *acc, const double *delta,
+                     const double *e95, const double *wall, int n, size_t trainable, int csv)
+{
+    double am, as, dm, ds, em, es, wm, ws;
+    mean_std(acc, n, &am, &as);
+    mean_std(delta, n, &dm, &ds);
+    mean_std(e95, n, &em, &es);
+    mean_std(wall, n, &wm, &ws);
+    if (csv)
+        snprintf(buf, cap, "\"%s\",%d,%.4f,%.4f,%.4f,%.4f,%.2f,%zu,%.1f\n", name, n, 100 * am,
+                 100 * as, 100 * dm, 100 * ds, em, trainable, wm);
+    else if (isnan(dm))
+        snprintf(buf, cap, "%-28s %6.1f ± %-5.1f %15s %8.1f %11zu %8.1f\n", name, 100 * am,
+                 100 * as, "–", em, trainable, wm);
+    else
+        snprintf(buf, cap, "%-28s %6.1f ± %-5.1f %+7.1f ± %-5.1f %8.1f %11zu %8.1f\n", name,
+                 100 * am, 100 * as, 100 * dm, 100 * ds, em, trainable, wm);
+}
+
+int cmd_compare(int argc, char **argv)
+{
+    train_opts o;
+    int rc = parse(&o, argc, argv);
+    if (rc)
+        return rc < 0 ? 0 : rc;
+    if (threads(&o))
+        return 2;
+    char *end, list[2048];
+    long seeds = o.seeds ? strtol(o.seeds, &end, 10) : 3;
+    if ((o.seeds && *end) || seeds < 1 || seeds > SEEDS_MAX) {
+        fprintf(stderr, "thaw compare: --seeds %s: expected 1 to %d\n", o.seeds, SEEDS_MAX);
+        return 2;
+    }
+    if (!o.strategies) {
+        fprintf(stderr, "thaw compare: --strategies is needed\n");
+        return usage(argv[0]);
+    }
+    snprintf(list, sizeof list, "%s", o.strategies);
+    char *name[COMPARE_MAX];
+    int n = 0;
+    for (char *save, *t = strtok_r(list, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        if (n == COMPARE_MAX) {
+            fprintf(stderr, "thaw compare: at most %d strategies\n", COMPARE_MAX);
+            return 2;
+        }
+        name[n++] = t;
+    }
+    char dir[1024];
+    time_t now = time(NULL);
+    struct tm tm;
+    localtime_r(&now, &tm);
+    strftime(dir, sizeof dir, "runs/compare-%Y%m%d-%H%M%S", &tm);
+    static outcome r[COMPARE_MAX][SEEDS_MAX];
+    static double acc[SEEDS_MAX], delta[SEEDS_MAX], e95[SEEDS_MAX], wall[SEEDS_MAX];
+    for (long s = 0; s < seeds; s++)
+        for (int i = 0; i < n; i++) {
+            fprintf(stderr, "\rcompare: %s, seed %ld of %ld ...\033[K", name[i], s + 1, seeds);
+            if (compare_one(&o, name[i], s + 1, i == 0, dir, &r[i][s]))
+                return 1;
+            r[i][s].delta = r[i][s].test - r[0][s].scratch_test;
+        }
+    fprintf(stderr, "\r\033[K");
+    char line[512];
+    size_t cap = 4096, len = 0;
+    char *csv = malloc(cap);
+    if (!csv)
+        return 1;
+    len = (size_t)snprintf(csv, cap, "strategy,seeds,test_acc_mean,test_acc_std,delta_mean,"
+                           "delta_std,epochs_to_95,trainable_params,wall_s\n");
+    printf("%-28s %14s %15s %8s %11s %8s\n", "strategy", "test acc %", "Δtransfer pts",
+           "ep→95%", "trainable", "wall s");
+    for (int i = -1; i < n; i++) {
+        for (long s = 0; s < seeds; s++) {
+            acc[s] = i < 0 ? r[0][s].scratch_test : r[i][s].test;
+            delta[s] = i < 0 ? NAN : r[i][s].delta;
+            e95[s] = i < 0 ? r[0][s].scratch95 : r[i][s].epochs95;
+            wall[s] = i < 0 ? NAN : r[i][s].wall;
+        }
+        size_t trainable = i < 0 ? r[0][0].total : r[i][0].trainable;   /* the baseline trains all */
+        const char *label = i < 0 ? "scratch (baseline)" : name[i];
+        row_text(line, sizeof line, label, acc, delta, e95, wall, (int)seeds, trainable, 0);
+        fputs(line, stdout);
+        row_text(line, sizeof line, label, acc, delta, e95, wall, (int)seeds, trainable, 1);
+        if (len + strlen(line) + 1 > cap) {
+            char *grown = realloc(csv, cap *= 2);
+            if (!grown) {
+                free(csv);
+                return 1;
+            }
+            csv = grown;
+        }
+        len += (size_t)snprintf(csv + len, cap - len, "%s", line);
+    }
+    char path[1100];
+    snprintf(path, sizeof path, "%s.csv", dir);
+    const char *target = o.csv ? o.csv : path;
+    thaw_err err = {0};
+    const void *buf = csv;
+    rc = fio_save(&target, &buf, &len, 1, &err);
+    free(csv);
+    if (rc) {
+        fprintf(stderr, "thaw compare: %s\n", err.msg);
+        return 1;
+    }
+    printf("table written to %s; runs in %s/\n", target, dir);
+    return 0;
+}
