@@ -1,0 +1,333 @@
+/* test_app.c — the command language every front end shares: each malformed
+ * command gets a clear error, edits before training change the plan, a run
+ * leaves a complete folder, its config.thaw replays to the same numbers, and
+ * a saved fine-tuned model is the source of the next transfer. On the
+ * shipped shapes-resnet and the built-in shapes data, so it runs anywhere. */
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "app.h"
+#include "cli.h"
+#include "runlog.h"
+#include "test.h"
+
+#define SHAPES_MODEL "models/shapes-resnet.json"
+#define SHAPES_DATA  "shapes:classes=0-3,shots=6,val=5,n=20,test=10"
+
+static void quiet(void *ctx, app_say_kind kind, const char *text)
+{
+    (void)ctx;
+    (void)kind;
+    (void)text;
+}
+
+static void open_app(app *a)
+{
+    app_init(a, &(app_out){ .say = quiet }, 1);
+}
+
+static int temp_dir(char *dir, size_t cap)
+{
+    snprintf(dir, cap, "%s/thaw-test-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    return mkdtemp(dir) != NULL;
+}
+
+/* Runs lines until one fails; returns its status, err holding the message. */
+static int run_lines(app *a, const char *const *lines, thaw_err *err)
+{
+    for (int i = 0; lines[i]; i++) {
+        int rc = app_exec(a, lines[i], err);
+        if (rc)
+            return rc;
+    }
+    return THAW_OK;
+}
+
+static int loaded(app *a)
+{
+    thaw_err err = {0};
+    static const char *const lines[] = { "set epochs 2 batch 8", "load model " SHAPES_MODEL,
+                                         "load data " SHAPES_DATA, NULL };
+    if (run_lines(a, lines, &err)) {
+        test_failed(__FILE__, __LINE__, "%s", err.msg);
+        return 0;
+    }
+    return 1;
+}
+
+/* One malformed command: the status and a word the message must contain. */
+static void refused(const char *line, int code, const char *says)
+{
+    app a;
+    thaw_err err = {0};
+    open_app(&a);
+    EXPECT(loaded(&a));
+    int rc = app_exec(&a, line, &err);
+    EXPECTF(rc == code, "%s: status %d (%s)", line, rc, err.msg);
+    EXPECTF(strstr(err.msg, says), "%s: message '%s' lacks '%s'", line, err.msg, says);
+done:
+    app_free(&a);
+}
+
+void test_app_unknown_command(void) { refused("frobnicate now", THAW_EINVAL, "frobnicate"); }
+void test_app_set_unknown_key(void) { refused("set colour blue", THAW_EINVAL, "batch"); }
+void test_app_set_out_of_range(void) { refused("set batch 0", THAW_EINVAL, "batch 0"); }
+void test_app_set_not_a_number(void) { refused("set lr fast", THAW_EINVAL, "lr fast"); }
+void test_app_set_odd_words(void) { refused("set epochs", THAW_EINVAL, "KEY VALUE"); }
+void test_app_set_bad_optimizer(void) { refused("set optimizer adam", THAW_EINVAL, "sgd or adamw"); }
+void test_app_set_bad_schedule(void) { refused("set schedule wobbly", THAW_EINVAL, "cosine"); }
+void test_app_set_bad_onoff(void) { refused("set baseline maybe", THAW_EINVAL, "on or off"); }
+void test_app_unclosed_quote(void) { refused("load data \"shapes", THAW_EINVAL, "quote"); }
+void test_app_freeze_unknown_layer(void) { refused("freeze stage9", THAW_ENOTFOUND, "stage9"); }
+void test_app_lr_bad_rate(void) { refused("lr head -1", THAW_EINVAL, "RATE"); }
+void test_app_strategy_unknown(void) { refused("strategy magic", THAW_EINVAL, "magic"); }
+void test_app_train_bad_epochs(void) { refused("train 0", THAW_EINVAL, "EPOCHS"); }
+void test_app_load_missing_model(void) { refused("load model no/such.json", THAW_EIO, "no/such.json"); }
+void test_app_load_bad_spec(void) { refused("load data shapes:colour=red", THAW_EINVAL, "colour"); }
+void test_app_export_before_training(void) { refused("export plots x.svg", THAW_EINVAL, "trained"); }
+void test_app_pause_when_idle(void) { refused("pause", THAW_EINVAL, "nothing is training"); }
+
+void test_app_needs_model_first(void)
+{
+    app a;
+    thaw_err err = {0};
+    open_app(&a);
+    EXPECT(app_exec(&a, "freeze all", &err) == THAW_EINVAL && strstr(err.msg, "load a model"));
+    EXPECT(app_exec(&a, "train", &err) == THAW_EINVAL);
+    EXPECT(app_exec(&a, "   # only a comment", &err) == THAW_OK);
+done:
+    app_free(&a);
+}
+
+/* Before training, commands edit the plan in place. */
+void test_app_plan_edits(void)
+{
+    app a;
+    thaw_err err = {0};
+    open_app(&a);
+    EXPECT(loaded(&a));
+    static const char *const lines[] = { "freeze all", "unfreeze head stage3", "lr stage* 0.002",
+                                         "lr head 0.03", NULL };
+    EXPECTF(run_lines(&a, lines, &err) == THAW_OK, "%s", err.msg);
+    for (int i = 0; i < a.plan.nslice; i++) {
+        const param_slice *p = &a.plan.slice[i];
+        int open = !strncmp(p->name, "head.", 5) || !strncmp(p->name, "stage3.", 7);
+        if (p->kind != PARAM_STAT)
+            EXPECTF(p->frozen == !open, "%s frozen %d", p->name, p->frozen);
+        float want = !strncmp(p->name, "head.", 5) ? 0.03f : !strncmp(p->name, "stage", 5) ? 0.002f
+                                                                                            : 0.01f;
+        EXPECTF(p->lr == want, "%s lr %g", p->name, (double)p->lr);
+    }
+    EXPECT(app_count(&a, 1) < app_count(&a, 0));
+    EXPECT(app_exec(&a, "strategy discriminative factor=10", &err) == THAW_OK);
+    EXPECTF(fabsf(model_slice(&a.plan, "stem.0.weight")->lr - 0.001f) < 1e-9f &&
+            model_slice(&a.plan, "head.weight")->lr == 0.01f, "stem %g head %g",
+            (double)model_slice(&a.plan, "stem.0.weight")->lr,
+            (double)model_slice(&a.plan, "head.weight")->lr);
+done:
+    app_free(&a);
+}
+
+static long count_lines(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    long n = 0;
+    for (int c; (c = fgetc(f)) != EOF;)
+        n += c == '\n';
+    fclose(f);
+    return n;
+}
+
+static int exists(const char *dir, const char *name)
+{
+    char path[1200];
+    struct stat st;
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    return stat(path, &st) == 0 && st.st_size > 0;
+}
+
+/* A short run: every file of the run folder, parseable metrics, a final
+ * evaluation with test figures, and the commands typed after the start. */
+void test_app_run_folder(void)
+{
+    app a;
+    thaw_err err = {0};
+    char dir[512], run[600], path[700];
+    FILE *f = NULL;
+    char line[4096];
+    open_app(&a);
+    EXPECT(temp_dir(dir, sizeof dir));
+    snprintf(run, sizeof run, "%s/run", dir);
+    EXPECT(loaded(&a));
+    snprintf(a.run_dir, sizeof a.run_dir, "%s", run);
+    EXPECT(app_exec(&a, "strategy gradual every=1", &err) == THAW_OK);
+    EXPECTF(app_exec(&a, "train 2", &err) == THAW_OK, "%s", err.msg);
+    EXPECT(app_exec(&a, "lr head 0.005", &err) == THAW_OK);
+    EXPECT(app_exec(&a, "train 1", &err) == THAW_OK);
+    EXPECT(a.nhistory == 3 && a.final.final && a.final.epoch == 3);
+    EXPECT(!isnan(a.final.test_acc) && !isnan(a.final.scratch_test_acc));
+    EXPECT(fabs(a.final.test_delta - (a.final.test_acc - a.final.scratch_test_acc)) < 1e-12);
+    static const char *const files[] = { "config.thaw", "metrics.csv", "metrics.jsonl",
+                                         "events.log", "session.thaw", "best.json",
+                                         "best.safetensors", "last.json", "last.safetensors",
+                                         "loss.svg", "accuracy.svg", "delta.svg" };
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++)
+        EXPECTF(exists(run, files[i]), "%s/%s is missing", run, files[i]);
+    snprintf(path, sizeof path, "%s/metrics.csv", run);
+    EXPECT(count_lines(path) == 4);
+    snprintf(path, sizeof path, "%s/metrics.jsonl", run);
+    f = fopen(path, "r");
+    EXPECT(f);
+    int rows = 0;
+    while (fgets(line, sizeof line, f)) {
+        cJSON *j = cJSON_Parse(line);
+        EXPECTF(j && cJSON_GetObjectItem(j, "delta"), "line %d: %s", rows + 1, line);
+        cJSON_Delete(j);
+        rows++;
+    }
+    EXPECT(rows == 3);
+    fclose(f);
+    f = NULL;
+    snprintf(path, sizeof path, "%s/events.log", run);
+    f = fopen(path, "r");
+    EXPECT(f);
+    int thawed = 0, rate = 0;
+    while (fgets(line, sizeof line, f)) {
+        thawed |= strstr(line, "unfreeze stage3") != NULL;
+        rate |= strstr(line, "lr head 0.005") != NULL;
+    }
+    EXPECT(thawed && rate);
+    fclose(f);
+    f = NULL;
+    snprintf(path, sizeof path, "%s/session.thaw", run);
+    EXPECT(count_lines(path) == 2);
+done:
+    if (f)
+        fclose(f);
+    app_free(&a);
+}
+
+/* config.thaw holds enough to replay the run: the same numbers again. */
+void test_app_config_replays(void)
+{
+    app a, b;
+    thaw_err err = {0};
+    char dir[512];
+    char *config = NULL;
+    open_app(&a);
+    open_app(&b);
+    EXPECT(temp_dir(dir, sizeof dir));
+    EXPECT(loaded(&a));
+    EXPECT(app_exec(&a, "strategy feature-extraction", &err) == THAW_OK);
+    EXPECT(app_exec(&a, "unfreeze stage3.conv2", &err) == THAW_OK);
+    EXPECT(app_exec(&a, "lr stage3 0.02", &err) == THAW_OK);
+    config = app_config_text(&a);
+    EXPECT(config);
+    snprintf(a.run_dir, sizeof a.run_dir, "%s/a", dir);
+    EXPECT(app_exec(&a, "train 2", &err) == THAW_OK);
+    for (char *save, *l = strtok_r(config, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
+        EXPECTF(app_exec(&b, l, &err) == THAW_OK, "%s: %s", l, err.msg);
+    snprintf(b.run_dir, sizeof b.run_dir, "%s/b", dir);
+    EXPECT(app_exec(&b, "train 2", &err) == THAW_OK);
+    EXPECTF(a.final.val_loss == b.final.val_loss && a.final.test_acc == b.final.test_acc &&
+            a.final.scratch_test_acc == b.final.scratch_test_acc,
+            "%.9g/%.9g vs %.9g/%.9g", a.final.val_loss, a.final.test_acc, b.final.val_loss,
+            b.final.test_acc);
+done:
+    free(config);
+    app_free(&a);
+    app_free(&b);
+}
+
+/* Intermediate-task transfer: a saved fine-tuned model names its parent and
+ * is the source of the next transfer. */
+void test_app_saved_model_is_a_source(void)
+{
+    app a, b;
+    thaw_err err = {0};
+    char dir[512], file[600], line[700];
+    open_app(&a);
+    open_app(&b);
+    EXPECT(temp_dir(dir, sizeof dir));
+    EXPECT(loaded(&a));
+    snprintf(a.run_dir, sizeof a.run_dir, "%s/run", dir);
+    EXPECT(app_exec(&a, "set baseline off", &err) == THAW_OK);
+    EXPECT(app_exec(&a, "train 1", &err) == THAW_OK);
+    snprintf(file, sizeof file, "%s/tuned.json", dir);
+    snprintf(line, sizeof line, "save %s", file);
+    EXPECTF(app_exec(&a, line, &err) == THAW_OK, "%s", err.msg);
+    snprintf(line, sizeof line, "load model %s", file);
+    EXPECTF(app_exec(&b, line, &err) == THAW_OK, "%s", err.msg);
+    EXPECT(!strcmp(b.source_meta.prov.finetuned_from, "shapes-resnet"));
+    EXPECT(b.source_meta.nclass == 4 && !strcmp(b.source_meta.class_name[0], a.task.name[0]));
+    EXPECT(app_exec(&b, "load data shapes:classes=4-7,shots=4,val=4,n=20,test=8", &err) == THAW_OK);
+    EXPECT(app_exec(&b, "set baseline off", &err) == THAW_OK);
+    snprintf(b.run_dir, sizeof b.run_dir, "%s/next", dir);
+    EXPECT(app_exec(&b, "train 1", &err) == THAW_OK && b.final.final);
+done:
+    app_free(&a);
+    app_free(&b);
+}
+
+/* Settings that shape the run itself are refused once it started. */
+void test_app_set_after_start(void)
+{
+    app a;
+    thaw_err err = {0};
+    char dir[512];
+    open_app(&a);
+    EXPECT(temp_dir(dir, sizeof dir));
+    EXPECT(loaded(&a));
+    snprintf(a.run_dir, sizeof a.run_dir, "%s/run", dir);
+    EXPECT(app_exec(&a, "eval", &err) == THAW_OK);
+    EXPECT(app_exec(&a, "set baseline off", &err) == THAW_EINVAL && strstr(err.msg, "reset"));
+    EXPECT(app_exec(&a, "set batch 4 momentum 0.5", &err) == THAW_OK);
+    EXPECT(app_exec(&a, "reset", &err) == THAW_OK && !a.sess && a.have_plan);
+    EXPECT(app_exec(&a, "set baseline off", &err) == THAW_OK);
+done:
+    app_free(&a);
+}
+
+/* thaw train --json's last line: one object with every figure. */
+void test_app_json_summary(void)
+{
+    app a;
+    thaw_err err = {0};
+    char dir[512], path[600], text[4096];
+    FILE *f = NULL;
+    cJSON *j = NULL;
+    open_app(&a);
+    EXPECT(temp_dir(dir, sizeof dir));
+    EXPECT(loaded(&a));
+    snprintf(a.run_dir, sizeof a.run_dir, "%s/run", dir);
+    EXPECT(app_exec(&a, "train 2", &err) == THAW_OK);
+    snprintf(path, sizeof path, "%s/summary.json", dir);
+    f = fopen(path, "w+");
+    EXPECT(f);
+    cli_print_json(f, &a);
+    rewind(f);
+    EXPECT(fgets(text, sizeof text, f));
+    j = cJSON_Parse(text);
+    EXPECT(j);
+    static const char *const keys[] = { "transfer_val_acc", "transfer_test_acc", "scratch_val_acc",
+                                        "scratch_test_acc", "delta_transfer", "epochs",
+                                        "epochs_to_95_transfer", "epochs_to_95_scratch", "img_s",
+                                        "run" };
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+        EXPECTF(cJSON_GetObjectItem(j, keys[i]), "no %s in %s", keys[i], text);
+    EXPECT(cJSON_GetObjectItem(j, "epochs")->valuedouble == 2);
+    EXPECT(fabs(cJSON_GetObjectItem(j, "delta_transfer")->valuedouble - a.final.test_delta) < 1e-5);
+    EXPECT(cJSON_IsNull(cJSON_GetObjectItem(j, "source_acc")) ||
+           cJSON_IsNumber(cJSON_GetObjectItem(j, "source_acc")));
+done:
+    cJSON_Delete(j);
+    if (f)
+        fclose(f);
+    app_free(&a);
+}
