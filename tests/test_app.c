@@ -171,6 +171,8 @@ void test_app_run_folder(void)
     EXPECT(app_exec(&a, "lr head 0.005", &err) == THAW_OK);
     EXPECT(app_exec(&a, "train 1", &err) == THAW_OK);
     EXPECT(a.nhistory == 3 && a.final.final && a.final.epoch == 3);
+    EXPECT(app_exec(&a, "show confusion", &err) == THAW_OK);
+    EXPECT(app_exec(&a, "show layers", &err) == THAW_OK);
     EXPECT(!isnan(a.final.test_acc) && !isnan(a.final.scratch_test_acc));
     EXPECT(fabs(a.final.test_delta - (a.final.test_acc - a.final.scratch_test_acc)) < 1e-12);
     static const char *const files[] = { "config.thaw", "metrics.csv", "metrics.jsonl",

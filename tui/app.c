@@ -878,9 +878,41 @@ static void show_layers(app *a)
     say(a, APP_INFO, "trainable parameters: %zu of %zu", model_count(m, 1), model_count(m, 0));
 }
 
+/* The last evaluation's confusion matrix and per-class accuracy. */
+static int show_confusion(app *a, thaw_err *err)
+{
+    if (!a->sess || a->nhistory == 0)
+        return thaw_fail(err, THAW_EINVAL, "show confusion: nothing has been evaluated yet (eval)");
+    int k = a->task.nclass;
+    sess_confusion c = { .count = calloc((size_t)k * k, sizeof(long)) };
+    if (!c.count)
+        return thaw_fail(err, THAW_ENOMEM, "out of memory");
+    sess_confusion_get(a->sess, &c);
+    char line[1024];
+    size_t n = (size_t)snprintf(line, sizeof line, "%-16s", c.split == SESS_TEST_SPLIT ?
+                                "test: true \\ predicted" : "val: true \\ predicted");
+    for (int j = 0; j < k && n < sizeof line; j++)
+        n += (size_t)snprintf(line + n, sizeof line - n, " %6d", j);
+    say(a, APP_INFO, "%s  accuracy", line);
+    for (int i = 0; i < k; i++) {
+        long row = 0;
+        n = (size_t)snprintf(line, sizeof line, "%2d %-13.13s", i, a->task.name[i]);
+        for (int j = 0; j < k; j++) {
+            row += c.count[(size_t)i * k + j];
+            if (n < sizeof line)
+                n += (size_t)snprintf(line + n, sizeof line - n, " %6ld", c.count[(size_t)i * k + j]);
+        }
+        say(a, APP_INFO, "%s  %5.1f%%", line, row ? 100.0 * c.count[(size_t)i * k + i] / row : 0.0);
+    }
+    free(c.count);
+    return THAW_OK;
+}
+
 static int cmd_show(app *a, int argc, char **argv, thaw_err *err)
 {
     const char *what = argc > 1 ? argv[1] : "layers";
+    if (!strcmp(what, "confusion"))
+        return show_confusion(a, err);
     if (!strcmp(what, "settings")) {
         char *text = app_config_text(a);
         if (!text)
@@ -896,7 +928,7 @@ static int cmd_show(app *a, int argc, char **argv, thaw_err *err)
         show_layers(a);
         return THAW_OK;
     }
-    return thaw_fail(err, THAW_EINVAL, "show %s: expected show layers or show settings", what);
+    return thaw_fail(err, THAW_EINVAL, "show %s: expected show layers, settings or confusion", what);
 }
 
 static int cmd_help(app *a, int argc, char **argv, thaw_err *err);
@@ -943,7 +975,7 @@ static int cmd_quit(app *a, int argc, char **argv, thaw_err *err)
       "sweep the rate with the current freezing; suggests a head rate")                           \
     X("save", cmd_save, "FILE.json", "save the transferred model (it can be the next source)")    \
     X("export", cmd_export, "metrics FILE.csv | plots FILE.svg", "write the metrics or the plots") \
-    X("show", cmd_show, "[layers|settings]", "print the layers or the settings")                  \
+    X("show", cmd_show, "[layers|settings|confusion]", "print the layers, the settings or the confusion matrix")                  \
     X("reset", cmd_reset, "", "discard training and reload the model and data")                   \
     X("help", cmd_help, "[COMMAND]", "list commands, or explain one")                             \
     X("quit", cmd_quit, "", "leave thaw")

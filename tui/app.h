@@ -24,7 +24,7 @@
  *     train [EPOCHS]  step  pause  resume  stop  eval
  *     lr-find [start=R] [end=R] [steps=N]
  *     save FILE.json             export metrics FILE.csv | export plots FILE.svg
- *     show [layers|settings|plan]       help [COMMAND]       reset       quit
+ *     show [layers|settings|confusion]  help [COMMAND]       reset       quit
  *
  * PATTERN is "all", a dotted layer path or a glob ("stage*", "stage3.*").
  * Until the first train (or step, eval, lr-find) the plan is edited in place;
