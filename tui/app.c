@@ -47,6 +47,18 @@ static void say(app *a, app_say_kind kind, const char *fmt, ...)
         a->out.say(a->out.ctx, kind, text);
 }
 
+/* Appends one command to the run's session.thaw, without its line break. */
+static void log_command(app *a, const char *line)
+{
+    char one[TASK_SPEC_MAX + 256];
+    size_t n = strcspn(line, "\r\n");
+    if (n >= sizeof one)
+        return;
+    memcpy(one, line, n);
+    one[n] = '\0';
+    runlog_command(a->run, one, NULL);
+}
+
 static int parse_double(const char *s, double lo, double hi, double *out)
 {
     char *end;
@@ -472,6 +484,11 @@ static int start_session(app *a, thaw_err *err)
         safe[k++] = *p;
     safe[k] = '\0';
     rc = runlog_open(&a->run, a->run_dir[0] ? a->run_dir : NULL, "runs", safe, config, err);
+    if (rc == THAW_OK) {
+        /* session.thaw starts from the state the run starts in, so it replays alone. */
+        for (char *save, *l = strtok_r(config, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
+            log_command(a, l);
+    }
     free(config);
     if (rc)
         return rc;
@@ -844,25 +861,42 @@ static int cmd_export(app *a, int argc, char **argv, thaw_err *err)
     return rc;
 }
 
+const model *app_model(const app *a)
+{
+    return current_model(a);
+}
+
+int app_layers(app *a, sess_layer *out, int cap)
+{
+    if (a->sess)
+        return sess_layers(a->sess, out, cap);
+    const model *m = current_model(a);
+    int n = 0;
+    for (int i = 0; m && i < m->nslice && n < cap; i++) {
+        const param_slice *p = &m->slice[i];
+        if (p->kind == PARAM_STAT || (n && out[n - 1].l == p->owner))
+            continue;
+        memset(&out[n], 0, sizeof out[n]);
+        out[n].l = p->owner;
+        out[n].lr = p->lr;
+        int frozen = 0, open = 0;
+        const layer *l = p->owner;
+        for (int k = l->slice0; k < l->slice0 + l->nslice; k++)
+            if (m->slice[k].kind != PARAM_STAT) {
+                frozen += m->slice[k].frozen;
+                open += !m->slice[k].frozen;
+            }
+        out[n].frozen = open == 0 ? 1 : frozen == 0 ? 0 : 2;
+        n++;
+    }
+    return n;
+}
+
 static void show_layers(app *a)
 {
     const model *m = current_model(a);
     static sess_layer ls[LAYERS_MAX];
-    int n = 0;
-    if (a->sess) {
-        n = sess_layers(a->sess, ls, LAYERS_MAX);
-    } else {
-        for (int i = 0; i < m->nslice && n < LAYERS_MAX; i++) {
-            const param_slice *p = &m->slice[i];
-            if (n && ls[n - 1].l == p->owner)
-                continue;
-            memset(&ls[n], 0, sizeof ls[n]);
-            ls[n].l = p->owner;
-            ls[n].frozen = p->frozen;
-            ls[n].lr = p->lr;
-            n++;
-        }
-    }
+    int n = app_layers(a, ls, LAYERS_MAX);
     say(a, APP_INFO, "%-22s %-12s %10s  %-6s %9s %8s %9s", "layer", "type", "params", "train",
         "lr", "drift", "|grad|");
     for (int i = 0; i < n; i++) {
@@ -1026,9 +1060,10 @@ int app_exec(app *a, const char *line, thaw_err *err)
     int rc = -1;
     for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++)
         if (!strcmp(argv[0], verbs[i].v.name)) {
-            if (a->run && strcmp(argv[0], "help") && strcmp(argv[0], "show"))
-                runlog_command(a->run, line, NULL);
             rc = verbs[i].fn(a, argc, argv, err);
+            if (rc == THAW_OK && a->run && strcmp(argv[0], "help") && strcmp(argv[0], "show") &&
+                strcmp(argv[0], "quit"))
+                log_command(a, line);
             break;
         }
     leave_c(old);
@@ -1077,6 +1112,8 @@ int app_pump(app *a, int timeout_ms)
     locale_t old = enter_c();
     while (sess_poll(a->sess, &ev, handled ? 0 : timeout_ms)) {
         handled++;
+        if (a->out.event)
+            a->out.event(a->out.ctx, &ev);
         switch (ev.kind) {
         case SEV_STEP: {
             int per = (a->task.split[TASK_TRAIN].n + a->set.sess.batch - 1) / a->set.sess.batch;

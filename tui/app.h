@@ -54,6 +54,8 @@ typedef enum app_say_kind {
 typedef struct app_out {
     void *ctx;
     void (*say)(void *ctx, app_say_kind kind, const char *text);
+    /* Every session event app_pump handles, before it reports it (may be NULL). */
+    void (*event)(void *ctx, const sess_event *ev);
 } app_out;
 
 /* Settings a `set` changes, with the session's configuration. */
@@ -116,6 +118,15 @@ const app_verb *app_verbs(int *n);
 
 /* The setting names `set` knows, NULL-terminated. */
 extern const char *const app_setting_names[];
+
+/* The transferred model: the plan before training, the session's after. Its
+ * tree's structure may be read at any time; its flags and weights only
+ * through app_layers while a session exists. */
+const model *app_model(const app *a);
+
+/* Per leaf layer with parameters: frozen state, rate and, once training
+ * started, the live diagnostics (sess_layers). Returns the count. */
+int app_layers(app *a, sess_layer *out, int cap);
 
 /* Trainable parameters of the plan (or the session's model), and total. */
 size_t app_count(const app *a, int trainable_only);
