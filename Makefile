@@ -70,7 +70,7 @@ deps-bench:
 
 run: deps
 	@$(MAKE) --no-print-directory all
-	./thaw info models/fashion-resnet.json
+	./thaw
 
 test: deps-test
 	@$(MAKE) --no-print-directory $(BUILD)/thaw-tests

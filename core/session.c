@@ -146,7 +146,8 @@ static void emit(session *s, sess_event *ev)
 {
     ev->epoch = atomic_load(&s->epoch);
     ev->step = s->step;
-    ev->state = (sess_state)atomic_load(&s->state);
+    if (ev->kind != SEV_STATE)          /* a state event carries the state it announces */
+        ev->state = (sess_state)atomic_load(&s->state);
     if (s->h.event && (hooked(ev->kind) || (ev->kind == SEV_LRFIND && ev->count < 0)))
         s->h.event(s->h.ctx, ev);
     size_t tail = atomic_load_explicit(&s->ev_tail, memory_order_relaxed);
@@ -205,14 +206,20 @@ long sess_dropped(const session *s) { return atomic_load(&((session *)s)->droppe
 sess_state sess_state_now(const session *s) { return (sess_state)atomic_load(&((session *)s)->state); }
 int sess_epoch(const session *s) { return atomic_load(&((session *)s)->epoch); }
 
+/* The event goes out first, so whoever sess_wait releases finds it queued. */
 static void set_state(session *s, sess_state st, const char *why)
 {
+    sess_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.kind = SEV_STATE;
+    ev.state = st;
+    snprintf(ev.text, sizeof ev.text, "%s", why);
+    emit(s, &ev);
     pthread_mutex_lock(&s->mu);
     atomic_store(&s->state, st);
     if (st != SESS_RUNNING)
         pthread_cond_broadcast(&s->settled);
     pthread_mutex_unlock(&s->mu);
-    emit_text(s, SEV_STATE, "%s", why);
 }
 
 /* ---- slices a step touches --------------------------------------------- */
@@ -788,9 +795,9 @@ static void train_step(session *s)
         if (!s->r[k].m || j[k].ok)
             continue;
         s->run.step_once = 0;
-        set_state(s, SESS_PAUSED, "paused: a value became non-finite");
         emit_text(s, SEV_NONFINITE, "%s model, step %ld: %s is not finite; the last good "
                   "weights are kept", k ? "scratch" : "transferred", s->step + 1, s->r[k].bad);
+        set_state(s, SESS_PAUSED, "paused: a value became non-finite");
         return;
     }
     s->step++;

@@ -720,8 +720,10 @@ static int cmd_train(app *a, int argc, char **argv, thaw_err *err)
             (rc = control(a, (sess_ctl){ .op = SESS_STRATEGY, .strat = st, .value = a->set.lr }, err)))
             return rc;
     }
+    int idle = sess_state_now(a->sess) == SESS_IDLE && !sess_busy(a->sess);
     if ((rc = control(a, (sess_ctl){ .op = SESS_TRAIN, .count = (int)n }, err)))
         return rc;
+    a->target_epoch = idle ? sess_epoch(a->sess) + (int)n : a->target_epoch + (int)n;
     settle(a);
     return THAW_OK;
 }

@@ -95,6 +95,7 @@ typedef struct app {
     sess_eval *history;         /* every evaluation */
     int nhistory, caphistory;
     double lr_suggestion;       /* the last lr-find's, NaN before one */
+    int target_epoch;           /* where the current train command ends */
     int verbose_lrfind;         /* report every point of the lr-find curve as a line */
     int quit;                   /* quit was given */
 } app;

@@ -4,6 +4,7 @@
 
 #include "commands.h"
 #include "gemm.h"
+#include "workbench.h"
 
 static const struct {
     const char *name, *args, *help;
@@ -16,10 +17,31 @@ static const struct {
 
 static void usage(FILE *to)
 {
-    fprintf(to, "usage: thaw COMMAND [ARGS]\n\ncommands:\n");
+    fprintf(to, "usage: thaw [MODEL.json] [--data SPEC] [--contrast]   the workbench\n"
+                "       thaw COMMAND [ARGS]\n\ncommands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(to, "  thaw %s %-20s %s\n", commands[i].name, commands[i].args, commands[i].help);
     fprintf(to, "\nTHAW_THREADS=N sets the number of threads (default 1).\n");
+}
+
+/* thaw [MODEL.json] [--data SPEC] [--contrast]: the workbench. */
+static int open_workbench(int argc, char **argv)
+{
+    wb_opts o = { 0 };
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--data") && i + 1 < argc)
+            o.data = argv[++i];
+        else if (!strcmp(argv[i], "--contrast"))
+            o.contrast = 1;
+        else if (argv[i][0] != '-' && !o.model)
+            o.model = argv[i];
+        else {
+            fprintf(stderr, "thaw: unknown option '%s'\n", argv[i]);
+            usage(stderr);
+            return 2;
+        }
+    }
+    return workbench_main(&o);
 }
 
 int main(int argc, char **argv)
@@ -28,13 +50,16 @@ int main(int argc, char **argv)
         fprintf(stderr, "thaw: THAW_THREADS must be a whole number from 1 to 256\n");
         return 2;
     }
-    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-        usage(argc < 2 ? stderr : stdout);
-        return argc < 2 ? 2 : 0;
+    if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+        usage(stdout);
+        return 0;
     }
-    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+    for (size_t i = 0; argc >= 2 && i < sizeof commands / sizeof commands[0]; i++)
         if (!strcmp(argv[1], commands[i].name))
             return commands[i].run(argc - 1, argv + 1);
+    size_t n = argc >= 2 ? strlen(argv[1]) : 0;
+    if (argc < 2 || argv[1][0] == '-' || (n > 5 && !strcmp(argv[1] + n - 5, ".json")))
+        return open_workbench(argc, argv);
     fprintf(stderr, "thaw: unknown command '%s'\n", argv[1]);
     usage(stderr);
     return 2;
