@@ -545,9 +545,20 @@ static void settle(app *a)
 {
     if (!a->batch || !a->sess)
         return;
-    while (sess_busy(a->sess))
+    int stopping = 0;
+    while (sess_busy(a->sess)) {
         app_pump(a, 100);
+        if (a->stop && *a->stop && !stopping) {
+            /* SIGINT, SIGTERM or SIGHUP: end the training the normal way, so
+             * the final evaluation writes the last checkpoint. */
+            stopping = 1;
+            say(a, APP_WARN, "stopping: evaluating and saving the last checkpoint");
+            control(a, (sess_ctl){ .op = SESS_STOP }, NULL);
+        }
+    }
     app_pump(a, 0);
+    if (stopping)
+        a->quit = 1;
 }
 
 /* ---- commands ------------------------------------------------------------ */

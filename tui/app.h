@@ -37,6 +37,8 @@
 #ifndef THAW_APP_H
 #define THAW_APP_H
 
+#include <signal.h>
+
 #include "augment.h"
 #include "modelfile.h"
 #include "session.h"
@@ -97,7 +99,10 @@ typedef struct app {
     double lr_suggestion;       /* the last lr-find's, NaN before one */
     int target_epoch;           /* where the current train command ends */
     int verbose_lrfind;         /* report every point of the lr-find curve as a line */
-    int quit;                   /* quit was given */
+    int quit;                   /* quit was given, or a stop signal ended a batch run */
+    /* Batch mode: when *stop becomes non-zero (a signal handler sets it),
+     * the running train command stops, saves, and the app quits. */
+    volatile sig_atomic_t *stop;
 } app;
 
 void app_init(app *a, const app_out *out, int batch_mode);

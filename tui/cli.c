@@ -2,6 +2,7 @@
 #include "cli.h"
 
 #include <math.h>
+#include <signal.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -40,6 +41,26 @@ void cli_out_init(cli_out *c, FILE *out, int quiet)
 app_out cli_app_out(cli_out *c)
 {
     return (app_out){ .ctx = c, .say = cli_say };
+}
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_stop_signal(int sig)
+{
+    if (sig == SIGINT && stop_requested)
+        _exit(130);
+    stop_requested = 1;
+}
+
+void cli_signals(app *a)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    a->stop = &stop_requested;
 }
 
 int cli_exec(app *a, cli_out *c, const char *line)

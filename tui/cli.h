@@ -20,6 +20,11 @@ typedef struct cli_out {
 void cli_out_init(cli_out *c, FILE *out, int quiet);
 app_out cli_app_out(cli_out *c);
 
+/* Batch mode's signals: the first SIGINT, SIGTERM or SIGHUP sets a's stop
+ * flag (the run stops and saves its last checkpoint); a second SIGINT exits
+ * at once. */
+void cli_signals(app *a);
+
 /* Runs one command, printing "thaw: MESSAGE" on failure; returns the status. */
 int cli_exec(app *a, cli_out *c, const char *line);
 

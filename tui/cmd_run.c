@@ -33,6 +33,7 @@ int cmd_run(int argc, char **argv)
     app a;
     app_out out = cli_app_out(&c);
     app_init(&a, &out, 1);
+    cli_signals(&a);
     char line[8192];
     int rc = 0, n = 0;
     while (!a.quit && fgets(line, sizeof line, f)) {

@@ -166,6 +166,7 @@ int cmd_train(int argc, char **argv)
     app a;
     app_out out = cli_app_out(&c);
     app_init(&a, &out, 1);
+    cli_signals(&a);
     rc = setup(&a, &c, &o) || cli_exec(&a, &c, "train") ? 1 : 0;
     if (rc == 0 && o.json)
         cli_print_json(stdout, &a);
