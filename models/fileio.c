@@ -2,6 +2,7 @@
  * fsync of the folder), see fileio.h. */
 #include "fileio.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -106,6 +107,33 @@ static int fio_fsync(int fd)
     return rc;
 }
 
+int fio_clean_stale(const char *path)
+{
+    char dir[PATH_MAX];
+    const char *slash = strrchr(path, '/');
+    const char *base = slash ? slash + 1 : path;
+    size_t nb = strlen(base);
+    if (!*base || fio_dir(path, dir, sizeof dir) != 0)
+        return 0;
+    DIR *d = opendir(dir);
+    if (!d)
+        return 0;
+    int removed = 0;
+    for (struct dirent *e; (e = readdir(d));) {
+        const char *name = e->d_name;
+        /* ".BASE.XXXXXX", as fio_stage names them */
+        if (name[0] != '.' || strncmp(name + 1, base, nb) || name[1 + nb] != '.' ||
+            strlen(name + 2 + nb) != 6)
+            continue;
+        char stale[PATH_MAX];
+        int n = snprintf(stale, sizeof stale, "%s/%s", dir, name);
+        if (n > 0 && (size_t)n < sizeof stale && unlink(stale) == 0)
+            removed++;
+    }
+    closedir(d);
+    return removed;
+}
+
 /* Writes buf to a fresh temporary file beside path, fsynced and closed;
  * its name goes into tmp. */
 static int fio_stage(const char *path, const void *buf, size_t len, char *tmp, size_t cap,
@@ -154,6 +182,8 @@ int fio_save(const char *const *paths, const void *const *bufs, const size_t *le
                          n, FIO_FILES_MAX);
     char tmp[FIO_FILES_MAX][PATH_MAX];
     int rc = THAW_OK, staged = 0, renamed = 0;
+    for (int i = 0; i < n; i++)
+        fio_clean_stale(paths[i]);
     while (rc == THAW_OK && staged < n) {
         rc = fio_stage(paths[staged], bufs[staged], lens[staged], tmp[staged], PATH_MAX, err);
         staged += rc == THAW_OK;

@@ -13,7 +13,9 @@
  * A save writes every file to a temporary name in its destination folder,
  * fsyncs and closes each, then renames them into place in the order given and
  * fsyncs the folders: a reader sees either the old file or the whole new one,
- * never a half-written one. Each temporary file is removed on failure.
+ * never a half-written one. Each temporary file is removed on failure; one
+ * left by a process killed mid-save (".NAME.XXXXXX" beside NAME) is removed
+ * by the next save of NAME, which assumes one writer per file.
  */
 #ifndef THAW_FILEIO_H
 #define THAW_FILEIO_H
@@ -28,6 +30,10 @@
  * folder) or changes size while being read; THAW_EFORMAT when it is larger
  * than max bytes, checked before anything is allocated. */
 int fio_read(const char *path, size_t max, char **buf, size_t *len, thaw_err *err);
+
+/* Removes the temporary files a killed save of path left beside it;
+ * returns how many. */
+int fio_clean_stale(const char *path);
 
 /* Writes n files atomically, as described above. THAW_EIO naming the file
  * and the failing step (an fsync error is a failed save, never retried). */

@@ -362,3 +362,34 @@ void test_mf_type_names_match_ops(void)
     CHECK(all);
     CHECK(ok);
 }
+
+/* A save killed between creating its temporary file and the rename leaves
+ * ".NAME.XXXXXX" behind; the next save of NAME removes it (and nothing
+ * else). */
+void test_mf_save_cleans_stale_temporaries(void)
+{
+    char dir[512], stale[600], other[600], path[600];
+    mf_meta meta;
+    model m;
+    thaw_err err = {0};
+    memset(&meta, 0, sizeof meta);
+    memset(&m, 0, sizeof m);
+    CHECK(temp_dir(dir, sizeof dir));
+    snprintf(stale, sizeof stale, "%s/.net.safetensors.a1B2c3", dir);
+    snprintf(other, sizeof other, "%s/.keep.json.a1B2c3", dir);
+    snprintf(path, sizeof path, "%s/net.json", dir);
+    FILE *f = fopen(stale, "w"), *g = fopen(other, "w");
+    EXPECT(f && g);
+    fclose(f);
+    fclose(g);
+    EXPECT(mf_meta_reference(&meta, (shape3){ 1, 8, 8 }, 3, &err) == THAW_OK);
+    EXPECT(mf_build(&m, &meta, 1, &err) == THAW_OK);
+    EXPECTF(mf_save(path, &meta, &m, &err) == THAW_OK, "%s", err.msg);
+    EXPECT(access(stale, F_OK) != 0);
+    EXPECT(access(other, F_OK) == 0);
+    EXPECT(count_files(dir) == 3);
+done:
+    model_free(&m);
+    mf_meta_free(&meta);
+    remove_dir(dir);
+}
