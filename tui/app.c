@@ -361,7 +361,6 @@ static int build_plan(app *a, thaw_err *err)
     a->plan.train_bn = a->set.train_bn;
     model_set_lr(&a->plan, a->plan.root, a->set.lr);
     a->strategy_text[0] = '\0';
-    load_source_images(a);
     say(a, APP_INFO, "target: %s, %d classes; %d training, %d validation, %d test images",
         a->task.source, a->task.nclass, a->task.split[TASK_TRAIN].n, a->task.split[TASK_VAL].n,
         a->task.split[TASK_TEST].n);
@@ -494,6 +493,8 @@ static int start_session(app *a, thaw_err *err)
         return rc;
     model scratch, source;
     int have_scratch = 0, have_source = 0;
+    if (!a->source_x)
+        load_source_images(a);      /* here, not at load: start-up stays fast */
     if (a->set.sess.baseline) {
         if ((rc = mf_build(&scratch, &a->meta, a->set.seed + 7919, err)))
             return rc;
