@@ -348,3 +348,61 @@ done:
         fclose(f);
     app_free(&a);
 }
+
+/* Lessons: narration, checks that say plainly when a run misbehaves,
+ * quick mode, and instructor locks that bind the audience only. */
+static void said(void *ctx, app_say_kind kind, const char *text)
+{
+    if (kind == APP_SAY)
+        snprintf(ctx, 256, "%s", text);
+}
+
+void test_app_lesson_commands(void)
+{
+    app a;
+    thaw_err err = {0};
+    char dir[512], heard[256] = "";
+    app_init(&a, &(app_out){ .ctx = heard, .say = said }, 1);
+    EXPECT(temp_dir(dir, sizeof dir));
+    EXPECT(app_exec(&a, "say Watch the \"head\" learn", &err) == THAW_OK);
+    EXPECT(!strcmp(heard, "Watch the head learn"));
+    EXPECT(app_exec(&a, "pause-for-key", &err) == THAW_OK && !a.wait_key);   /* batch: no wait */
+    EXPECT(loaded(&a));
+    EXPECT(app_exec(&a, "expect val_acc > 0.5", &err) == THAW_EINVAL && strstr(err.msg, "not been measured"));
+    snprintf(a.run_dir, sizeof a.run_dir, "%s/run", dir);
+    EXPECT(app_exec(&a, "train 1", &err) == THAW_OK);
+    EXPECT(app_exec(&a, "expect val_acc >= 0", &err) == THAW_OK);
+    EXPECT(app_exec(&a, "expect test_acc > 1.5", &err) == THAW_EINVAL &&
+           strstr(err.msg, "did not behave as the lesson expects") && strstr(err.msg, "test_acc"));
+    EXPECT(app_exec(&a, "expect wisdom > 1", &err) == THAW_EINVAL && strstr(err.msg, "wisdom"));
+    EXPECT(app_exec(&a, "expect val_acc ~ 1", &err) == THAW_EINVAL && strstr(err.msg, "operator"));
+    setenv("THAW_QUICK", "0", 1);
+    EXPECT(app_exec(&a, "if-quick set epochs 3", &err) == THAW_OK && a.set.epochs == 2);
+    setenv("THAW_QUICK", "1", 1);
+    EXPECT(app_exec(&a, "if-quick set epochs 3", &err) == THAW_OK && a.set.epochs == 3);
+    unsetenv("THAW_QUICK");
+done:
+    app_free(&a);
+}
+
+void test_app_instructor_mode(void)
+{
+    app a;
+    thaw_err err = {0};
+    open_app(&a);
+    EXPECT(loaded(&a));
+    EXPECT(app_exec(&a, "lock freeze lr", &err) == THAW_OK && app_locked(&a, "freeze"));
+    EXPECT(app_exec(&a, "freeze stem", &err) == THAW_EINVAL && strstr(err.msg, "locked"));
+    EXPECT(app_exec_lesson(&a, "freeze stem", &err) == THAW_OK);     /* the lesson itself may */
+    EXPECT(app_exec(&a, "unfreeze stem", &err) == THAW_OK);          /* not locked */
+    EXPECT(app_exec(&a, "lock quit", &err) == THAW_EINVAL);
+    EXPECT(app_exec(&a, "lock nonsense", &err) == THAW_EINVAL && strstr(err.msg, "nonsense"));
+    EXPECT(app_exec(&a, "unlock all", &err) == THAW_OK && !app_locked(&a, "lr"));
+    EXPECT(app_exec(&a, "hide delta lr-bar", &err) == THAW_OK);
+    EXPECT(app_hidden(&a, APP_PART_DELTA) && app_hidden(&a, APP_PART_LRBAR) &&
+           !app_hidden(&a, APP_PART_LOSS));
+    EXPECT(app_exec(&a, "hide sidebar", &err) == THAW_EINVAL && strstr(err.msg, "sidebar"));
+    EXPECT(app_exec(&a, "unhide all", &err) == THAW_OK && a.hidden == 0);
+done:
+    app_free(&a);
+}

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <locale.h>
+#include <stddef.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -993,6 +994,155 @@ static int cmd_reset(app *a, int argc, char **argv, thaw_err *err)
     return build_plan(a, err);
 }
 
+/* ---- lessons ---------------------------------------------------------------- */
+
+const char *const app_parts[] = { "type", "out", "params", "lr", "drift", "grad", "lr-bar",
+                                  "loss", "accuracy", "delta", NULL };
+
+static int joined(int argc, char **argv, int from, char *out, size_t cap)
+{
+    out[0] = '\0';
+    for (int i = from; i < argc; i++) {
+        size_t n = strlen(out);
+        if (snprintf(out + n, cap - n, "%s%s", i > from ? " " : "", argv[i]) >= (int)(cap - n))
+            return 0;
+    }
+    return 1;
+}
+
+static int cmd_say(app *a, int argc, char **argv, thaw_err *err)
+{
+    char text[2048];
+    if (argc < 2 || !joined(argc, argv, 1, text, sizeof text))
+        return thaw_fail(err, THAW_EINVAL, "usage: say TEXT (up to %zu characters)", sizeof text - 1);
+    say(a, APP_SAY, "%s", text);
+    return THAW_OK;
+}
+
+static int cmd_pause_for_key(app *a, int argc, char **argv, thaw_err *err)
+{
+    (void)argv;
+    if (argc != 1)
+        return thaw_fail(err, THAW_EINVAL, "usage: pause-for-key");
+    a->wait_key = !a->batch;
+    return THAW_OK;
+}
+
+/* The fields of sess_eval expect can name, with where they live. */
+static const struct { const char *name; size_t off; } metrics[] = {
+#define METRIC(f) { #f, offsetof(sess_eval, f) }
+    METRIC(train_loss), METRIC(train_acc), METRIC(val_loss), METRIC(val_acc), METRIC(test_acc),
+    METRIC(scratch_train_loss), METRIC(scratch_train_acc), METRIC(scratch_val_loss),
+    METRIC(scratch_val_acc), METRIC(scratch_test_acc), METRIC(delta), METRIC(test_delta),
+    METRIC(source_acc), METRIC(img_s), METRIC(wall), METRIC(lr),
+#undef METRIC
+};
+
+static int cmd_expect(app *a, int argc, char **argv, thaw_err *err)
+{
+    double want;
+    if (argc != 4 || !parse_double(argv[3], -1e30, 1e30, &want))
+        return thaw_fail(err, THAW_EINVAL, "usage: expect METRIC OP VALUE (for example: expect "
+                         "test_delta > 0.05)");
+    const sess_eval *e = &a->last;
+    double got = NAN;
+    int found = 0;
+    if (!strcmp(argv[1], "epoch")) {
+        got = e->epoch;
+        found = 1;
+    }
+    for (size_t i = 0; i < sizeof metrics / sizeof metrics[0] && !found; i++)
+        if (!strcmp(argv[1], metrics[i].name)) {
+            memcpy(&got, (const char *)e + metrics[i].off, sizeof got);
+            found = 1;
+        }
+    if (!found)
+        return thaw_fail(err, THAW_EINVAL, "expect: unknown metric '%s'; metrics are epoch, "
+                         "val_acc, test_acc, delta, test_delta, scratch_val_acc, ... (the columns "
+                         "of metrics.csv)", argv[1]);
+    const char *op = argv[2];
+    int ok;
+    if (!strcmp(op, "<"))
+        ok = got < want;
+    else if (!strcmp(op, "<="))
+        ok = got <= want;
+    else if (!strcmp(op, ">"))
+        ok = got > want;
+    else if (!strcmp(op, ">="))
+        ok = got >= want;
+    else
+        return thaw_fail(err, THAW_EINVAL, "expect: operator '%s'; expected <, <=, > or >=", op);
+    if (isnan(got))
+        return thaw_fail(err, THAW_EINVAL, "the lesson expected %s %s %g, but %s has not been "
+                         "measured yet (train or eval first)", argv[1], op, want, argv[1]);
+    if (!ok)
+        return thaw_fail(err, THAW_EINVAL, "this run did not behave as the lesson expects: %s is "
+                         "%.4g, expected %s %g", argv[1], got, op, want);
+    say(a, APP_INFO, "as expected: %s = %.4g (%s %g)", argv[1], got, op, want);
+    return THAW_OK;
+}
+
+static int cmd_if_quick(app *a, int argc, char **argv, thaw_err *err)
+{
+    char line[TASK_SPEC_MAX];
+    if (argc < 2 || !joined(argc, argv, 1, line, sizeof line))
+        return thaw_fail(err, THAW_EINVAL, "usage: if-quick COMMAND (runs when THAW_QUICK=1)");
+    const char *q = getenv("THAW_QUICK");
+    if (!q || strcmp(q, "1"))
+        return THAW_OK;
+    return app_exec_lesson(a, line, err);
+}
+
+static int verb_index(const char *name);
+
+static int cmd_lock(app *a, int argc, char **argv, thaw_err *err)
+{
+    int lock = !strcmp(argv[0], "lock");
+    if (argc < 2)
+        return thaw_fail(err, THAW_EINVAL, "usage: %s COMMAND...%s", argv[0], lock ? "" : " | all");
+    for (int i = 1; i < argc; i++) {
+        if (!lock && !strcmp(argv[i], "all")) {
+            a->locked = 0;
+            continue;
+        }
+        int v = verb_index(argv[i]);
+        if (v < 0)
+            return thaw_fail(err, THAW_EINVAL, "%s: no command '%s'", argv[0], argv[i]);
+        if (!strcmp(argv[i], "unlock") || !strcmp(argv[i], "quit") || !strcmp(argv[i], "help"))
+            return thaw_fail(err, THAW_EINVAL, "%s: '%s' cannot be locked", argv[0], argv[i]);
+        if (lock)
+            a->locked |= 1ull << v;
+        else
+            a->locked &= ~(1ull << v);
+    }
+    return THAW_OK;
+}
+
+static int cmd_hide(app *a, int argc, char **argv, thaw_err *err)
+{
+    int hide = !strcmp(argv[0], "hide");
+    if (argc < 2)
+        return thaw_fail(err, THAW_EINVAL, "usage: %s PART... (type out params lr drift grad "
+                         "lr-bar loss accuracy delta)%s", argv[0], hide ? "" : " | all");
+    for (int i = 1; i < argc; i++) {
+        if (!hide && !strcmp(argv[i], "all")) {
+            a->hidden = 0;
+            continue;
+        }
+        int p = 0;
+        while (app_parts[p] && strcmp(app_parts[p], argv[i]))
+            p++;
+        if (!app_parts[p])
+            return thaw_fail(err, THAW_EINVAL, "%s: no part '%s'; parts are type out params lr "
+                             "drift grad lr-bar loss accuracy delta", argv[0], argv[i]);
+        if (hide)
+            a->hidden |= 1u << p;
+        else
+            a->hidden &= ~(1u << p);
+    }
+    return THAW_OK;
+}
+
 static int cmd_quit(app *a, int argc, char **argv, thaw_err *err)
 {
     (void)argc;
@@ -1026,6 +1176,14 @@ static int cmd_quit(app *a, int argc, char **argv, thaw_err *err)
     X("show", cmd_show, "[layers|settings|confusion]", "print the layers, the settings or the confusion matrix")                  \
     X("reset", cmd_reset, "", "discard training and reload the model and data")                   \
     X("help", cmd_help, "[COMMAND]", "list commands, or explain one")                             \
+    X("say", cmd_say, "TEXT", "lessons: narrate (a box on screen, a line in batch mode)")         \
+    X("pause-for-key", cmd_pause_for_key, "", "lessons: wait for the presenter's key")            \
+    X("expect", cmd_expect, "METRIC OP VALUE", "lessons: check a result (expect test_delta > 0)") \
+    X("if-quick", cmd_if_quick, "COMMAND", "lessons: run COMMAND only when THAW_QUICK=1")         \
+    X("lock", cmd_lock, "COMMAND...", "instructor mode: refuse commands (and their keys)")        \
+    X("unlock", cmd_lock, "COMMAND...|all", "instructor mode: allow commands again")              \
+    X("hide", cmd_hide, "PART...", "instructor mode: hide tree columns, the lr bar or plots")     \
+    X("unhide", cmd_hide, "PART...|all", "instructor mode: show them again")                      \
     X("quit", cmd_quit, "", "leave thaw")
 
 static const struct {
@@ -1036,6 +1194,20 @@ static const struct {
     APP_VERBS(APP_VERB_ENTRY)
 #undef APP_VERB_ENTRY
 };
+
+static int verb_index(const char *name)
+{
+    for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++)
+        if (!strcmp(name, verbs[i].v.name))
+            return (int)i;
+    return -1;
+}
+
+int app_locked(const app *a, const char *name)
+{
+    int v = verb_index(name);
+    return v >= 0 && ((a->locked >> v) & 1);
+}
 
 const app_verb *app_verbs(int *n)
 {
@@ -1074,6 +1246,11 @@ int app_exec(app *a, const char *line, thaw_err *err)
     int rc = -1;
     for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++)
         if (!strcmp(argv[0], verbs[i].v.name)) {
+            if (!a->lesson && ((a->locked >> i) & 1)) {
+                rc = thaw_fail(err, THAW_EINVAL, "%s is locked by the lesson (the presenter "
+                               "can unlock it)", argv[0]);
+                break;
+            }
             rc = verbs[i].fn(a, argc, argv, err);
             if (rc == THAW_OK && a->run && strcmp(argv[0], "help") && strcmp(argv[0], "show") &&
                 strcmp(argv[0], "quit"))
@@ -1083,6 +1260,14 @@ int app_exec(app *a, const char *line, thaw_err *err)
     leave_c(old);
     if (rc < 0)
         return thaw_fail(err, THAW_EINVAL, "unknown command '%s' (try help)", argv[0]);
+    return rc;
+}
+
+int app_exec_lesson(app *a, const char *line, thaw_err *err)
+{
+    a->lesson++;
+    int rc = app_exec(a, line, err);
+    a->lesson--;
     return rc;
 }
 

@@ -25,6 +25,17 @@
  *     lr-find [start=R] [end=R] [steps=N]
  *     save FILE.json             export metrics FILE.csv | export plots FILE.svg
  *     show [layers|settings|confusion]  help [COMMAND]       reset       quit
+ *     say TEXT      pause-for-key      expect METRIC OP VALUE      if-quick COMMAND
+ *     lock COMMAND...   unlock COMMAND...|all   hide PART...   unhide PART...|all
+ *
+ * The last two lines are for lessons (examples/lessons/): say narrates,
+ * pause-for-key lets the presenter set the pace (a no-op in batch mode),
+ * expect checks a result of the last evaluation — METRIC is a field of
+ * metrics.csv (val_acc, test_delta, ...), OP one of < <= > >= — and fails
+ * the lesson, saying so plainly, when it does not hold; if-quick runs its
+ * command only when THAW_QUICK=1 (lessons scale down for CI). lock and hide
+ * are instructor mode: locked commands (and their keys) are refused for the
+ * audience, hidden parts leave the screen.
  *
  * PATTERN is "all", a dotted layer path or a glob ("stage*", "stage3.*").
  * Until the first train (or step, eval, lr-find) the plan is edited in place;
@@ -51,6 +62,7 @@ typedef enum app_say_kind {
     APP_WARN,        /* something the user should know, not an error */
     APP_PROGRESS,    /* the progress line: may overwrite the previous one */
     APP_EVAL,        /* one evaluation, as a line */
+    APP_SAY,         /* a lesson's narration (say): printed, or a box on screen */
 } app_say_kind;
 
 typedef struct app_out {
@@ -103,6 +115,11 @@ typedef struct app {
     /* Batch mode: when *stop becomes non-zero (a signal handler sets it),
      * the running train command stops, saves, and the app quits. */
     volatile sig_atomic_t *stop;
+    /* Lessons. */
+    int lesson;                 /* > 0 while app_exec runs a lesson's line: locks do not apply */
+    int wait_key;               /* pause-for-key ran: a front end waits for the presenter */
+    unsigned long long locked;  /* bit i: verb i of app_verbs is locked for the audience */
+    unsigned hidden;            /* bit i: part i of app_parts is hidden */
 } app;
 
 void app_init(app *a, const app_out *out, int batch_mode);
@@ -121,6 +138,18 @@ typedef struct app_verb {
     const char *name, *args, *help;
 } app_verb;
 const app_verb *app_verbs(int *n);
+
+/* Runs one line of a lesson: as app_exec, but the lesson's own commands
+ * are never locked. */
+int app_exec_lesson(app *a, const char *line, thaw_err *err);
+
+/* What `hide` can hide, NULL-terminated: tree columns, the lr bar, plots. */
+extern const char *const app_parts[];
+enum app_part { APP_PART_TYPE, APP_PART_OUT, APP_PART_PARAMS, APP_PART_LR, APP_PART_DRIFT,
+                APP_PART_GRAD, APP_PART_LRBAR, APP_PART_LOSS, APP_PART_ACCURACY, APP_PART_DELTA };
+static inline int app_hidden(const app *a, enum app_part p) { return (a->hidden >> p) & 1; }
+/* 1 when verb `name` is locked by a lesson. */
+int app_locked(const app *a, const char *name);
 
 /* The setting names `set` knows, NULL-terminated. */
 extern const char *const app_setting_names[];

@@ -25,6 +25,8 @@ static void cli_say(void *ctx, app_say_kind kind, const char *text)
     }
     if (kind == APP_WARN)
         fprintf(stderr, "thaw: %s\n", text);
+    else if (kind == APP_SAY)
+        fprintf(c->out, "\n  %s\n\n", text);
     else if (!c->quiet)
         fprintf(c->out, "%s\n", text);
     fflush(c->out);

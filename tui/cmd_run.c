@@ -45,7 +45,7 @@ int cmd_run(int argc, char **argv)
             rc = 1;
             break;
         }
-        if (app_exec(&a, line, &err)) {
+        if (app_exec_lesson(&a, line, &err)) {
             fprintf(stderr, "%s:%d: %s\n", argv[1], n, err.msg);
             rc = 1;
             break;

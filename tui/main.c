@@ -17,7 +17,7 @@ static const struct {
 
 static void usage(FILE *to)
 {
-    fprintf(to, "usage: thaw [MODEL.json] [--data SPEC] [--contrast]   the workbench\n"
+    fprintf(to, "usage: thaw [MODEL.json] [--data SPEC] [--contrast] [--lesson FILE]   the workbench\n"
                 "       thaw COMMAND [ARGS]\n\ncommands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(to, "  thaw %s %-20s %s\n", commands[i].name, commands[i].args, commands[i].help);
@@ -33,6 +33,8 @@ static int open_workbench(int argc, char **argv)
             o.data = argv[++i];
         else if (!strcmp(argv[i], "--contrast"))
             o.contrast = 1;
+        else if (!strcmp(argv[i], "--lesson") && i + 1 < argc)
+            o.lesson = argv[++i];
         else if (argv[i][0] != '-' && !o.model)
             o.model = argv[i];
         else {

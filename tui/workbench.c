@@ -60,6 +60,11 @@ typedef struct wb {
     int nlayers;
     int view, help, cmd_active, quit_asked;
     double smooth;                   /* the loss curve's EMA weight; 0 = raw */
+    /* a lesson: its lines, the next one, and what it waits for */
+    char **lesson;
+    int nlesson, next_line, lesson_waits_key;
+    const char *lesson_file;
+    char say[1024];                  /* the narration box, until a key */
     char msg[512];
     int msg_warn;
     /* plots */
@@ -165,6 +170,10 @@ static void wb_say(void *ctx, app_say_kind kind, const char *text)
     wb *w = ctx;
     if (kind == APP_PROGRESS || kind == APP_EVAL)
         return;                      /* the plots and the status line show these */
+    if (kind == APP_SAY) {
+        snprintf(w->say, sizeof w->say, "%s", text);
+        return;
+    }
     message(w, kind == APP_WARN, "%s", text);
 }
 
@@ -377,6 +386,19 @@ static void draw_tree(wb *w, layout_rect r, layout_rect bar)
 {
     layout_tree_plan plan;
     layout_tree_columns(&plan, r.w);
+    /* Instructor mode: hidden columns leave their place blank. */
+    static const int part_of[LAYOUT_COL_COUNT] = {
+        [LAYOUT_COL_NAME] = -1, [LAYOUT_COL_TYPE] = APP_PART_TYPE, [LAYOUT_COL_OUT] = APP_PART_OUT,
+        [LAYOUT_COL_PARAMS] = APP_PART_PARAMS, [LAYOUT_COL_TRAIN] = -1, [LAYOUT_COL_LR] = APP_PART_LR,
+        [LAYOUT_COL_DRIFT] = APP_PART_DRIFT, [LAYOUT_COL_GRAD] = APP_PART_GRAD,
+    };
+    int kept = 0;
+    for (int c = 0; c < plan.n; c++)
+        if (part_of[plan.col[c].id] < 0 || !app_hidden(&w->a, (enum app_part)part_of[plan.col[c].id]))
+            plan.col[kept++] = plan.col[c];
+    plan.n = kept;
+    if (app_hidden(&w->a, APP_PART_LRBAR))
+        bar.w = 0;
     attron(A_BOLD);
     for (int c = 0; c < plan.n; c++)
         put(r.y, r.x + plan.col[c].x, plan.col[c].w, layout_tree_column_info[plan.col[c].id].header);
@@ -518,10 +540,19 @@ static void draw_plots(wb *w, const layout_rect *plot, int nplot)
         charts[i].events = w->marks;
         charts[i].nevents = w->nmarks;
     }
-    /* Fewer panels: the accuracy first, then Δtransfer. */
-    static const int order[3][3] = { { 1, 0, 0 }, { 1, 2, 0 }, { 0, 1, 2 } };
-    for (int i = 0; i < nplot; i++)
-        draw_chart(w, i, plot[i], &charts[order[nplot - 1][i]]);
+    /* The charts not hidden, most telling first when fewer fit: accuracy,
+     * then Δtransfer, then loss; shown in their usual order. */
+    static const int rank[3] = { 1, 2, 0 };
+    static const enum app_part part[3] = { APP_PART_LOSS, APP_PART_ACCURACY, APP_PART_DELTA };
+    int want[3] = { 0, 0, 0 }, n = 0;
+    for (int k = 0; k < 3 && n < nplot; k++)
+        if (!app_hidden(&w->a, part[rank[k]])) {
+            want[rank[k]] = 1;
+            n++;
+        }
+    for (int c = 0, slot = 0; c < 3; c++)
+        if (want[c])
+            draw_chart(w, slot, plot[slot], &charts[c]), slot++;
 }
 
 static void draw_heatmap(wb *w, layout_rect r)
@@ -641,6 +672,101 @@ static void draw_command(wb *w, layout_rect r)
     put(r.y, r.x, r.w, w->msg);
     if (w->msg_warn)
         attroff(color(w, C_WARN) | A_BOLD);
+}
+
+/* ---- lessons ------------------------------------------------------------------------- */
+
+static int lesson_load(wb *w, const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        fprintf(stderr, "thaw: cannot open the lesson %s: %s\n", path, strerror(errno));
+        return 1;
+    }
+    char line[8192];
+    int cap = 0;
+    while (fgets(line, sizeof line, f)) {
+        line[strcspn(line, "\r\n")] = '\0';
+        if (w->nlesson == cap) {
+            cap = cap ? 2 * cap : 64;
+            char **grown = realloc(w->lesson, (size_t)cap * sizeof *grown);
+            if (!grown)
+                break;
+            w->lesson = grown;
+        }
+        if (!(w->lesson[w->nlesson] = strdup(line)))
+            break;
+        w->nlesson++;
+    }
+    fclose(f);
+    w->lesson_file = path;
+    return 0;
+}
+
+/* Runs the lesson's lines until one waits: for the presenter's key
+ * (pause-for-key), or for training to finish before the next line. */
+static void lesson_tick(wb *w)
+{
+    while (w->next_line < w->nlesson && !w->lesson_waits_key) {
+        if (w->a.sess && sess_busy(w->a.sess))
+            return;
+        thaw_err err = {0};
+        const char *line = w->lesson[w->next_line++];
+        if (app_exec_lesson(&w->a, line, &err)) {
+            message(w, 1, "%s:%d: %s (the lesson stops here)", w->lesson_file, w->next_line, err.msg);
+            w->next_line = w->nlesson;
+            return;
+        }
+        if (app_model(&w->a) && w->nnode == 0) {
+            build_tree(w);
+            visible_rows(w);
+        }
+        if (w->a.wait_key) {
+            w->a.wait_key = 0;
+            w->lesson_waits_key = 1;
+            message(w, 0, "lesson: press > to go on (line %d of %d)", w->next_line, w->nlesson);
+        }
+    }
+}
+
+static void key_lesson(wb *w)
+{
+    if (w->next_line >= w->nlesson) {
+        message(w, 1, w->nlesson ? "the lesson is over" : "no lesson (thaw --lesson FILE)");
+        return;
+    }
+    w->lesson_waits_key = 0;
+}
+
+static void draw_say(wb *w, int rows, int cols)
+{
+    int bw = cols - 8 < 72 ? cols - 8 : 72;
+    if (bw < 10)
+        return;
+    /* wrap at spaces into at most 10 lines */
+    char lines[10][128];
+    int n = 0;
+    const char *p = w->say;
+    while (*p && n < 10) {
+        int len = (int)strlen(p), take = len < bw - 4 ? len : bw - 4;
+        if (take < len)
+            for (int k = take; k > 0; k--)
+                if (p[k] == ' ') {
+                    take = k;
+                    break;
+                }
+        snprintf(lines[n++], sizeof lines[0], "%.*s", take, p);
+        p += take;
+        while (*p == ' ')
+            p++;
+    }
+    int bh = n + 4, x0 = (cols - bw) / 2, y0 = (rows - bh) / 2;
+    attron(A_REVERSE | A_BOLD);
+    for (int y = 0; y < bh; y++)
+        fill_row(y0 + y, x0, bw);
+    for (int i = 0; i < n; i++)
+        put(y0 + 2 + i, x0 + 2, bw - 4, lines[i]);
+    attroff(A_REVERSE | A_BOLD);
 }
 
 /* ---- keys: one table for dispatch and for help ------------------------------------ */
@@ -809,6 +935,7 @@ static const struct key {
     { 'v', "v", "switch view: plots, gradient heatmap, confusion matrix", key_view },
     { 'm', "m", "smooth the loss curve, or show it raw", key_smooth },
     { ':', ":", "command line (tab completes; help lists the commands)", key_command },
+    { '>', ">", "the lesson's next step (thaw --lesson FILE)", key_lesson },
     { '?', "? F1", "this help", key_help },
     { KEY_F(1), NULL, NULL, key_help },
     { 'q', "q", "quit", key_quit },
@@ -995,6 +1122,8 @@ static void draw(wb *w)
     attroff(color(w, C_DIM));
     if (w->help)
         draw_help(rows, cols);
+    if (w->say[0])
+        draw_say(w, rows, cols);
     if (w->cmd_active) {
         curs_set(1);
         move(w->lay.cmdline.y, w->lay.cmdline.x + 1 + rl_point);
@@ -1075,6 +1204,10 @@ static void handle_key(wb *w, int ch)
                         key_freeze(w);
             }
         }
+        return;
+    }
+    if (w->say[0] && ch != KEY_RESIZE) {
+        w->say[0] = '\0';                  /* any key closes the narration */
         return;
     }
     if (ch != 'q')
@@ -1217,6 +1350,11 @@ int workbench_main(const wb_opts *o)
     history_file(hist, sizeof hist);
     if (hist[0])
         read_history(hist);
+    if (o->lesson && lesson_load(w, o->lesson)) {
+        restore_terminal();
+        rc = 1;
+        goto done;
+    }
     build_tree(w);
     visible_rows(w);
     if (!w->msg[0])
@@ -1268,6 +1406,10 @@ int workbench_main(const wb_opts *o)
         }
         if (app_pump(&w->a, 0))
             dirty = 1;
+        if (w->next_line < w->nlesson && !w->lesson_waits_key) {
+            lesson_tick(w);
+            dirty = 1;
+        }
         if (w->a.sess && t - w->last_heat > 0.5) {
             w->last_heat = t;
             w->nlayers = app_layers(&w->a, w->layers, LAYERS);
@@ -1285,6 +1427,9 @@ int workbench_main(const wb_opts *o)
 done:
     for (int i = 0; i < 3; i++)
         chart_cells_free(&w->cells[i]);
+    for (int i = 0; i < w->nlesson; i++)
+        free(w->lesson[i]);
+    free(w->lesson);
     app_free(&w->a);
     free_series(w);
     free(w);

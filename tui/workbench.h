@@ -13,6 +13,7 @@ typedef struct wb_opts {
     const char *model;       /* NULL: models/fashion-resnet.json */
     const char *data;        /* NULL: the default target (shapes when Fashion-MNIST is missing) */
     int contrast;            /* the high-contrast theme for projectors */
+    const char *lesson;      /* a lesson file to step through (> advances), or NULL */
 } wb_opts;
 
 int workbench_main(const wb_opts *o);
