@@ -109,9 +109,12 @@ static void info_print(const mf_meta *meta, const model *m)
 
 int cmd_info(int argc, char **argv)
 {
-    if (argc > 2) {
-        fprintf(stderr, "usage: thaw info [MODEL.json]\n");
-        return 2;
+    int help = argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"));
+    if (argc > 2 || help) {
+        fprintf(help ? stdout : stderr, "usage: thaw info [MODEL.json]\n"
+                "  the model's layer tree, output shapes, parameters, frozen layers, input,\n"
+                "  classes and provenance (the built-in reference architecture without a file)\n");
+        return help ? 0 : 2;
     }
     thaw_err err = { 0 };
     mf_meta meta;

@@ -56,6 +56,8 @@ static int parse_args(pretrain_opts *o, int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         char *end = NULL;
+        if (!strcmp(a, "--help") || !strcmp(a, "-h"))
+            return usage(), -1;
         if (!v) {
             fprintf(stderr, "thaw pretrain: %s needs a value\n", a);
             return usage();
@@ -239,5 +241,5 @@ int cmd_pretrain(int argc, char **argv)
 {
     pretrain_opts o;
     int rc = parse_args(&o, argc, argv);
-    return rc ? rc : pretrain(&o);
+    return rc < 0 ? 0 : rc ? rc : pretrain(&o);
 }

@@ -19,9 +19,14 @@
 
 int cmd_run(int argc, char **argv)
 {
-    if (argc != 2) {
-        fprintf(stderr, "usage: thaw run FILE\n");
-        return 2;
+    int help = argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"));
+    if (argc != 2 || help) {
+        fprintf(help ? stdout : stderr,
+                "usage: thaw run FILE     (FILE - reads standard input)\n"
+                "  runs the workbench commands in FILE, one per line, waiting for each train;\n"
+                "  stops at the first failing line (FILE:LINE: why). `help` in thaw repl lists\n"
+                "  the commands; examples/lessons/ holds lessons to run.\n");
+        return help ? 0 : 2;
     }
     FILE *f = strcmp(argv[1], "-") ? fopen(argv[1], "r") : stdin;
     if (!f) {
