@@ -893,7 +893,7 @@ static void key_help(wb *w) { w->help = !w->help; }
 static void key_quit(wb *w)
 {
     if (w->a.sess && sess_state_now(w->a.sess) != SESS_IDLE && !w->quit_asked) {
-        message(w, 1, "training is in progress; q again quits (the run keeps its last evaluation's checkpoint)");
+        message(w, 1, "training is in progress; q again stops it, saves its last checkpoint and quits");
         w->quit_asked = 1;
         return;
     }
@@ -1360,13 +1360,15 @@ int workbench_main(const wb_opts *o)
     if (!w->msg[0])
         message(w, 0, "%d layers; ? for help, t to train, : for a command", w->nnode);
     double last_draw = 0;
-    int dirty = 1, sigint_armed = 0;
+    int dirty = 1, sigint_armed = 0, hard_quit = 0;
     double key_at = 0;
     while (!w->a.quit && !got_term) {
         if (got_sigint) {
             got_sigint = 0;
-            if (sigint_armed)
+            if (sigint_armed) {
+                hard_quit = 1;
                 break;
+            }
             sigint_armed = 1;
             if (w->a.sess && sess_state_now(w->a.sess) == SESS_RUNNING)
                 run_command(w, "pause");
@@ -1424,6 +1426,15 @@ int workbench_main(const wb_opts *o)
     restore_terminal();
     write_stats(w);
     delscreen(scr);
+    if (!hard_quit && w->a.sess && sess_state_now(w->a.sess) != SESS_IDLE && w->a.run) {
+        /* q, SIGTERM or SIGHUP mid-run: finish it the normal way, so the run
+         * keeps its final evaluation and last checkpoint. */
+        fprintf(stderr, "thaw: stopping the training; saving its last checkpoint in %s\n",
+                runlog_dir(w->a.run));
+        thaw_err err = {0};
+        if (sess_control(w->a.sess, &(sess_ctl){ .op = SESS_STOP }, &err) == THAW_OK)
+            sess_wait(w->a.sess);
+    }
 done:
     for (int i = 0; i < 3; i++)
         chart_cells_free(&w->cells[i]);
