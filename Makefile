@@ -75,6 +75,8 @@ run: deps
 test: deps-test
 	@$(MAKE) --no-print-directory $(BUILD)/thaw-tests
 	$(BUILD)/thaw-tests
+	@$(MAKE) --no-print-directory thaw
+	bash tests/screen/run.sh
 
 # A separate build tree, so sanitized objects never mix with the normal ones.
 asan: deps-test
