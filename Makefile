@@ -95,10 +95,12 @@ tsan: deps-test
 	    build/tsan/thaw-tests
 	TSAN_OPTIONS=halt_on_error=1 build/tsan/thaw-tests session
 
-# Data loading first, so the training figures' JSON object is the last line.
+# Data loading and the workbench's frame figures first, so the training
+# figures' JSON object is the last line.
 bench: deps-bench
-	@$(MAKE) --no-print-directory $(BUILD)/thaw-bench $(BUILD)/thaw-bench-data
+	@$(MAKE) --no-print-directory $(BUILD)/thaw-bench $(BUILD)/thaw-bench-data thaw
 	$(BUILD)/thaw-bench-data
+	bash tests/bench/bench_ui.sh
 	$(BUILD)/thaw-bench --peer tests/bench/torch_peer.py
 
 # The shipped models, exactly as committed: same seeds, same thread count
