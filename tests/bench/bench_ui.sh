@@ -42,6 +42,7 @@ SOCK=thaw-bench-$$
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/thaw-bench-ui.XXXXXX") || exit 1
 cleanup() {
     tmux -L "$SOCK" kill-server >/dev/null 2>&1
+    rm -f "${TMUX_TMPDIR:-/tmp}/tmux-$(id -u)/$SOCK"     # the server leaves its socket behind
     rm -rf "$TMP"
 }
 trap cleanup EXIT

@@ -46,6 +46,7 @@ SOCK=thaw-test-$$
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/thaw-screen.XXXXXX") || exit 1
 cleanup() {
     tmux -L "$SOCK" kill-server >/dev/null 2>&1
+    rm -f "${TMUX_TMPDIR:-/tmp}/tmux-$(id -u)/$SOCK"     # the server leaves its socket behind
     rm -rf "$TMP"
 }
 trap cleanup EXIT
