@@ -5,6 +5,7 @@
 #   make test       install what is missing, build, and run the test suite
 #   make asan       the whole suite under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make tsan       the threaded tests under ThreadSanitizer
+#   make faults-asan  the fault-injection programs under ASan + UBSan (make test runs them plain)
 #   make bench      training throughput against BLIS's peak and PyTorch; data loading
 #   make fuzz       every libFuzzer target in tests/fuzz/ for FUZZ_SECONDS each
 #   make pretrain   remake the pretrained models in models/ (several minutes)
@@ -36,7 +37,7 @@ TEST_OBJ   := $(TEST_SRC:%.c=$(BUILD)/%.o)
 BENCH_OBJ  := $(BENCH_SRC:%.c=$(BUILD)/%.o)
 BENCH_DATA_OBJ := $(BUILD)/tests/bench/bench_data.o
 
-.PHONY: all run test asan tsan bench fuzz pretrain deps deps-test deps-bench clean
+.PHONY: all run test asan tsan faults-asan bench fuzz pretrain deps deps-test deps-bench clean
 all: thaw $(BUILD)/libthaw.a
 
 $(BUILD)/%.o: %.c
@@ -61,6 +62,20 @@ $(BUILD)/thaw-bench: $(BENCH_OBJ) $(BUILD)/libthaw.a
 $(BUILD)/thaw-bench-data: $(BENCH_DATA_OBJ) $(BUILD)/libthaw.a
 	$(CC) $(CFLAGS) -o $@ $(BENCH_DATA_OBJ) $(BUILD)/libthaw.a $(LIBS)
 
+# Fault injection (tests/faults/): thaw-faults links the engine with its
+# allocators and the system calls of its saves wrapped, to fail each in turn;
+# thaw-killsave kills a saving process at random moments.
+FAULT_WRAP := $(foreach f,malloc calloc realloc aligned_alloc strdup free inflateInit2_ \
+                open write fsync close rename fchmod mkostemp,-Wl,--wrap=$(f))
+FAULTS_OBJ := $(patsubst %.c,$(BUILD)/%.o,tests/faults/faults.c tests/faults/fault.c tests/faults/util.c)
+KILLSAVE_OBJ := $(patsubst %.c,$(BUILD)/%.o,tests/faults/killsave.c tests/faults/util.c)
+KILLS ?= 1000
+$(BUILD)/thaw-faults: $(FAULTS_OBJ) $(BUILD)/libthaw.a
+	$(CC) $(CFLAGS) -o $@ $(FAULTS_OBJ) $(BUILD)/libthaw.a $(LIBS) $(FAULT_WRAP)
+
+$(BUILD)/thaw-killsave: $(KILLSAVE_OBJ) $(BUILD)/libthaw.a
+	$(CC) $(CFLAGS) -o $@ $(KILLSAVE_OBJ) $(BUILD)/libthaw.a $(LIBS)
+
 deps:
 	@sh scripts/deps.sh build
 deps-test:
@@ -73,10 +88,12 @@ run: deps
 	./thaw
 
 test: deps-test
-	@$(MAKE) --no-print-directory $(BUILD)/thaw-tests
+	@$(MAKE) --no-print-directory $(BUILD)/thaw-tests $(BUILD)/thaw-faults $(BUILD)/thaw-killsave
 	$(BUILD)/thaw-tests
 	@$(MAKE) --no-print-directory thaw
 	bash tests/screen/run.sh
+	$(BUILD)/thaw-faults
+	$(BUILD)/thaw-killsave --kills $(KILLS)
 
 # A separate build tree, so sanitized objects never mix with the normal ones.
 asan: deps-test
@@ -84,6 +101,14 @@ asan: deps-test
 	    CFLAGS_EXTRA="$(CFLAGS_EXTRA) -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" \
 	    build/asan/thaw-tests
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 build/asan/thaw-tests
+
+faults-asan: deps-test
+	@$(MAKE) --no-print-directory BUILD=build/asan CC=clang OPT=-O1 \
+	    CFLAGS_EXTRA="$(CFLAGS_EXTRA) -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" \
+	    build/asan/thaw-faults build/asan/thaw-killsave
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:fast_unwind_on_malloc=0 UBSAN_OPTIONS=print_stacktrace=1 \
+	    LSAN_OPTIONS=suppressions=tests/faults/lsan.supp:print_suppressions=0 build/asan/thaw-faults
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 build/asan/thaw-killsave --kills 200
 
 # The threaded parts (the training session) under ThreadSanitizer. OpenMP's
 # runtime confuses TSan, so this build links Debian's serial BLIS.
