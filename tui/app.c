@@ -338,6 +338,12 @@ static void load_source_images(app *a)
     task_free(&t);
 }
 
+void app_preload(app *a)
+{
+    if (a->have_plan && !a->source_x)
+        load_source_images(a);
+}
+
 /* With a model and a data spec: loads the task in the model's geometry and
  * the transferred model with a fresh head for its classes. */
 static int build_plan(app *a, thaw_err *err)

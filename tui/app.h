@@ -133,6 +133,11 @@ int app_exec(app *a, const char *line, thaw_err *err);
  * reporting through a->out; returns how many were handled. */
 int app_pump(app *a, int timeout_ms);
 
+/* Loads what the first train needs beyond the plan (the source task's
+ * images for the forgetting monitor), so a front end can do it while idle
+ * instead of when training starts. */
+void app_preload(app *a);
+
 /* The command table, for help and completion. */
 typedef struct app_verb {
     const char *name, *args, *help;

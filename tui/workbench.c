@@ -335,6 +335,18 @@ static void human(char *buf, size_t cap, double n)
         snprintf(buf, cap, "%.0f", n);
 }
 
+/* Display columns of a UTF-8 string. */
+static int columns(const char *text)
+{
+    wchar_t wide[256];
+    size_t n = mbstowcs(wide, text, sizeof wide / sizeof wide[0] - 1);
+    if (n == (size_t)-1)
+        return (int)strlen(text);
+    wide[n] = L'\0';
+    int c = wcswidth(wide, n);
+    return c < 0 ? (int)n : c;
+}
+
 /* text at (y, x), cut to maxw columns (UTF-8 aware: × and ❄ take one). */
 static void put(int y, int x, int maxw, const char *text)
 {
@@ -472,7 +484,7 @@ static void draw_tree(wb *w, layout_rect r, layout_rect bar)
             default:
                 cell[0] = '\0';
             }
-            int len = (int)strlen(cell);
+            int len = columns(cell);
             put(y, info->right && len < cw ? x + cw - len : x, cw, cell);
         }
         if (selected)
@@ -622,6 +634,17 @@ static void draw_confusion(wb *w, layout_rect r)
 static void draw_status(wb *w, layout_rect r)
 {
     char text[512], bar[128] = "";
+    if (!w->a.sess) {
+        snprintf(text, sizeof text, " ready %s %zu of %zu parameters train %s strategy: %s %s t trains "
+                 "%d epochs", glyph(w, "·", "-"), app_count(&w->a, 1), app_count(&w->a, 0),
+                 glyph(w, "·", "-"), w->a.strategy_text[0] ? w->a.strategy_text : "as loaded",
+                 glyph(w, "·", "-"), w->a.set.epochs);
+        attron(A_REVERSE);
+        fill_row(r.y, r.x, r.w);
+        put(r.y, r.x, r.w, text);
+        attroff(A_REVERSE);
+        return;
+    }
     int target = w->a.target_epoch, running = w->a.sess && sess_state_now(w->a.sess) != SESS_IDLE;
     int per = w->a.have_data || w->a.sess ?
               (w->a.task.split[TASK_TRAIN].n + w->a.set.sess.batch - 1) / w->a.set.sess.batch : 1;
@@ -910,14 +933,16 @@ static const struct key {
     const char *name, *help;
     key_fn fn;
 } keys[] = {
-    { KEY_DOWN, "↓ j", "next layer", key_down },
+    { KEY_DOWN, "Down j", "next layer", key_down },
     { 'j', NULL, NULL, key_down },
-    { KEY_UP, "↑ k", "previous layer", key_up },
+    { KEY_UP, "Up k", "previous layer", key_up },
     { 'k', NULL, NULL, key_up },
-    { KEY_RIGHT, "→ l", "expand", key_open },
+    { KEY_RIGHT, "Right l", "expand", key_open },
     { 'l', NULL, NULL, key_open },
     { '\n', NULL, NULL, key_open },
-    { KEY_LEFT, "← h", "collapse, or go to the parent", key_close },
+    { '\r', NULL, NULL, key_open },
+    { KEY_ENTER, NULL, NULL, key_open },
+    { KEY_LEFT, "Left h", "collapse, or go to the parent", key_close },
     { 'h', NULL, NULL, key_close },
     { ' ', "space", "freeze or thaw the selected layer (and everything under it)", key_freeze },
     { ']', "]", "double the selected layer's learning rate", key_lr_up },
@@ -956,7 +981,7 @@ static void draw_help(int rows, int cols)
     for (size_t i = 0; i < sizeof keys / sizeof keys[0] && 1 + n < hh; i++) {
         if (!keys[i].name)
             continue;
-        snprintf(line, sizeof line, "%-8s %s", keys[i].name, keys[i].help);
+        snprintf(line, sizeof line, "%-9s %s", keys[i].name, keys[i].help);
         put(y0 + 1 + n++, x0 + 2, hw - 3, line);
     }
     if (2 + n < hh) {
@@ -1360,7 +1385,7 @@ int workbench_main(const wb_opts *o)
     if (!w->msg[0])
         message(w, 0, "%d layers; ? for help, t to train, : for a command", w->nnode);
     double last_draw = 0;
-    int dirty = 1, sigint_armed = 0, hard_quit = 0;
+    int dirty = 1, sigint_armed = 0, hard_quit = 0, preload = 0;
     double key_at = 0;
     while (!w->a.quit && !got_term) {
         if (got_sigint) {
@@ -1380,8 +1405,10 @@ int workbench_main(const wb_opts *o)
         if (dirty || t - last_draw > 0.1) {
             draw(w);
             double t1 = now_s();
-            if (w->frames++ == 0)
+            if (w->frames++ == 0) {
                 w->first_frame = t1 - w->t0;
+                preload = 1;
+            }
             w->frame_sum += t1 - t;
             if (t1 - t > w->frame_max)
                 w->frame_max = t1 - t;
@@ -1405,6 +1432,11 @@ int workbench_main(const wb_opts *o)
             handle_key(w, ch);
             sigint_armed = 0;
             dirty = 1;
+        }
+        if (preload) {
+            /* After the first frame, so start-up stays fast and `t` does not wait. */
+            preload = 0;
+            app_preload(&w->a);
         }
         if (app_pump(&w->a, 0))
             dirty = 1;

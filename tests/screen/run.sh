@@ -331,7 +331,7 @@ check_training() {
 # and so must every key the footer hints at.
 key_code() {   # a key's name as the help writes it -> its code as the table writes it
     case "$1" in
-    "↓") echo KEY_DOWN ;; "↑") echo KEY_UP ;; "→") echo KEY_RIGHT ;; "←") echo KEY_LEFT ;;
+    "↓"|Down) echo KEY_DOWN ;; "↑"|Up) echo KEY_UP ;; "→"|Right) echo KEY_RIGHT ;; "←"|Left) echo KEY_LEFT ;;
     space | "␣") echo "' '" ;;
     F[0-9] | F[0-9][0-9]) echo "KEY_F(${1#F})" ;;
     ?) echo "'$1'" ;;
