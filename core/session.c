@@ -1261,14 +1261,6 @@ void sess_wait(session *s)
     pthread_mutex_unlock(&s->mu);
 }
 
-void sess_config_get(const session *s, sess_config *c)
-{
-    session *w = (session *)s;
-    pthread_mutex_lock(&w->mu);
-    *c = s->c;
-    pthread_mutex_unlock(&w->mu);
-}
-
 const model *sess_model(const session *s, int scratch)
 {
     return s->r[scratch ? 1 : 0].m;

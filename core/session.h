@@ -242,8 +242,7 @@ int sess_layers(session *s, sess_layer *out, int cap);
 /* Copies the last evaluation's confusion matrix (count must hold classes²). */
 int sess_confusion_get(session *s, sess_confusion *out);
 
-/* The configuration in force and the epochs completed. */
-void sess_config_get(const session *s, sess_config *c);
+/* Epochs completed. */
 int sess_epoch(const session *s);
 
 /* Between train commands only (idle): the models, for saving. */
