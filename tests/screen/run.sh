@@ -585,6 +585,81 @@ check_line_mode() {
     fi
 }
 
+# The environment matrix: TERM unset, dumb, vt100, xterm-256color or bogus, in
+# the C and C.UTF-8 locales, on a terminal (tmux) and not (a pipe): thaw picks
+# the workbench or the line-mode prompt and exits 0 on quit.
+check_env_matrix() {
+    wanted env || return 0
+    local term lang mode want bad="" n=0 envs rc
+    for term in unset dumb vt100 xterm-256color bogus; do
+        for lang in C C.UTF-8; do
+            envs="env -i PATH=$(printf %q "$PATH") LANG=$lang HOME=$TMP/home XDG_STATE_HOME=$TMP/state"
+            [ "$term" != unset ] && envs="$envs TERM=$term"
+            case $term in vt100 | xterm-256color) want=workbench ;; *) want=line ;; esac
+            # not a terminal: always the line mode, reading commands from the pipe
+            printf 'quit\n' | eval "$envs $(printf '%q ' timeout "$TIMEOUT" ./thaw "$MODEL" --data "$DATA")" \
+                >"$TMP/env.out" 2>&1
+            rc=$?
+            n=$((n + 1))
+            [ $rc = 0 ] || bad="$bad [$term/$lang/pipe: exit $rc]"
+            # a terminal: tmux runs it with exactly this environment
+            tm kill-session -t env >/dev/null 2>&1
+            rm -f "$TMP/rc-env"
+            tm new-session -d -s env -x 100 -y 30 \
+                "cd $(printf %q "$ROOT") && $envs $(printf '%q ' ./thaw "$MODEL" --data "$DATA"); echo \$? >$TMP/rc-env"
+            n=$((n + 1))
+            if [ $want = workbench ]; then
+                if wait_for env "layer"; then keys env q; else bad="$bad [$term/$lang/tty: no workbench]"; fi
+            else
+                if wait_for env "quit to leave"; then text env quit; keys env Enter
+                else bad="$bad [$term/$lang/tty: no line-mode prompt]"; fi
+            fi
+            if until_ok "$TIMEOUT" test -s "$TMP/rc-env"; then
+                mode=$(cat "$TMP/rc-env")
+                [ "$mode" = 0 ] || bad="$bad [$term/$lang/tty: exit $mode]"
+            else
+                bad="$bad [$term/$lang/tty: did not exit on quit]"
+            fi
+            stop env
+        done
+    done
+    if [ -z "$bad" ]; then ok "env_matrix ($n combinations)"; else fail env_matrix "$bad"; fi
+}
+
+# A resize storm while training: 1000 random sizes down to 1x1, then the
+# usual layout at 120x40, still training, and a clean quit.
+check_resize_storm() {
+    wanted storm || return 0
+    local dir=$TMP/storm i w h
+    mkdir -p "$dir"
+    start storm 120 40 C.UTF-8 "$dir" -- "$ROOT/$MODEL" --data "$DATA"
+    if ! wait_for storm "$FOOTER"; then
+        fail resize_storm "thaw never drew its first frame"
+        stop storm
+        return
+    fi
+    keys storm t
+    RANDOM=7
+    for ((i = 0; i < 1000; i++)); do
+        w=$((1 + RANDOM % 160)) h=$((1 + RANDOM % 50))
+        tm resize-window -t storm -x $w -y $h 2>/dev/null
+    done
+    tm resize-window -t storm -x 120 -y 40
+    if wait_for storm "$FOOTER" && has storm "layer" && [ ! -s "$TMP/rc-storm" ]; then
+        keys storm q
+        keys storm q
+        if until_ok "$TIMEOUT" test -s "$TMP/rc-storm" && [ "$(cat "$TMP/rc-storm")" = 0 ]; then
+            ok "resize_storm (1000 sizes while training)"
+        else
+            fail resize_storm "thaw did not quit cleanly after the storm"
+        fi
+    else
+        capture storm >"$TMP/screen.txt"
+        fail resize_storm "after the storm the layout did not come back at 120x40" "$TMP/screen.txt"
+    fi
+    stop storm
+}
+
 # ---- run ------------------------------------------------------------------------------
 
 t0=$SECONDS
@@ -599,6 +674,8 @@ check_ascii_help
 check_line_mode
 check_restore
 check_training
+check_env_matrix
+check_resize_storm
 echo "screen tests: $((SECONDS - t0)) s"
 if [ $skipped -gt 0 ]; then
     echo "$passed passed, $failed failed, $skipped skipped"
