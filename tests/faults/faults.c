@@ -477,7 +477,7 @@ static int fx_run_save(const fx_op *op, thaw_err *err, uint64_t *digest, int *fi
 
 static const fx_op fx_ops[] = {
     { "load model " FX_MODEL, fx_run_load, FX_MODEL, 0 },
-    { "load model " FX_MODEL " with a new 3-class head", fx_run_load, FX_MODEL, 3 },
+    { "load model, with a new 3-class head", fx_run_load, FX_MODEL, 3 },
     { "load shapes (built in)", fx_run_task, "shapes:classes=0-3,shots=4,val=4,n=10,test=4", 0 },
     { "load IDX (mini MNIST, gzipped and raw)", fx_run_task,
       "mnist:dir=" FX_DATA "mnist,classes=0-4,shots=2,val=1", 0 },
@@ -545,7 +545,7 @@ static long fx_section_alloc(void)
             failed += fx_alloc_case(op, at, want, &got) != THAW_OK;
             fx_case_end(&t);
         }
-        printf("  %-50s %4ld faults injected (%ld errors, %ld succeeded anyway)", op->name, n,
+        printf("  %-44s %4ld faults injected (%ld errors, %ld succeeded anyway)", op->name, n,
                failed, n - failed);
         fx_line_end(&t);
         total += n;
