@@ -211,8 +211,9 @@ int fio_save(const char *const *paths, const void *const *bufs, const size_t *le
             return thaw_fail(err, THAW_EINVAL, "%s: the path is too long", paths[i]);
         int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (dfd < 0)
-            return thaw_fail(err, THAW_EIO, "%s: cannot open the folder to fsync it: %s",
-                             paths[i], strerror(errno));
+            return thaw_fail(err, THAW_EIO, "%s: written, but its folder could not be opened to "
+                             "fsync it (%s): the save may not survive a power loss", paths[i],
+                             strerror(errno));
         int bad = fio_fsync(dfd) != 0;
         int e = errno;
         close(dfd);

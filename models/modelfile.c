@@ -3,10 +3,12 @@
  * here, before a constructor sees it, so an error can name the field. */
 #include "modelfile.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "fileio.h"
 #include "json.h"
@@ -971,6 +973,19 @@ static cJSON *mf_print_node(const mf_node *n)
     return o;
 }
 
+/* Adds item under key, or frees it: cJSON keeps an item only when the add
+ * succeeds. */
+static int mf_add_item(cJSON *obj, const char *key, cJSON *item)
+{
+    if (!item)
+        return 0;
+    if (!cJSON_AddItemToObject(obj, key, item)) {
+        cJSON_Delete(item);
+        return 0;
+    }
+    return 1;
+}
+
 int mf_print(const mf_meta *meta, const model *m, const char *weights, char **out, size_t *len,
              thaw_err *err)
 {
@@ -982,8 +997,8 @@ int mf_print(const mf_meta *meta, const model *m, const char *weights, char **ou
              (input = cJSON_AddObjectToObject(root, "input")) &&
              mf_put(input, "channels", meta->input.c) && mf_put(input, "height", meta->input.h) &&
              mf_put(input, "width", meta->input.w) &&
-             cJSON_AddItemToObject(input, "mean", cJSON_CreateDoubleArray(meta->mean, meta->input.c)) &&
-             cJSON_AddItemToObject(input, "std", cJSON_CreateDoubleArray(meta->std, meta->input.c));
+             mf_add_item(input, "mean", cJSON_CreateDoubleArray(meta->mean, meta->input.c)) &&
+             mf_add_item(input, "std", cJSON_CreateDoubleArray(meta->std, meta->input.c));
     cJSON *classes = ok ? cJSON_AddArrayToObject(root, "classes") : NULL;
     ok = classes != NULL;
     for (int i = 0; i < meta->nclass && ok; i++)
@@ -994,8 +1009,8 @@ int mf_print(const mf_meta *meta, const model *m, const char *weights, char **ou
         ok = (prov = cJSON_AddObjectToObject(root, "provenance")) &&
              (!pv->dataset[0] || cJSON_AddStringToObject(prov, "dataset", pv->dataset)) &&
              (!pv->ndataset_classes ||
-              cJSON_AddItemToObject(prov, "dataset_classes",
-                                    cJSON_CreateIntArray(pv->dataset_classes, pv->ndataset_classes))) &&
+              mf_add_item(prov, "dataset_classes",
+                     cJSON_CreateIntArray(pv->dataset_classes, pv->ndataset_classes))) &&
              (pv->epochs < 0 || mf_put(prov, "epochs", pv->epochs)) &&
              (pv->seed < 0 || mf_put(prov, "seed", (double)pv->seed)) &&
              (pv->test_accuracy < 0 || mf_put(prov, "test_accuracy", pv->test_accuracy)) &&
@@ -1031,7 +1046,10 @@ static int mf_check_describes(const mf_meta *meta, const model *m, thaw_err *err
 {
     model check;
     thaw_err detail = { 0 };
-    if (mf_build(&check, meta, 0, &detail))
+    int rc = mf_build(&check, meta, 0, &detail);
+    if (rc == THAW_ENOMEM)
+        return thaw_fail(err, rc, "out of memory checking the model's description: %s", detail.msg);
+    if (rc)
         return thaw_fail(err, THAW_EINVAL, "the model's description does not build: %s", detail.msg);
     int same = check.nslice == m->nslice && check.in.c == m->in.c && check.in.h == m->in.h &&
                check.in.w == m->in.w;
@@ -1055,20 +1073,55 @@ typedef struct mf_tensors {
     int ntracked;
 } mf_tensors;
 
+/* The weights file name the model JSON at path refers to now: "" when there
+ * is no such JSON or it is not a model file. THAW_ENOMEM, or THAW_EIO when
+ * the file exists but cannot be read. */
+static int mf_current_weights(const char *path, char *out, size_t cap)
+{
+    char *text = NULL;
+    size_t len = 0;
+    mf_meta meta;
+    out[0] = '\0';
+    thaw_err e = {0};
+    if (fio_read(path, MF_JSON_MAX, &text, &len, &e) != THAW_OK)
+        return e.code == THAW_ENOMEM ? THAW_ENOMEM
+             : access(path, F_OK) != 0 && errno == ENOENT ? THAW_OK : THAW_EIO;
+    int rc = mf_parse(&meta, text, len, path, NULL);
+    if (rc == THAW_OK) {
+        snprintf(out, cap, "%s", meta.weights);
+        mf_meta_free(&meta);
+    }
+    free(text);
+    return rc == THAW_ENOMEM ? THAW_ENOMEM : THAW_OK;
+}
+
 int mf_save(const char *path, const mf_meta *meta, const model *m, thaw_err *err)
 {
     size_t n = strlen(path), ext = strlen(".json");
     if (n <= ext || strcmp(path + n - ext, ".json"))
         return thaw_fail(err, THAW_EINVAL, "%s: expected a file name ending in \".json\"", path);
-    char wpath[4096];
-    if (n - ext + strlen(".safetensors") >= sizeof wpath)
+    /* The save takes effect when the JSON is renamed into place, so the new
+     * weights never overwrite the ones the current JSON names: a save
+     * alternates between NAME.safetensors and NAME.1.safetensors and removes
+     * the old file afterwards. A crash at any moment leaves the old pair or
+     * the new one. */
+    char wpath[2][4096], old[MF_TEXT_MAX];
+    if (n - ext + strlen(".1.safetensors") >= sizeof wpath[0])
         return thaw_fail(err, THAW_EINVAL, "%s: the path is too long", path);
-    snprintf(wpath, sizeof wpath, "%.*s.safetensors", (int)(n - ext), path);
-    const char *slash = strrchr(wpath, '/');
-    const char *wname = slash ? slash + 1 : wpath;
-    if (!mf_weights_name_ok(wname))
+    snprintf(wpath[0], sizeof wpath[0], "%.*s.safetensors", (int)(n - ext), path);
+    snprintf(wpath[1], sizeof wpath[1], "%.*s.1.safetensors", (int)(n - ext), path);
+    const char *slash = strrchr(path, '/');
+    size_t dirlen = slash ? (size_t)(slash - path) + 1 : 0;
+    const char *wname[2] = { wpath[0] + dirlen, wpath[1] + dirlen };
+    if (!mf_weights_name_ok(wname[0]))
         return thaw_fail(err, THAW_EINVAL, "%s: expected a file name not starting with '.'", path);
-    int rc = mf_check_describes(meta, m, err);
+    int rc = mf_current_weights(path, old, sizeof old);
+    if (rc == THAW_ENOMEM)
+        return thaw_fail(err, rc, "%s: out of memory reading the model it replaces", path);
+    if (rc)
+        return thaw_fail(err, rc, "%s: exists but cannot be read, so it is not replaced", path);
+    int next = !strcmp(old, wname[0]);
+    rc = mf_check_describes(meta, m, err);
     if (rc)
         return rc;
     for (int s = 0; s < m->nslice; s++) {
@@ -1107,12 +1160,21 @@ int mf_save(const char *path, const mf_meta *meta, const model *m, thaw_err *err
         }
     }
     if ((rc = st_serialize(t, nt, &weights, &nweights, err)) ||
-        (rc = mf_print(meta, m, wname, &json, &njson, err)))
+        (rc = mf_print(meta, m, wname[next], &json, &njson, err)))
         goto done;
-    const char *paths[] = { wpath, path };
+    const char *paths[] = { wpath[next], path };
     const void *bufs[] = { weights, json };
     size_t lens[] = { nweights, njson };
     rc = fio_save(paths, bufs, lens, 2, err);
+    /* The weights file the JSON now positively does not name goes; when
+     * that cannot be told, both stay. */
+    char now[MF_TEXT_MAX];
+    if (mf_current_weights(path, now, sizeof now) == THAW_OK) {
+        if (!strcmp(now, wname[next]) && !strcmp(old, wname[!next]))
+            unlink(wpath[!next]);
+        else if (!strcmp(now, wname[!next]))
+            unlink(wpath[next]);
+    }
 done:
     free(t);
     free(tracked);

@@ -167,9 +167,13 @@ int mf_set_weights(model *m, const struct st_file *f, const char *file, thaw_err
 int mf_load(mf_meta *meta, model *m, const char *path, const mf_load_opts *opt, thaw_err *err);
 
 /* Writes m with meta's description as path (which must end in ".json") and
- * the weights beside it (".safetensors" instead), both atomically; frozen
- * marks come from m. THAW_EINVAL when meta does not describe m,
- * THAW_ENONFINITE (nothing written) when a weight is NaN or Inf, THAW_EIO. */
+ * its weights beside it, atomically as a pair: the weights go to whichever
+ * of NAME.safetensors and NAME.1.safetensors the current JSON does not name,
+ * the JSON is renamed into place last, then the old weights are removed —
+ * a crash at any moment leaves the old model or the new one, never a mix.
+ * Frozen marks come from m. THAW_EINVAL when meta does not describe m,
+ * THAW_ENONFINITE (nothing written) when a weight is NaN or Inf, THAW_EIO,
+ * THAW_ENOMEM. */
 int mf_save(const char *path, const mf_meta *meta, const model *m, thaw_err *err);
 
 /* meta as JSON text (a fresh buffer the caller frees), the frozen list

@@ -177,11 +177,21 @@ void test_app_run_folder(void)
     EXPECT(!isnan(a.final.test_acc) && !isnan(a.final.scratch_test_acc));
     EXPECT(fabs(a.final.test_delta - (a.final.test_acc - a.final.scratch_test_acc)) < 1e-12);
     static const char *const files[] = { "config.thaw", "metrics.csv", "metrics.jsonl",
-                                         "events.log", "session.thaw", "best.json",
-                                         "best.safetensors", "last.json", "last.safetensors",
+                                         "events.log", "session.thaw", "best.json", "last.json",
                                          "loss.svg", "accuracy.svg", "delta.svg" };
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++)
         EXPECTF(exists(run, files[i]), "%s/%s is missing", run, files[i]);
+    /* Each checkpoint loads with the weights its JSON names (saves
+     * alternate between NAME.safetensors and NAME.1.safetensors). */
+    static const char *const checkpoints[] = { "best.json", "last.json" };
+    for (size_t i = 0; i < 2; i++) {
+        mf_meta meta;
+        model m;
+        snprintf(path, sizeof path, "%s/%s", run, checkpoints[i]);
+        EXPECTF(mf_load(&meta, &m, path, NULL, &err) == THAW_OK, "%s", err.msg);
+        mf_meta_free(&meta);
+        model_free(&m);
+    }
     snprintf(path, sizeof path, "%s/metrics.csv", run);
     EXPECT(count_lines(path) == 4);
     snprintf(path, sizeof path, "%s/metrics.jsonl", run);

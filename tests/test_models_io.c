@@ -393,3 +393,49 @@ done:
     mf_meta_free(&meta);
     remove_dir(dir);
 }
+
+/* Saves alternate the weights file, so a crash between writing the weights
+ * and renaming the JSON leaves the old pair whole. */
+void test_mf_save_alternates_weights(void)
+{
+    char dir[512], path[600], w0[600], w1[600];
+    mf_meta meta, back;
+    model a, b, m;
+    thaw_err err = {0};
+    memset(&meta, 0, sizeof meta);
+    memset(&back, 0, sizeof back);
+    memset(&a, 0, sizeof a);
+    memset(&b, 0, sizeof b);
+    memset(&m, 0, sizeof m);
+    CHECK(temp_dir(dir, sizeof dir));
+    snprintf(path, sizeof path, "%s/net.json", dir);
+    snprintf(w0, sizeof w0, "%s/net.safetensors", dir);
+    snprintf(w1, sizeof w1, "%s/net.1.safetensors", dir);
+    EXPECT(mf_meta_reference(&meta, (shape3){ 1, 8, 8 }, 3, &err) == THAW_OK);
+    EXPECT(mf_build(&a, &meta, 1, &err) == THAW_OK && mf_build(&b, &meta, 2, &err) == THAW_OK);
+    EXPECTF(mf_save(path, &meta, &a, &err) == THAW_OK, "%s", err.msg);
+    EXPECT(access(w0, F_OK) == 0 && access(w1, F_OK) != 0);
+    EXPECTF(mf_save(path, &meta, &b, &err) == THAW_OK, "%s", err.msg);
+    EXPECT(access(w0, F_OK) != 0 && access(w1, F_OK) == 0);
+    EXPECT(load(&back, &m, path, NULL) && same_params(&m, &b));
+    mf_meta_free(&back);
+    model_free(&m);
+    /* A save killed after its weights landed: the stray file changes nothing. */
+    FILE *f = fopen(w0, "w");
+    EXPECT(f);
+    fputs("half a save", f);
+    fclose(f);
+    EXPECT(load(&back, &m, path, NULL) && same_params(&m, &b));
+    mf_meta_free(&back);
+    model_free(&m);
+    EXPECTF(mf_save(path, &meta, &a, &err) == THAW_OK, "%s", err.msg);
+    EXPECT(access(w0, F_OK) == 0 && access(w1, F_OK) != 0 && count_files(dir) == 2);
+    EXPECT(load(&back, &m, path, NULL) && same_params(&m, &a));
+done:
+    mf_meta_free(&back);
+    model_free(&m);
+    model_free(&a);
+    model_free(&b);
+    mf_meta_free(&meta);
+    remove_dir(dir);
+}

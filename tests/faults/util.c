@@ -2,6 +2,8 @@
  * fault programs (util.h). */
 #include "util.h"
 
+#include <cjson/cJSON.h>
+
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -93,8 +95,20 @@ static char *fx_slurp(const char *path, size_t *len)
 
 void fx_weights_path(char *out, size_t cap, const char *json)
 {
-    size_t n = strlen(json) - strlen(".json");
-    snprintf(out, cap, "%.*s.safetensors", (int)n, json);
+    /* The weights file the JSON names, beside it (saves alternate between
+     * NAME.safetensors and NAME.1.safetensors). */
+    size_t len = 0;
+    char *text = fx_slurp(json, &len);
+    cJSON *root = text ? cJSON_ParseWithLength(text, len) : NULL;
+    const cJSON *w = cJSON_GetObjectItemCaseSensitive(root, "weights");
+    const char *slash = strrchr(json, '/');
+    int dir = slash ? (int)(slash - json) + 1 : 0;
+    if (cJSON_IsString(w))
+        snprintf(out, cap, "%.*s%s", dir, json, w->valuestring);
+    else
+        snprintf(out, cap, "%.*s.safetensors", (int)(strlen(json) - strlen(".json")), json);
+    cJSON_Delete(root);
+    free(text);
 }
 
 void fx_ckpt_read(fx_ckpt *c, const char *path)
