@@ -439,8 +439,11 @@ static void hook_eval(void *ctx, const sess_eval *e, const model *transfer, cons
     if (runlog_eval(a->run, e, &err) ||
         (e->best && runlog_checkpoint(a->run, "best", &m, transfer, &err)) ||
         (e->final && runlog_checkpoint(a->run, "last", &m, transfer, &err)) ||
-        (e->final && runlog_plots(a->run, &err)))
-        runlog_event(a->run, &(sess_event){ .kind = SEV_ERROR, .step = e->step }, NULL);
+        (e->final && runlog_plots(a->run, &err))) {
+        sess_event ev = { .kind = SEV_ERROR, .step = e->step, .epoch = e->epoch };
+        snprintf(ev.text, sizeof ev.text, "%s", err.msg);
+        runlog_event(a->run, &ev, NULL);
+    }
     leave_c(old);
 }
 
