@@ -441,7 +441,7 @@ static void hook_eval(void *ctx, const sess_eval *e, const model *transfer, cons
         (e->final && runlog_checkpoint(a->run, "last", &m, transfer, &err)) ||
         (e->final && runlog_plots(a->run, &err))) {
         sess_event ev = { .kind = SEV_ERROR, .step = e->step, .epoch = e->epoch };
-        snprintf(ev.text, sizeof ev.text, "%s", err.msg);
+        snprintf(ev.text, sizeof ev.text, "%.*s", (int)sizeof ev.text - 1, err.msg);
         runlog_event(a->run, &ev, NULL);
     }
     leave_c(old);
