@@ -138,18 +138,26 @@ pretrain: deps
 
 # Each tests/fuzz/fuzz_NAME.c is a libFuzzer target over the engine built
 # with ASan + UBSan; tests/fuzz/corpus/NAME/ holds its seed inputs. A crash
-# fails the build.
+# fails the build. The tui/ code without main (the command language) is an
+# archive of its own beside the engine's, so only targets that call it link it.
+# Inputs that once failed go in tests/fuzz/regress/NAME/; `make test` replays
+# them through the same entry points (tests/test_fuzz_regress.c).
 FUZZ_SECONDS ?= 10
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
-build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c build/fuzz/libthaw.a
+build/fuzz/libthaw-tui.a: $(TUI_LIB_SRC:%.c=build/fuzz/%.o)
+	@rm -f $@
+	ar rcs $@ $^
+
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c build/fuzz/libthaw-tui.a build/fuzz/libthaw.a
 	clang $(CFLAGS) $(PKG_CFLAGS) -O1 -fsanitize=fuzzer $(FUZZ_FLAGS) \
-	    $< build/fuzz/libthaw.a $(LIBS) -o $@
+	    $< build/fuzz/libthaw-tui.a build/fuzz/libthaw.a $(LIBS) -o $@
 
 fuzz: deps-test
 	@$(MAKE) --no-print-directory BUILD=build/fuzz CC=clang OPT=-O1 \
-	    CFLAGS_EXTRA="$(CFLAGS_EXTRA) -fsanitize=fuzzer-no-link $(FUZZ_FLAGS)" build/fuzz/libthaw.a
+	    CFLAGS_EXTRA="$(CFLAGS_EXTRA) -fsanitize=fuzzer-no-link $(FUZZ_FLAGS)" \
+	    build/fuzz/libthaw.a build/fuzz/libthaw-tui.a
 	@$(MAKE) --no-print-directory $(FUZZ_TARGETS)
 	@set -e; for t in $(FUZZ_TARGETS); do \
 	    name=$${t#build/fuzz/fuzz_}; mkdir -p build/fuzz/corpus/$$name; \
