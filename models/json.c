@@ -2,6 +2,7 @@
 #include "json.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -143,6 +144,28 @@ static int json_no_duplicates(const cJSON *v, const char *at, const json_ctx *c)
     return THAW_OK;
 }
 
+/* cJSON returns NULL both for text it cannot parse and when an allocation
+ * fails, so its allocator notes the failure: json_parse can then say that
+ * memory ran out instead of blaming the file. Per thread, since loaders may
+ * run on several. */
+static _Thread_local int json_alloc_failed;
+
+static void *json_malloc(size_t n)
+{
+    void *p = malloc(n);
+    if (!p)
+        json_alloc_failed = 1;
+    return p;
+}
+
+static void json_set_hooks(void)
+{
+    cJSON_Hooks hooks = { .malloc_fn = json_malloc, .free_fn = free };
+    cJSON_InitHooks(&hooks);
+}
+
+static pthread_once_t json_hooks_once = PTHREAD_ONCE_INIT;
+
 static int json_is_space(char ch)
 {
     return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r';
@@ -163,8 +186,13 @@ int json_parse(const char *text, size_t len, int max_depth, cJSON **root, const 
     if (text[lead] != '{')
         return thaw_fail(c->err, THAW_EFORMAT, "%s: byte %zu: expected a JSON object starting "
                          "with '{'", c->file, lead);
+    pthread_once(&json_hooks_once, json_set_hooks);
+    json_alloc_failed = 0;
     const char *end = NULL;
     cJSON *v = cJSON_ParseWithLengthOpts(text, len, &end, 0);
+    if (!v && json_alloc_failed)
+        return thaw_fail(c->err, THAW_ENOMEM, "%s: out of memory parsing the JSON (%zu bytes)",
+                         c->file, len);
     if (!v) {
         size_t at = end && end >= text && end <= text + len ? (size_t)(end - text) : len;
         int line = 1;

@@ -49,7 +49,11 @@ int json_prescan(const char *text, size_t len, int max_depth, const json_ctx *c)
 
 /* json_prescan, then parses exactly text[0, len): the root must be an
  * object, only whitespace may follow it, and no object anywhere may repeat a
- * key. *root is the caller's to cJSON_Delete. THAW_EFORMAT / THAW_ENOMEM. */
+ * key. *root is the caller's to cJSON_Delete. THAW_EFORMAT / THAW_ENOMEM.
+ * The first call installs cJSON's allocator hooks for the whole process
+ * (malloc and free, noting a failed allocation so that running out of
+ * memory is THAW_ENOMEM, not a syntax error): hooks set before it are
+ * replaced. */
 int json_parse(const char *text, size_t len, int max_depth, cJSON **root, const json_ctx *c);
 
 /* parent + ".key" (or "key" at the top level) into out, truncated to fit. */
