@@ -313,6 +313,17 @@ void st_get_i64(const st_file *f, const st_tensor *t, int64_t *out)
     }
 }
 
+/* cJSON_AddItemToObject, and the item freed when obj does not take it:
+ * cJSON leaves it to the caller when copying the key fails. 0 when item is
+ * NULL (its creation failed) or was not taken. */
+static int st_add(cJSON *obj, const char *key, cJSON *item)
+{
+    if (item && cJSON_AddItemToObject(obj, key, item))
+        return 1;
+    cJSON_Delete(item);
+    return 0;
+}
+
 int st_serialize(const st_out *t, int n, uint8_t **out, size_t *len, thaw_err *err)
 {
     *out = NULL;
@@ -336,10 +347,10 @@ int st_serialize(const st_out *t, int n, uint8_t **out, size_t *len, thaw_err *e
         double offsets[2] = { (double)data, (double)(data + bytes) };
         data += bytes;
         cJSON *e = cJSON_CreateObject();
-        ok = e && cJSON_AddItemToObject(root, t[i].name, e) &&
+        ok = st_add(root, t[i].name, e) &&
              cJSON_AddStringToObject(e, "dtype", st_dtype_name(t[i].dtype)) &&
-             cJSON_AddItemToObject(e, "shape", cJSON_CreateDoubleArray(dims, t[i].ndim)) &&
-             cJSON_AddItemToObject(e, "data_offsets", cJSON_CreateDoubleArray(offsets, 2));
+             st_add(e, "shape", cJSON_CreateDoubleArray(dims, t[i].ndim)) &&
+             st_add(e, "data_offsets", cJSON_CreateDoubleArray(offsets, 2));
     }
     char *header = ok ? cJSON_PrintUnformatted(root) : NULL;
     cJSON_Delete(root);
