@@ -118,30 +118,37 @@ static int parse_raw(idx_array *out, const uint8_t *buf, size_t len, const char 
     return THAW_OK;
 }
 
+enum { GZ_CORRUPT = -1, GZ_NOMEM = -2 };
+
 /* Inflates the first `want` bytes of a gzip member into h with zlib; returns
- * how many it got (fewer when the stream ends) or -1 when it is corrupt. */
+ * how many it got (fewer when the stream ends), GZ_CORRUPT when the stream is
+ * corrupt or GZ_NOMEM when zlib ran out of memory. */
 static long gz_peek(uint8_t *h, size_t want, const uint8_t *buf, size_t len)
 {
     z_stream z;
     memset(&z, 0, sizeof z);
-    if (inflateInit2(&z, 16 + MAX_WBITS) != Z_OK)
-        return -1;
+    int rc = inflateInit2(&z, 16 + MAX_WBITS);
+    if (rc != Z_OK)
+        return rc == Z_MEM_ERROR ? GZ_NOMEM : GZ_CORRUPT;
     z.next_in = (Bytef *)buf;
     z.avail_in = len > 0x7FFFFFFF ? 0x7FFFFFFF : (uInt)len;
     z.next_out = h;
     z.avail_out = (uInt)want;
-    int rc = Z_OK;
     while (z.avail_out > 0 && rc == Z_OK)
         rc = inflate(&z, Z_NO_FLUSH);
     long got = (long)(want - z.avail_out);
     inflateEnd(&z);
-    return rc == Z_OK || rc == Z_STREAM_END || rc == Z_BUF_ERROR ? got : -1;
+    if (rc == Z_MEM_ERROR)
+        return GZ_NOMEM;
+    return rc == Z_OK || rc == Z_STREAM_END || rc == Z_BUF_ERROR ? got : GZ_CORRUPT;
 }
 
 static int parse_gz(idx_array *out, const uint8_t *buf, size_t len, const char *q, thaw_err *err)
 {
     uint8_t h[4 + 4 * IDX_MAX_DIMS];
     long got = gz_peek(h, 4, buf, len);
+    if (got == GZ_NOMEM)
+        return thaw_fail(err, THAW_ENOMEM, "%s: out of memory decompressing the gzip header", q);
     if (got < 0)
         return thaw_fail(err, THAW_EFORMAT, "%s: gzip data is corrupt", q);
     if (got < 4)
@@ -152,6 +159,8 @@ static int parse_gz(idx_array *out, const uint8_t *buf, size_t len, const char *
         return THAW_EFORMAT;
     size_t hdr = 4 + 4 * (size_t)ndim;
     got = gz_peek(h, hdr, buf, len);
+    if (got == GZ_NOMEM)
+        return thaw_fail(err, THAW_ENOMEM, "%s: out of memory decompressing the gzip header", q);
     if (got < (long)hdr)
         return thaw_fail(err, THAW_EFORMAT, "%s: truncated header: the gzip stream ends "
                          "inside the %zu-byte IDX header", q, hdr);
