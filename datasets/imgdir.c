@@ -189,13 +189,34 @@ int imgdir_info(const uint8_t *buf, size_t len, const char *name, int *w, int *h
     if (bad)
         return thaw_fail(err, THAW_EFORMAT, "%s: corrupt JPEG: %s", q, bad);
     int comp;
-    if (!stbi_info_from_memory(buf, (int)len, w, h, &comp))
+    imgdir_stb_ran_out();
+    if (!stbi_info_from_memory(buf, (int)len, w, h, &comp)) {
+        if (imgdir_stb_ran_out())
+            return thaw_fail(err, THAW_ENOMEM, "%s: out of memory reading the %s header", q,
+                             fname);
         return thaw_fail(err, THAW_EFORMAT, "%s: corrupt %s header", q, fname);
+    }
     if (*w < 1 || *h < 1 || *w > IMG_MAX_SIDE || *h > IMG_MAX_SIDE ||
         (size_t)*w * (size_t)*h > IMG_MAX_PIXELS)
         return thaw_fail(err, THAW_EFORMAT, "%s: declares a %dx%d image, over the limits: "
                          "refused", q, *w, *h);
     return THAW_OK;
+}
+
+/* stbi_load_from_memory for a 16-bit PNG, which stb 2.27 leaks when it cannot
+ * allocate the 8-bit copy (stbi__convert_16_to_8): the 16-bit pixels are
+ * loaded and narrowed in place to their high bytes, as stb narrows them. */
+static uint8_t *load_png16(const uint8_t *buf, size_t len, int *w, int *h, int c)
+{
+    int comp;
+    uint16_t *wide = stbi_load_16_from_memory(buf, (int)len, w, h, &comp, c);
+    if (!wide)
+        return NULL;
+    uint8_t *px = (uint8_t *)wide;
+    size_t n = (size_t)*w * (size_t)*h * (size_t)c;
+    for (size_t i = 0; i < n; i++)   /* byte i lies before the values not yet read */
+        px[i] = (uint8_t)(wide[i] >> 8);
+    return px;
 }
 
 int imgdir_decode(uint8_t *out, shape3 to, const uint8_t *buf, size_t len, const char *name,
@@ -211,7 +232,13 @@ int imgdir_decode(uint8_t *out, shape3 to, const uint8_t *buf, size_t len, const
         return rc;
     const char *fname = buf[0] == 0xFF ? "JPEG" : "PNG";
     int dw, dh, dcomp;
-    uint8_t *px = stbi_load_from_memory(buf, (int)len, &dw, &dh, &dcomp, to.c);
+    imgdir_stb_ran_out();
+    uint8_t *px = stbi_is_16_bit_from_memory(buf, (int)len)
+                      ? load_png16(buf, len, &dw, &dh, to.c)
+                      : stbi_load_from_memory(buf, (int)len, &dw, &dh, &dcomp, to.c);
+    if (!px && imgdir_stb_ran_out())
+        return thaw_fail(err, THAW_ENOMEM, "%s: out of memory decoding a %dx%d %s image", q, w,
+                         h, fname);
     if (!px)   /* stb's reason is not given: after a failed decode it can name the wrong format */
         return thaw_fail(err, THAW_EFORMAT, "%s: corrupt or truncated %s image data", q, fname);
     if (dw != w || dh != h) {

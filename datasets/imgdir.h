@@ -42,10 +42,14 @@ enum { IMG_MAX_SIDE = 8192, IMG_MAX_PIXELS = 1 << 24 };
  * refuse bad input, not abort the program; ASan and the fuzz targets watch
  * memory safety instead. */
 #define STBI_ASSERT(x) ((void)0)
-/* and its allocations zeroed: 2.27 reads parts of its JPEG state it never
- * set when a file leaves them out (zero-initialised upstream since 2.28) */
-#define STBI_MALLOC(sz) calloc(1, sz)
-#define STBI_REALLOC(p, sz) realloc(p, sz)
+/* Its allocations go through imgdir_stb_malloc and imgdir_stb_realloc
+ * (stb_image_impl.c), which zero new blocks — 2.27 reads parts of its JPEG
+ * state it never set when a file leaves them out (zero-initialised upstream
+ * since 2.28) — and note a failure: stb reports running out of memory as a
+ * failed decode, like a corrupt file, and imgdir_stb_ran_out tells the two
+ * apart. */
+#define STBI_MALLOC(sz) imgdir_stb_malloc(sz)
+#define STBI_REALLOC(p, sz) imgdir_stb_realloc(p, sz)
 #define STBI_FREE(p) free(p)
 #define STBI_ONLY_PNG
 #define STBI_ONLY_JPEG
@@ -53,6 +57,11 @@ enum { IMG_MAX_SIDE = 8192, IMG_MAX_PIXELS = 1 << 24 };
 #define STBI_NO_HDR
 #define STBI_NO_LINEAR
 #define STBI_MAX_DIMENSIONS IMG_MAX_SIDE
+
+void *imgdir_stb_malloc(size_t n);
+void *imgdir_stb_realloc(void *p, size_t n);
+/* 1 when an allocation of stb's failed on this thread since the last call. */
+int imgdir_stb_ran_out(void);
 
 /* Checks one PNG or JPEG held in memory without decoding its pixels, and
  * gives its declared width and height. Errors, THAW_EFORMAT: empty, larger

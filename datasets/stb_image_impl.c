@@ -4,7 +4,9 @@
  * reads files itself, with a size cap), and at most 8192 pixels a side.
  * Debian's prebuilt libstb, which has every format enabled, is not linked.
  * imgdir.c includes the header with the same settings from imgdir.h, and
- * checks each file's header before stb decodes it (imgdir_info).
+ * checks each file's header before stb decodes it (imgdir_info). stb's
+ * allocator is defined here too: calloc and realloc that note a failure for
+ * imgdir_stb_ran_out.
  *
  * Sanitizers. Under clang, UBSan's pointer-overflow and nonnull-attribute
  * checks are off for stb's functions, and only here: on a PNG whose first
@@ -14,6 +16,33 @@
  * AddressSanitizer and UBSan's other checks — array bounds included, which
  * is how fuzz_image caught stb's JPEG Huffman overflow — still apply. */
 #include "imgdir.h"
+
+#include <stdlib.h>
+
+static _Thread_local int stb_ran_out;
+
+void *imgdir_stb_malloc(size_t n)
+{
+    void *p = calloc(1, n);
+    if (!p)
+        stb_ran_out = 1;
+    return p;
+}
+
+void *imgdir_stb_realloc(void *p, size_t n)
+{
+    void *q = realloc(p, n);
+    if (!q && n)
+        stb_ran_out = 1;
+    return q;
+}
+
+int imgdir_stb_ran_out(void)
+{
+    int r = stb_ran_out;
+    stb_ran_out = 0;
+    return r;
+}
 
 #ifdef __clang__
 #pragma clang attribute push(__attribute__((no_sanitize("pointer-overflow", "nonnull-attribute"))), apply_to = function)

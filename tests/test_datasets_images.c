@@ -7,6 +7,7 @@
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -82,6 +83,14 @@ void test_image_i3_png_and_jpeg_layouts(void)
     CHECK(all_near(out, 64, 76, 1));                          /* stb's luma of pure red */
     CHECKF(decode_file(out, rgb, IMGDIR "good/c_misc/grey16.png", &err) == 0, "%s", err.msg);
     CHECK(all_near(out, 48, 255, 0));                         /* 16-bit white */
+    /* a 16-bit grey 4x2 ramp: each value narrowed to its high byte, as stb does */
+    static const uint8_t high[8] = { 0x00, 0x00, 0x01, 0x12, 0x7F, 0x80, 0xFF, 0xFF };
+    CHECKF(decode_file(out, (shape3){ 1, 2, 4 }, IMGDIR "png16/ramp16.png", &err) == 0, "%s",
+           err.msg);
+    CHECK(!memcmp(out, high, 8));
+    CHECKF(decode_file(out, (shape3){ 3, 2, 4 }, IMGDIR "png16/ramp16.png", &err) == 0, "%s",
+           err.msg);
+    CHECK(!memcmp(out, high, 8) && !memcmp(out + 8, high, 8) && !memcmp(out + 16, high, 8));
     CHECKF(decode_file(out, rgb, IMGDIR "good/c_misc/palette.png", &err) == 0, "%s", err.msg);
     CHECK(all_near(out, 16, 0, 0) && all_near(out + 16, 16, 255, 0) && all_near(out + 32, 16, 0, 0));
     CHECKF(decode_file(out, rgb, IMGDIR "good/c_misc/rgba.png", &err) == 0, "%s", err.msg);
