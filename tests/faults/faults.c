@@ -90,29 +90,9 @@ typedef struct fx_known {
 } fx_known;
 
 static const fx_known fx_known_bugs[] = {
-    { "load model", FX_WRONG_CODE, "not valid JSON here",
-      "models/json.c json_parse: cJSON_ParseWithLengthOpts returns NULL when an allocation "
-      "fails, and json_parse reports that as THAW_EFORMAT \"not valid JSON here\" (for a "
-      "model's JSON and for a safetensors header), not THAW_ENOMEM" },
-    { "load IDX", FX_WRONG_CODE, "gzip",
-      "datasets/idx.c gz_peek: zlib's Z_MEM_ERROR (inflateInit2 or inflate out of memory) "
-      "is returned as -1, so parse_gz reports THAW_EFORMAT \"gzip data is corrupt\" or "
-      "\"truncated header\", not THAW_ENOMEM" },
-    { "load image folder", FX_WRONG_CODE, "corrupt",
-      "datasets/imgdir.c imgdir_info/imgdir_decode: stb's allocation failures (stbi_info's "
-      "JPEG state, stbi_load's buffers) are reported as THAW_EFORMAT \"corrupt JPEG header\" "
-      "or \"corrupt or truncated ... image data\", not THAW_ENOMEM" },
-    { "load image folder", FX_LEAK, "grey16.png",
-      "stb_image.h 2.27 (Debian's, compiled by datasets/stb_image_impl.c) "
-      "stbi__convert_16_to_8: when the 8-bit buffer cannot be allocated it returns without "
-      "freeing the decoded 16-bit image, so a 16-bit PNG leaks it" },
     { "save checkpoint over", FX_WRONG_CODE, "does not build",
       "models/modelfile.c mf_check_describes: any mf_build failure, out of memory included, "
       "becomes THAW_EINVAL \"the model's description does not build\"" },
-    { "save checkpoint over", FX_LEAK, "safetensors header",
-      "models/safetensors.c st_serialize: cJSON_AddItemToObject(root, name, e) and "
-      "cJSON_AddItemToObject(e, \"shape\"/\"data_offsets\", cJSON_Create...Array(...)) do not "
-      "take the item when copying the key fails, and the item is never freed" },
     { "save checkpoint over", FX_LEAK, "model's JSON",
       "models/modelfile.c mf_print: cJSON_AddItemToObject(input, \"mean\"/\"std\", "
       "cJSON_CreateDoubleArray(...)) and (prov, \"dataset_classes\", cJSON_CreateIntArray(...)) "
