@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "numtext.h"
+
 static const char augment_choices[] = "shift[=PIXELS], flip, noise[=SIGMA] or none";
 
 int augment_parse(augment *a, const char *text, thaw_err *err)
@@ -58,8 +60,11 @@ void augment_format(const augment *a, char *buf, size_t cap)
         o += snprintf(buf + o, cap - (size_t)o, "shift=%d", a->shift);
     if (a->flip && (size_t)o < cap)
         o += snprintf(buf + o, cap - (size_t)o, "%sflip", o ? "," : "");
-    if (a->noise > 0.0f && (size_t)o < cap)
-        o += snprintf(buf + o, cap - (size_t)o, "%snoise=%g", o ? "," : "", (double)a->noise);
+    if (a->noise > 0.0f && (size_t)o < cap) {
+        char noise[32];
+        num_shortest_float(noise, sizeof noise, a->noise);
+        o += snprintf(buf + o, cap - (size_t)o, "%snoise=%s", o ? "," : "", noise);
+    }
     if (o == 0)
         snprintf(buf, cap, "none");
 }

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "numtext.h"
 #include "runlog.h"
 
 enum { APP_ARGS_MAX = 64, SOURCE_EVAL_MAX = 250, LAYERS_MAX = 4096 };
@@ -594,7 +595,8 @@ static int cmd_freeze(app *a, int argc, char **argv, thaw_err *err)
         if (!parse_int(argv[argc - 1] + 3, 1, 100000, &at))
             return thaw_fail(err, THAW_EINVAL, "unfreeze ... %s: expected at=EPOCH (1 or more)",
                              argv[argc - 1]);
-        argc--;
+        if (--argc < 2)
+            return thaw_fail(err, THAW_EINVAL, "usage: unfreeze PATTERN... at=EPOCH");
     }
     static layer *hit[LAYERS_MAX];
     for (int i = 1; i < argc; i++) {
@@ -696,7 +698,7 @@ static int cmd_lr_decay(app *a, int argc, char **argv, thaw_err *err)
         return thaw_fail(err, THAW_EINVAL, "usage: lr-decay FACTOR (in (0, 1]: each group down "
                          "from the head gets FACTOR times the rate above it)");
     char text[64];
-    snprintf(text, sizeof text, "layer-decay decay=%g", d);
+    snprintf(text, sizeof text, "layer-decay decay=%.17g", d);
     return apply_strategy(a, text, err);
 }
 
@@ -719,6 +721,13 @@ static int cmd_set(app *a, int argc, char **argv, thaw_err *err)
             return rc;
         sess_wait(a->sess);
     }
+    strategy st;
+    if (next.lr != a->set.lr && a->strategy_text[0] &&
+        strategy_parse(&st, a->strategy_text, NULL) == THAW_OK && st.kind == STRAT_DISCRIMINATIVE &&
+        st.lo > 0 && st.lo > next.lr)
+        return thaw_fail(err, THAW_EINVAL, "set lr %g: below the lowest rate of the strategy in "
+                         "force (%s); give the strategy again with a smaller lo first",
+                         (double)next.lr, a->strategy_text);
     if (!a->sess && a->have_plan && next.lr != a->set.lr && !a->strategy_text[0])
         model_set_lr(&a->plan, a->plan.root, next.lr);
     if (!a->sess && a->have_plan)
@@ -1404,10 +1413,17 @@ char *app_config_text(const app *a)
     augment_format(&a->set.aug, aug, sizeof aug);
     if (a->model_path[0])
         append(&b, &len, &cap, "load model \"%s\"\n", a->model_path);
-    append(&b, &len, &cap, "set seed %llu epochs %d batch %d lr %g scratch-lr %g\n", a->set.seed,
-           a->set.epochs, c->batch, (double)a->set.lr, (double)c->scratch_lr);
-    append(&b, &len, &cap, "set optimizer %s momentum %g wd %g\n",
-           c->optimizer == OPTIM_SGD ? "sgd" : "adamw", (double)c->momentum, (double)c->weight_decay);
+    /* Every float in the shortest text that reads back as itself, so the
+     * run replays exactly. */
+    char lr[32], scratch_lr[32], momentum[32], wd[32];
+    num_shortest_float(lr, sizeof lr, a->set.lr);
+    num_shortest_float(scratch_lr, sizeof scratch_lr, c->scratch_lr);
+    num_shortest_float(momentum, sizeof momentum, c->momentum);
+    num_shortest_float(wd, sizeof wd, c->weight_decay);
+    append(&b, &len, &cap, "set seed %llu epochs %d batch %d lr %s scratch-lr %s\n", a->set.seed,
+           a->set.epochs, c->batch, lr, scratch_lr);
+    append(&b, &len, &cap, "set optimizer %s momentum %s wd %s\n",
+           c->optimizer == OPTIM_SGD ? "sgd" : "adamw", momentum, wd);
     append(&b, &len, &cap, "set schedule \"%s\" early-stop %d augment %s\n", sched, c->patience, aug);
     append(&b, &len, &cap, "set baseline %s parallel %s train-bn %s evals %d cache-mb %zu\n",
            c->baseline ? "on" : "off", c->parallel ? "on" : "off", a->set.train_bn ? "on" : "off",
@@ -1425,8 +1441,9 @@ char *app_config_text(const app *a)
             if (p->kind == PARAM_STAT || p->owner == prev)
                 continue;
             prev = p->owner;
-            append(&b, &len, &cap, "%s %s\nlr %s %g\n", p->frozen ? "freeze" : "unfreeze",
-                   p->owner->path, p->owner->path, (double)p->lr);
+            num_shortest_float(lr, sizeof lr, p->lr);
+            append(&b, &len, &cap, "%s %s\nlr %s %s\n", p->frozen ? "freeze" : "unfreeze",
+                   p->owner->path, p->owner->path, lr);
         }
     }
     leave_c(old);
