@@ -89,26 +89,14 @@ typedef struct fx_known {
     const char *bug;
 } fx_known;
 
+/* Every bug these checks found so far is fixed; a new one goes here, with
+ * the end mark kept last. */
 static const fx_known fx_known_bugs[] = {
-    { "save checkpoint over", FX_WRONG_CODE, "does not build",
-      "models/modelfile.c mf_check_describes: any mf_build failure, out of memory included, "
-      "becomes THAW_EINVAL \"the model's description does not build\"" },
-    { "save checkpoint over", FX_LEAK, "model's JSON",
-      "models/modelfile.c mf_print: cJSON_AddItemToObject(input, \"mean\"/\"std\", "
-      "cJSON_CreateDoubleArray(...)) and (prov, \"dataset_classes\", cJSON_CreateIntArray(...)) "
-      "leak the array when copying the key fails" },
-    { "rename #2", FX_PREV_LOST, NULL,
-      "models/fileio.c fio_save (as mf_save uses it): the weights are renamed into place "
-      "before the JSON, so a failure of the second rename, or a crash between the two, "
-      "leaves the previous JSON with the new weights: neither checkpoint" },
-    { "open #1", FX_PREV_LOST, "cannot open the folder",
-      "models/fileio.c fio_save: when the folder cannot be opened for its fsync, after both "
-      "renames, the save fails with \"cannot open the folder to fsync it\": the message does "
-      "not say that the new files are already in place (the fsync failure's does)" },
+    { NULL, 0, NULL, NULL },
 };
-enum { FX_NKNOWN = sizeof fx_known_bugs / sizeof fx_known_bugs[0] };
+enum { FX_NKNOWN = sizeof fx_known_bugs / sizeof fx_known_bugs[0] - 1 };
 
-static long known_hits[FX_NKNOWN];
+static long known_hits[FX_NKNOWN + 1];
 static long unexpected, known;   /* problems reported, by whether a known bug explains them */
 static long shown, hidden;       /* unexpected problems printed and not, since fx_line_end */
 
