@@ -3,7 +3,6 @@
  * real function as __real_NAME. */
 #include "fault.h"
 
-#include <cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libdeflate.h>
@@ -158,8 +157,6 @@ static void hook_free(void *p)
 
 void fault_init(void)
 {
-    cJSON_Hooks hooks = { .malloc_fn = hook_malloc, .free_fn = hook_free };
-    cJSON_InitHooks(&hooks);
     libdeflate_set_memory_allocator(hook_malloc, hook_free);
 }
 

@@ -15,10 +15,10 @@
  *     }
  *
  * Allocations counted (kind FAULT_ALLOC): malloc, calloc, realloc,
- * aligned_alloc and strdup called from the engine's objects; cJSON's and
- * libdeflate's through their allocator hooks and zlib's through the
- * z_stream's zalloc (set by the wrapper of inflateInit2_), all installed by
- * fault_init. Allocations made by the C library itself (opendir's) and by
+ * aligned_alloc and strdup called from the engine's objects; cJSON's
+ * through models/json.c's own hooks (which call malloc), libdeflate's
+ * through its allocator hook (installed by fault_init) and zlib's through
+ * the z_stream's zalloc (set by the wrapper of inflateInit2_). Allocations made by the C library itself (opendir's) and by
  * BLIS are not seen. Every block allocated while injection is on is tracked
  * until freed: fault_live() counts those still allocated, which after an
  * operation that freed its results is a leak.
@@ -51,8 +51,8 @@ enum fault_kind {
 
 enum { FAULT_SHORT = -1, FAULT_KILL = -2 };
 
-/* Routes cJSON's and libdeflate's allocations through the counting
- * allocator; call once before anything else. */
+/* Routes libdeflate's allocations through the counting allocator; call
+ * once before anything else. */
 void fault_init(void);
 
 /* Zeroes the counts and turns counting on; the at-th call of `kind` (from 1;
