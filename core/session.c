@@ -1194,8 +1194,9 @@ int sess_control(session *s, const sess_ctl *c, thaw_err *err)
     case SESS_THAW_AT:
         if (!model_find(s->r[0].m, c->path))
             return thaw_fail(err, THAW_ENOTFOUND, "the model has no layer '%s'", c->path);
-        if (c->op == SESS_LR && !(c->value >= 0.0 && c->value < 1e3))
-            return thaw_fail(err, THAW_EINVAL, "learning rate %g: expected a number from 0 to 1000",
+        /* Any finite rate: a diverging one is caught on its step. */
+        if (c->op == SESS_LR && !(c->value >= 0.0 && c->value <= 1e12))
+            return thaw_fail(err, THAW_EINVAL, "learning rate %g: expected a number from 0 to 1e12",
                              c->value);
         if (c->op == SESS_THAW_AT && (c->count < 0 || c->count > 1000000))
             return thaw_fail(err, THAW_EINVAL, "epoch %d: expected 0 or more", c->count);

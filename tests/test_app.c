@@ -416,3 +416,51 @@ void test_app_instructor_mode(void)
 done:
     app_free(&a);
 }
+
+/* A rate of 1e9 diverges on the first step: caught there, the run pauses
+ * with finite weights, stopping it writes finite checkpoints, and every
+ * metrics.jsonl line is JSON. */
+void test_app_divergence(void)
+{
+    app a;
+    thaw_err err = {0};
+    char dir[512], path[700], line[4096];
+    FILE *f = NULL;
+    open_app(&a);
+    EXPECT(temp_dir(dir, sizeof dir));
+    EXPECT(loaded(&a));
+    snprintf(a.run_dir, sizeof a.run_dir, "%s/run", dir);
+    EXPECT(app_exec(&a, "lr all 1e9", &err) == THAW_OK);
+    EXPECT(app_exec(&a, "train 3", &err) == THAW_OK);
+    EXPECT(sess_state_now(a.sess) == SESS_PAUSED);
+    const model *m = app_model(&a);
+    for (size_t i = 0; i < m->nfloat; i++)
+        EXPECTF(isfinite(m->param[i]), "weight %zu is %g", i, (double)m->param[i]);
+    EXPECT(app_exec(&a, "stop", &err) == THAW_OK);
+    sess_wait(a.sess);
+    app_pump(&a, 0);
+    static const char *const ckpt[] = { "last.json", "best.json" };
+    for (int i = 0; i < 2; i++) {
+        mf_meta meta;
+        model back;
+        snprintf(path, sizeof path, "%s/run/%s", dir, ckpt[i]);
+        EXPECTF(mf_load(&meta, &back, path, NULL, &err) == THAW_OK, "%s", err.msg);
+        mf_meta_free(&meta);
+        model_free(&back);
+    }
+    snprintf(path, sizeof path, "%s/run/metrics.jsonl", dir);
+    f = fopen(path, "r");
+    EXPECT(f);
+    int rows = 0;
+    while (fgets(line, sizeof line, f)) {
+        cJSON *j = cJSON_Parse(line);
+        EXPECTF(j != NULL, "line %d: %s", rows + 1, line);
+        cJSON_Delete(j);
+        rows++;
+    }
+    EXPECT(rows >= 1);
+done:
+    if (f)
+        fclose(f);
+    app_free(&a);
+}

@@ -636,8 +636,9 @@ static int cmd_lr(app *a, int argc, char **argv, thaw_err *err)
     double v;
     if ((rc = need_plan(a, "lr", err)))
         return rc;
-    if (argc != 3 || !parse_double(argv[2], 0.0, 100.0, &v))
-        return thaw_fail(err, THAW_EINVAL, "usage: lr PATTERN RATE (a number from 0 to 100)");
+    if (argc != 3 || !parse_double(argv[2], 0.0, 1e12, &v))
+        return thaw_fail(err, THAW_EINVAL, "usage: lr PATTERN RATE (a number from 0 to 1e12; a "
+                         "diverging rate is caught and paused on its step)");
     static layer *hit[LAYERS_MAX];
     int n = match(a, argv[1], hit, LAYERS_MAX, err);
     if (n < 0)
