@@ -263,6 +263,7 @@ static void drop_session(app *a)
 
 static void drop_plan(app *a)
 {
+    a->generation++;                /* every layer pointer a front end holds is stale */
     drop_session(a);
     if (a->have_plan)
         model_free(&a->plan);

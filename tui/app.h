@@ -110,6 +110,7 @@ typedef struct app {
     int nhistory, caphistory;
     double lr_suggestion;       /* the last lr-find's, NaN before one */
     int target_epoch;           /* where the current train command ends */
+    unsigned generation;        /* changes whenever the model is replaced (load, reset) */
     int verbose_lrfind;         /* report every point of the lr-find curve as a line */
     int quit;                   /* quit was given, or a stop signal ended a batch run */
     /* Batch mode: when *stop becomes non-zero (a signal handler sets it),

@@ -60,6 +60,7 @@ typedef struct wb {
     int nlayers;
     int view, help, cmd_active, quit_asked;
     double smooth;                   /* the loss curve's EMA weight; 0 = raw */
+    unsigned generation;             /* the app's model generation the tree was built for */
     /* a lesson: its lines, the next one, and what it waits for */
     char **lesson;
     int nlesson, next_line, lesson_waits_key;
@@ -258,6 +259,27 @@ static void build_tree(wb *w)
     if (m)
         add_nodes(w, m->root, 0, -1);
     w->sel = w->top = 0;
+}
+
+static void visible_rows(wb *w);
+
+/* A new model (load, reset): a new tree, empty plots. */
+static void model_changed(wb *w)
+{
+    w->generation = w->a.generation;
+    series *all[] = { &w->step_loss, &w->ev_x, &w->train_loss, &w->val_loss, &w->scratch_loss,
+                      &w->val_acc, &w->scratch_acc, &w->delta };
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        all[i]->n = 0;
+    w->nmarks = 0;
+    w->heat_n = 0;
+    w->epoch = 0;
+    w->step = 0;
+    w->nnode = 0;
+    w->nlayers = 0;
+    if (app_model(&w->a))
+        build_tree(w);
+    visible_rows(w);
 }
 
 static void visible_rows(wb *w)
@@ -740,10 +762,8 @@ static void lesson_tick(wb *w)
             w->next_line = w->nlesson;
             return;
         }
-        if (app_model(&w->a) && w->nnode == 0) {
-            build_tree(w);
-            visible_rows(w);
-        }
+        if (w->generation != w->a.generation)
+            model_changed(w);
         if (w->a.wait_key) {
             w->a.wait_key = 0;
             w->lesson_waits_key = 1;
@@ -808,10 +828,8 @@ static void run_command(wb *w, const char *line)
         message(w, 1, "%s", err.msg);
     else if (strncmp(line, "show", 4) && strncmp(line, "help", 4))
         message(w, 0, "%s", line);
-    if (app_model(&w->a) && w->nnode == 0) {
-        build_tree(w);
-        visible_rows(w);
-    }
+    if (w->generation != w->a.generation)
+        model_changed(w);
     w->nlayers = app_layers(&w->a, w->layers, LAYERS);
 }
 
@@ -1380,8 +1398,7 @@ int workbench_main(const wb_opts *o)
         rc = 1;
         goto done;
     }
-    build_tree(w);
-    visible_rows(w);
+    model_changed(w);
     if (!w->msg[0])
         message(w, 0, "%d layers; ? for help, t to train, : for a command", w->nnode);
     double last_draw = 0;
