@@ -9,6 +9,8 @@
 #   make bench      training throughput against BLIS's peak and PyTorch; data loading
 #   make fuzz       every libFuzzer target in tests/fuzz/ for FUZZ_SECONDS each
 #   make pretrain   remake the pretrained models in models/ (several minutes)
+#   make lessons    every lesson in examples/lessons/, scaled down (THAW_QUICK=1), in build/lessons/
+#   make install    thaw, thaw.1, the models and the lessons under $(DESTDIR)$(PREFIX) (/usr/local)
 #
 # CFLAGS_EXTRA adds flags (CI passes -Werror). ARCH picks the instruction set
 # (native by default: thaw is built where it runs).
@@ -135,6 +137,40 @@ pretrain: deps
 	@$(MAKE) --no-print-directory thaw
 	$(PRETRAIN) --data fashion:classes=0-4 --name fashion-mnist --epochs 3 --out models/fashion-resnet.json
 	$(PRETRAIN) --data shapes:n=1000,test=200 --name shapes --epochs 4 --out models/shapes-resnet.json
+
+# Every lesson through `thaw run`, scaled down (THAW_QUICK=1); the first that
+# fails stops the build. thaw writes run folders (and a lesson's saved models)
+# under runs/ in its working directory, so the lessons run in build/lessons/,
+# where models/ and examples/ are links to the repository's: nothing lands
+# in the repository, and each `make lessons` starts from an empty folder.
+LESSONS := $(sort $(wildcard examples/lessons/*.thaw))
+.PHONY: lessons install
+lessons: deps
+	@$(MAKE) --no-print-directory thaw
+	@rm -rf $(BUILD)/lessons && mkdir -p $(BUILD)/lessons
+	@ln -s $(CURDIR)/models $(CURDIR)/examples $(BUILD)/lessons/
+	@for f in $(abspath $(LESSONS)); do \
+	    echo "== $$f (THAW_QUICK=1)"; start=$$(date +%s); \
+	    (cd $(BUILD)/lessons && THAW_QUICK=1 $(CURDIR)/thaw run $$f) || \
+	        { echo "make lessons: $$f failed" >&2; exit 1; }; \
+	    echo "== $$f passed in $$(( $$(date +%s) - start )) s"; \
+	done
+
+# The binary, its manual page, and under $(PREFIX)/share/thaw the shipped
+# models and the lessons, in the layout the lessons' relative paths expect
+# (models/..., examples/lessons/...). thaw reads models/ relative to its
+# working directory: run it where models/ is, or link it there.
+PREFIX ?= /usr/local
+SHAREDIR = $(PREFIX)/share/thaw
+install: thaw
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
+	    $(DESTDIR)$(SHAREDIR)/models $(DESTDIR)$(SHAREDIR)/examples
+	install -m 755 thaw $(DESTDIR)$(PREFIX)/bin/thaw
+	install -m 644 thaw.1 $(DESTDIR)$(PREFIX)/share/man/man1/thaw.1
+	install -m 644 models/*.json models/*.safetensors $(DESTDIR)$(SHAREDIR)/models/
+	rm -rf $(DESTDIR)$(SHAREDIR)/examples/lessons
+	cp -R examples/lessons $(DESTDIR)$(SHAREDIR)/examples/
+	chmod -R u=rwX,go=rX $(DESTDIR)$(SHAREDIR)/examples/lessons
 
 # Each tests/fuzz/fuzz_NAME.c is a libFuzzer target over the engine built
 # with ASan + UBSan; tests/fuzz/corpus/NAME/ holds its seed inputs. A crash
