@@ -272,8 +272,9 @@ done:
     app_free(&b);
 }
 
-/* Intermediate-task transfer: a saved fine-tuned model names its parent and
- * is the source of the next transfer. */
+/* Intermediate-task transfer: a saved fine-tuned model names its parent,
+ * how long it trained and its test accuracy, and is the source of the next
+ * transfer. */
 void test_app_saved_model_is_a_source(void)
 {
     app a, b;
@@ -285,13 +286,16 @@ void test_app_saved_model_is_a_source(void)
     EXPECT(loaded(&a));
     snprintf(a.run_dir, sizeof a.run_dir, "%s/run", dir);
     EXPECT(app_exec(&a, "set baseline off", &err) == THAW_OK);
-    EXPECT(app_exec(&a, "train 1", &err) == THAW_OK);
+    EXPECT(app_exec(&a, "train 2", &err) == THAW_OK && a.final.final);
     snprintf(file, sizeof file, "%s/tuned.json", dir);
     snprintf(line, sizeof line, "save %s", file);
     EXPECTF(app_exec(&a, line, &err) == THAW_OK, "%s", err.msg);
     snprintf(line, sizeof line, "load model %s", file);
     EXPECTF(app_exec(&b, line, &err) == THAW_OK, "%s", err.msg);
     EXPECT(!strcmp(b.source_meta.prov.finetuned_from, "shapes-resnet"));
+    EXPECTF(b.source_meta.prov.epochs == 2, "epochs %d", b.source_meta.prov.epochs);
+    EXPECTF(fabs(b.source_meta.prov.test_accuracy - a.final.test_acc) < 1e-6, "test accuracy %g, trained %g",
+            b.source_meta.prov.test_accuracy, a.final.test_acc);
     EXPECT(b.source_meta.nclass == 4 && !strcmp(b.source_meta.class_name[0], a.task.name[0]));
     EXPECT(app_exec(&b, "load data shapes:classes=4-7,shots=4,val=4,n=20,test=8", &err) == THAW_OK);
     EXPECT(app_exec(&b, "set baseline off", &err) == THAW_OK);

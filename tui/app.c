@@ -435,9 +435,11 @@ static void hook_eval(void *ctx, const sess_eval *e, const model *transfer, cons
     app *a = ctx;
     thaw_err err = {0};
     locale_t old = enter_c();
+    a->trained_epochs = e->epoch;
+    a->trained_test_acc = !isnan(e->test_acc) ? e->test_acc : -1.0;
     mf_meta m = a->meta;
-    m.prov.epochs = e->epoch;
-    m.prov.test_accuracy = !isnan(e->test_acc) ? e->test_acc : -1.0;
+    m.prov.epochs = a->trained_epochs;
+    m.prov.test_accuracy = a->trained_test_acc;
     if (runlog_eval(a->run, e, &err) ||
         (e->best && runlog_checkpoint(a->run, "best", &m, transfer, &err)) ||
         (e->final && runlog_checkpoint(a->run, "last", &m, transfer, &err)) ||
@@ -485,6 +487,8 @@ static int start_session(app *a, thaw_err *err)
     if (a->set.aug.shift && (rc = augment_check(&a->set.aug, &a->task.geom, err)))
         return rc;
     provenance(a);
+    a->trained_epochs = 0;
+    a->trained_test_acc = -1.0;
     char *config = app_config_text(a);
     if (!config)
         return thaw_fail(err, THAW_ENOMEM, "out of memory");
@@ -829,9 +833,12 @@ static void call_run(void *ctx, const model *transfer, const model *scratch)
     call_job *j = ctx;
     locale_t old = enter_c();
     int rc;
-    if (j->kind == 0)
-        rc = mf_save(j->path, &j->a->meta, transfer, &j->err);
-    else if (j->kind == 1)
+    if (j->kind == 0) {
+        mf_meta m = j->a->meta;
+        m.prov.epochs = j->a->trained_epochs;
+        m.prov.test_accuracy = j->a->trained_test_acc;
+        rc = mf_save(j->path, &m, transfer, &j->err);
+    } else if (j->kind == 1)
         rc = runlog_export_metrics(j->a->run, j->path, &j->err);
     else
         rc = runlog_export_plots(j->a->run, j->path, &j->err);

@@ -103,6 +103,10 @@ typedef struct app {
     float *source_x;            /* the source task's test images, for the forgetting monitor */
     int *source_y;
     int source_n;
+    /* Trainer thread only: how far the transferred model has trained, for
+     * the provenance of a save while a session exists. */
+    int trained_epochs;
+    double trained_test_acc;    /* of the latest evaluation if it was final, else -1 */
 
     sess_eval last;             /* the last evaluation */
     sess_eval final;            /* the last final evaluation (NaN fields before one) */

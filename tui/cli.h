@@ -28,6 +28,11 @@ void cli_signals(app *a);
 /* Runs one command, printing "thaw: MESSAGE" on failure; returns the status. */
 int cli_exec(app *a, cli_out *c, const char *line);
 
+/* Runs the command file at path ("-": standard input) in batch mode as a
+ * lesson, after the lines of first (NULL-terminated; NULL for none); prints
+ * FILE:LINE: why at the first failing line. The exit status. */
+int cli_run_file(const char *path, const char *const *first);
+
 /* Epochs until the accuracy series first reached 95% of its final value
  * (scratch selects the baseline's); NaN without a final evaluation. */
 double cli_epochs_to_95(const app *a, int scratch);

@@ -17,6 +17,41 @@
 #include "cli.h"
 #include "commands.h"
 
+int cli_run_file(const char *path, const char *const *first)
+{
+    FILE *f = strcmp(path, "-") ? fopen(path, "r") : stdin;
+    if (!f) {
+        fprintf(stderr, "thaw run: cannot open %s: %s\n", path, strerror(errno));
+        return 1;
+    }
+    cli_out c;
+    cli_out_init(&c, stdout, 0);
+    app a;
+    app_out out = cli_app_out(&c);
+    app_init(&a, &out, 1);
+    cli_signals(&a);
+    int rc = 0, n = 0;
+    for (int i = 0; first && first[i] && !rc; i++)
+        rc = cli_exec(&a, &c, first[i]) ? 1 : 0;
+    char line[8192];
+    while (!rc && !a.quit && fgets(line, sizeof line, f)) {
+        n++;
+        thaw_err err = {0};
+        if (!strchr(line, '\n') && !feof(f)) {
+            fprintf(stderr, "%s:%d: the line is longer than %zu characters\n", path, n,
+                    sizeof line - 2);
+            rc = 1;
+        } else if (app_exec_lesson(&a, line, &err)) {
+            fprintf(stderr, "%s:%d: %s\n", path, n, err.msg);
+            rc = 1;
+        }
+    }
+    if (f != stdin)
+        fclose(f);
+    app_free(&a);
+    return rc;
+}
+
 int cmd_run(int argc, char **argv)
 {
     int help = argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"));
@@ -28,38 +63,7 @@ int cmd_run(int argc, char **argv)
                 "  the commands; examples/lessons/ holds lessons to run.\n");
         return help ? 0 : 2;
     }
-    FILE *f = strcmp(argv[1], "-") ? fopen(argv[1], "r") : stdin;
-    if (!f) {
-        fprintf(stderr, "thaw run: cannot open %s: %s\n", argv[1], strerror(errno));
-        return 1;
-    }
-    cli_out c;
-    cli_out_init(&c, stdout, 0);
-    app a;
-    app_out out = cli_app_out(&c);
-    app_init(&a, &out, 1);
-    cli_signals(&a);
-    char line[8192];
-    int rc = 0, n = 0;
-    while (!a.quit && fgets(line, sizeof line, f)) {
-        n++;
-        thaw_err err = {0};
-        if (!strchr(line, '\n') && !feof(f)) {
-            fprintf(stderr, "%s:%d: the line is longer than %zu characters\n", argv[1], n,
-                    sizeof line - 2);
-            rc = 1;
-            break;
-        }
-        if (app_exec_lesson(&a, line, &err)) {
-            fprintf(stderr, "%s:%d: %s\n", argv[1], n, err.msg);
-            rc = 1;
-            break;
-        }
-    }
-    if (f != stdin)
-        fclose(f);
-    app_free(&a);
-    return rc;
+    return cli_run_file(argv[1], NULL);
 }
 
 /* ---- the prompt ------------------------------------------------------------ */

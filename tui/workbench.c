@@ -25,6 +25,7 @@
 
 #include "app.h"
 #include "chart.h"
+#include "cli.h"
 #include "commands.h"
 #include "layout.h"
 #include "runlog.h"
@@ -1325,8 +1326,26 @@ static int alloc_series(wb *w)
     return 0;
 }
 
+/* No usable terminal: a lesson runs as `thaw run` runs it, after the model
+ * and data given on the command line; otherwise the readline prompt. */
 static int line_mode(const wb_opts *o)
 {
+    if (o->lesson) {
+        char load_model[8192], load_data[8192];
+        const char *first[3] = { NULL, NULL, NULL };
+        int n = 0;
+        if (o->model) {
+            snprintf(load_model, sizeof load_model, "load model \"%s\"", o->model);
+            first[n++] = load_model;
+        }
+        if (o->data) {
+            snprintf(load_data, sizeof load_data, "load data \"%s\"", o->data);
+            first[n++] = load_data;
+        }
+        fprintf(stderr, "thaw: no terminal to draw on: running the lesson %s in batch mode, as thaw run does\n",
+                o->lesson);
+        return cli_run_file(o->lesson, first);
+    }
     char *argv[4] = { "repl", NULL, NULL, NULL };
     int argc = 1;
     argv[argc++] = (char *)(o->model ? o->model : DEFAULT_MODEL);

@@ -585,6 +585,29 @@ check_line_mode() {
     fi
 }
 
+# thaw --lesson FILE without a terminal runs the lesson as thaw run does: the
+# narration printed, exit 0 when its expectations hold, 1 and FILE:LINE when
+# one does not.
+check_line_lesson() {
+    wanted line || return 0
+    local good=$TMP/good.thaw bad=$TMP/bad.thaw out=$TMP/lesson.out rc1 rc2 dir=$TMP/lesson
+    mkdir -p "$dir"
+    printf 'say "The head alone, then everything."\nset epochs 1\ntrain\nexpect epoch >= 1\n' >"$good"
+    printf 'say "Too much to ask."\nexpect val_acc > 1\n' >"$bad"
+    (cd "$dir" && eval "$(thaw_env C.UTF-8 TERM=dumb)$(printf '%q ' timeout "$TIMEOUT" "$ROOT/thaw" \
+        "$ROOT/$MODEL" --data "$DATA" --lesson "$good")") </dev/null >"$out" 2>&1
+    rc1=$?
+    (cd "$dir" && eval "$(thaw_env C.UTF-8 TERM=dumb)$(printf '%q ' timeout "$TIMEOUT" "$ROOT/thaw" \
+        "$ROOT/$MODEL" --data "$DATA" --lesson "$bad")") </dev/null >>"$out" 2>&1
+    rc2=$?
+    if [ $rc1 = 0 ] && [ $rc2 = 1 ] && grep -qF "The head alone, then everything." "$out" &&
+        grep -qF "Too much to ask." "$out" && grep -qF "$bad:2:" "$out"; then
+        ok line_mode_lesson
+    else
+        fail line_mode_lesson "exit statuses $rc1 and $rc2 (want 0 and 1), or the narration or FILE:LINE missing" "$out"
+    fi
+}
+
 # The environment matrix: TERM unset, dumb, vt100, xterm-256color or bogus, in
 # the C and C.UTF-8 locales, on a terminal (tmux) and not (a pipe): thaw picks
 # the workbench or the line-mode prompt and exits 0 on quit.
@@ -672,6 +695,7 @@ check_resize
 check_ascii
 check_ascii_help
 check_line_mode
+check_line_lesson
 check_restore
 check_training
 check_env_matrix
