@@ -380,6 +380,16 @@ void test_app_lesson_commands(void)
     EXPECT(temp_dir(dir, sizeof dir));
     EXPECT(app_exec(&a, "say Watch the \"head\" learn", &err) == THAW_OK);
     EXPECT(!strcmp(heard, "Watch the head learn"));
+    /* A long unquoted narration (100 words) is one text; past the word limit
+     * the message says to quote it. */
+    char line[2048] = "say";
+    for (int i = 0; i < 100; i++)
+        strcat(line, " w");
+    EXPECTF(app_exec(&a, line, &err) == THAW_OK, "%s", err.msg);
+    EXPECT(strlen(heard) == 199 && !strncmp(heard, "w w w", 5));
+    for (int i = 100; i < 300; i++)
+        strcat(line, " w");
+    EXPECT(app_exec(&a, line, &err) == THAW_EINVAL && strstr(err.msg, "quotes"));
     EXPECT(app_exec(&a, "pause-for-key", &err) == THAW_OK && !a.wait_key);   /* batch: no wait */
     EXPECT(loaded(&a));
     EXPECT(app_exec(&a, "expect val_acc > 0.5", &err) == THAW_EINVAL && strstr(err.msg, "not been measured"));

@@ -15,7 +15,7 @@
 #include "numtext.h"
 #include "runlog.h"
 
-enum { APP_ARGS_MAX = 64, SOURCE_EVAL_MAX = 250, LAYERS_MAX = 4096 };
+enum { APP_ARGS_MAX = 256, SOURCE_EVAL_MAX = 250, LAYERS_MAX = 4096 };
 
 /* ---- numbers in C notation whatever the locale -------------------------- */
 
@@ -95,7 +95,7 @@ static int split(char *line, char **argv, int cap, thaw_err *err)
         if (!*p || *p == '#')
             return n;
         if (n == cap)
-            return thaw_fail(err, THAW_EINVAL, "a command takes at most %d words", cap), -1;
+            return thaw_fail(err, THAW_EINVAL, "a command takes at most %d words (put long text in quotes: say \"...\")", cap), -1;
         if (*p == '"') {
             argv[n++] = ++p;
             while (*p && *p != '"')
