@@ -28,7 +28,7 @@ LIBS    = -lblis $(PKG_LIBS) -lpthread -lm
 BUILD   ?= build
 ENGINE_SRC := $(wildcard core/*.c models/*.c datasets/*.c)
 TUI_SRC    := $(wildcard tui/*.c)
-TUI_LIB_SRC := tui/runlog.c tui/svg.c tui/app.c tui/cli.c tui/chart.c tui/layout.c   # tui/ code the tests link too (no main)
+TUI_LIB_SRC := tui/runlog.c tui/svg.c tui/app.c tui/cli.c tui/chart.c tui/layout.c tui/paths.c  # tui/ code the tests link too (no main)
 TEST_SRC   := $(wildcard tests/*.c)
 BENCH_SRC  := tests/bench/bench_train.c
 
@@ -139,16 +139,14 @@ pretrain: deps
 	$(PRETRAIN) --data shapes:n=1000,test=200 --name shapes --epochs 4 --out models/shapes-resnet.json
 
 # Every lesson through `thaw run`, scaled down (THAW_QUICK=1); the first that
-# fails stops the build. thaw writes run folders (and a lesson's saved models)
-# under runs/ in its working directory, so the lessons run in build/lessons/,
-# where models/ and examples/ are links to the repository's: nothing lands
-# in the repository, and each `make lessons` starts from an empty folder.
+# fails stops the build. The lessons run in build/lessons/, an empty folder
+# each time, so their run folders and saved models (runs/...) stay out of the
+# repository; thaw finds models/ and examples/ beside its binary.
 LESSONS := $(sort $(wildcard examples/lessons/*.thaw))
 .PHONY: lessons install
 lessons: deps
 	@$(MAKE) --no-print-directory thaw
 	@rm -rf $(BUILD)/lessons && mkdir -p $(BUILD)/lessons
-	@ln -s $(CURDIR)/models $(CURDIR)/examples $(BUILD)/lessons/
 	@for f in $(abspath $(LESSONS)); do \
 	    echo "== $$f (THAW_QUICK=1)"; start=$$(date +%s); \
 	    (cd $(BUILD)/lessons && THAW_QUICK=1 $(CURDIR)/thaw run $$f) || \
@@ -158,8 +156,8 @@ lessons: deps
 
 # The binary, its manual page, and under $(PREFIX)/share/thaw the shipped
 # models and the lessons, in the layout the lessons' relative paths expect
-# (models/..., examples/lessons/...). thaw reads models/ relative to its
-# working directory: run it where models/ is, or link it there.
+# (models/..., examples/lessons/...): a path thaw does not find in the
+# working directory it looks for in ../share/thaw beside its binary.
 PREFIX ?= /usr/local
 SHAREDIR = $(PREFIX)/share/thaw
 install: thaw

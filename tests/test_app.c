@@ -9,9 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "app.h"
 #include "cli.h"
+#include "paths.h"
 #include "runlog.h"
 #include "test.h"
 
@@ -304,6 +306,49 @@ void test_app_saved_model_is_a_source(void)
 done:
     app_free(&a);
     app_free(&b);
+}
+
+/* A relative path missing here is looked for under $THAW_HOME, then beside
+ * the binary (the tests' binary sits in build/ beside libthaw.a). */
+void test_app_paths_find(void)
+{
+    char dir[512], file[600], where[PATHS_MAX];
+    EXPECT(temp_dir(dir, sizeof dir));
+    snprintf(file, sizeof file, "%s/only-here.txt", dir);
+    FILE *f = fopen(file, "w");
+    EXPECT(f && fclose(f) == 0);
+    setenv("THAW_HOME", dir, 1);
+    const char *got = paths_find("only-here.txt", where, sizeof where);
+    unsetenv("THAW_HOME");
+    EXPECTF(!strcmp(got, file), "found %s", got);
+    EXPECT(!strcmp(paths_find("only-here.txt", where, sizeof where), "only-here.txt"));
+    EXPECT(!strcmp(paths_find(file, where, sizeof where), file));
+    EXPECT(!strcmp(paths_find("Makefile", where, sizeof where), "Makefile"));   /* here first */
+    got = paths_find("libthaw.a", where, sizeof where);
+    EXPECTF(strstr(got, "/libthaw.a") && got == where, "found %s", got);
+    remove(file);
+    rmdir(dir);
+done:;
+}
+
+/* THAW_RUNS names the folder run folders go under (made when missing). */
+void test_app_runs_folder_from_environment(void)
+{
+    app a;
+    thaw_err err = {0};
+    char dir[512], root[600];
+    open_app(&a);
+    EXPECT(temp_dir(dir, sizeof dir));
+    snprintf(root, sizeof root, "%s/class/runs", dir);
+    setenv("THAW_RUNS", root, 1);
+    EXPECT(loaded(&a));
+    EXPECT(app_exec(&a, "set baseline off", &err) == THAW_OK);
+    int rc = app_exec(&a, "eval", &err);
+    unsetenv("THAW_RUNS");
+    EXPECTF(rc == THAW_OK, "%s", err.msg);
+    EXPECTF(!strncmp(runlog_dir(a.run), root, strlen(root)), "the run went to %s", runlog_dir(a.run));
+done:
+    app_free(&a);
 }
 
 /* Settings that shape the run itself are refused once it started. */

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "numtext.h"
+#include "paths.h"
 #include "runlog.h"
 
 enum { APP_ARGS_MAX = 256, SOURCE_EVAL_MAX = 250, LAYERS_MAX = 4096 };
@@ -376,6 +377,31 @@ static int build_plan(app *a, thaw_err *err)
     return THAW_OK;
 }
 
+/* spec with its dir= and testdir= folders found as paths_find finds them;
+ * 0 when the result does not fit in cap. */
+static int find_spec_dirs(const char *spec, char *out, size_t cap)
+{
+    char buf[TASK_SPEC_MAX], where[PATHS_MAX];
+    snprintf(buf, sizeof buf, "%s", spec);
+    char *items = strchr(buf, ':');
+    if (!items)
+        return snprintf(out, cap, "%s", spec) < (int)cap;
+    *items++ = '\0';
+    size_t n = (size_t)snprintf(out, cap, "%s:", buf);
+    const char *sep = "";
+    for (char *save, *it = strtok_r(items, ",", &save); it && n < cap; it = strtok_r(NULL, ",", &save)) {
+        if (!strncmp(it, "dir=", 4) || !strncmp(it, "testdir=", 8)) {
+            char *val = strchr(it, '=') + 1;
+            val[-1] = '\0';
+            n += (size_t)snprintf(out + n, cap - n, "%s%s=%s", sep, it, paths_find(val, where, sizeof where));
+        } else {
+            n += (size_t)snprintf(out + n, cap - n, "%s%s", sep, it);
+        }
+        sep = ",";
+    }
+    return n < cap;
+}
+
 static int cmd_load(app *a, int argc, char **argv, thaw_err *err)
 {
     if (argc != 3 || (strcmp(argv[1], "model") && strcmp(argv[1], "data")))
@@ -383,27 +409,35 @@ static int cmd_load(app *a, int argc, char **argv, thaw_err *err)
     if (!strcmp(argv[1], "model")) {
         mf_meta meta;
         model m;
-        if (mf_load(&meta, &m, argv[2], NULL, err))
+        char where[PATHS_MAX];
+        const char *file = paths_find(argv[2], where, sizeof where);
+        if (strlen(file) >= sizeof a->model_path)
+            return thaw_fail(err, THAW_EINVAL, "load model: the path is longer than %zu bytes",
+                             sizeof a->model_path - 1);
+        if (mf_load(&meta, &m, file, NULL, err))
             return err->code;
         model_free(&m);
         mf_meta_free(&a->source_meta);
         a->source_meta = meta;
-        snprintf(a->model_path, sizeof a->model_path, "%s", argv[2]);
+        snprintf(a->model_path, sizeof a->model_path, "%s", file);
         a->have_model = 1;
         const mf_provenance *p = &meta.prov;
         if (p->test_accuracy >= 0)
-            say(a, APP_INFO, "model %s: %d classes, trained on %s (%.1f%% test accuracy)", argv[2],
+            say(a, APP_INFO, "model %s: %d classes, trained on %s (%.1f%% test accuracy)", file,
                 meta.nclass, p->dataset[0] ? p->dataset : "unknown data", 100.0 * p->test_accuracy);
         else
-            say(a, APP_INFO, "model %s: %d classes", argv[2], meta.nclass);
+            say(a, APP_INFO, "model %s: %d classes", file, meta.nclass);
     } else {
         task_spec sp;
+        char spec[TASK_SPEC_MAX];
         if (task_spec_parse(&sp, argv[2], err))
             return err->code;
-        snprintf(a->data_spec, sizeof a->data_spec, "%s", argv[2]);
+        if (!find_spec_dirs(argv[2], spec, sizeof spec))
+            return thaw_fail(err, THAW_EINVAL, "data spec longer than %d bytes", TASK_SPEC_MAX - 1);
+        snprintf(a->data_spec, sizeof a->data_spec, "%s", spec);
         a->have_data = 0;
         if (!a->have_model) {
-            say(a, APP_INFO, "data %s: loads once a model is loaded", argv[2]);
+            say(a, APP_INFO, "data %s: loads once a model is loaded", spec);
             return THAW_OK;
         }
     }
@@ -498,7 +532,9 @@ static int start_session(app *a, thaw_err *err)
     for (const char *p = label; *p && k < sizeof safe - 1 && *p != ' '; p++)
         safe[k++] = *p;
     safe[k] = '\0';
-    rc = runlog_open(&a->run, a->run_dir[0] ? a->run_dir : NULL, "runs", safe, config, err);
+    const char *runs = getenv("THAW_RUNS");
+    rc = runlog_open(&a->run, a->run_dir[0] ? a->run_dir : NULL, runs && runs[0] ? runs : "runs", safe,
+                     config, err);
     if (rc == THAW_OK) {
         /* session.thaw starts from the state the run starts in, so it replays alone. */
         for (char *save, *l = strtok_r(config, "\n", &save); l; l = strtok_r(NULL, "\n", &save))

@@ -5,6 +5,7 @@
 
 #include "commands.h"
 #include "modelfile.h"
+#include "paths.h"
 
 typedef struct info_counts {
     size_t params, frozen;
@@ -120,8 +121,10 @@ int cmd_info(int argc, char **argv)
     mf_meta meta;
     model m;
     int rc;
-    if (argc == 2) {
-        rc = mf_load(&meta, &m, argv[1], NULL, &err);
+    char where[PATHS_MAX];
+    const char *file = argc == 2 ? paths_find(argv[1], where, sizeof where) : NULL;
+    if (file) {
+        rc = mf_load(&meta, &m, file, NULL, &err);
     } else {
         rc = mf_meta_reference(&meta, (shape3){ 1, 28, 28 }, 10, &err);
         if (rc == THAW_OK && (rc = mf_build(&m, &meta, 1, &err)) != THAW_OK)
@@ -131,8 +134,8 @@ int cmd_info(int argc, char **argv)
         fprintf(stderr, "thaw info: %s\n", err.msg);
         return 1;
     }
-    if (argc == 2)
-        printf("%s: %s version %d, weights %s\n\n", argv[1], MF_FORMAT, MF_VERSION, meta.weights);
+    if (file)
+        printf("%s: %s version %d, weights %s\n\n", file, MF_FORMAT, MF_VERSION, meta.weights);
     else
         printf("the built-in reference model (untrained); `thaw info MODEL.json` shows a model file\n\n");
     info_print(&meta, &m);

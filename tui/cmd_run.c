@@ -16,9 +16,12 @@
 
 #include "cli.h"
 #include "commands.h"
+#include "paths.h"
 
 int cli_run_file(const char *path, const char *const *first)
 {
+    char where[PATHS_MAX];
+    path = paths_find(path, where, sizeof where);
     FILE *f = strcmp(path, "-") ? fopen(path, "r") : stdin;
     if (!f) {
         fprintf(stderr, "thaw run: cannot open %s: %s\n", path, strerror(errno));

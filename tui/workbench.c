@@ -28,6 +28,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "layout.h"
+#include "paths.h"
 #include "runlog.h"
 
 enum { NODES_MAX = 1024, SERIES_MAX = 20000, MARKS_MAX = 512, HEAT_COLS = 256, LAYERS = 512 };
@@ -68,6 +69,7 @@ typedef struct wb {
     const char *lesson_file;
     char say[1024];                  /* the narration box, until a key */
     char msg[512];
+    unsigned msg_seq;                /* counts messages, so a lesson's prompt keeps the last one */
     int msg_warn;
     /* plots */
     series step_loss;                /* x = step */
@@ -165,6 +167,7 @@ static void message(wb *w, int warn, const char *fmt, ...)
     vsnprintf(w->msg, sizeof w->msg, fmt, ap);
     va_end(ap);
     w->msg_warn = warn;
+    w->msg_seq++;
 }
 
 static void wb_say(void *ctx, app_say_kind kind, const char *text)
@@ -724,6 +727,8 @@ static void draw_command(wb *w, layout_rect r)
 
 static int lesson_load(wb *w, const char *path)
 {
+    char where[PATHS_MAX];
+    path = paths_find(path, where, sizeof where);
     FILE *f = fopen(path, "r");
     if (!f) {
         fprintf(stderr, "thaw: cannot open the lesson %s: %s\n", path, strerror(errno));
@@ -753,6 +758,7 @@ static int lesson_load(wb *w, const char *path)
  * (pause-for-key), or for training to finish before the next line. */
 static void lesson_tick(wb *w)
 {
+    unsigned seq = w->msg_seq;
     while (w->next_line < w->nlesson && !w->lesson_waits_key) {
         if (w->a.sess && sess_busy(w->a.sess))
             return;
@@ -768,7 +774,13 @@ static void lesson_tick(wb *w)
         if (w->a.wait_key) {
             w->a.wait_key = 0;
             w->lesson_waits_key = 1;
-            message(w, 0, "lesson: press > to go on (line %d of %d)", w->next_line, w->nlesson);
+            if (w->msg_seq != seq) {   /* a line said something (expect's verdict): keep it */
+                char said[sizeof w->msg];
+                snprintf(said, sizeof said, "%s", w->msg);
+                message(w, w->msg_warn, "%s; > goes on (line %d of %d)", said, w->next_line, w->nlesson);
+            } else {
+                message(w, 0, "lesson: press > to go on (line %d of %d)", w->next_line, w->nlesson);
+            }
         }
     }
 }
@@ -782,35 +794,47 @@ static void key_lesson(wb *w)
     w->lesson_waits_key = 0;
 }
 
+/* The narration box: the text wrapped at spaces (never inside a UTF-8
+ * character), as many lines as the screen allows, and how to go on. */
 static void draw_say(wb *w, int rows, int cols)
 {
-    int bw = cols - 8 < 72 ? cols - 8 : 72;
-    if (bw < 10)
+    enum { SAY_LINES = 40 };
+    int bw = cols - 8 < 72 ? cols - 8 : 72, most = rows - 6 < SAY_LINES ? rows - 6 : SAY_LINES;
+    if (bw < 20 || most < 1)
         return;
-    /* wrap at spaces into at most 10 lines */
-    char lines[10][128];
+    char lines[SAY_LINES][128];
     int n = 0;
     const char *p = w->say;
-    while (*p && n < 10) {
+    while (*p && n < most) {
         int len = (int)strlen(p), take = len < bw - 4 ? len : bw - 4;
-        if (take < len)
-            for (int k = take; k > 0; k--)
-                if (p[k] == ' ') {
-                    take = k;
-                    break;
-                }
+        if (take < len) {
+            int k = take;
+            while (k > 0 && p[k] != ' ')
+                k--;
+            if (k > 0)
+                take = k;
+            else
+                while (take > 0 && (p[take] & 0xC0) == 0x80)
+                    take--;
+        }
         snprintf(lines[n++], sizeof lines[0], "%.*s", take, p);
         p += take;
         while (*p == ' ')
             p++;
     }
-    int bh = n + 4, x0 = (cols - bw) / 2, y0 = (rows - bh) / 2;
+    if (*p)   /* more than fits: the last line says so */
+        snprintf(lines[n - 1], sizeof lines[0], "%s", w->utf8 ? "… (enlarge the terminal for the rest)"
+                                                              : "... (enlarge the terminal for the rest)");
+    const char *hint = w->next_line < w->nlesson ? "any key closes, > goes on" : "any key closes";
+    int bh = n + 5, x0 = (cols - bw) / 2, y0 = (rows - bh) / 2;
     attron(A_REVERSE | A_BOLD);
     for (int y = 0; y < bh; y++)
         fill_row(y0 + y, x0, bw);
     for (int i = 0; i < n; i++)
         put(y0 + 2 + i, x0 + 2, bw - 4, lines[i]);
-    attroff(A_REVERSE | A_BOLD);
+    attroff(A_BOLD);
+    put(y0 + bh - 2, x0 + bw - 2 - (int)strlen(hint), (int)strlen(hint), hint);
+    attroff(A_REVERSE);
 }
 
 /* ---- keys: one table for dispatch and for help ------------------------------------ */
@@ -1251,8 +1275,9 @@ static void handle_key(wb *w, int ch)
         return;
     }
     if (w->say[0] && ch != KEY_RESIZE) {
-        w->say[0] = '\0';                  /* any key closes the narration */
-        return;
+        w->say[0] = '\0';                  /* any key closes the narration; > also goes on */
+        if (ch != '>')
+            return;
     }
     if (ch != 'q')
         w->quit_asked = 0;

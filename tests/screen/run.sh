@@ -608,6 +608,45 @@ check_line_lesson() {
     fi
 }
 
+# A lesson on screen: the narration box says how to go on, > closes it and
+# runs on to the next pause, a line after train waits for the training, and
+# expect's verdict stays on the message line beside the prompt.
+check_lesson() {
+    wanted lesson || return 0
+    local file=$TMP/screen-lesson.thaw dir=$TMP/screen-lesson
+    mkdir -p "$dir"
+    printf '%s\n' 'say "First the head alone."' pause-for-key 'set epochs 1' train 'expect epoch >= 1' \
+        pause-for-key 'say "Now everything."' >"$file"
+    start les 100 30 C.UTF-8 "$dir" -- "$ROOT/$MODEL" --data "$DATA" --lesson "$file"
+    if ! wait_for les "First the head alone."; then
+        capture les >"$TMP/screen.txt"
+        fail lesson_steps "the first narration never showed:" "$TMP/screen.txt"
+    elif ! has les "> goes on"; then
+        capture les >"$TMP/screen.txt"
+        fail lesson_steps "the narration box does not say how to go on:" "$TMP/screen.txt"
+    else
+        keys les '>'
+        if ! wait_for les "as expected: epoch"; then
+            capture les >"$TMP/screen.txt"
+            fail lesson_steps "> did not run the lesson through its training and expect:" "$TMP/screen.txt"
+        elif has les "First the head alone." || ! has les "> goes on (line 6 of 7)"; then
+            capture les >"$TMP/screen.txt"
+            fail lesson_steps "the box did not close, or the prompt did not keep expect's verdict:" "$TMP/screen.txt"
+        else
+            keys les '>'
+            if wait_for les "Now everything."; then
+                ok lesson_steps
+            else
+                capture les >"$TMP/screen.txt"
+                fail lesson_steps "the last narration never showed:" "$TMP/screen.txt"
+            fi
+        fi
+    fi
+    keys les Escape
+    keys les q
+    stop les
+}
+
 # The environment matrix: TERM unset, dumb, vt100, xterm-256color or bogus, in
 # the C and C.UTF-8 locales, on a terminal (tmux) and not (a pipe): thaw picks
 # the workbench or the line-mode prompt and exits 0 on quit.
@@ -696,6 +735,7 @@ check_ascii
 check_ascii_help
 check_line_mode
 check_line_lesson
+check_lesson
 check_restore
 check_training
 check_env_matrix
