@@ -331,6 +331,28 @@ void test_app_paths_find(void)
 done:;
 }
 
+/* Loading data again, after a run, replaces the task (the first one freed:
+ * make asan checks for leaks) and starts a new plan for the new classes. */
+void test_app_load_data_again(void)
+{
+    app a;
+    thaw_err err = {0};
+    char dir[512];
+    open_app(&a);
+    EXPECT(temp_dir(dir, sizeof dir));
+    EXPECT(loaded(&a));
+    snprintf(a.run_dir, sizeof a.run_dir, "%s/run", dir);
+    EXPECT(app_exec(&a, "set baseline off", &err) == THAW_OK);
+    EXPECT(app_exec(&a, "train 1", &err) == THAW_OK && a.sess);
+    EXPECTF(app_exec(&a, "load data shapes:classes=2-7,shots=4,val=4,n=20,test=8", &err) == THAW_OK, "%s",
+            err.msg);
+    EXPECT(!a.sess && a.have_plan && a.have_data && a.task.nclass == 6);
+    EXPECT(app_exec(&a, "load data shapes:classes=0-1,shots=4,val=4,n=20,test=8", &err) == THAW_OK);
+    EXPECT(a.task.nclass == 2);
+done:
+    app_free(&a);
+}
+
 /* THAW_RUNS names the folder run folders go under (made when missing). */
 void test_app_runs_folder_from_environment(void)
 {

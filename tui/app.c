@@ -435,7 +435,6 @@ static int cmd_load(app *a, int argc, char **argv, thaw_err *err)
         if (!find_spec_dirs(argv[2], spec, sizeof spec))
             return thaw_fail(err, THAW_EINVAL, "data spec longer than %d bytes", TASK_SPEC_MAX - 1);
         snprintf(a->data_spec, sizeof a->data_spec, "%s", spec);
-        a->have_data = 0;
         if (!a->have_model) {
             say(a, APP_INFO, "data %s: loads once a model is loaded", spec);
             return THAW_OK;
