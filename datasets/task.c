@@ -23,7 +23,7 @@ enum {
     K_CLASSES = 1 << 0, K_SHOTS = 1 << 1, K_VAL = 1 << 2, K_SEED = 1 << 3, K_SIZE = 1 << 4,
     K_CHANNELS = 1 << 5, K_DIR = 1 << 6, K_TESTDIR = 1 << 7, K_SPLIT = 1 << 8, K_N = 1 << 9,
     K_TEST = 1 << 10,
-    K_COMMON = K_CLASSES | K_SHOTS | K_VAL | K_SEED | K_SIZE | K_CHANNELS,
+    K_COMMON = K_CLASSES | K_SHOTS | K_VAL | K_SEED | K_SIZE | K_CHANNELS | K_TEST,
 };
 
 static const struct {
@@ -57,7 +57,7 @@ static const struct task_source {
     { "emnist", K_COMMON | K_DIR | K_SPLIT, load_emnist },
     { "cifar10", K_COMMON | K_DIR, load_cifar10 },
     { "folder", K_COMMON | K_DIR | K_TESTDIR, load_folder },
-    { "shapes", K_COMMON | K_N | K_TEST, load_shapes },
+    { "shapes", K_COMMON | K_N, load_shapes },
 };
 enum { NSOURCES = sizeof sources / sizeof sources[0] };
 
@@ -534,13 +534,16 @@ static int fill_splits(task *t, const ds_raw *train, const ds_raw *test, const i
                        const int *newlab, thaw_err *err)
 {
     size_t per = shape3_count(t->geom.in), total = 0;
-    int n[TASK_SPLITS] = { 0 };
+    int n[TASK_SPLITS] = { 0 }, cap = t->spec.test ? t->spec.test : INT_MAX;
+    int kept[DS_MAX_CLASSES] = { 0 };   /* test images so far per class: test=N keeps the first N */
     for (int i = 0; i < train->n; i++)
         if (mark[i] >= 0)
             n[mark[i]]++;
-    for (int i = 0; i < test->n; i++)
-        if (newlab[test->labels[i]] >= 0)
-            n[TASK_TEST]++;
+    for (int i = 0; i < test->n; i++) {
+        int y = newlab[test->labels[i]];
+        if (y >= 0 && kept[y] < cap)
+            n[TASK_TEST]++, kept[y]++;
+    }
     for (int s = 0; s < TASK_SPLITS; s++)
         total += (size_t)n[s];
     if (!ds_mul(total ? total : 1, per, DS_MAX_FLOATS))
@@ -588,7 +591,7 @@ static int fill_splits(task *t, const ds_raw *train, const ds_raw *test, const i
     ds_split *ts = &t->split[TASK_TEST];
     for (int i = 0; i < test->n; i++) {
         int y = newlab[test->labels[i]];
-        if (y < 0)
+        if (y < 0 || t->count[TASK_TEST * t->nclass + y] >= cap)
             continue;
         ds_conv_image(&cv, ts->x + (size_t)ts->n * per, test->pixels + (size_t)i * src_per);
         ts->y[ts->n++] = y;

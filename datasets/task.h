@@ -18,6 +18,9 @@
  *   shots=K       K training images per class, drawn with the seed; all of the
  *                 training pool (less val) when absent.
  *   val=V         V validation images per class, drawn from what shots left.
+ *   test=T        only the first T test images of each class (file order):
+ *                 a quicker, coarser test figure; the whole test split when
+ *                 absent.
  *   seed=N        the seed for the draw; otherwise the caller's (the run's).
  *   size=N | HxW, channels=1|3
  *                 the image geometry, when no model fixes it (see task_load).
@@ -35,9 +38,9 @@
  *   folder   dir=PATH, testdir=PATH
  *                      one sub-folder per class (imgdir.h); the optional test
  *                      folder has sub-folders named like the training ones.
- *   shapes   n=N, test=N
- *                      the synthetic set (shapes.h): N training images per
- *                      class (default 300) and N test images (default 100).
+ *   shapes   n=N        the synthetic set (shapes.h): N training images per
+ *                      class (default 300); test=T makes T test images per
+ *                      class (default 100).
  * A path cannot contain a comma. An unknown source or key, a malformed
  * number, a duplicate class or key is an error that lists what is valid.
  *

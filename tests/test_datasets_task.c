@@ -111,6 +111,34 @@ void test_task_cut_shots_val_pool(void)
     task_free(&t);
 }
 
+/* test=T keeps the first T test images of each kept class, in file order. */
+void test_task_test_cap(void)
+{
+    thaw_err err = { 0 };
+    task t, all;
+    CHECKF(task_load(&t, MNIST ",classes=5-9,shots=3,val=2,size=8,test=2", NULL, 1, &err) == 0, "%s", err.msg);
+    CHECKF(task_load(&all, MNIST ",classes=5-9,shots=3,val=2,size=8", NULL, 1, &err) == 0, "%s", err.msg);
+    CHECK(t.split[TASK_TEST].n == 10 && all.split[TASK_TEST].n == 15);
+    for (int k = 0; k < 5; k++)
+        CHECK(t.count[TASK_TEST * 5 + k] == 2);
+    /* the kept ones are each class's first: the full split's, in order, less each class's third */
+    int j = 0, seen[5] = { 0 };
+    for (int i = 0; i < all.split[TASK_TEST].n; i++) {
+        int y = all.split[TASK_TEST].y[i];
+        if (seen[y]++ >= 2)
+            continue;
+        CHECK(j < t.split[TASK_TEST].n && t.split[TASK_TEST].y[j] == y);
+        CHECK(!memcmp(t.split[TASK_TEST].x + (size_t)j * 64, all.split[TASK_TEST].x + (size_t)i * 64,
+                      64 * sizeof(float)));
+        j++;
+    }
+    CHECK(j == 10);
+    CHECK(t.split[TASK_TRAIN].n == all.split[TASK_TRAIN].n);   /* the cut is the same */
+    task_free(&t);
+    task_free(&all);
+    CHECK_FAILS(task_load(&t, MNIST ",test=0", NULL, 1, &err), err, THAW_EINVAL, "test=0", "whole number");
+}
+
 void test_task_deterministic_for_seed(void)
 {
     thaw_err err = { 0 };

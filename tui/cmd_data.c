@@ -63,6 +63,8 @@ static void print_task(const task *t, double secs)
         printf("%d validation images per class; every other training image trains\n", t->spec.val);
     else
         printf("every training image trains; no validation set\n");
+    if (t->spec.test && strcmp(t->spec.source, "shapes"))
+        printf("test      the first %d test images of each class\n", t->spec.test);
     printf("images    %dx%dx%d float32, normalised with ", g->in.c, g->in.h, g->in.w);
     print_channels("mean", g->mean, g->in.c);
     print_channels(" std", g->std, g->in.c);
