@@ -61,6 +61,17 @@ static int loaded(app *a)
     return 1;
 }
 
+/* loaded(), with the run folder in a new temporary folder dir. */
+static int loaded_with_run(app *a, char *dir, size_t cap)
+{
+    if (!temp_dir(dir, cap)) {
+        test_failed(__FILE__, __LINE__, "cannot make a temporary folder");
+        return 0;
+    }
+    snprintf(a->run_dir, sizeof a->run_dir, "%s/run", dir);
+    return loaded(a);
+}
+
 /* One malformed command: the status and a word the message must contain. */
 static void refused(const char *line, int code, const char *says)
 {
@@ -284,9 +295,7 @@ void test_app_saved_model_is_a_source(void)
     char dir[512], file[600], line[700];
     open_app(&a);
     open_app(&b);
-    EXPECT(temp_dir(dir, sizeof dir));
-    EXPECT(loaded(&a));
-    snprintf(a.run_dir, sizeof a.run_dir, "%s/run", dir);
+    EXPECT(loaded_with_run(&a, dir, sizeof dir));
     EXPECT(app_exec(&a, "set baseline off", &err) == THAW_OK);
     EXPECT(app_exec(&a, "train 2", &err) == THAW_OK && a.final.final);
     snprintf(file, sizeof file, "%s/tuned.json", dir);
@@ -339,9 +348,7 @@ void test_app_load_data_again(void)
     thaw_err err = {0};
     char dir[512];
     open_app(&a);
-    EXPECT(temp_dir(dir, sizeof dir));
-    EXPECT(loaded(&a));
-    snprintf(a.run_dir, sizeof a.run_dir, "%s/run", dir);
+    EXPECT(loaded_with_run(&a, dir, sizeof dir));
     EXPECT(app_exec(&a, "set baseline off", &err) == THAW_OK);
     EXPECT(app_exec(&a, "train 1", &err) == THAW_OK && a.sess);
     EXPECTF(app_exec(&a, "load data shapes:classes=2-7,shots=4,val=4,n=20,test=8", &err) == THAW_OK, "%s",
@@ -380,9 +387,7 @@ void test_app_set_after_start(void)
     thaw_err err = {0};
     char dir[512];
     open_app(&a);
-    EXPECT(temp_dir(dir, sizeof dir));
-    EXPECT(loaded(&a));
-    snprintf(a.run_dir, sizeof a.run_dir, "%s/run", dir);
+    EXPECT(loaded_with_run(&a, dir, sizeof dir));
     EXPECT(app_exec(&a, "eval", &err) == THAW_OK);
     EXPECT(app_exec(&a, "set baseline off", &err) == THAW_EINVAL && strstr(err.msg, "reset"));
     EXPECT(app_exec(&a, "set batch 4 momentum 0.5", &err) == THAW_OK);
@@ -401,9 +406,7 @@ void test_app_json_summary(void)
     FILE *f = NULL;
     cJSON *j = NULL;
     open_app(&a);
-    EXPECT(temp_dir(dir, sizeof dir));
-    EXPECT(loaded(&a));
-    snprintf(a.run_dir, sizeof a.run_dir, "%s/run", dir);
+    EXPECT(loaded_with_run(&a, dir, sizeof dir));
     EXPECT(app_exec(&a, "train 2", &err) == THAW_OK);
     snprintf(path, sizeof path, "%s/summary.json", dir);
     f = fopen(path, "w+");
@@ -508,9 +511,7 @@ void test_app_divergence(void)
     char dir[512], path[700], line[4096];
     FILE *f = NULL;
     open_app(&a);
-    EXPECT(temp_dir(dir, sizeof dir));
-    EXPECT(loaded(&a));
-    snprintf(a.run_dir, sizeof a.run_dir, "%s/run", dir);
+    EXPECT(loaded_with_run(&a, dir, sizeof dir));
     EXPECT(app_exec(&a, "lr all 1e9", &err) == THAW_OK);
     EXPECT(app_exec(&a, "train 3", &err) == THAW_OK);
     EXPECT(sess_state_now(a.sess) == SESS_PAUSED);
