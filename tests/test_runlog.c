@@ -93,20 +93,23 @@ void test_runlog_named_folders(void)
     runlog *a = NULL, *b = NULL, *c = NULL;
     thaw_err err = { 0 };
     char *config = NULL, *header = NULL, *script = NULL, *jsonl = NULL, *events = NULL;
-    /* Three runs in one second; retried if the clock ticks in between. */
+    /* Three runs in one second; retried, under a folder of its own (so no
+     * name is taken by an earlier try), if the clock ticks in between. */
     int same = 0;
+    char under[320];
     for (int attempt = 0; attempt < 5 && !same; attempt++) {
         runlog_close(a);
         runlog_close(b);
         runlog_close(c);
         a = b = c = NULL;
-        EXPECTF(runlog_open(&a, NULL, root, "my run/1", "set epochs 3\n", &err) == THAW_OK, "%s", err.msg);
-        EXPECTF(runlog_open(&b, NULL, root, "my run/1", "", &err) == THAW_OK, "%s", err.msg);
-        EXPECTF(runlog_open(&c, NULL, root, "my run/1", NULL, &err) == THAW_OK, "%s", err.msg);
+        snprintf(under, sizeof under, "%s/try%d", root, attempt);
+        EXPECTF(runlog_open(&a, NULL, under, "my run/1", "set epochs 3\n", &err) == THAW_OK, "%s", err.msg);
+        EXPECTF(runlog_open(&b, NULL, under, "my run/1", "", &err) == THAW_OK, "%s", err.msg);
+        EXPECTF(runlog_open(&c, NULL, under, "my run/1", NULL, &err) == THAW_OK, "%s", err.msg);
         same = !strncmp(runlog_dir(a), runlog_dir(c), strlen(runlog_dir(a)));
     }
     EXPECT(same);
-    const char *name = runlog_dir(a) + strlen(root);
+    const char *name = runlog_dir(a) + strlen(under);
     /* /YYYYMMDD-HHMMSS-my_run_1 */
     EXPECTF(strlen(name) == 25 && name[0] == '/' && is_digits(name + 1, 8) && name[9] == '-' &&
             is_digits(name + 10, 6) && !strcmp(name + 16, "-my_run_1"), "%s", runlog_dir(a));
