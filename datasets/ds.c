@@ -4,11 +4,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "utf8.h"
 
 ds_geom ds_geom_default(void)
 {
@@ -133,26 +136,6 @@ size_t ds_mul(size_t a, size_t b, size_t limit)
     return a * b > limit ? 0 : a * b;
 }
 
-/* Length of the valid UTF-8 sequence at s (1..4), or 0 when it is not one,
- * is overlong or a surrogate, or encodes a C1 control character. */
-static int utf8_len(const unsigned char *s)
-{
-    unsigned c = s[0];
-    int n = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
-    if (n <= 1)
-        return n;
-    uint32_t cp = c & (0x3Fu >> (n - 1));
-    for (int i = 1; i < n; i++) {
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-        cp = cp << 6 | (s[i] & 0x3Fu);
-    }
-    static const uint32_t least[5] = { 0, 0, 0x80, 0x800, 0x10000 };
-    if (cp < least[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF) || cp < 0xA0)
-        return 0;
-    return n;
-}
-
 const char *ds_quote(char *buf, size_t cap, const char *s)
 {
     const unsigned char *p = (const unsigned char *)s;
@@ -163,8 +146,9 @@ const char *ds_quote(char *buf, size_t cap, const char *s)
         return buf;
     }
     while (*p) {                             /* keeps o + 4 <= cap: room for "..." */
-        int n = utf8_len(p);
-        int printable = n > 1 || (n == 1 && *p >= 0x20 && *p != 0x7F);
+        int n = (int)utf8_len(p, SIZE_MAX);
+        int c1 = n == 2 && p[0] == 0xC2 && p[1] < 0xA0;   /* U+0080..U+009F: C1 controls */
+        int printable = (n > 1 && !c1) || (n == 1 && *p >= 0x20 && *p != 0x7F);
         size_t need = printable ? (size_t)n : 4;
         if (o + need + 4 > cap) {
             memcpy(buf + o, "...", 3);

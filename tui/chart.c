@@ -10,10 +10,12 @@
 #include "chart.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "svg.h"
+#include "utf8.h"
 
 enum {
     TICKS_CAP = 16,
@@ -104,32 +106,6 @@ size_t chart_row(const chart_cells *c, int row, char *buf, size_t cap)
     return len;
 }
 
-/* The length of the well-formed UTF-8 character at s (no overlong forms,
- * no surrogates, nothing above U+10FFFF), 0 when there is none. */
-static int chart_utf8_len(const unsigned char *s)
-{
-    int n;
-    unsigned lo = 0x80, hi = 0xBF;
-    if (s[0] >= 0xC2 && s[0] <= 0xDF)
-        n = 2;
-    else if (s[0] >= 0xE0 && s[0] <= 0xEF) {
-        n = 3;
-        lo = s[0] == 0xE0 ? 0xA0 : 0x80;
-        hi = s[0] == 0xED ? 0x9F : 0xBF;
-    } else if (s[0] >= 0xF0 && s[0] <= 0xF4) {
-        n = 4;
-        lo = s[0] == 0xF0 ? 0x90 : 0x80;
-        hi = s[0] == 0xF4 ? 0x8F : 0xBF;
-    } else
-        return 0;
-    if (s[1] < lo || s[1] > hi)
-        return 0;
-    for (int i = 2; i < n; i++)
-        if (s[i] < 0x80 || s[i] > 0xBF)
-            return 0;
-    return n;
-}
-
 static void chart_set_text(chart_cells *c, int col, int row, const char *s, size_t n, int color)
 {
     char *t = c->text[(size_t)row * c->w + col];
@@ -143,7 +119,7 @@ static int chart_text_width(const char *s)
 {
     int chars = 0;
     for (const unsigned char *p = (const unsigned char *)s; *p; chars++) {
-        int n = *p >= 0x80 ? chart_utf8_len(p) : 1;
+        int n = (int)utf8_len(p, SIZE_MAX);
         p += n ? n : 1;
     }
     return chars;
@@ -156,7 +132,7 @@ static int chart_put(chart_cells *c, int col, int row, int end, const char *s, i
 {
     const unsigned char *p = (const unsigned char *)s;
     for (; *p && col < end; col++) {
-        int n = *p >= 0x80 ? chart_utf8_len(p) : 1;
+        int n = (int)utf8_len(p, SIZE_MAX);
         if (n == 0 || *p < 0x20 || *p == 0x7F || (!utf8 && *p >= 0x80))
             chart_set_text(c, col, row, "?", 1, color);
         else

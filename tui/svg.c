@@ -19,9 +19,12 @@
 #include <math.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "utf8.h"
 
 enum {
     PLOT_LEFT = 64, PLOT_RIGHT = 560, PLOT_TOP = 46, PLOT_BOTTOM = 254,
@@ -131,32 +134,6 @@ int plot_printf(plot_buf *b, const char *fmt, ...)
     return THAW_OK;
 }
 
-/* The length of the well-formed UTF-8 sequence at s (RFC 3629: no overlong
- * forms, no surrogates, nothing above U+10FFFF), 0 when there is none. */
-static int plot_utf8_len(const unsigned char *s)
-{
-    int n;
-    unsigned lo = 0x80, hi = 0xBF;
-    if (s[0] >= 0xC2 && s[0] <= 0xDF)
-        n = 2;
-    else if (s[0] >= 0xE0 && s[0] <= 0xEF) {
-        n = 3;
-        lo = s[0] == 0xE0 ? 0xA0 : 0x80;
-        hi = s[0] == 0xED ? 0x9F : 0xBF;
-    } else if (s[0] >= 0xF0 && s[0] <= 0xF4) {
-        n = 4;
-        lo = s[0] == 0xF0 ? 0x90 : 0x80;
-        hi = s[0] == 0xF4 ? 0x8F : 0xBF;
-    } else
-        return 0;
-    if (s[1] < lo || s[1] > hi)
-        return 0;
-    for (int i = 2; i < n; i++)
-        if (s[i] < 0x80 || s[i] > 0xBF)
-            return 0;
-    return n;
-}
-
 /* Appends len bytes and keeps the text NUL-terminated. */
 static int plot_put(plot_buf *b, const char *bytes, size_t len)
 {
@@ -183,7 +160,7 @@ int plot_xml(plot_buf *b, const char *text)
         default:
             if (*s < 0x20 || *s == 0x7F)
                 rep = "?";
-            else if (*s >= 0x80 && !(n = plot_utf8_len(s))) {
+            else if (!(n = (int)utf8_len(s, SIZE_MAX))) {
                 rep = "?";
                 n = 1;
             }
