@@ -690,6 +690,12 @@ check_env_matrix() {
 
 # A resize storm while training: 1000 random sizes down to 1x1, then the
 # usual layout at 120x40, still training, and a clean quit.
+storm_restored() {
+    local screen
+    screen=$(capture storm)
+    grep -qF -- "$FOOTER" <<<"$screen" && grep -q "^layer " <<<"$screen"
+}
+
 check_resize_storm() {
     wanted storm || return 0
     local dir=$TMP/storm i w h
@@ -707,7 +713,9 @@ check_resize_storm() {
         tm resize-window -t storm -x $w -y $h 2>/dev/null
     done
     tm resize-window -t storm -x 120 -y 40
-    if wait_for storm "$FOOTER" && has storm "layer" && [ ! -s "$TMP/rc-storm" ]; then
+    # thaw works through the queued sizes before it reaches the last one, and a
+    # frame of an earlier size can show the footer: wait for footer and tree together.
+    if until_ok "$TIMEOUT" storm_restored && [ ! -s "$TMP/rc-storm" ]; then
         keys storm q
         keys storm q
         if until_ok "$TIMEOUT" test -s "$TMP/rc-storm" && [ "$(cat "$TMP/rc-storm")" = 0 ]; then
