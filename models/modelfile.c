@@ -904,8 +904,8 @@ int mf_load(mf_meta *meta, model *m, const char *path, const mf_load_opts *opt, 
             model_free(&a);
     }
     st_free(&f);
-    if (rc == THAW_OK && opt && opt->classes > 0 && opt->classes != a.classes) {
-        rc = mf_replace_head(meta, &a, m, opt->classes, seed, err);
+    if (rc == THAW_OK && opt && (opt->fresh_head || (opt->classes > 0 && opt->classes != a.classes))) {
+        rc = mf_replace_head(meta, &a, m, opt->classes > 0 ? opt->classes : a.classes, seed, err);
         model_free(&a);
     } else if (rc == THAW_OK) {
         *m = a;

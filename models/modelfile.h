@@ -136,6 +136,7 @@ typedef struct mf_meta {
 
 typedef struct mf_load_opts {
     int classes;                 /* > 0 and not the file's: a fresh head with this many */
+    int fresh_head;              /* 1: a fresh head even when the count is the file's */
     unsigned long long seed;     /* initialises a fresh head; seeds dropout */
 } mf_load_opts;
 
@@ -159,10 +160,11 @@ struct st_file;
 int mf_set_weights(model *m, const struct st_file *f, const char *file, thaw_err *err);
 
 /* Reads, validates and builds a model from path and its weights. With
- * opt->classes set to another count than the file's, the head (the last
- * layer with parameters, which must be linear) is replaced by a fresh one
- * initialised from opt->seed, everything else keeps the file's weights, and
- * the class names become "0", "1", ... (opt may be NULL). On failure meta
+ * opt->classes set to another count than the file's, or opt->fresh_head
+ * set, the head (the last layer with parameters, which must be linear) is
+ * replaced by a fresh one (opt->classes outputs, or the file's count when
+ * that is 0) initialised from opt->seed, everything else keeps the file's
+ * weights, and the class names become "0", "1", ... (opt may be NULL). On failure meta
  * and m are empty. */
 int mf_load(mf_meta *meta, model *m, const char *path, const mf_load_opts *opt, thaw_err *err);
 

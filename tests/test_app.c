@@ -360,6 +360,51 @@ done:
     app_free(&a);
 }
 
+/* 1 when the slice named name holds the same floats in a and b. */
+static int same_slice(model *a, model *b, const char *name)
+{
+    param_slice *x = model_slice(a, name), *y = model_slice(b, name);
+    return x && y && x->len == y->len &&
+           !memcmp(model_param(a, (int)(x - a->slice)), model_param(b, (int)(y - b->slice)),
+                   x->len * sizeof(float));
+}
+
+/* The target's classes decide the head: the source's own classes, by name
+ * and in order, keep its trained head; other classes get a fresh seeded one
+ * even when their count is the source's (here eight shapes in another
+ * order), while the body keeps the source's weights. */
+void test_app_fresh_head_for_new_classes(void)
+{
+    app a;
+    thaw_err err = {0};
+    mf_meta meta;
+    model file = {0};
+    float *first = NULL;
+    open_app(&a);
+    EXPECTF(mf_load(&meta, &file, SHAPES_MODEL, NULL, &err) == THAW_OK, "%s", err.msg);
+    EXPECT(app_exec(&a, "load model " SHAPES_MODEL, &err) == THAW_OK);
+    EXPECTF(app_exec(&a, "load data shapes:classes=0-7,shots=4,val=4,n=20,test=8", &err) == THAW_OK, "%s",
+            err.msg);
+    EXPECT(same_slice(&a.plan, &file, "head.weight") && same_slice(&a.plan, &file, "head.bias"));
+    EXPECT(app_exec(&a, "load data shapes:classes=1,0,2-7,shots=4,val=4,n=20,test=8", &err) == THAW_OK);
+    EXPECT(a.task.nclass == 8 && !strcmp(a.meta.class_name[0], "triangle"));
+    EXPECT(!same_slice(&a.plan, &file, "head.weight") && !same_slice(&a.plan, &file, "head.bias"));
+    EXPECT(same_slice(&a.plan, &file, "stage3.conv2.weight") && same_slice(&a.plan, &file, "stem.0.weight"));
+    param_slice *hw = model_slice(&a.plan, "head.weight");
+    EXPECT(hw && (first = malloc(hw->len * sizeof(float))));
+    memcpy(first, model_param(&a.plan, (int)(hw - a.plan.slice)), hw->len * sizeof(float));
+    EXPECT(app_exec(&a, "load data shapes:classes=1,0,2-7,shots=4,val=4,n=20,test=8", &err) == THAW_OK);
+    hw = model_slice(&a.plan, "head.weight");   /* the seed decides the fresh head */
+    EXPECT(hw && !memcmp(first, model_param(&a.plan, (int)(hw - a.plan.slice)), hw->len * sizeof(float)));
+done:
+    free(first);
+    if (file.root) {
+        model_free(&file);
+        mf_meta_free(&meta);
+    }
+    app_free(&a);
+}
+
 /* THAW_RUNS names the folder run folders go under (made when missing). */
 void test_app_runs_folder_from_environment(void)
 {

@@ -273,6 +273,17 @@ void test_mf_new_head(void)
         mf_meta_free(&d);
         model_free(&md);
     }
+    /* fresh_head asks for a fresh head of the file's count: only the head differs. */
+    mf_load_opts fresh = { .fresh_head = 1, .seed = 5 };
+    ok = ok && load(&d, &md, TINY, &fresh) && md.classes == 3 && !strcmp(d.class_name[2], "2");
+    for (int s = 0; ok && s < md.nslice; s++) {
+        int as_file = !memcmp(model_param(&md, s), model_param(&mbase, s), md.slice[s].len * sizeof(float));
+        ok = !strncmp(md.slice[s].name, "head.", 5) ? !as_file : as_file;
+    }
+    if (md.root) {
+        mf_meta_free(&d);
+        model_free(&md);
+    }
     mf_meta_free(&base);
     model_free(&mbase);
     CHECK(ok);

@@ -347,8 +347,21 @@ void app_preload(app *a)
         load_source_images(a);
 }
 
+/* 1 when the task's classes are the source model's, by name and in order:
+ * then its trained head already scores them. */
+static int same_classes(const mf_meta *source, const task *t)
+{
+    if (source->nclass != t->nclass)
+        return 0;
+    for (int k = 0; k < t->nclass; k++)
+        if (strcmp(source->class_name[k], t->name[k]))
+            return 0;
+    return 1;
+}
+
 /* With a model and a data spec: loads the task in the model's geometry and
- * the transferred model with a fresh head for its classes. */
+ * the transferred model with a fresh head for its classes; the model's own
+ * head when they are the classes it was trained on. */
 static int build_plan(app *a, thaw_err *err)
 {
     drop_plan(a);
@@ -362,7 +375,8 @@ static int build_plan(app *a, thaw_err *err)
     if (a->task.split[TASK_VAL].n == 0)
         return thaw_fail(err, THAW_EINVAL, "data %s has no validation images; add val=N (for "
                          "example val=50)", a->data_spec);
-    mf_load_opts o = { .classes = a->task.nclass, .seed = a->set.seed };
+    int keep_head = same_classes(&a->source_meta, &a->task);
+    mf_load_opts o = { .classes = a->task.nclass, .fresh_head = !keep_head, .seed = a->set.seed };
     if (mf_load(&a->meta, &a->plan, a->model_path, &o, err))
         return err->code;
     a->have_plan = 1;
@@ -371,9 +385,9 @@ static int build_plan(app *a, thaw_err *err)
     a->plan.train_bn = a->set.train_bn;
     model_set_lr(&a->plan, a->plan.root, a->set.lr);
     a->strategy_text[0] = '\0';
-    say(a, APP_INFO, "target: %s, %d classes; %d training, %d validation, %d test images",
+    say(a, APP_INFO, "target: %s, %d classes; %d training, %d validation, %d test images%s",
         a->task.source, a->task.nclass, a->task.split[TASK_TRAIN].n, a->task.split[TASK_VAL].n,
-        a->task.split[TASK_TEST].n);
+        a->task.split[TASK_TEST].n, keep_head ? "; the model's classes, so it keeps its head" : "");
     return THAW_OK;
 }
 
