@@ -164,8 +164,8 @@ int mf_set_weights(model *m, const struct st_file *f, const char *file, thaw_err
  * set, the head (the last layer with parameters, which must be linear) is
  * replaced by a fresh one (opt->classes outputs, or the file's count when
  * that is 0) initialised from opt->seed, everything else keeps the file's
- * weights, and the class names become "0", "1", ... (opt may be NULL). On failure meta
- * and m are empty. */
+ * weights, and the class names become "0", "1", ... (opt may be NULL). On
+ * failure meta and m are empty. */
 int mf_load(mf_meta *meta, model *m, const char *path, const mf_load_opts *opt, thaw_err *err);
 
 /* Writes m with meta's description as path (which must end in ".json") and
