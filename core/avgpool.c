@@ -38,8 +38,11 @@ static void avgpool_backward(layer *l, model *m, const float *x, float *dx, int 
     }
 }
 
-static const layer_ops avgpool_ops = {
+const layer_ops avgpool_ops = {
     .type = "avgpool",
+    .torch = "nn.AdaptiveAvgPool2d(1)",
+    .head_hp = -1,
+    .size = sizeof(layer),
     .plan = avgpool_plan,
     .alloc = layer_alloc_io,
     .forward = avgpool_forward,
@@ -48,10 +51,5 @@ static const layer_ops avgpool_ops = {
 
 layer *avgpool_new(const char *name)
 {
-    layer *l = malloc(sizeof *l);
-    if (l && layer_init_base(l, &avgpool_ops, name) != THAW_OK) {
-        free(l);
-        return NULL;
-    }
-    return l;
+    return layer_create(&avgpool_ops, name, NULL, NULL);
 }

@@ -7,9 +7,6 @@
  * statistics move by `momentum` (PyTorch's convention: new = (1-m)·old +
  * m·batch, the variance unbiased). Evaluation, or parameters frozen (see
  * model.h): the running statistics, left untouched.
- *
- * A residual block fuses the ReLU that follows its first BatchNorm into it
- * (relu = 1): y = max(0, bn(x)), and backward masks dy by y > 0 in place.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -20,7 +17,6 @@ typedef struct batchnorm2d {
     layer base;
     int channels;
     float eps, momentum;
-    int relu;          /* fused ReLU after the normalisation */
     int batch_stats;   /* the last forward used batch statistics */
     long long tracked; /* batches whose statistics moved the running ones (num_batches_tracked) */
     float *mean;       /* (C) statistics the last forward used */
@@ -92,15 +88,10 @@ static void plane_moments(const float *x, size_t n, float shift, double *s1, dou
     }
 }
 
-/* Σ dy and Σ dy·x̂ over one plane, x̂ = (x - mean)·invstd. With a fused ReLU
- * dy is first masked by y > 0, in place: the mask belongs to this layer's
- * output gradient, which nothing else reads. */
-static void plane_grad_sums(const float *restrict x, const float *restrict y, float *restrict dy,
-                            size_t n, int relu, float mean, float invstd, double *sdy, double *sdyx)
+/* Σ dy and Σ dy·x̂ over one plane, x̂ = (x - mean)·invstd. */
+static void plane_grad_sums(const float *restrict x, const float *restrict dy, size_t n,
+                            float mean, float invstd, double *sdy, double *sdyx)
 {
-    if (relu)
-        for (size_t i = 0; i < n; i++)
-            dy[i] = y[i] > 0.0f ? dy[i] : 0.0f;
     float a[8] = { 0 }, b[8] = { 0 };
     size_t i = 0;
     for (; i + 8 <= n; i += 8)
@@ -154,14 +145,8 @@ static void bn_forward(layer *l, model *m, const float *x, int batch, int train)
         for (int b = 0; b < batch; b++) {
             const float *xc = x + ((size_t)b * C + c) * N;
             float *yc = l->y + ((size_t)b * C + c) * N;
-            if (bn->relu)
-                for (size_t i = 0; i < N; i++) {
-                    float v = xc[i] * scale + shift;
-                    yc[i] = v > 0.0f ? v : 0.0f;
-                }
-            else
-                for (size_t i = 0; i < N; i++)
-                    yc[i] = xc[i] * scale + shift;
+            for (size_t i = 0; i < N; i++)
+                yc[i] = xc[i] * scale + shift;
         }
     }
 }
@@ -179,7 +164,7 @@ static void bn_backward(layer *l, model *m, const float *x, float *dx, int acc, 
         double sdy = 0.0, sdyx = 0.0;
         for (int b = 0; b < batch; b++) {
             size_t o = ((size_t)b * C + c) * N;
-            plane_grad_sums(x + o, l->y + o, l->dy + o, N, bn->relu, mean, invstd, &sdy, &sdyx);
+            plane_grad_sums(x + o, l->dy + o, N, mean, invstd, &sdy, &sdyx);
         }
         if (dgamma)
             dgamma[c] += (float)sdyx;
@@ -206,8 +191,43 @@ static void bn_backward(layer *l, model *m, const float *x, float *dx, int acc, 
     }
 }
 
-static const layer_ops batchnorm2d_ops = {
+static const layer_hparam bn_hp[] = {
+    { "num_features", LAYER_HP_INT, LAYER_HP_REQUIRED, 1, LAYER_WIDTH_MAX, .def = 0 },
+    { "eps", LAYER_HP_NUM, 0, 1e-12, 1.0, .def = 1e-5 },
+    { "momentum", LAYER_HP_NUM, 0, 0.0, 1.0, .def = 0.1 },
+};
+
+static void bn_setup(layer *l, const double *hp)
+{
+    batchnorm2d *bn = (batchnorm2d *)l;
+    bn->channels = (int)hp[0];
+    bn->eps = (float)hp[1];
+    bn->momentum = (float)hp[2];
+}
+
+static void bn_hparams(const layer *l, double *hp)
+{
+    const batchnorm2d *bn = (const batchnorm2d *)l;
+    hp[0] = bn->channels, hp[1] = bn->eps, hp[2] = bn->momentum;
+}
+
+static double bn_count(const double *hp)
+{
+    return 4 * hp[0];
+}
+
+const layer_ops batchnorm2d_ops = {
     .type = "batchnorm2d",
+    .flags = LAYER_STATS,
+    .hp = bn_hp,
+    .nhp = 3,
+    .torch = "nn.BatchNorm2d",
+    .tensors = (const char *const[]){ "weight", "bias", "running_mean", "running_var", NULL },
+    .head_hp = -1,
+    .size = sizeof(batchnorm2d),
+    .setup = bn_setup,
+    .hparams = bn_hparams,
+    .count = bn_count,
     .plan = bn_plan,
     .alloc = bn_alloc,
     .init = bn_init,
@@ -230,24 +250,7 @@ void batchnorm2d_set_tracked(layer *l, long long batches)
     ((batchnorm2d *)l)->tracked = batches;
 }
 
-void batchnorm2d_fuse_relu(layer *l)
-{
-    ((batchnorm2d *)l)->relu = 1;
-}
-
 layer *batchnorm2d_new(const char *name, int channels, float eps, float momentum)
 {
-    if (channels < 1 || !(eps > 0.0f) || !(momentum >= 0.0f && momentum <= 1.0f))
-        return NULL;
-    batchnorm2d *bn = calloc(1, sizeof *bn);
-    if (!bn)
-        return NULL;
-    if (layer_init_base(&bn->base, &batchnorm2d_ops, name) != THAW_OK) {
-        free(bn);
-        return NULL;
-    }
-    bn->channels = channels;
-    bn->eps = eps;
-    bn->momentum = momentum;
-    return &bn->base;
+    return layer_create(&batchnorm2d_ops, name, (const double[]){ channels, eps, momentum }, NULL);
 }

@@ -364,8 +364,44 @@ static void conv2d_backward(layer *l, model *m, const float *x, float *dx, int a
     }
 }
 
-static const layer_ops conv2d_ops = {
+static const layer_hparam conv2d_hp[] = {
+    { "in_channels", LAYER_HP_INT, LAYER_HP_REQUIRED, 1, LAYER_WIDTH_MAX, .def = 0 },
+    { "out_channels", LAYER_HP_INT, LAYER_HP_REQUIRED, 1, LAYER_WIDTH_MAX, .def = 0 },
+    { "kernel_size", LAYER_HP_INT, LAYER_HP_REQUIRED, 1, LAYER_KERNEL_MAX, .def = 0 },
+    { "stride", LAYER_HP_INT, 0, 1, LAYER_KERNEL_MAX, .def = 1 },
+    { "padding", LAYER_HP_INT, 0, 0, LAYER_KERNEL_MAX, .def = 0 },
+    { "bias", LAYER_HP_BOOL, 0, 0, 1, .def = 1 },
+};
+
+static void conv2d_setup(layer *l, const double *hp)
+{
+    conv2d *c = (conv2d *)l;
+    c->cin = (int)hp[0], c->cout = (int)hp[1], c->k = (int)hp[2];
+    c->stride = (int)hp[3], c->pad = (int)hp[4], c->bias = (int)hp[5];
+}
+
+static void conv2d_hparams(const layer *l, double *hp)
+{
+    const conv2d *c = (const conv2d *)l;
+    hp[0] = c->cin, hp[1] = c->cout, hp[2] = c->k, hp[3] = c->stride, hp[4] = c->pad, hp[5] = c->bias;
+}
+
+static double conv2d_count(const double *hp)
+{
+    return hp[1] * hp[0] * hp[2] * hp[2] + (hp[5] ? hp[1] : 0);
+}
+
+const layer_ops conv2d_ops = {
     .type = "conv2d",
+    .hp = conv2d_hp,
+    .nhp = 6,
+    .torch = "nn.Conv2d",
+    .tensors = (const char *const[]){ "weight", "bias", NULL },
+    .head_hp = -1,
+    .size = sizeof(conv2d),
+    .setup = conv2d_setup,
+    .hparams = conv2d_hparams,
+    .count = conv2d_count,
     .plan = conv2d_plan,
     .alloc = conv2d_alloc,
     .scratch = conv2d_scratch,
@@ -376,20 +412,6 @@ static const layer_ops conv2d_ops = {
 
 layer *conv2d_new(const char *name, int cin, int cout, int kernel, int stride, int pad, int bias)
 {
-    if (cin < 1 || cout < 1 || kernel < 1 || stride < 1 || pad < 0)
-        return NULL;
-    conv2d *c = malloc(sizeof *c);
-    if (!c)
-        return NULL;
-    if (layer_init_base(&c->base, &conv2d_ops, name) != THAW_OK) {
-        free(c);
-        return NULL;
-    }
-    c->cin = cin;
-    c->cout = cout;
-    c->k = kernel;
-    c->stride = stride;
-    c->pad = pad;
-    c->bias = bias;
-    return &c->base;
+    return layer_create(&conv2d_ops, name,
+                        (const double[]){ cin, cout, kernel, stride, pad, bias != 0 }, NULL);
 }

@@ -14,13 +14,6 @@ typedef struct dropout {
     float *mask;      /* (B, C, H, W): 0 or 1/(1-p) */
 } dropout;
 
-static int dropout_plan(layer *l, model *m, shape3 in, const layer *prev, thaw_err *err)
-{
-    (void)m, (void)prev, (void)err;
-    l->out = in;
-    return THAW_OK;
-}
-
 static void dropout_alloc(layer *l, arena *a, int batch)
 {
     layer_alloc_io(l, a, batch);
@@ -56,9 +49,31 @@ static void dropout_backward(layer *l, model *m, const float *x, float *dx, int 
     }
 }
 
-static const layer_ops dropout_ops = {
+static const layer_hparam dropout_hp[] = {
+    { "p", LAYER_HP_NUM, LAYER_HP_HI_OPEN, 0.0, 1.0, .def = 0.5 },
+};
+
+static void dropout_setup(layer *l, const double *hp)
+{
+    ((dropout *)l)->p = (float)hp[0];
+}
+
+static void dropout_hparams(const layer *l, double *hp)
+{
+    hp[0] = ((const dropout *)l)->p;
+}
+
+const layer_ops dropout_ops = {
     .type = "dropout",
-    .plan = dropout_plan,
+    .flags = LAYER_STOCHASTIC,
+    .hp = dropout_hp,
+    .nhp = 1,
+    .torch = "nn.Dropout",
+    .head_hp = -1,
+    .size = sizeof(dropout),
+    .setup = dropout_setup,
+    .hparams = dropout_hparams,
+    .plan = layer_plan_same,
     .alloc = dropout_alloc,
     .forward = dropout_forward,
     .backward = dropout_backward,
@@ -66,15 +81,5 @@ static const layer_ops dropout_ops = {
 
 layer *dropout_new(const char *name, float p)
 {
-    if (!(p >= 0.0f && p < 1.0f))
-        return NULL;
-    dropout *d = calloc(1, sizeof *d);
-    if (!d)
-        return NULL;
-    if (layer_init_base(&d->base, &dropout_ops, name) != THAW_OK) {
-        free(d);
-        return NULL;
-    }
-    d->p = p;
-    return &d->base;
+    return layer_create(&dropout_ops, name, (const double[]){ p }, NULL);
 }

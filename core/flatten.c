@@ -31,8 +31,11 @@ static void flatten_backward(layer *l, model *m, const float *x, float *dx, int 
         dx[i] += l->dy[i];
 }
 
-static const layer_ops flatten_ops = {
+const layer_ops flatten_ops = {
     .type = "flatten",
+    .torch = "nn.Flatten",
+    .head_hp = -1,
+    .size = sizeof(layer),
     .plan = flatten_plan,
     .alloc = layer_alloc_io,
     .forward = flatten_forward,
@@ -41,10 +44,5 @@ static const layer_ops flatten_ops = {
 
 layer *flatten_new(const char *name)
 {
-    layer *l = malloc(sizeof *l);
-    if (l && layer_init_base(l, &flatten_ops, name) != THAW_OK) {
-        free(l);
-        return NULL;
-    }
-    return l;
+    return layer_create(&flatten_ops, name, NULL, NULL);
 }

@@ -1,6 +1,8 @@
-/* layer.c — what every node shares, and the sequential container. */
+/* layer.c — what every node shares: creation from hyper-parameters, paths,
+ * planning, chains of children, and the sequential container. */
 #include "layer.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +20,84 @@ int layer_init_base(layer *l, const layer_ops *ops, const char *name)
     return THAW_OK;
 }
 
+/* ---- hyper-parameters ------------------------------------------------- */
+
+int layer_hp_index(const layer_ops *ops, const char *key)
+{
+    for (int i = 0; i < ops->nhp; i++)
+        if (!strcmp(ops->hp[i].key, key))
+            return i;
+    return -1;
+}
+
+double layer_hp_default(const layer_ops *ops, int i, const double *hp)
+{
+    const layer_hparam *h = &ops->hp[i];
+    int from = h->def_from ? layer_hp_index(ops, h->def_from) : -1;
+    return from >= 0 ? hp[from] : h->def;
+}
+
+double layer_hp_hi(const layer_ops *ops, int i, const double *hp)
+{
+    const layer_hparam *h = &ops->hp[i];
+    int from = h->hi_from ? layer_hp_index(ops, h->hi_from) : -1;
+    return from >= 0 ? floor(hp[from] / 2) : h->hi;
+}
+
+static int hp_count_choices(const layer_hparam *h)
+{
+    int n = 0;
+    while (h->choices && h->choices[n])
+        n++;
+    return n;
+}
+
+int layer_hp_check(const layer_ops *ops, const double *hp, int *bad, thaw_err *err)
+{
+    for (int i = 0; i < ops->nhp; i++) {
+        const layer_hparam *h = &ops->hp[i];
+        double v = hp[i], lo = h->lo, hi = layer_hp_hi(ops, i, hp);
+        if (h->kind == LAYER_HP_BOOL)
+            lo = 0, hi = 1;
+        if (h->kind == LAYER_HP_CHOICE)
+            lo = 0, hi = hp_count_choices(h) - 1;
+        int whole = h->kind != LAYER_HP_NUM;
+        int ok = isfinite(v) && (!whole || v == floor(v)) &&
+                 ((h->flags & LAYER_HP_LO_OPEN) ? v > lo : v >= lo) &&
+                 ((h->flags & LAYER_HP_HI_OPEN) ? v < hi : v <= hi);
+        if (!ok) {
+            if (bad)
+                *bad = i;
+            return thaw_fail(err, THAW_EINVAL, "%s %s = %g: expected %s%g to %g%s", ops->type,
+                             h->key, v, whole ? "an integer from " : "a number from ", lo, hi,
+                             (h->flags & LAYER_HP_HI_OPEN) ? " (excluded)" : "");
+        }
+    }
+    return THAW_OK;
+}
+
+layer *layer_create(const layer_ops *ops, const char *name, const double *hp, thaw_err *err)
+{
+    if (layer_hp_check(ops, hp, NULL, err) != THAW_OK)
+        return NULL;
+    layer *l = calloc(1, ops->size);
+    if (!l) {
+        thaw_fail(err, THAW_ENOMEM, "out of memory building layer %s", name);
+        return NULL;
+    }
+    if (layer_init_base(l, ops, name) != THAW_OK) {
+        free(l);
+        thaw_fail(err, THAW_EINVAL, "layer name '%s': expected 1 to %d characters and no '.'",
+                  name, LAYER_NAME_MAX - 1);
+        return NULL;
+    }
+    if (ops->setup)
+        ops->setup(l, hp);
+    return l;
+}
+
+/* ---- buffers ---------------------------------------------------------- */
+
 void layer_alloc_io(layer *l, arena *a, int batch)
 {
     size_t bytes = (size_t)batch * shape3_count(l->out) * sizeof(float);
@@ -28,8 +108,15 @@ void layer_alloc_io(layer *l, arena *a, int batch)
 void layer_set_dy(layer *l, float *dy)
 {
     l->dy = dy;
-    if (l->ops->container && l->nchild > 0 && !strcmp(l->ops->type, "sequential"))
+    if (l->ops->passes_last && l->nchild > 0)
         layer_set_dy(l->child[l->nchild - 1], dy);
+}
+
+int layer_plan_same(layer *l, model *m, shape3 in, const layer *prev, thaw_err *err)
+{
+    (void)m, (void)prev, (void)err;
+    l->out = in;
+    return THAW_OK;
 }
 
 void layer_free(layer *l)
@@ -39,23 +126,22 @@ void layer_free(layer *l)
     for (int i = 0; i < l->nchild; i++)
         layer_free(l->child[i]);
     free(l->child);
-    if (l->ops->destroy)
-        l->ops->destroy(l);
     free(l);
 }
 
-/* Appends without the container check, for containers that build their own
- * fixed children (the residual block). */
-static int layer_attach(layer *parent, layer *child)
+/* ---- children --------------------------------------------------------- */
+
+static int layer_attach(layer *parent, layer *child, thaw_err *err)
 {
     for (int i = 0; i < parent->nchild; i++)
         if (!strcmp(parent->child[i]->name, child->name))
-            return THAW_EINVAL;
+            return thaw_fail(err, THAW_EINVAL, "'%s' already has a child named '%s'",
+                             parent->name, child->name);
     if (parent->nchild == parent->cap) {
         int cap = parent->cap ? parent->cap * 2 : 4;
         layer **grown = realloc(parent->child, (size_t)cap * sizeof *grown);
         if (!grown)
-            return THAW_ENOMEM;
+            return thaw_fail(err, THAW_ENOMEM, "out of memory building the model");
         parent->child = grown;
         parent->cap = cap;
     }
@@ -64,23 +150,40 @@ static int layer_attach(layer *parent, layer *child)
     return THAW_OK;
 }
 
-int layer_add(layer *parent, layer *child, thaw_err *err)
+static int layer_add_to(layer *parent, layer *child, int side, thaw_err *err)
 {
     if (!child)
         return thaw_fail(err, THAW_ENOMEM, "out of memory building the model");
-    int rc;
-    if (!parent || strcmp(parent->ops->type, "sequential")) {
-        rc = thaw_fail(err, THAW_EINVAL, "layer '%s' can only be added to a sequential container",
-                       child->name);
-    } else if ((rc = layer_attach(parent, child)) != THAW_OK) {
-        rc = rc == THAW_ENOMEM
-           ? thaw_fail(err, rc, "out of memory building the model")
-           : thaw_fail(err, rc, "'%s' already has a child named '%s'", parent->name, child->name);
-    }
-    if (rc != THAW_OK)
+    int rc = THAW_OK;
+    int allowed = parent && (side ? parent->ops->side != NULL : parent->ops->children != NULL);
+    int has_side = parent && parent->nchild > 0 && parent->child[parent->nchild - 1]->side;
+    if (!allowed)
+        rc = thaw_fail(err, THAW_EINVAL, "layer '%s' cannot be added to %s", child->name,
+                       parent ? parent->ops->type : "nothing");
+    else if (has_side)
+        rc = thaw_fail(err, THAW_EINVAL, "layer '%s': %s already has its %s; it comes last",
+                       child->name, parent->name, parent->ops->side);
+    else
+        rc = layer_attach(parent, child, err);
+    if (rc != THAW_OK) {
         layer_free(child);
-    return rc;
+        return rc;
+    }
+    child->side = side;
+    return THAW_OK;
 }
+
+int layer_add(layer *parent, layer *child, thaw_err *err)
+{
+    return layer_add_to(parent, child, 0, err);
+}
+
+int layer_add_side(layer *parent, layer *child, thaw_err *err)
+{
+    return layer_add_to(parent, child, 1, err);
+}
+
+/* ---- planning --------------------------------------------------------- */
 
 int layer_plan(layer *l, model *m, shape3 in, const layer *prev, thaw_err *err)
 {
@@ -95,7 +198,7 @@ int layer_plan(layer *l, model *m, shape3 in, const layer *prev, thaw_err *err)
     l->in = in;
     thaw_err detail = {0};
     int rc = l->ops->plan(l, m, in, prev, &detail);
-    if (rc == THAW_ESHAPE && !l->ops->container) {
+    if (rc == THAW_ESHAPE && !(l->ops->flags & LAYER_CONTAINER)) {
         if (prev)
             return thaw_fail(err, rc, "layer %s (%s) cannot follow layer %s (%s): %s", l->path,
                              l->ops->type, prev->path[0] ? prev->path : "model", prev->ops->type,
@@ -122,14 +225,48 @@ int layer_grad_plan(layer *l, model *m, int upstream)
     return upstream || l->trainable;
 }
 
-int layer_adopt(layer *parent, layer *child)
+/* ---- chains ----------------------------------------------------------- */
+
+int layer_chain_plan(layer **c, int n, model *m, shape3 in, const layer *prev, thaw_err *err)
 {
-    if (!child)
-        return THAW_ENOMEM;
-    int rc = layer_attach(parent, child);
-    if (rc != THAW_OK)
-        layer_free(child);
-    return rc;
+    shape3 s = in;
+    for (int i = 0; i < n; i++) {
+        int rc = layer_plan(c[i], m, s, i ? c[i - 1] : prev, err);
+        if (rc != THAW_OK)
+            return rc;
+        s = c[i]->out;
+    }
+    return THAW_OK;
+}
+
+void layer_chain_forward(layer **c, int n, model *m, int first, const float *x, int batch, int train)
+{
+    for (int i = first; i < n; i++) {
+        c[i]->ops->forward(c[i], m, x, batch, train);
+        x = c[i]->y;
+    }
+}
+
+void layer_chain_backward(layer **c, int n, model *m, int first, const float *x, float *dx, int acc,
+                          int batch)
+{
+    for (int i = n - 1; i >= first; i--) {
+        layer *l = c[i];
+        if (!l->trainable && !l->need_dx)
+            break;                    /* nothing below here trains */
+        const float *cx = i > first ? c[i - 1]->y : x;
+        float *cdx = l->need_dx ? (i > first ? c[i - 1]->dy : dx) : NULL;
+        l->ops->backward(l, m, cx, cdx, i > first ? 0 : acc, batch);
+    }
+}
+
+int layer_chain_grad_plan(layer **c, int n, model *m, int upstream, int *trainable)
+{
+    for (int i = 0; i < n; i++) {
+        upstream = layer_grad_plan(c[i], m, upstream);
+        *trainable |= c[i]->trainable;
+    }
+    return upstream;
 }
 
 /* ---- sequential ------------------------------------------------------- */
@@ -138,15 +275,10 @@ static int sequential_plan(layer *l, model *m, shape3 in, const layer *prev, tha
 {
     if (l->nchild == 0)
         return thaw_fail(err, THAW_ESHAPE, "container '%s' has no layers", l->path[0] ? l->path : "model");
-    shape3 s = in;
-    for (int i = 0; i < l->nchild; i++) {
-        int rc = layer_plan(l->child[i], m, s, i ? l->child[i - 1] : prev, err);
-        if (rc != THAW_OK)
-            return rc;
-        s = l->child[i]->out;
-    }
-    l->out = s;
-    return THAW_OK;
+    int rc = layer_chain_plan(l->child, l->nchild, m, in, prev, err);
+    if (rc == THAW_OK)
+        l->out = l->child[l->nchild - 1]->out;
+    return rc;
 }
 
 static void sequential_alloc(layer *l, arena *a, int batch)
@@ -159,24 +291,13 @@ static void sequential_alloc(layer *l, arena *a, int batch)
 
 void sequential_forward_from(layer *l, model *m, int first, const float *x, int batch, int train)
 {
-    for (int i = first; i < l->nchild; i++) {
-        layer *c = l->child[i];
-        c->ops->forward(c, m, x, batch, train);
-        x = c->y;
-    }
+    layer_chain_forward(l->child, l->nchild, m, first, x, batch, train);
 }
 
 void sequential_backward_from(layer *l, model *m, int first, const float *x, float *dx, int acc,
                               int batch)
 {
-    for (int i = l->nchild - 1; i >= first; i--) {
-        layer *c = l->child[i];
-        if (!c->trainable && !c->need_dx)
-            break;                    /* nothing below here trains */
-        const float *cx = i > first ? l->child[i - 1]->y : x;
-        float *cdx = c->need_dx ? (i > first ? l->child[i - 1]->dy : dx) : NULL;
-        c->ops->backward(c, m, cx, cdx, i > first ? 0 : acc, batch);
-    }
+    layer_chain_backward(l->child, l->nchild, m, first, x, dx, acc, batch);
 }
 
 static void sequential_forward(layer *l, model *m, const float *x, int batch, int train)
@@ -193,16 +314,17 @@ static int sequential_grad_plan(layer *l, model *m, int upstream)
 {
     l->need_dx = upstream;
     l->trainable = 0;
-    for (int i = 0; i < l->nchild; i++) {
-        upstream = layer_grad_plan(l->child[i], m, upstream);
-        l->trainable |= l->child[i]->trainable;
-    }
-    return upstream;
+    return layer_chain_grad_plan(l->child, l->nchild, m, upstream, &l->trainable);
 }
 
-static const layer_ops sequential_ops = {
+const layer_ops sequential_ops = {
     .type = "sequential",
-    .container = 1,
+    .flags = LAYER_CONTAINER,
+    .children = "layers",
+    .torch = "nn.Sequential",
+    .head_hp = -1,
+    .size = sizeof(layer),
+    .passes_last = 1,
     .plan = sequential_plan,
     .alloc = sequential_alloc,
     .forward = sequential_forward,
@@ -212,12 +334,5 @@ static const layer_ops sequential_ops = {
 
 layer *sequential_new(const char *name)
 {
-    layer *l = malloc(sizeof *l);
-    if (!l)
-        return NULL;
-    if (layer_init_base(l, &sequential_ops, name) != THAW_OK) {
-        free(l);
-        return NULL;
-    }
-    return l;
+    return layer_create(&sequential_ops, name, NULL, NULL);
 }

@@ -1,6 +1,6 @@
 /* layer.h — the layers a thaw model is built from, as a tree.
  *
- * A model is a tree: containers (sequential, residual) hold named children,
+ * A model is a tree: containers (sequential, residual, gate) hold named children,
  * leaves compute. Every node has a local name and a dotted path, and the
  * parameters a leaf declares are named after that path the way PyTorch names
  * them, e.g. "stage2.conv1.weight" or "stage2.proj.1.running_mean".
@@ -15,8 +15,10 @@
  * its root, or by model_free once a model owns it.
  *
  * Each layer type is one small struct whose first member is `layer`, plus one
- * const layer_ops table; its forward and backward kernels sit side by side in
- * one file (core/conv2d.c, core/batchnorm2d.c, ...). Kernels take outputs
+ * const layer_ops table that declares everything about the type (its name in
+ * model files, hyper-parameters, flags, PyTorch names); its forward and
+ * backward kernels sit side by side in one file (core/conv2d.c, ...), and
+ * core/registry.h lists every type once. Kernels take outputs
  * first, then inputs, weights, saved statistics and dimensions; gradient
  * buffers carry a `d` prefix.
  *
@@ -52,9 +54,75 @@ static inline size_t shape3_count(shape3 s)
     return (size_t)s.c * (size_t)s.h * (size_t)s.w;
 }
 
+/* A hyper-parameter of a layer type, as the model file spells it (PyTorch's
+ * argument name). Every value travels as a double; integers and booleans are
+ * checked integral. A bound or default may be another hyper-parameter's value
+ * (a max pool's stride defaults to its kernel size; its padding is at most
+ * half the kernel). */
+enum layer_hp_kind {
+    LAYER_HP_INT,
+    LAYER_HP_BOOL,
+    LAYER_HP_NUM,
+    LAYER_HP_CHOICE,    /* one of `choices`, held as its index */
+};
+
+enum layer_hp_flags {
+    LAYER_HP_REQUIRED = 1,
+    LAYER_HP_LO_OPEN = 2,      /* lo itself is out of range */
+    LAYER_HP_HI_OPEN = 4,      /* hi itself is out of range */
+};
+
+#define LAYER_HP_MAX 8
+
+typedef struct layer_hparam {
+    const char *key;           /* "kernel_size" */
+    int kind;                  /* enum layer_hp_kind */
+    int flags;                 /* enum layer_hp_flags */
+    double lo, hi;
+    double def;                /* when absent and not required */
+    const char *def_from;      /* the default is this hyper-parameter's value */
+    const char *hi_from;       /* the upper bound is this one's value / 2 */
+    const char *const *choices;   /* LAYER_HP_CHOICE: NULL-terminated */
+} layer_hparam;
+
+/* Limits of the hyper-parameters, so a file cannot ask for absurd sizes. */
+#define LAYER_WIDTH_MAX    65536        /* channels */
+#define LAYER_FEATURES_MAX (1 << 24)    /* a linear layer's features */
+#define LAYER_KERNEL_MAX   64           /* kernel sizes, strides, paddings */
+
+enum layer_flags {
+    LAYER_CONTAINER = 1,       /* holds children */
+    LAYER_STATS = 2,           /* keeps running statistics (updated in training) */
+    LAYER_STOCHASTIC = 4,      /* training output is random: never cached */
+};
+
+/* A layer type, declared once in its own file (core/NAME.c) and listed once
+ * in core/registry.h. */
 typedef struct layer_ops {
-    const char *type;       /* "conv2d", as in the model file */
-    int container;          /* holds children */
+    const char *type;          /* "conv2d", as in the model file */
+    int flags;                 /* enum layer_flags */
+    const layer_hparam *hp;    /* nhp hyper-parameters, in the order setup reads them */
+    int nhp;
+    /* Containers: the model-file key of the child list ("layers", "body",
+     * "branch") and of an optional side child ("shortcut"), or NULL. */
+    const char *children, *side;
+    /* PyTorch: the module ("nn.Conv2d") and the names of the tensors the
+     * layer declares, in order (NULL-terminated; NULL for none). */
+    const char *torch;
+    const char *const *tensors;
+    /* The hyper-parameter that counts outputs, which a new head for another
+     * class count changes; -1 when the type cannot be a head. */
+    int head_hp;
+    size_t size;               /* bytes of the type's struct (first member `layer`) */
+
+    /* Copies checked hyper-parameters into the type's struct; hparams reads
+     * them back. NULL when the type has none. */
+    void (*setup)(layer *l, const double *hp);
+    void (*hparams)(const layer *l, double *hp);
+
+    /* Floats of parameters and statistics a leaf with these hyper-parameters
+     * declares (at most about 2^50, so no overflow). NULL for none. */
+    double (*count)(const double *hp);
 
     /* Checks that the layer accepts one-sample input `in`, sets l->out and
      * declares its parameters with model_declare. Containers plan their
@@ -64,7 +132,7 @@ typedef struct layer_ops {
 
     /* Takes the layer's buffers for `batch` samples from the arena (l->y,
      * l->dy and whatever it saves between forward and backward). Runs twice:
-     * once measuring, once for real (see arena.h). */
+     * once measuring, once for real (see arena.h). NULL: layer_alloc_io. */
     void (*alloc)(layer *l, arena *a, int batch);
 
     /* Floats of shared scratch the layer needs during forward or backward. */
@@ -85,7 +153,9 @@ typedef struct layer_ops {
      * and including this node trains. NULL for leaves. */
     int (*grad_plan)(layer *l, model *m, int upstream);
 
-    void (*destroy)(layer *l);   /* frees what the type owns beyond `layer` */
+    /* 1 for containers whose output is their last child's buffer
+     * (sequential), so an output gradient set on them goes to that child. */
+    int passes_last;
 } layer_ops;
 
 struct layer {
@@ -93,6 +163,7 @@ struct layer {
     char name[LAYER_NAME_MAX];   /* local name: "conv1" */
     char path[LAYER_PATH_MAX];   /* dotted path from the root: "stage2.conv1" */
     layer *parent;
+    int side;                    /* the parent's side child (a residual's shortcut) */
     layer **child;
     int nchild, cap;
 
@@ -106,11 +177,42 @@ struct layer {
     int need_dx;                 /* something upstream trains: pass gradients back */
 };
 
-/* Containers. */
+/* Builds a layer of type ops from hyper-parameters in the type's order
+ * (ops->hp); they are checked first (layer_hp_check). NULL with err set
+ * (when given) on a bad name or value, or when memory runs out. */
+layer *layer_create(const layer_ops *ops, const char *name, const double *hp, thaw_err *err);
+
+/* Checks hp against the type's ranges: THAW_EINVAL naming the first
+ * hyper-parameter out of range, and *bad its index (bad may be NULL). */
+int layer_hp_check(const layer_ops *ops, const double *hp, int *bad, thaw_err *err);
+
+/* The index of hyper-parameter key in ops->hp, or -1. */
+int layer_hp_index(const layer_ops *ops, const char *key);
+
+/* The default of hyper-parameter i given the others read so far. */
+double layer_hp_default(const layer_ops *ops, int i, const double *hp);
+
+/* The upper bound of hyper-parameter i given the others. */
+double layer_hp_hi(const layer_ops *ops, int i, const double *hp);
+
+/* The layer types (core/registry.h). */
+extern const layer_ops sequential_ops, residual_ops, gate_ops;
+
+/* Containers: sequential (children in a chain); residual (y = act(body(x) +
+ * shortcut(x)), the shortcut the identity when absent: the ResNet basic
+ * block and MobileNet's inverted residual); gate (y = x * branch(x), the
+ * branch's output (C,1,1) broadcast over H×W or the input's shape:
+ * squeeze-and-excite). Children are added with layer_add, a residual's
+ * shortcut with layer_add_side. */
 layer *sequential_new(const char *name);
-/* A ResNet basic block: conv3x3(stride)-bn-relu-conv3x3-bn, plus the input or
- * a 1x1 projection (conv(stride)-bn, child "proj") when `proj` is set, then
- * relu. A projection is required when stride != 1 or cin != cout; constructing
+enum residual_act { RESIDUAL_ACT_NONE, RESIDUAL_ACT_RELU };
+layer *residual_general_new(const char *name, int act);
+layer *gate_new(const char *name);
+
+/* A ResNet basic block as a general residual: body conv1 (3x3, stride) bn1
+ * relu conv2 (3x3) bn2, shortcut the input or a 1x1 projection
+ * (conv(stride)-bn, child "proj") when `proj` is set, ReLU after the sum. A
+ * projection is required when stride != 1 or cin != cout; constructing
  * without one then returns NULL with THAW_EINVAL in err. */
 layer *residual_new(const char *name, int cin, int cout, int stride, int proj, thaw_err *err);
 
@@ -120,28 +222,40 @@ layer *residual_new(const char *name, int cin, int cout, int stride, int proj, t
 layer *conv2d_new(const char *name, int cin, int cout, int kernel, int stride, int pad, int bias);
 layer *batchnorm2d_new(const char *name, int channels, float eps, float momentum);
 layer *relu_new(const char *name);
+layer *silu_new(const char *name);               /* y = x·sigmoid(x) (SiLU, swish) */
 layer *maxpool2d_new(const char *name, int kernel, int stride, int pad);
 layer *avgpool_new(const char *name);            /* global average pool: (C,H,W) -> (C,1,1) */
 layer *linear_new(const char *name, int in, int out, int bias);
 layer *dropout_new(const char *name, float p);
 layer *flatten_new(const char *name);            /* (C,H,W) -> (C*H*W,1,1) */
 
-/* A sequential container's passes from child `first` on, x being the input
- * of that child (the output of child first-1): the feature cache's entry. */
+/* A chain of n layers (a sequential's children, a residual's body): the
+ * passes from child `first` on, x being the input of that child (the output
+ * of child first-1). */
+int  layer_chain_plan(layer **c, int n, model *m, shape3 in, const layer *prev, thaw_err *err);
+void layer_chain_forward(layer **c, int n, model *m, int first, const float *x, int batch, int train);
+void layer_chain_backward(layer **c, int n, model *m, int first, const float *x, float *dx, int acc,
+                          int batch);
+int  layer_chain_grad_plan(layer **c, int n, model *m, int upstream, int *trainable);
+
+/* A sequential container's passes from child `first` on: the feature
+ * cache's entry. */
 void sequential_forward_from(layer *l, model *m, int first, const float *x, int batch, int train);
 void sequential_backward_from(layer *l, model *m, int first, const float *x, float *dx, int acc,
                               int batch);
 
-/* Appends child to a sequential container; takes ownership. THAW_EINVAL when
- * parent is not a container or a sibling already has that name. */
+/* Appends child to a container that takes children (sequential, a
+ * residual's body, a gate's branch); layer_add_side sets a residual's
+ * shortcut, after its body. Both take ownership (also on failure).
+ * THAW_EINVAL when parent takes no such child or a sibling already has that
+ * name. */
 int layer_add(layer *parent, layer *child, thaw_err *err);
+int layer_add_side(layer *parent, layer *child, thaw_err *err);
 
 /* Frees a tree that no model owns. */
 void layer_free(layer *l);
 
 int layer_is_batchnorm(const layer *l);
-/* Makes a BatchNorm apply a ReLU to its output (y = max(0, bn(x))). */
-void batchnorm2d_fuse_relu(layer *l);
 /* How many training batches have moved a BatchNorm's running statistics
  * (PyTorch's num_batches_tracked); model files carry it. */
 long long batchnorm2d_tracked(const layer *l);
@@ -149,8 +263,6 @@ void batchnorm2d_set_tracked(layer *l, long long batches);
 
 /* Helpers for layer implementations. */
 int  layer_init_base(layer *l, const layer_ops *ops, const char *name);
-/* Appends a fixed child to any container; takes ownership. */
-int  layer_adopt(layer *parent, layer *child);
 /* Sets l's dotted path under its parent and plans it. A shape error comes
  * back naming both l and prev, the layer that feeds it. */
 int  layer_plan(layer *l, model *m, shape3 in, const layer *prev, thaw_err *err);
@@ -161,5 +273,7 @@ int  layer_grad_plan(layer *l, model *m, int upstream);
 void layer_alloc_io(layer *l, arena *a, int batch);
 /* Points a node's output gradient at dy; for a container also its last child's. */
 void layer_set_dy(layer *l, float *dy);
+/* Shape-preserving leaves' plan: out = in. */
+int  layer_plan_same(layer *l, model *m, shape3 in, const layer *prev, thaw_err *err);
 
 #endif

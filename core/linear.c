@@ -70,8 +70,40 @@ static void linear_backward(layer *l, model *m, const float *x, float *dx, int a
              acc ? 1.0f : 0.0f, dx, f->in);
 }
 
-static const layer_ops linear_ops = {
+static const layer_hparam linear_hp[] = {
+    { "in_features", LAYER_HP_INT, LAYER_HP_REQUIRED, 1, LAYER_FEATURES_MAX, .def = 0 },
+    { "out_features", LAYER_HP_INT, LAYER_HP_REQUIRED, 1, LAYER_FEATURES_MAX, .def = 0 },
+    { "bias", LAYER_HP_BOOL, 0, 0, 1, .def = 1 },
+};
+
+static void linear_setup(layer *l, const double *hp)
+{
+    linear *f = (linear *)l;
+    f->in = (int)hp[0], f->out = (int)hp[1], f->bias = (int)hp[2];
+}
+
+static void linear_hparams(const layer *l, double *hp)
+{
+    const linear *f = (const linear *)l;
+    hp[0] = f->in, hp[1] = f->out, hp[2] = f->bias;
+}
+
+static double linear_count(const double *hp)
+{
+    return hp[1] * hp[0] + (hp[2] ? hp[1] : 0);
+}
+
+const layer_ops linear_ops = {
     .type = "linear",
+    .hp = linear_hp,
+    .nhp = 3,
+    .torch = "nn.Linear",
+    .tensors = (const char *const[]){ "weight", "bias", NULL },
+    .head_hp = 1,
+    .size = sizeof(linear),
+    .setup = linear_setup,
+    .hparams = linear_hparams,
+    .count = linear_count,
     .plan = linear_plan,
     .alloc = layer_alloc_io,
     .init = linear_init,
@@ -81,17 +113,5 @@ static const layer_ops linear_ops = {
 
 layer *linear_new(const char *name, int in, int out, int bias)
 {
-    if (in < 1 || out < 1)
-        return NULL;
-    linear *f = malloc(sizeof *f);
-    if (!f)
-        return NULL;
-    if (layer_init_base(&f->base, &linear_ops, name) != THAW_OK) {
-        free(f);
-        return NULL;
-    }
-    f->in = in;
-    f->out = out;
-    f->bias = bias;
-    return &f->base;
+    return layer_create(&linear_ops, name, (const double[]){ in, out, bias != 0 }, NULL);
 }

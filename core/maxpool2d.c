@@ -80,8 +80,34 @@ static void maxpool_backward(layer *l, model *m, const float *x, float *dx, int 
             dx[bc * HW + mp->arg[bc * PQ + i]] += l->dy[bc * PQ + i];
 }
 
-static const layer_ops maxpool2d_ops = {
+static const layer_hparam maxpool_hp[] = {
+    { "kernel_size", LAYER_HP_INT, LAYER_HP_REQUIRED, 1, LAYER_KERNEL_MAX, .def = 0 },
+    { "stride", LAYER_HP_INT, 0, 1, LAYER_KERNEL_MAX, .def_from = "kernel_size" },
+    /* PyTorch's rule: padding at most half the window. */
+    { "padding", LAYER_HP_INT, 0, 0, LAYER_KERNEL_MAX, .def = 0, .hi_from = "kernel_size" },
+};
+
+static void maxpool_setup(layer *l, const double *hp)
+{
+    maxpool2d *p = (maxpool2d *)l;
+    p->k = (int)hp[0], p->stride = (int)hp[1], p->pad = (int)hp[2];
+}
+
+static void maxpool_hparams(const layer *l, double *hp)
+{
+    const maxpool2d *p = (const maxpool2d *)l;
+    hp[0] = p->k, hp[1] = p->stride, hp[2] = p->pad;
+}
+
+const layer_ops maxpool2d_ops = {
     .type = "maxpool2d",
+    .hp = maxpool_hp,
+    .nhp = 3,
+    .torch = "nn.MaxPool2d",
+    .head_hp = -1,
+    .size = sizeof(maxpool2d),
+    .setup = maxpool_setup,
+    .hparams = maxpool_hparams,
     .plan = maxpool_plan,
     .alloc = maxpool_alloc,
     .forward = maxpool_forward,
@@ -90,17 +116,5 @@ static const layer_ops maxpool2d_ops = {
 
 layer *maxpool2d_new(const char *name, int kernel, int stride, int pad)
 {
-    if (kernel < 1 || stride < 1 || pad < 0)
-        return NULL;
-    maxpool2d *mp = calloc(1, sizeof *mp);
-    if (!mp)
-        return NULL;
-    if (layer_init_base(&mp->base, &maxpool2d_ops, name) != THAW_OK) {
-        free(mp);
-        return NULL;
-    }
-    mp->k = kernel;
-    mp->stride = stride;
-    mp->pad = pad;
-    return &mp->base;
+    return layer_create(&maxpool2d_ops, name, (const double[]){ kernel, stride, pad }, NULL);
 }

@@ -141,7 +141,7 @@ void model_backward(model *m, const float *x, int batch)
 
 static int layer_fixed(const layer *l)
 {
-    if (l->trainable || !strcmp(l->ops->type, "dropout"))
+    if (l->trainable || (l->ops->flags & LAYER_STOCHASTIC))
         return 0;
     for (int i = 0; i < l->nchild; i++)
         if (!layer_fixed(l->child[i]))
@@ -152,7 +152,7 @@ static int layer_fixed(const layer *l)
 int model_frozen_prefix(const model *m)
 {
     const layer *r = m->root;
-    if (strcmp(r->ops->type, "sequential"))
+    if (r->ops != &sequential_ops)
         return 0;
     int k = 0;
     while (k < r->nchild - 1 && layer_fixed(r->child[k]))
@@ -258,37 +258,4 @@ size_t model_count(const model *m, int trainable_only)
         n += p->len;
     }
     return n;
-}
-
-layer *reference_net(int in_channels, int classes, thaw_err *err)
-{
-    static const struct { const char *name; int cin, cout, stride; } stage[] = {
-        { "stage1", 32, 32, 1 },
-        { "stage2", 32, 64, 2 },
-        { "stage3", 64, 128, 2 },
-    };
-    layer *root = sequential_new("model");
-    if (!root) {
-        thaw_fail(err, THAW_ENOMEM, "out of memory building the model");
-        return NULL;
-    }
-    layer *stem = sequential_new("stem");
-    if (layer_add(root, stem, err) ||
-        layer_add(stem, conv2d_new("0", in_channels, 32, 3, 1, 1, 0), err) ||
-        layer_add(stem, batchnorm2d_new("1", 32, 1e-5f, 0.1f), err) ||
-        layer_add(stem, relu_new("2"), err))
-        goto fail;
-    for (size_t i = 0; i < sizeof stage / sizeof stage[0]; i++) {
-        int proj = stage[i].stride != 1 || stage[i].cin != stage[i].cout;
-        layer *b = residual_new(stage[i].name, stage[i].cin, stage[i].cout, stage[i].stride, proj, err);
-        if (layer_add(root, b, err))
-            goto fail;
-    }
-    if (layer_add(root, avgpool_new("pool"), err) ||
-        layer_add(root, linear_new("head", 128, classes, 1), err))
-        goto fail;
-    return root;
-fail:
-    layer_free(root);
-    return NULL;
 }

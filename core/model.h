@@ -7,7 +7,7 @@
  *
  *     thaw_err err = {0};
  *     model m;
- *     if (model_build(&m, reference_net(10, &err), (shape3){1, 28, 28}, 42, &err) ||
+ *     if (model_build(&m, root, (shape3){1, 28, 28}, 42, &err) ||
  *         model_prepare(&m, 64, &err))
  *         ... report err.msg ...
  *     model_freeze(&m, model_find(&m, "stem"), 1);
@@ -139,11 +139,5 @@ int model_declare(model *m, layer *l, const char *name, int kind, int ndim,
 
 /* Trainable float count, total float count. */
 size_t model_count(const model *m, int trainable_only);
-
-/* The reference architecture (fashion-resnet): stem conv3x3 1->32 BN ReLU;
- * stage1 block 32->32; stage2 block 32->64 stride 2 with projection; stage3
- * block 64->128 stride 2 with projection; head global average pool and
- * linear 128->classes. NULL with err set when memory runs out. */
-layer *reference_net(int in_channels, int classes, thaw_err *err);
 
 #endif

@@ -3,13 +3,6 @@
 
 #include "model.h"
 
-static int relu_plan(layer *l, model *m, shape3 in, const layer *prev, thaw_err *err)
-{
-    (void)m, (void)prev, (void)err;
-    l->out = in;
-    return THAW_OK;
-}
-
 static void relu_forward(layer *l, model *m, const float *x, int batch, int train)
 {
     (void)m, (void)train;
@@ -34,9 +27,12 @@ static void relu_backward(layer *l, model *m, const float *x, float *dx, int acc
             dx[i] = y[i] > 0.0f ? dy[i] : 0.0f;
 }
 
-static const layer_ops relu_ops = {
+const layer_ops relu_ops = {
     .type = "relu",
-    .plan = relu_plan,
+    .torch = "nn.ReLU",
+    .head_hp = -1,
+    .size = sizeof(layer),
+    .plan = layer_plan_same,
     .alloc = layer_alloc_io,
     .forward = relu_forward,
     .backward = relu_backward,
@@ -44,10 +40,5 @@ static const layer_ops relu_ops = {
 
 layer *relu_new(const char *name)
 {
-    layer *l = malloc(sizeof *l);
-    if (l && layer_init_base(l, &relu_ops, name) != THAW_OK) {
-        free(l);
-        return NULL;
-    }
-    return l;
+    return layer_create(&relu_ops, name, NULL, NULL);
 }

@@ -1,39 +1,50 @@
-/* residual.c — a ResNet basic block, as torchvision and the reference model
- * define it:
+/* residual.c — the residual container: y = act(body(x) + shortcut(x)).
  *
- *   x ─ conv1(3×3, stride) ─ bn1 ─ relu ─ conv2(3×3) ─ bn2 ─┐
- *   └──────────── x, or proj = conv(1×1, stride) ─ bn ──────(+) ─ relu ─ y
+ *   x ─ body (a chain of children) ──────────────┐
+ *   └── shortcut (a side child), or x itself ───(+) ─ act ─ y
  *
- * Children, named as PyTorch names them: conv1, bn1, conv2, bn2 and, with a
- * projection, proj (a sequential of "0" conv and "1" BatchNorm). The ReLU
- * after bn1 is fused into bn1; the block owns the sum and the final ReLU.
- * Backward: dsum = dy·[y > 0] goes to bn2 and to the shortcut, which share
- * the buffer; the input gradient is the sum of both paths.
+ * The ResNet basic block is body conv1 bn1 relu conv2 bn2, shortcut "proj"
+ * (1×1 conv and BatchNorm) or none, act relu; MobileNet's inverted residual
+ * is a body and no shortcut or activation. Children are named as PyTorch
+ * names the block's attributes, so their tensors are "stage2.conv1.weight",
+ * "stage2.proj.0.weight". Dimensions: B batch, the output (C, P, Q).
+ * Backward: dsum = dy·act'(y) goes to the body's last child and to the
+ * shortcut, which share the buffer; the input gradient is the sum of both
+ * paths.
  */
-#include <stdlib.h>
 #include <string.h>
 
 #include "model.h"
 
 typedef struct residual {
     layer base;
-    int cin, cout, stride;
-    layer *conv1, *bn1, *conv2, *bn2, *proj;   /* children, proj may be NULL */
-    float *dsum;                                /* (B, cout, P, Q) */
+    int act;          /* enum residual_act */
+    float *dsum;      /* (B, C, P, Q) gradient of the sum */
 } residual;
+
+/* The body's children come first; a shortcut is the last child. */
+static layer *residual_shortcut(const layer *l)
+{
+    return l->nchild > 0 && l->child[l->nchild - 1]->side ? l->child[l->nchild - 1] : NULL;
+}
+
+static int residual_nbody(const layer *l)
+{
+    return l->nchild - (residual_shortcut(l) != NULL);
+}
 
 static int residual_plan(layer *l, model *m, shape3 in, const layer *prev, thaw_err *err)
 {
-    residual *r = (residual *)l;
-    int rc;
-    if ((rc = layer_plan(r->conv1, m, in, prev, err)) ||
-        (rc = layer_plan(r->bn1, m, r->conv1->out, r->conv1, err)) ||
-        (rc = layer_plan(r->conv2, m, r->bn1->out, r->bn1, err)) ||
-        (rc = layer_plan(r->bn2, m, r->conv2->out, r->conv2, err)))
+    int nbody = residual_nbody(l);
+    layer *sc = residual_shortcut(l);
+    if (nbody == 0)
+        return thaw_fail(err, THAW_ESHAPE, "block %s has an empty body", l->path);
+    int rc = layer_chain_plan(l->child, nbody, m, in, prev, err);
+    if (rc == THAW_OK && sc)
+        rc = layer_plan(sc, m, in, prev, err);
+    if (rc)
         return rc;
-    if (r->proj && (rc = layer_plan(r->proj, m, in, prev, err)))
-        return rc;
-    shape3 main = r->bn2->out, side = r->proj ? r->proj->out : in;
+    shape3 main = l->child[nbody - 1]->out, side = sc ? sc->out : in;
     if (main.c != side.c || main.h != side.h || main.w != side.w)
         return thaw_fail(err, THAW_ESHAPE, "block %s: the main path gives %dx%dx%d but the shortcut "
                          "gives %dx%dx%d", l->path, main.c, main.h, main.w, side.c, side.h, side.w);
@@ -48,87 +59,111 @@ static void residual_alloc(layer *l, arena *a, int batch)
         l->child[i]->ops->alloc(l->child[i], a, batch);
     layer_alloc_io(l, a, batch);
     r->dsum = arena_alloc(a, (size_t)batch * shape3_count(l->out) * sizeof(float));
-    layer_set_dy(r->bn2, r->dsum);
-    if (r->proj)
-        layer_set_dy(r->proj, r->dsum);
+    for (int i = 0; i < l->nchild; i++)
+        if (i == residual_nbody(l) - 1 || l->child[i]->side)
+            layer_set_dy(l->child[i], r->dsum);
 }
 
 static void residual_forward(layer *l, model *m, const float *x, int batch, int train)
 {
     residual *r = (residual *)l;
-    r->conv1->ops->forward(r->conv1, m, x, batch, train);
-    r->bn1->ops->forward(r->bn1, m, r->conv1->y, batch, train);
-    r->conv2->ops->forward(r->conv2, m, r->bn1->y, batch, train);
-    r->bn2->ops->forward(r->bn2, m, r->conv2->y, batch, train);
+    int nbody = residual_nbody(l);
+    layer *sc = residual_shortcut(l);
+    layer_chain_forward(l->child, nbody, m, 0, x, batch, train);
     const float *side = x;
-    if (r->proj) {
-        r->proj->ops->forward(r->proj, m, x, batch, train);
-        side = r->proj->y;
+    if (sc) {
+        sc->ops->forward(sc, m, x, batch, train);
+        side = sc->y;
     }
     size_t n = (size_t)batch * shape3_count(l->out);
-    const float *main = r->bn2->y;
+    const float *main = l->child[nbody - 1]->y;
     float *restrict y = l->y;
-    for (size_t i = 0; i < n; i++) {
-        float v = main[i] + side[i];
-        y[i] = v > 0.0f ? v : 0.0f;
-    }
+    if (r->act == RESIDUAL_ACT_RELU)
+        for (size_t i = 0; i < n; i++) {
+            float v = main[i] + side[i];
+            y[i] = v > 0.0f ? v : 0.0f;
+        }
+    else
+        for (size_t i = 0; i < n; i++)
+            y[i] = main[i] + side[i];
 }
 
 static void residual_backward(layer *l, model *m, const float *x, float *dx, int acc, int batch)
 {
     residual *r = (residual *)l;
+    int nbody = residual_nbody(l);
+    layer *sc = residual_shortcut(l);
     size_t n = (size_t)batch * shape3_count(l->out);
     float *restrict dsum = r->dsum;
     const float *restrict y = l->y, *restrict dy = l->dy;
-    for (size_t i = 0; i < n; i++)
-        dsum[i] = y[i] > 0.0f ? dy[i] : 0.0f;
-    /* Main path, top down; each child overwrites its input's gradient. */
-    layer *path[] = { r->bn2, r->conv2, r->bn1, r->conv1 };
-    const float *in[] = { r->conv2->y, r->bn1->y, r->conv1->y, x };
-    float *din[] = { r->conv2->dy, r->bn1->dy, r->conv1->dy, dx };
-    for (int i = 0; i < 4; i++) {
-        layer *c = path[i];
-        if (!c->trainable && !c->need_dx)
-            break;
-        c->ops->backward(c, m, in[i], c->need_dx ? din[i] : NULL, i == 3 ? acc : 0, batch);
-    }
-    /* The shortcut adds its gradient to what the main path left in dx. */
-    int add = acc || (dx && r->conv1->need_dx);
-    if (r->proj) {
-        if (r->proj->trainable || r->proj->need_dx)
-            r->proj->ops->backward(r->proj, m, x, dx, add, batch);
+    if (r->act == RESIDUAL_ACT_RELU)
+        for (size_t i = 0; i < n; i++)
+            dsum[i] = y[i] > 0.0f ? dy[i] : 0.0f;
+    else
+        memcpy(dsum, dy, n * sizeof(float));
+    /* The body, top down; it overwrites dx (or adds to it with acc). */
+    layer_chain_backward(l->child, nbody, m, 0, x, dx, acc, batch);
+    /* The shortcut adds its gradient to what the body left in dx. */
+    int add = acc || (dx && l->child[0]->need_dx);
+    if (sc) {
+        if (sc->trainable || sc->need_dx)
+            sc->ops->backward(sc, m, x, dx, add, batch);
     } else if (dx && add) {
         for (size_t i = 0; i < n; i++)
             dx[i] += dsum[i];
     } else if (dx) {
-        memcpy(dx, r->dsum, n * sizeof(float));
+        memcpy(dx, dsum, n * sizeof(float));
     }
 }
 
 static int residual_grad_plan(layer *l, model *m, int upstream)
 {
-    residual *r = (residual *)l;
+    layer *sc = residual_shortcut(l);
     l->need_dx = upstream;
-    int main = upstream;
-    layer *path[] = { r->conv1, r->bn1, r->conv2, r->bn2 };
-    for (int i = 0; i < 4; i++)
-        main = layer_grad_plan(path[i], m, main);
-    int side = r->proj ? layer_grad_plan(r->proj, m, upstream) : upstream;
     l->trainable = 0;
-    for (int i = 0; i < l->nchild; i++)
-        l->trainable |= l->child[i]->trainable;
+    int main = layer_chain_grad_plan(l->child, residual_nbody(l), m, upstream, &l->trainable);
+    int side = sc ? layer_grad_plan(sc, m, upstream) : upstream;
+    l->trainable |= sc && sc->trainable;
     return main || side;
 }
 
-static const layer_ops residual_ops = {
+static const layer_hparam residual_hp[] = {
+    { "activation", LAYER_HP_CHOICE, 0, .def = RESIDUAL_ACT_NONE,
+      .choices = (const char *const[]){ "none", "relu", NULL } },
+};
+
+static void residual_setup(layer *l, const double *hp)
+{
+    ((residual *)l)->act = (int)hp[0];
+}
+
+static void residual_hparams(const layer *l, double *hp)
+{
+    hp[0] = ((const residual *)l)->act;
+}
+
+const layer_ops residual_ops = {
     .type = "residual",
-    .container = 1,
+    .flags = LAYER_CONTAINER,
+    .hp = residual_hp,
+    .nhp = 1,
+    .children = "body",
+    .side = "shortcut",
+    .head_hp = -1,
+    .size = sizeof(residual),
+    .setup = residual_setup,
+    .hparams = residual_hparams,
     .plan = residual_plan,
     .alloc = residual_alloc,
     .forward = residual_forward,
     .backward = residual_backward,
     .grad_plan = residual_grad_plan,
 };
+
+layer *residual_general_new(const char *name, int act)
+{
+    return layer_create(&residual_ops, name, (const double[]){ act }, NULL);
+}
 
 layer *residual_new(const char *name, int cin, int cout, int stride, int proj, thaw_err *err)
 {
@@ -141,30 +176,26 @@ layer *residual_new(const char *name, int cin, int cout, int stride, int proj, t
                   "a projection shortcut", name, cin, cout, stride);
         return NULL;
     }
-    residual *r = calloc(1, sizeof *r);
-    if (!r || layer_init_base(&r->base, &residual_ops, name) != THAW_OK) {
-        free(r);
+    layer *l = residual_general_new(name, RESIDUAL_ACT_RELU), *sc = NULL;
+    if (!l) {
         thaw_fail(err, THAW_EINVAL, "block %s: cannot create it (name too long or out of memory)", name);
         return NULL;
     }
-    layer *l = &r->base;
-    r->cin = cin;
-    r->cout = cout;
-    r->stride = stride;
-    int rc = layer_adopt(l, r->conv1 = conv2d_new("conv1", cin, cout, 3, stride, 1, 0));
-    rc = rc ? rc : layer_adopt(l, r->bn1 = batchnorm2d_new("bn1", cout, 1e-5f, 0.1f));
-    rc = rc ? rc : layer_adopt(l, r->conv2 = conv2d_new("conv2", cout, cout, 3, 1, 1, 0));
-    rc = rc ? rc : layer_adopt(l, r->bn2 = batchnorm2d_new("bn2", cout, 1e-5f, 0.1f));
+    thaw_err e = { 0 };
+    int rc = layer_add(l, conv2d_new("conv1", cin, cout, 3, stride, 1, 0), &e);
+    rc = rc ? rc : layer_add(l, batchnorm2d_new("bn1", cout, 1e-5f, 0.1f), &e);
+    rc = rc ? rc : layer_add(l, relu_new("relu"), &e);
+    rc = rc ? rc : layer_add(l, conv2d_new("conv2", cout, cout, 3, 1, 1, 0), &e);
+    rc = rc ? rc : layer_add(l, batchnorm2d_new("bn2", cout, 1e-5f, 0.1f), &e);
     if (!rc && proj) {
-        rc = layer_adopt(l, r->proj = sequential_new("proj"));
-        rc = rc ? rc : layer_adopt(r->proj, conv2d_new("0", cin, cout, 1, stride, 0, 0));
-        rc = rc ? rc : layer_adopt(r->proj, batchnorm2d_new("1", cout, 1e-5f, 0.1f));
+        rc = layer_add_side(l, sc = sequential_new("proj"), &e);
+        rc = rc ? rc : layer_add(sc, conv2d_new("0", cin, cout, 1, stride, 0, 0), &e);
+        rc = rc ? rc : layer_add(sc, batchnorm2d_new("1", cout, 1e-5f, 0.1f), &e);
     }
     if (rc) {
         layer_free(l);
         thaw_fail(err, THAW_ENOMEM, "out of memory building block %s", name);
         return NULL;
     }
-    batchnorm2d_fuse_relu(r->bn1);
     return l;
 }

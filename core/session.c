@@ -1303,7 +1303,7 @@ static void replica_free(replica *r)
 
 static int count_layers(const layer *l, const layer **out, int n)
 {
-    if (!l->ops->container && l->nslice > 0) {
+    if (!(l->ops->flags & LAYER_CONTAINER) && l->nslice > 0) {
         if (out)
             out[n] = l;
         n++;

@@ -9,12 +9,12 @@
  *     mf_meta_free(&meta);
  *     model_free(&m);
  *
- * NAME.json, format "thaw-model" version 1 (every key listed is known; any
+ * NAME.json, format "thaw-model" version 2 (every key listed is known; any
  * other key, a repeated key or a value of the wrong type is an error):
  *
  *   {
  *     "format": "thaw-model",
- *     "version": 1,
+ *     "version": 2,
  *     "weights": "fashion-resnet.safetensors",     a file beside this one
  *     "input": { "channels": 1, "height": 28, "width": 28,
  *                "mean": [0.286], "std": [0.353] },      one per channel
@@ -30,22 +30,30 @@
  *     "architecture": { "type": "sequential", "layers": [ NODE, ... ] }
  *   }
  *
- * A NODE is {"name": N, "type": T, ...hyper-parameters...}; names are
- * letters, digits and '_' (PyTorch's attribute names: "stem", "0", "head")
- * and unique among siblings. Types and their keys, with PyTorch's names and
- * defaults:
+ * A NODE is {"name": N, "type": T, ...hyper-parameters..., ...children...};
+ * names are letters, digits and '_' (PyTorch's attribute names: "stem",
+ * "0", "head") and unique among siblings. The types, their hyper-parameters
+ * (PyTorch's names, ranges and defaults) and their child keys are the layer
+ * types' own declarations (core/registry.h):
  *
  *   sequential   layers: [NODE, ...]
- *   residual     in_channels, out_channels, stride (1), projection (when
- *                needed): a ResNet basic block, children fixed (conv1, bn1,
- *                conv2, bn2, proj) as in core/residual.c
+ *   residual     body: [NODE, ...], shortcut: NODE (optional; the identity
+ *                when absent), activation: "relu" or "none" (after the sum)
+ *   gate         branch: [NODE, ...]   (input × branch(input))
  *   conv2d       in_channels, out_channels, kernel_size, stride (1),
  *                padding (0), bias (true)
  *   batchnorm2d  num_features, eps (1e-5), momentum (0.1)
  *   maxpool2d    kernel_size, stride (kernel_size), padding (0)
  *   linear       in_features, out_features, bias (true)
  *   dropout      p (0.5)
- *   relu, avgpool (global average), flatten
+ *   relu, silu, avgpool (global average), flatten
+ *
+ * Version 1 files load too: version 1 wrote a ResNet basic block as
+ * {"type": "residual", in_channels, out_channels, stride (1), projection
+ * (when needed)}, which reads as the residual whose body is conv1 bn1 relu
+ * conv2 bn2, whose shortcut is "proj" (conv "0", BatchNorm "1") when it has a
+ * projection, and whose activation is relu — the same tensors under the same
+ * names. A save always writes version 2.
  *
  * "frozen" lists dotted layer paths (any depth, a residual block's children
  * included) whose subtrees are frozen on load (model_freeze); a save lists
@@ -69,45 +77,25 @@
 #include "model.h"
 
 #define MF_FORMAT       "thaw-model"
-#define MF_VERSION      1
+#define MF_VERSION      2             /* written; 1 and 2 are read */
 #define MF_JSON_MAX     (1u << 20)    /* bytes of a model's JSON */
 #define MF_DEPTH_MAX    32            /* JSON nesting */
 #define MF_LAYERS_MAX   4096          /* nodes in an architecture */
 #define MF_CLASSES_MAX  1000
 #define MF_CHANNELS_MAX 64            /* input channels */
 #define MF_SIDE_MAX     4096          /* input height and width */
-#define MF_WIDTH_MAX    65536         /* a layer's channels */
-#define MF_FEATURES_MAX (1 << 24)     /* a linear layer's features */
-#define MF_KERNEL_MAX   64            /* kernel sizes, strides, paddings */
 #define MF_PARAMS_MAX   (1ull << 27)  /* floats of parameters and statistics */
 #define MF_TEXT_MAX     128           /* bytes of a name or label, with the NUL */
 
-/* Layer types, as the ops name them (core/layer.h). */
-#define MF_TYPES(X)                                                  \
-    X(SEQUENTIAL, sequential) X(RESIDUAL, residual) X(CONV2D, conv2d) \
-    X(BATCHNORM2D, batchnorm2d) X(RELU, relu) X(MAXPOOL2D, maxpool2d) \
-    X(AVGPOOL, avgpool) X(LINEAR, linear) X(DROPOUT, dropout)         \
-    X(FLATTEN, flatten)
-
-enum mf_type {
-#define MF_TYPE_ENUM(upper, lower) MF_##upper,
-    MF_TYPES(MF_TYPE_ENUM)
-#undef MF_TYPE_ENUM
-    MF_TYPE_COUNT
-};
-
-/* One node of an architecture: the hyper-parameters a layer is built from. */
+/* One node of an architecture: its type and the hyper-parameters and
+ * children it is built from. */
 typedef struct mf_node {
     char name[LAYER_NAME_MAX];   /* "" for the root */
-    int type;                    /* enum mf_type */
-    int in, out;                 /* channels (conv2d, residual), features (linear,
-                                    batchnorm2d: out) */
-    int kernel, stride, pad;     /* conv2d, maxpool2d; residual: stride */
-    int flag;                    /* conv2d, linear: bias; residual: projection */
-    double eps, momentum;        /* batchnorm2d */
-    double p;                    /* dropout */
-    struct mf_node *child;       /* sequential */
+    const layer_ops *type;
+    double hp[LAYER_HP_MAX];     /* in the type's order (type->hp) */
+    struct mf_node *child;       /* the type's children (layers, body, branch) */
     int nchild;
+    struct mf_node *side;        /* the type's side child (a shortcut), or NULL */
 } mf_node;
 
 typedef struct mf_provenance {
@@ -149,6 +137,10 @@ int mf_parse(mf_meta *meta, const char *text, size_t len, const char *file, thaw
  * THAW_EFORMAT when over MF_PARAMS_MAX (checked without overflow). */
 int mf_param_count(const mf_node *root, uint64_t *n, thaw_err *err);
 
+/* The layer tree a description's node builds (parameters not yet laid
+ * out: model_build takes it). NULL with err set. */
+layer *mf_build_layers(const mf_node *n, thaw_err *err);
+
 /* Builds meta's architecture (parameters initialised from seed), checks it
  * ends in one score per class, and applies its "frozen" marks. THAW_ESHAPE
  * naming the layers whose shapes do not chain. */
@@ -161,9 +153,9 @@ int mf_set_weights(model *m, const struct st_file *f, const char *file, thaw_err
 
 /* Reads, validates and builds a model from path and its weights. With
  * opt->classes set to another count than the file's, or opt->fresh_head
- * set, the head (the last layer with parameters, which must be linear) is
- * replaced by a fresh one (opt->classes outputs, or the file's count when
- * that is 0) initialised from opt->seed, everything else keeps the file's
+ * set, the head is replaced by a fresh one (transfer_new_head: opt->classes
+ * outputs, or the file's count when that is 0) initialised from
+ * opt->seed, everything else keeps the file's
  * weights, and the class names become "0", "1", ... (opt may be NULL). On
  * failure meta and m are empty. */
 int mf_load(mf_meta *meta, model *m, const char *path, const mf_load_opts *opt, thaw_err *err);
@@ -183,15 +175,17 @@ int mf_save(const char *path, const mf_meta *meta, const model *m, thaw_err *err
 int mf_print(const mf_meta *meta, const model *m, const char *weights, char **out, size_t *len,
              thaw_err *err);
 
-/* meta for the reference architecture (reference_net) on the given input,
- * normalisation 0/1, class names "0", "1", ..., no provenance. */
+/* meta for the reference architecture (fashion-resnet: stem conv3x3 ->32
+ * BN ReLU; stage1 basic block 32->32; stage2 32->64 stride 2 with
+ * projection; stage3 64->128 stride 2 with projection; global average pool
+ * and linear 128->classes) on the given input, normalisation 0/1, class
+ * names "0", "1", ..., no provenance. This is the one description of it:
+ * make pretrain trains the shipped models from it. */
 int mf_meta_reference(mf_meta *meta, shape3 input, int classes, thaw_err *err);
 
-/* The head: the last node with parameters in depth-first order, or NULL. */
-const mf_node *mf_head(const mf_node *root);
-
-/* "conv2d" for MF_CONV2D. */
-const char *mf_type_name(int type);
+/* The reference architecture's layers for in_channels and classes (for
+ * model_build). NULL with err set. */
+layer *mf_reference_net(int in_channels, int classes, thaw_err *err);
 
 void mf_meta_free(mf_meta *meta);
 

@@ -4,6 +4,7 @@
 
 #include "loss.h"
 #include "model.h"
+#include "modelfile.h"
 #include "optim.h"
 #include "test.h"
 
@@ -12,7 +13,7 @@ void test_reference_net_trains(void)
     thaw_err err = {0};
     model m;
     int B = 16;
-    CHECKF(model_build(&m, reference_net(1, 10, &err), (shape3){ 1, 28, 28 }, 1, &err) == THAW_OK, "%s", err.msg);
+    CHECKF(model_build(&m, mf_reference_net(1, 10, &err), (shape3){ 1, 28, 28 }, 1, &err) == THAW_OK, "%s", err.msg);
     CHECKF(model_prepare(&m, B, &err) == THAW_OK, "%s", err.msg);
     optim o;
     CHECK(optim_init(&o, &m, OPTIM_SGD, &err) == THAW_OK);
@@ -191,7 +192,7 @@ void test_model_names(void)
 {
     thaw_err err = {0};
     model m;
-    CHECKF(model_build(&m, reference_net(3, 10, &err), (shape3){ 3, 16, 16 }, 1, &err) == THAW_OK,
+    CHECKF(model_build(&m, mf_reference_net(3, 10, &err), (shape3){ 3, 16, 16 }, 1, &err) == THAW_OK,
            "%s", err.msg);
     static const struct { const char *name; int ndim, dim0, kind; } want[] = {
         { "stem.0.weight", 4, 32, PARAM_WEIGHT },

@@ -249,7 +249,7 @@ MF_BAD(bad_missing_field, "architecture.layers[0].layers[0].kernel_size: missing
 MF_BAD(bad_null_architecture, "architecture: expected a layer object, got null")
 MF_BAD(bad_no_architecture, "architecture: missing")
 MF_BAD(bad_wrong_format, "format: expected \"thaw-model\"")
-MF_BAD(bad_wrong_version, "version: expected an integer from 1 to 1, got 2")
+MF_BAD(bad_wrong_version, "version: expected an integer from 1 to 2, got 3")
 MF_BAD(bad_weights_path, "weights: expected a file name ending in \".safetensors\" in the same folder")
 MF_BAD(bad_shapes_do_not_chain, "architecture: layer head (linear) cannot follow layer drop "
                                 "(dropout): expects 16 input features")

@@ -5,6 +5,7 @@
 
 #include "loss.h"
 #include "model.h"
+#include "modelfile.h"
 #include "optim.h"
 #include "test.h"
 
@@ -220,7 +221,7 @@ void test_optim_per_slice_lr(void)
     model m;
     optim o = { 0 };
     float *w = NULL, *g = NULL;
-    CHECKF(model_build(&m, reference_net(1, CLASSES, &err), (shape3){ 1, 8, 8 }, 3, &err) == THAW_OK,
+    CHECKF(model_build(&m, mf_reference_net(1, CLASSES, &err), (shape3){ 1, 8, 8 }, 3, &err) == THAW_OK,
            "%s", err.msg);
     EXPECTF(model_prepare(&m, B, &err) == THAW_OK, "%s", err.msg);
     EXPECTF(optim_init(&o, &m, OPTIM_SGD, &err) == THAW_OK, "%s", err.msg);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "modelfile.h"
 #include "session.h"
 #include "test.h"
 
@@ -39,7 +40,7 @@ static void quadrants(float *x, int *y, int n, unsigned long long seed)
 static int net(model *m, unsigned long long seed)
 {
     thaw_err err = {0};
-    if (model_build(m, reference_net(1, SX_CLASSES, &err), (shape3){ 1, SX_SIDE, SX_SIDE }, seed,
+    if (model_build(m, mf_reference_net(1, SX_CLASSES, &err), (shape3){ 1, SX_SIDE, SX_SIDE }, seed,
                     &err)) {
         test_failed(__FILE__, __LINE__, "%s", err.msg);
         return 0;

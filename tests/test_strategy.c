@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "modelfile.h"
 #include "strategy.h"
 #include "test.h"
 
@@ -18,7 +19,7 @@ static const char *const st_groups[ST_GROUPS] = { "stem", "stage1", "stage2", "s
 static int st_build(model *m, int train_bn)
 {
     thaw_err err = {0};
-    if (model_build(m, reference_net(1, ST_CLASSES, &err), (shape3){ 1, 8, 8 }, 5, &err)) {
+    if (model_build(m, mf_reference_net(1, ST_CLASSES, &err), (shape3){ 1, 8, 8 }, 5, &err)) {
         test_failed(__FILE__, __LINE__, "%s", err.msg);
         return 0;
     }
@@ -510,8 +511,8 @@ static void st_expect_match(const model *m, const char *pattern, const char *con
 void test_strategy_match(void)
 {
     static const char *const stages[] = { "stage1", "stage2", "stage3" };
-    static const char *const children[] = { "stage3.conv1", "stage3.bn1", "stage3.conv2",
-                                            "stage3.bn2", "stage3.proj" };
+    static const char *const children[] = { "stage3.conv1", "stage3.bn1", "stage3.relu",
+                                            "stage3.conv2", "stage3.bn2", "stage3.proj" };
     static const char *const bn1[] = { "stage1.bn1", "stage2.bn1", "stage3.bn1" };
     static const char *const top[] = { "stem", "stage1", "stage2", "stage3", "pool", "head" };
     static const char *const path[] = { "stage2.conv1" };
@@ -525,7 +526,7 @@ void test_strategy_match(void)
         return;
     EXPECT(model_match(&m, "all", out, 4, &err) == 1 && out[0] == m.root);
     st_expect_match(&m, "stage*", stages, 3);
-    st_expect_match(&m, "stage3.*", children, 5);
+    st_expect_match(&m, "stage3.*", children, 6);
     st_expect_match(&m, "*.bn1", bn1, 3);
     st_expect_match(&m, "*", top, 6);
     st_expect_match(&m, "stage2.conv1", path, 1);

@@ -21,6 +21,7 @@
 #include "gemm.h"
 #include "loss.h"
 #include "model.h"
+#include "modelfile.h"
 #include "optim.h"
 #include "session.h"
 
@@ -115,7 +116,7 @@ static void prof_attach(layer *l)
 {
     for (int i = 0; i < l->nchild; i++)
         prof_attach(l->child[i]);
-    if (l->ops->container || nprof == PROFILE_MAX)
+    if ((l->ops->flags & LAYER_CONTAINER) || nprof == PROFILE_MAX)
         return;
     prof[nprof].l = l;
     prof[nprof].real = l->ops;
@@ -195,7 +196,7 @@ static int run_init(run *r, int batch, int frozen, thaw_err *err)
 {
     memset(r, 0, sizeof *r);
     r->batch = batch;
-    if (model_build(&r->m, reference_net(1, 10, err), (shape3){ 1, 28, 28 }, 0, err) ||
+    if (model_build(&r->m, mf_reference_net(1, 10, err), (shape3){ 1, 28, 28 }, 0, err) ||
         model_prepare(&r->m, batch, err))
         return err->code;
     if (frozen) {
@@ -389,7 +390,7 @@ static double fe_rate(int batch, double *first_epoch)
     c.baseline = 0;
     sess_ctl fe = { .op = SESS_STRATEGY, .value = 0.01 };
     strategy_default(&fe.strat, STRAT_FEATURE_EXTRACTION);
-    if (model_build(&m, reference_net(1, FE_CLASSES, &err), d.in, 1, &err) ||
+    if (model_build(&m, mf_reference_net(1, FE_CLASSES, &err), d.in, 1, &err) ||
         sess_new(&s, &m, NULL, NULL, &d, &c, NULL, &err) || sess_control(s, &fe, &err)) {
         fprintf(stderr, "thaw-bench: %s\n", err.msg);
         goto done;

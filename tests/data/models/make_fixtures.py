@@ -130,7 +130,7 @@ BAD_JSON = {
     "bad_null_architecture": None,
     "bad_no_architecture": None,
     "bad_wrong_format": ('"thaw-model"', '"keras"'),
-    "bad_wrong_version": ('"version":1', '"version":2'),
+    "bad_wrong_version": ('"version":1', '"version":3'),
     "bad_weights_path": ('"tiny.safetensors"', '"../tiny.safetensors"'),
     "bad_weights_missing": ('"tiny.safetensors"', '"absent.safetensors"'),
     "bad_shapes_do_not_chain": ('"in_features":8', '"in_features":16'),
