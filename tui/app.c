@@ -445,36 +445,36 @@ int app_control(app *a, sess_ctl c, thaw_err *err)
 }
 
 /* The table every front end and the help screen read. */
-#define APP_VERBS(X)                                                                              \
-    X("load", app_cmd_load, "model FILE.json | data SPEC", "open a model, or a target data set")      \
+#define APP_VERBS(X)                                                                               \
+    X("load", app_cmd_load, "model FILE.json | data SPEC", "open a model, or a target data set")   \
     X("freeze", app_cmd_freeze, "PATTERN...", "freeze layers: all, a path, or a glob (stage*, stage3.*)") \
     X("unfreeze", app_cmd_freeze, "PATTERN... [at=EPOCH]", "thaw layers now, or at the start of an epoch") \
-    X("lr", app_cmd_lr, "PATTERN RATE", "set the learning rate of layers")                            \
+    X("lr", app_cmd_lr, "PATTERN RATE", "set the learning rate of layers")                         \
     X("lr-decay", app_cmd_lr_decay, "FACTOR", "layer-wise decay: each group down gets FACTOR x the rate above") \
-    X("strategy", app_cmd_strategy, "NAME [KEY=VALUE...]",                                            \
+    X("strategy", app_cmd_strategy, "NAME [KEY=VALUE...]",                                         \
       "feature-extraction, finetune, gradual every=N, discriminative factor=F|lo=R, layer-decay decay=D") \
-    X("set", app_cmd_set, "KEY VALUE...", NULL /* the settings' names, from their table */)         \
+    X("set", app_cmd_set, "KEY VALUE...", NULL /* the settings' names, from their table */)        \
     X("train", app_cmd_train, "[EPOCHS]", "train (more) epochs with the transferred model and the baseline") \
-    X("step", app_cmd_simple, "", "one training step, then pause")                                    \
-    X("pause", app_cmd_simple, "", "pause training")                                                  \
-    X("resume", app_cmd_simple, "", "resume training")                                                \
-    X("stop", app_cmd_simple, "", "end training (evaluates on the test set)")                         \
-    X("eval", app_cmd_simple, "", "evaluate now, on validation and test images")                      \
-    X("lr-find", app_cmd_lr_find, "[start=R] [end=R] [steps=N]",                                      \
-      "sweep the rate with the current freezing; suggests a head rate")                           \
-    X("save", app_cmd_save, "FILE.json", "save the transferred model (it can be the next source)")    \
+    X("step", app_cmd_simple, "", "one training step, then pause")                                 \
+    X("pause", app_cmd_simple, "", "pause training")                                               \
+    X("resume", app_cmd_simple, "", "resume training")                                             \
+    X("stop", app_cmd_simple, "", "end training (evaluates on the test set)")                      \
+    X("eval", app_cmd_simple, "", "evaluate now, on validation and test images")                   \
+    X("lr-find", app_cmd_lr_find, "[start=R] [end=R] [steps=N]",                                   \
+      "sweep the rate with the current freezing; suggests a head rate")                            \
+    X("save", app_cmd_save, "FILE.json", "save the transferred model (it can be the next source)") \
     X("export", app_cmd_export, "metrics FILE.csv | plots FILE.svg", "write the metrics or the plots") \
-    X("show", app_cmd_show, "[layers|settings|confusion]", "print the layers, the settings or the confusion matrix")                  \
-    X("reset", app_cmd_reset, "", "discard training and reload the model and data")                   \
-    X("help", app_cmd_help, "[COMMAND]", "list commands, or explain one")                             \
-    X("say", app_cmd_say, "TEXT", "lessons: narrate (a box on screen, a line in batch mode)")         \
-    X("pause-for-key", app_cmd_pause_for_key, "", "lessons: wait for the presenter's key")            \
+    X("show", app_cmd_show, "[layers|settings|confusion]", "print the layers, the settings or the confusion matrix") \
+    X("reset", app_cmd_reset, "", "discard training and reload the model and data")                \
+    X("help", app_cmd_help, "[COMMAND]", "list commands, or explain one")                          \
+    X("say", app_cmd_say, "TEXT", "lessons: narrate (a box on screen, a line in batch mode)")      \
+    X("pause-for-key", app_cmd_pause_for_key, "", "lessons: wait for the presenter's key")         \
     X("expect", app_cmd_expect, "METRIC OP VALUE", "lessons: check a result (expect test_delta > 0)") \
-    X("if-quick", app_cmd_if_quick, "COMMAND", "lessons: run COMMAND only when THAW_QUICK=1")         \
-    X("lock", app_cmd_lock, "COMMAND...", "instructor mode: refuse commands (and their keys)")        \
-    X("unlock", app_cmd_lock, "COMMAND...|all", "instructor mode: allow commands again")              \
-    X("hide", app_cmd_hide, "PART...", "instructor mode: hide tree columns, the lr bar or plots")     \
-    X("unhide", app_cmd_hide, "PART...|all", "instructor mode: show them again")                      \
+    X("if-quick", app_cmd_if_quick, "COMMAND", "lessons: run COMMAND only when THAW_QUICK=1")      \
+    X("lock", app_cmd_lock, "COMMAND...", "instructor mode: refuse commands (and their keys)")     \
+    X("unlock", app_cmd_lock, "COMMAND...|all", "instructor mode: allow commands again")           \
+    X("hide", app_cmd_hide, "PART...", "instructor mode: hide tree columns, the lr bar or plots")  \
+    X("unhide", app_cmd_hide, "PART...|all", "instructor mode: show them again")                   \
     X("quit", app_cmd_quit, "", "leave thaw")
 
 typedef int (*verb_fn)(app *a, int argc, char **argv, thaw_err *err);

@@ -149,39 +149,41 @@ static int start(train_opts *o, int argc, char **argv)
     return 0;
 }
 
-int cmd_train(int argc, char **argv)
+/* thaw train, or thaw lr-find (the rate sweep without the baseline). */
+static int run_one(int argc, char **argv, int lr_find)
 {
     train_opts o;
     int rc = start(&o, argc, argv);
     if (rc)
         return rc < 0 ? 0 : rc;
+    int json = o.json && !lr_find;
     cli_out c;
     app a;
-    cli_open(&a, &c, o.json ? stderr : stdout, 0);
-    cli_signals(&a);
-    rc = setup(&a, &c, &o) || cli_exec(&a, &c, "train") ? 1 : 0;
-    if (rc == 0 && o.json)
+    cli_open(&a, &c, json ? stderr : stdout, 0);
+    char line[512] = "train";
+    if (lr_find) {
+        a.verbose_lrfind = 1;
+        snprintf(line, sizeof line, "lr-find start=%s end=%s steps=%s", o.lo ? o.lo : "1e-7",
+                 o.hi ? o.hi : "10", o.steps ? o.steps : "100");
+    } else {
+        cli_signals(&a);
+    }
+    rc = setup(&a, &c, &o) || (lr_find && cli_exec(&a, &c, "set baseline off")) ||
+         cli_exec(&a, &c, line) ? 1 : 0;
+    if (rc == 0 && json)
         cli_print_json(stdout, &a);
     app_free(&a);
     return rc;
 }
 
+int cmd_train(int argc, char **argv)
+{
+    return run_one(argc, argv, 0);
+}
+
 int cmd_lr_find(int argc, char **argv)
 {
-    train_opts o;
-    int rc = start(&o, argc, argv);
-    if (rc)
-        return rc < 0 ? 0 : rc;
-    cli_out c;
-    app a;
-    cli_open(&a, &c, stdout, 0);
-    a.verbose_lrfind = 1;
-    char line[512];
-    snprintf(line, sizeof line, "lr-find start=%s end=%s steps=%s", o.lo ? o.lo : "1e-7",
-             o.hi ? o.hi : "10", o.steps ? o.steps : "100");
-    rc = setup(&a, &c, &o) || cli_exec(&a, &c, "set baseline off") || cli_exec(&a, &c, line) ? 1 : 0;
-    app_free(&a);
-    return rc;
+    return run_one(argc, argv, 1);
 }
 
 /* ---- thaw compare ---------------------------------------------------------- */
