@@ -199,8 +199,8 @@ int app_settings_set(app_settings *s, const char *key, const char *value, thaw_e
 int app_setting_flag(int argc, char **argv, int *i, const char **key, const char **value);
 
 /* The settings' flags for a usage text: "[--epochs N] [--batch N] ...",
- * lines broken before width columns, each line after the first starting
- * with indent. Always terminated when cap > 0. */
+ * to be printed after indent: lines broken before width columns, each line
+ * after the first starting with indent. Always terminated when cap > 0. */
 void app_setting_flags_usage(char *out, size_t cap, const char *indent, int width);
 
 /* A lesson (or any command file) being stepped through: its lines are run

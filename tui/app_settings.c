@@ -362,7 +362,7 @@ int app_setting_flag(int argc, char **argv, int *i, const char **key, const char
 void app_setting_flags_usage(char *out, size_t cap, const char *indent, int width)
 {
     size_t n = 0;
-    int col = 0;
+    int col = (int)strlen(indent), first = 1;
     if (cap > 0)
         out[0] = '\0';
     for (int i = 0; i < NSETTINGS && n < cap; i++) {
@@ -370,13 +370,14 @@ void app_setting_flags_usage(char *out, size_t cap, const char *indent, int widt
         char one[64];
         int len = d->parse == parse_on_off ? snprintf(one, sizeof one, "[--[no-]%s]", d->name)
                                             : snprintf(one, sizeof one, "[--%s %s]", d->name, d->value);
-        if (col > 0 && col + 1 + len > width) {
+        if (!first && col + 1 + len > width) {
             n += (size_t)snprintf(out + n, cap - n, "\n%s", indent);
             col = (int)strlen(indent);
-        } else if (col > 0) {
+        } else if (!first) {
             n += (size_t)snprintf(out + n, cap - n, " ");
             col++;
         }
+        first = 0;
         if (n < cap)
             n += (size_t)snprintf(out + n, cap - n, "%s", one);
         col += len;
