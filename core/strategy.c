@@ -8,33 +8,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const strat_names[] = {
-    [STRAT_FEATURE_EXTRACTION] = "feature-extraction",
-    [STRAT_FINETUNE] = "finetune",
-    [STRAT_GRADUAL] = "gradual",
-    [STRAT_DISCRIMINATIVE] = "discriminative",
-    [STRAT_LAYER_DECAY] = "layer-decay",
+const char *const strategy_names[STRAT_KIND_COUNT + 1] = {
+#define STRAT_NAME(kind, name, alias) [STRAT_##kind] = name,
+    STRAT_KINDS(STRAT_NAME)
+#undef STRAT_NAME
 };
 
-_Static_assert(sizeof strat_names / sizeof strat_names[0] == STRAT_KIND_COUNT,
-               "every strategy kind has a name");
-
-/* Every name strategy_parse accepts, canonical ones included. */
-static const struct {
-    const char *word;
-    strat_kind kind;
-} strat_words[] = {
-    { "feature-extraction", STRAT_FEATURE_EXTRACTION },
-    { "feature", STRAT_FEATURE_EXTRACTION },
-    { "finetune", STRAT_FINETUNE },
-    { "fine-tuning", STRAT_FINETUNE },
-    { "gradual", STRAT_GRADUAL },
-    { "discriminative", STRAT_DISCRIMINATIVE },
-    { "layer-decay", STRAT_LAYER_DECAY },
+/* The other names strategy_parse accepts, NULL where a kind has none. */
+static const char *const strat_aliases[STRAT_KIND_COUNT] = {
+#define STRAT_ALIAS(kind, name, alias) [STRAT_##kind] = alias,
+    STRAT_KINDS(STRAT_ALIAS)
+#undef STRAT_ALIAS
 };
-
-#define STRAT_WORDS_TEXT "feature-extraction (or feature), finetune (or fine-tuning), gradual, " \
-                         "discriminative or layer-decay"
 
 /* The largest `every`: keeps every thaw event's epoch (up to 63 * every)
  * within an int. */
@@ -79,7 +64,7 @@ const char *strategy_name(strat_kind k)
 {
     if ((unsigned)k >= STRAT_KIND_COUNT)
         return "unknown";
-    return strat_names[k];
+    return strategy_names[k];
 }
 
 void strategy_default(strategy *s, strat_kind kind)
@@ -189,10 +174,23 @@ static int item_is(strat_item it, const char *word)
 /* The kind named by it, or -1. */
 static int find_kind(strat_item it)
 {
-    for (size_t i = 0; i < sizeof strat_words / sizeof strat_words[0]; i++)
-        if (item_is(it, strat_words[i].word))
-            return (int)strat_words[i].kind;
+    for (int k = 0; k < STRAT_KIND_COUNT; k++)
+        if (item_is(it, strategy_names[k]) || (strat_aliases[k] && item_is(it, strat_aliases[k])))
+            return k;
     return -1;
+}
+
+/* "feature-extraction (or feature), finetune (or fine-tuning), gradual, ...
+ * or layer-decay": the names strategy_parse accepts. */
+static void words_text(char *out, size_t cap)
+{
+    strat_text t = { out, cap, 0 };
+    out[0] = '\0';
+    for (int k = 0; k < STRAT_KIND_COUNT; k++) {
+        text_add(&t, "%s%s", k == 0 ? "" : k == STRAT_KIND_COUNT - 1 ? " or " : ", ", strategy_names[k]);
+        if (strat_aliases[k])
+            text_add(&t, " (or %s)", strat_aliases[k]);
+    }
 }
 
 /* The key `name` names for kind; with name empty, the key a bare number
@@ -225,7 +223,7 @@ static int parse_number(strat_item it, double *v)
 static int parse_key(strategy *s, unsigned *seen, strat_item it, thaw_err *err)
 {
     char keys[64], range[96];
-    const char *name = strat_names[s->kind];
+    const char *name = strategy_names[s->kind];
     keys_text(keys, sizeof keys, s->kind);
     const char *eq = memchr(it.s, '=', (size_t)it.n);
     strat_item key = { it.s, eq ? (int)(eq - it.s) : 0 };
@@ -257,12 +255,13 @@ int strategy_parse(strategy *s, const char *text, thaw_err *err)
 {
     const char *p = text ? text : "";
     strat_item it;
+    char words[160];
+    words_text(words, sizeof words);
     if (!next_item(&p, &it))
-        return thaw_fail(err, THAW_EINVAL, "empty strategy: expected " STRAT_WORDS_TEXT);
+        return thaw_fail(err, THAW_EINVAL, "empty strategy: expected %s", words);
     int kind = find_kind(it);
     if (kind < 0)
-        return thaw_fail(err, THAW_EINVAL, "unknown strategy '%.*s': expected " STRAT_WORDS_TEXT,
-                         it.n, it.s);
+        return thaw_fail(err, THAW_EINVAL, "unknown strategy '%.*s': expected %s", it.n, it.s, words);
     strategy out;
     strategy_default(&out, (strat_kind)kind);
     int rc;
@@ -331,10 +330,12 @@ static void names_text(char *out, size_t cap, layer *const *l, int n)
 static int strat_check(const strategy *s, layer *const *group, int n, float base_lr,
                        const thaw_plan *plan, thaw_err *err)
 {
-    if ((unsigned)s->kind >= STRAT_KIND_COUNT)
-        return thaw_fail(err, THAW_EINVAL, "unknown strategy kind %d: expected " STRAT_WORDS_TEXT,
-                         (int)s->kind);
-    const char *name = strat_names[s->kind];
+    if ((unsigned)s->kind >= STRAT_KIND_COUNT) {
+        char words[160];
+        words_text(words, sizeof words);
+        return thaw_fail(err, THAW_EINVAL, "unknown strategy kind %d: expected %s", (int)s->kind, words);
+    }
+    const char *name = strategy_names[s->kind];
     if (!(base_lr > 0) || !isfinite(base_lr))
         return thaw_fail(err, THAW_EINVAL, "strategy %s: base learning rate %g: expected a "
                          "number > 0", name, (double)base_lr);

@@ -67,14 +67,25 @@
 
 #define STRATEGY_GROUPS_MAX 64
 
+/* Every strategy, once: X(KIND, its name, another name the text form
+ * accepts or NULL). The kinds, their names, what strategy_parse reads and
+ * strategy_names all come from this list. */
+#define STRAT_KINDS(X)                                                                            \
+    X(FEATURE_EXTRACTION, "feature-extraction", "feature")                                        \
+    X(FINETUNE, "finetune", "fine-tuning")                                                        \
+    X(GRADUAL, "gradual", NULL)                                                                   \
+    X(DISCRIMINATIVE, "discriminative", NULL)                                                     \
+    X(LAYER_DECAY, "layer-decay", NULL)
+
 typedef enum strat_kind {
-    STRAT_FEATURE_EXTRACTION,
-    STRAT_FINETUNE,
-    STRAT_GRADUAL,
-    STRAT_DISCRIMINATIVE,
-    STRAT_LAYER_DECAY,
+#define STRAT_KIND_ENUM(kind, name, alias) STRAT_##kind,
+    STRAT_KINDS(STRAT_KIND_ENUM)
+#undef STRAT_KIND_ENUM
     STRAT_KIND_COUNT
 } strat_kind;
+
+/* The kinds' names in order, NULL-terminated (for completion and help). */
+extern const char *const strategy_names[STRAT_KIND_COUNT + 1];
 
 typedef struct strategy {
     strat_kind kind;

@@ -13,6 +13,7 @@
 
 #include "app.h"
 #include "cli.h"
+#include "metrics.h"
 #include "paths.h"
 #include "runlog.h"
 #include "test.h"
@@ -589,5 +590,135 @@ void test_app_divergence(void)
 done:
     if (f)
         fclose(f);
+    app_free(&a);
+}
+
+/* thaw.1 documents every setting: each has a line of the manual that starts
+ * with its name in bold (".B train\-bn on|off", ".BI epochs " N""). */
+void test_app_manual_names_settings(void)
+{
+    FILE *f = fopen("thaw.1", "r");
+    char line[1024];
+    static char found[64];
+    EXPECT(f != NULL);
+    memset(found, 0, sizeof found);
+    while (fgets(line, sizeof line, f)) {
+        if (strncmp(line, ".B", 2))
+            continue;
+        char word[128];
+        size_t n = 0;
+        const char *p = line + strcspn(line, " ");
+        while (*p == ' ')
+            p++;
+        for (; *p && *p != ' ' && *p != '\n' && n < sizeof word - 1; p++)
+            if (!(p[0] == '\\' && p[1] == '-'))
+                word[n++] = *p;
+        word[n] = '\0';
+        for (int i = 0; app_setting_names[i] && i < 64; i++)
+            if (!strcmp(word, app_setting_names[i]))
+                found[i] = 1;
+    }
+    for (int i = 0; app_setting_names[i] && i < 64; i++)
+        CHECKF(found[i], "thaw.1 does not name the setting %s", app_setting_names[i]);
+done:
+    if (f)
+        fclose(f);
+}
+
+/* `expect` takes every column of metrics.csv, as the run log writes it. */
+void test_app_expect_every_column(void)
+{
+    char dir[512], path[700], header[2048] = "";
+    runlog *r = NULL;
+    FILE *f = NULL;
+    thaw_err err = {0};
+    app a;
+    open_app(&a);
+    EXPECT(temp_dir(dir, sizeof dir));
+    snprintf(path, sizeof path, "%s/run", dir);
+    EXPECT(runlog_open(&r, path, NULL, NULL, NULL, &err) == THAW_OK);
+    snprintf(path, sizeof path, "%s/run/metrics.csv", dir);
+    EXPECT((f = fopen(path, "r")) != NULL && fgets(header, sizeof header, f));
+    header[strcspn(header, "\n")] = '\0';
+    int columns = 0;
+    for (char *save, *col = strtok_r(header, ",", &save); col; col = strtok_r(NULL, ",", &save)) {
+        char line[256];
+        snprintf(line, sizeof line, "expect %s >= -1e30", col);
+        int rc = app_exec(&a, line, &err);
+        CHECKF(rc == THAW_OK || strstr(err.msg, "not been measured"), "%s: %s", line, err.msg);
+        columns++;
+    }
+    EXPECT(columns == METRIC_COUNT);
+    EXPECT(app_exec(&a, "expect wisdom > 1", &err) == THAW_EINVAL && strstr(err.msg, "test_delta"));
+done:
+    if (f)
+        fclose(f);
+    runlog_close(r);
+    app_free(&a);
+}
+
+/* The settings as flags: --KEY VALUE, and --KEY / --no-KEY for on/off. */
+void test_app_setting_flags(void)
+{
+    char *argv[] = { "train", "--epochs", "3", "--no-baseline", "--parallel", "--no-epochs", "--model",
+                     "--early-stop", "4", "--lr" };
+    int argc = (int)(sizeof argv / sizeof argv[0]), i = 1;
+    const char *key = NULL, *value = NULL;
+    app_settings s;
+    thaw_err err = {0};
+    app_settings_default(&s);
+    EXPECT(app_setting_flag(argc, argv, &i, &key, &value) == 1 && i == 2 && !strcmp(key, "epochs") &&
+           !strcmp(value, "3") && app_settings_set(&s, key, value, &err) == THAW_OK && s.epochs == 3);
+    i = 3;
+    EXPECT(app_setting_flag(argc, argv, &i, &key, &value) == 1 && i == 3 && !strcmp(key, "baseline") &&
+           !strcmp(value, "off") && app_settings_set(&s, key, value, &err) == THAW_OK && !s.sess.baseline);
+    i = 4;
+    EXPECT(app_setting_flag(argc, argv, &i, &key, &value) == 1 && !strcmp(value, "on"));
+    i = 5;
+    EXPECT(app_setting_flag(argc, argv, &i, &key, &value) == 0);      /* epochs is no on/off */
+    i = 6;
+    EXPECT(app_setting_flag(argc, argv, &i, &key, &value) == 0);      /* not a setting */
+    i = 7;
+    EXPECT(app_setting_flag(argc, argv, &i, &key, &value) == 1 && i == 8 && !strcmp(key, "early-stop") &&
+           app_settings_set(&s, key, value, &err) == THAW_OK && s.sess.patience == 4);
+    i = 9;
+    EXPECT(app_setting_flag(argc, argv, &i, &key, &value) == -1);     /* --lr without a value */
+    EXPECT(app_settings_set(&s, "colour", "blue", &err) == THAW_EINVAL && strstr(err.msg, "cache-mb"));
+    char usage[2048];
+    app_setting_flags_usage(usage, sizeof usage, "  ", 60);
+    for (int k = 0; app_setting_names[k]; k++)
+        CHECKF(strstr(usage, app_setting_names[k]) != NULL, "usage leaves out %s", app_setting_names[k]);
+    EXPECT(strstr(usage, "[--[no-]baseline]") && strstr(usage, "[--epochs N]"));
+done:;
+}
+
+/* The lesson stepper: one line a step, a pause for the presenter, the
+ * failing line's number, and nothing after it. */
+void test_app_lesson_stepper(void)
+{
+    char dir[512], path[700];
+    app a;
+    app_lesson l = { 0 };
+    thaw_err err = {0};
+    FILE *f = NULL;
+    app_init(&a, &(app_out){ .say = quiet }, 0);
+    EXPECT(temp_dir(dir, sizeof dir));
+    snprintf(path, sizeof path, "%s/lesson.thaw", dir);
+    EXPECT((f = fopen(path, "w")) != NULL);
+    fputs("set epochs 2\npause-for-key\n# a comment\nset batch 4\r\nbogus\nset epochs 5\n", f);
+    fclose(f);
+    f = NULL;
+    EXPECT(app_lesson_open(&l, path, &err) == THAW_OK && l.nline == 6);
+    EXPECT(app_lesson_step(&l, &a, &err) == APP_LESSON_RAN && a.set.epochs == 2);
+    EXPECT(app_lesson_step(&l, &a, &err) == APP_LESSON_KEY && !a.wait_key);
+    EXPECT(app_lesson_step(&l, &a, &err) == APP_LESSON_RAN);
+    EXPECT(app_lesson_step(&l, &a, &err) == APP_LESSON_RAN && a.set.sess.batch == 4);
+    EXPECT(app_lesson_step(&l, &a, &err) == APP_LESSON_FAILED && l.next == 5 && strstr(err.msg, "bogus"));
+    EXPECT(app_lesson_step(&l, &a, &err) == APP_LESSON_DONE && a.set.epochs == 2);
+    app_lesson_close(&l);
+    snprintf(path, sizeof path, "%s/missing.thaw", dir);
+    EXPECT(app_lesson_open(&l, path, &err) == THAW_EIO && strstr(err.msg, "missing.thaw"));
+done:
+    app_lesson_close(&l);
     app_free(&a);
 }

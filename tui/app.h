@@ -14,7 +14,9 @@
  *     app_free(&a);
  *
  * The command language (one line each; '#' starts a comment; the table in
- * app.c is also the help text):
+ * app.c is also the help text, and the settings' table in app_settings.c
+ * feeds `set`, `help set`, completion, config.thaw and the command-line
+ * flags):
  *
  *     load model FILE            load data SPEC
  *     freeze PATTERN...          unfreeze PATTERN... [at=EPOCH]
@@ -49,6 +51,7 @@
 #define THAW_APP_H
 
 #include <signal.h>
+#include <stddef.h>
 
 #include "augment.h"
 #include "modelfile.h"
@@ -124,7 +127,7 @@ typedef struct app {
     int lesson;                 /* > 0 while app_exec runs a lesson's line: locks do not apply */
     int wait_key;               /* pause-for-key ran: a front end waits for the presenter */
     unsigned long long locked;  /* bit i: verb i of app_verbs is locked for the audience */
-    unsigned hidden;            /* bit i: part i of app_parts is hidden */
+    unsigned long long hidden;  /* bit i: part i of app_parts is hidden */
 } app;
 
 void app_init(app *a, const app_out *out, int batch_mode);
@@ -153,16 +156,92 @@ const app_verb *app_verbs(int *n);
  * are never locked. */
 int app_exec_lesson(app *a, const char *line, thaw_err *err);
 
-/* What `hide` can hide, NULL-terminated: tree columns, the lr bar, plots. */
-extern const char *const app_parts[];
-enum app_part { APP_PART_TYPE, APP_PART_OUT, APP_PART_PARAMS, APP_PART_LR, APP_PART_DRIFT,
-                APP_PART_GRAD, APP_PART_LRBAR, APP_PART_LOSS, APP_PART_ACCURACY, APP_PART_DELTA };
+/* What `hide` can hide: tree columns, the lr bar, plots. X(PART, its name). */
+#define APP_PARTS(X)                                                                              \
+    X(TYPE, "type") X(OUT, "out") X(PARAMS, "params") X(LR, "lr") X(DRIFT, "drift")              \
+    X(GRAD, "grad") X(LRBAR, "lr-bar") X(LOSS, "loss") X(ACCURACY, "accuracy") X(DELTA, "delta")
+
+enum app_part {
+#define APP_PART_ENUM(part, name) APP_PART_##part,
+    APP_PARTS(APP_PART_ENUM)
+#undef APP_PART_ENUM
+    APP_PART_COUNT
+};
+/* The parts' names in order, NULL-terminated. */
+extern const char *const app_parts[APP_PART_COUNT + 1];
 static inline int app_hidden(const app *a, enum app_part p) { return (a->hidden >> p) & 1; }
 /* 1 when verb `name` is locked by a lesson. */
 int app_locked(const app *a, const char *name);
 
-/* The setting names `set` knows, NULL-terminated. */
+/* The setting names `set` knows, NULL-terminated, in the order `help set`
+ * lists them. */
 extern const char *const app_setting_names[];
+
+/* The defaults of a fresh app. */
+void app_settings_default(app_settings *s);
+
+/* Applies one `set KEY VALUE` to s (no session involved). THAW_EINVAL for an
+ * unknown key (the message lists the settings) or a value out of range. */
+int app_settings_set(app_settings *s, const char *key, const char *value, thaw_err *err);
+
+/* The command-line flags of the settings, for thaw train, compare and
+ * pretrain: `--KEY VALUE` for every setting, and for an on/off setting
+ * `--KEY` (on) and `--no-KEY` (off) instead. When argv[*i] is one, sets
+ * *key to the setting's name and *value to its value ("on"/"off" for the
+ * bare forms), moves *i past a value it took and returns 1; 0 when argv[*i]
+ * is no setting's flag; -1 when its value is missing. Feed the pair to
+ * `set` (app_exec) or app_settings_set.
+ *
+ *     for (int i = 1; i < argc; i++)
+ *         if (app_setting_flag(argc, argv, &i, &key, &value) > 0 &&
+ *             app_settings_set(&s, key, value, &err)) ... err.msg ...
+ */
+int app_setting_flag(int argc, char **argv, int *i, const char **key, const char **value);
+
+/* The settings' flags for a usage text: "[--epochs N] [--batch N] ...",
+ * to be printed after indent: lines broken before width columns, each line
+ * after the first starting with indent. Always terminated when cap > 0. */
+void app_setting_flags_usage(char *out, size_t cap, const char *indent, int width);
+
+/* A lesson (or any command file) being stepped through: its lines are run
+ * one by one with app_exec_lesson, pausing where the presenter or the
+ * training must catch up. Both `thaw run` and the workbench step lessons
+ * this way.
+ *
+ *     app_lesson l;
+ *     if (app_lesson_open(&l, "examples/lessons/01-first-transfer.thaw", &err)) ... err.msg ...
+ *     app_lesson_state st;
+ *     while ((st = app_lesson_step(&l, &a, &err)) == APP_LESSON_RAN)
+ *         ;
+ *     if (st == APP_LESSON_FAILED) ... "%s:%d: %s", l.path, l.next, err.msg ...
+ *     app_lesson_close(&l);
+ */
+typedef struct app_lesson {
+    char **line;                /* the file's lines, without line breaks */
+    int nline;
+    int next;                   /* lines run so far: the number of the last one run */
+    int over;                   /* a line failed */
+    char path[TASK_PATH_MAX];   /* as found (paths_find) */
+} app_lesson;
+
+typedef enum app_lesson_state {
+    APP_LESSON_RAN,             /* a line ran; more may follow */
+    APP_LESSON_KEY,             /* a line ran pause-for-key: wait for the presenter */
+    APP_LESSON_BUSY,            /* training runs: step again once it settles */
+    APP_LESSON_DONE,            /* no lines left */
+    APP_LESSON_FAILED,          /* line l->next of l->path failed, err says why; the lesson is over */
+} app_lesson_state;
+
+/* Reads the file at path ("-": standard input), found as paths_find finds
+ * it. THAW_EIO naming the file, THAW_EINVAL for a line longer than 8190
+ * characters, THAW_ENOMEM. */
+int app_lesson_open(app_lesson *l, const char *path, thaw_err *err);
+
+/* Runs the next line unless the session is still busy (outside batch mode)
+ * and returns what happened; see app_lesson_state. */
+app_lesson_state app_lesson_step(app_lesson *l, app *a, thaw_err *err);
+
+void app_lesson_close(app_lesson *l);
 
 /* The transferred model: the plan before training, the session's after. Its
  * tree's structure may be read at any time; its flags and weights only

@@ -45,6 +45,13 @@ app_out cli_app_out(cli_out *c)
     return (app_out){ .ctx = c, .say = cli_say };
 }
 
+void cli_open(app *a, cli_out *c, FILE *out, int quiet)
+{
+    cli_out_init(c, out, quiet);
+    app_out ao = cli_app_out(c);
+    app_init(a, &ao, 1);
+}
+
 static volatile sig_atomic_t stop_requested;
 
 static void on_stop_signal(int sig)

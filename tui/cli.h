@@ -20,6 +20,10 @@ typedef struct cli_out {
 void cli_out_init(cli_out *c, FILE *out, int quiet);
 app_out cli_app_out(cli_out *c);
 
+/* cli_out_init(c, out, quiet), then a in batch mode printing through c;
+ * app_free(a) when done. */
+void cli_open(app *a, cli_out *c, FILE *out, int quiet);
+
 /* Batch mode's signals: the first SIGINT, SIGTERM or SIGHUP sets a's stop
  * flag (the run stops and saves its last checkpoint); a second SIGINT exits
  * at once. */

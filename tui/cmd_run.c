@@ -20,37 +20,27 @@
 
 int cli_run_file(const char *path, const char *const *first)
 {
-    char where[PATHS_MAX];
-    path = paths_find(path, where, sizeof where);
-    FILE *f = strcmp(path, "-") ? fopen(path, "r") : stdin;
-    if (!f) {
-        fprintf(stderr, "thaw run: cannot open %s: %s\n", path, strerror(errno));
+    app_lesson l;
+    thaw_err err = {0};
+    if (app_lesson_open(&l, path, &err)) {
+        fprintf(stderr, "thaw run: %s\n", err.msg);
         return 1;
     }
     cli_out c;
-    cli_out_init(&c, stdout, 0);
     app a;
-    app_out out = cli_app_out(&c);
-    app_init(&a, &out, 1);
+    cli_open(&a, &c, stdout, 0);
     cli_signals(&a);
-    int rc = 0, n = 0;
+    int rc = 0;
     for (int i = 0; first && first[i] && !rc; i++)
         rc = cli_exec(&a, &c, first[i]) ? 1 : 0;
-    char line[8192];
-    while (!rc && !a.quit && fgets(line, sizeof line, f)) {
-        n++;
-        thaw_err err = {0};
-        if (!strchr(line, '\n') && !feof(f)) {
-            fprintf(stderr, "%s:%d: the line is longer than %zu characters\n", path, n,
-                    sizeof line - 2);
-            rc = 1;
-        } else if (app_exec_lesson(&a, line, &err)) {
-            fprintf(stderr, "%s:%d: %s\n", path, n, err.msg);
-            rc = 1;
-        }
+    app_lesson_state st = rc ? APP_LESSON_DONE : APP_LESSON_RAN;
+    while (st == APP_LESSON_RAN)
+        st = app_lesson_step(&l, &a, &err);
+    if (st == APP_LESSON_FAILED) {
+        fprintf(stderr, "%s:%d: %s\n", l.path, l.next, err.msg);
+        rc = 1;
     }
-    if (f != stdin)
-        fclose(f);
+    app_lesson_close(&l);
     app_free(&a);
     return rc;
 }

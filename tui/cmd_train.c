@@ -17,28 +17,23 @@
 #include "fileio.h"
 #include "gemm.h"
 
+enum { SETS_MAX = 64 };
+
 typedef struct train_opts {
-    const char *model, *data, *strategy, *out, *augment, *optimizer, *schedule;
-    const char *epochs, *batch, *lr, *seed, *threads, *patience, *scratch_lr;
+    const char *model, *data, *strategy, *out, *threads;
     const char *lo, *hi, *steps;
     const char *strategies, *seeds, *csv;
-    int no_baseline, json, parallel;
+    const char *set[SETS_MAX][2];       /* the settings' flags as `set KEY VALUE`, in order */
+    int nset, json;
 } train_opts;
 
-/* Flags with a value, and where it goes. */
+/* Flags with a value that are not settings, and where it goes. */
 static const char **slot(train_opts *o, const char *flag)
 {
     static const struct { const char *flag; size_t off; } table[] = {
         { "--model", offsetof(train_opts, model) }, { "--data", offsetof(train_opts, data) },
         { "--strategy", offsetof(train_opts, strategy) }, { "--out", offsetof(train_opts, out) },
-        { "--augment", offsetof(train_opts, augment) },
-        { "--optimizer", offsetof(train_opts, optimizer) },
-        { "--schedule", offsetof(train_opts, schedule) },
-        { "--epochs", offsetof(train_opts, epochs) }, { "--batch", offsetof(train_opts, batch) },
-        { "--lr", offsetof(train_opts, lr) }, { "--seed", offsetof(train_opts, seed) },
         { "--threads", offsetof(train_opts, threads) },
-        { "--early-stop", offsetof(train_opts, patience) },
-        { "--scratch-lr", offsetof(train_opts, scratch_lr) },
         { "--start", offsetof(train_opts, lo) }, { "--end", offsetof(train_opts, hi) },
         { "--steps", offsetof(train_opts, steps) },
         { "--strategies", offsetof(train_opts, strategies) },
@@ -52,6 +47,8 @@ static const char **slot(train_opts *o, const char *flag)
 
 static int usage(const char *cmd)
 {
+    char flags[2048];
+    app_setting_flags_usage(flags, sizeof flags, "                  ", 92);
     if (!strcmp(cmd, "compare"))
         fprintf(stderr, "usage: thaw compare --model FILE --data SPEC --strategies A,B,... [--seeds N]\n"
                         "                    [--csv FILE] and any option of thaw train\n"
@@ -62,12 +59,11 @@ static int usage(const char *cmd)
                         "                    [--start X] [--end X] [--steps N] [--batch N] [--seed N]\n");
     else
         fprintf(stderr,
-                "usage: thaw train --model FILE --data SPEC [--strategy NAME] [--epochs N]\n"
-                "                  [--batch N] [--lr X] [--scratch-lr X] [--optimizer sgd|adamw]\n"
-                "                  [--schedule TEXT] [--early-stop N] [--seed N] [--threads N]\n"
-                "                  [--no-baseline] [--parallel] [--augment LIST] [--out DIR] [--json]\n"
+                "usage: thaw train --model FILE --data SPEC [--strategy NAME] [--threads N]\n"
+                "                  [--out DIR] [--json] and any setting of `set`:\n"
+                "                  %s\n"
                 "strategies: feature-extraction, finetune, \"gradual every=N\",\n"
-                "            \"discriminative factor=F\", \"layer-decay decay=D\"\n");
+                "            \"discriminative factor=F\", \"layer-decay decay=D\"\n", flags);
     return 2;
 }
 
@@ -76,19 +72,22 @@ static int parse(train_opts *o, int argc, char **argv)
     memset(o, 0, sizeof *o);
     for (int i = 1; i < argc; i++) {
         const char **v = slot(o, argv[i]);
-        if (!strcmp(argv[i], "--no-baseline"))
-            o->no_baseline = 1;
-        else if (!strcmp(argv[i], "--json"))
+        const char *flag = argv[i];
+        int setting = app_setting_flag(argc, argv, &i, &o->set[o->nset][0], &o->set[o->nset][1]);
+        if (setting > 0 && o->nset < SETS_MAX - 2)   /* room for compare's own two */
+            o->nset++;
+        else if (setting > 0) {
+            fprintf(stderr, "thaw %s: at most %d settings\n", argv[0], SETS_MAX - 2);
+            return 2;
+        } else if (!strcmp(flag, "--json"))
             o->json = 1;
-        else if (!strcmp(argv[i], "--parallel"))
-            o->parallel = 1;
-        else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
+        else if (!strcmp(flag, "--help") || !strcmp(flag, "-h"))
             return usage(argv[0]), -1;
         else if (v && i + 1 < argc)
             *v = argv[++i];
         else {
-            fprintf(stderr, "thaw %s: %s %s\n", argv[0], argv[i],
-                    v ? "needs a value" : "is not an option");
+            fprintf(stderr, "thaw %s: %s %s\n", argv[0], flag,
+                    v || setting < 0 ? "needs a value" : "is not an option");
             return usage(argv[0]);
         }
     }
@@ -99,39 +98,32 @@ static int parse(train_opts *o, int argc, char **argv)
     return 0;
 }
 
+/* Runs `line` with text in quotes after it; the status. */
+static int exec_quoted(app *a, cli_out *c, const char *line, const char *text)
+{
+    char cmd[8192];
+    if (snprintf(cmd, sizeof cmd, "%s \"%s\"", line, text) >= (int)sizeof cmd) {
+        fprintf(stderr, "thaw: %s: the value is too long\n", line);
+        return 1;
+    }
+    return cli_exec(a, c, cmd);
+}
+
 /* The flags as the commands of a script; the first failing one ends it. */
 static int setup(app *a, cli_out *c, const train_opts *o)
 {
-    char line[8192];
-    const struct { const char *key, *value; } sets[] = {
-        { "seed", o->seed }, { "batch", o->batch }, { "lr", o->lr }, { "scratch-lr", o->scratch_lr },
-        { "optimizer", o->optimizer }, { "early-stop", o->patience }, { "epochs", o->epochs },
-        { "augment", o->augment },
-    };
-    for (size_t i = 0; i < sizeof sets / sizeof sets[0]; i++) {
-        if (!sets[i].value)
-            continue;
-        snprintf(line, sizeof line, "set %s \"%s\"", sets[i].key, sets[i].value);
-        if (cli_exec(a, c, line))
+    char line[256];
+    for (int i = 0; i < o->nset; i++) {
+        snprintf(line, sizeof line, "set %s", o->set[i][0]);
+        if (exec_quoted(a, c, line, o->set[i][1]))
             return 1;
     }
-    if (o->schedule) {
-        snprintf(line, sizeof line, "set schedule \"%s\"", o->schedule);
-        if (cli_exec(a, c, line))
-            return 1;
-    }
-    if ((o->no_baseline && cli_exec(a, c, "set baseline off")) ||
-        (o->parallel && cli_exec(a, c, "set parallel on")))
+    if (exec_quoted(a, c, "load model", o->model) || exec_quoted(a, c, "load data", o->data))
         return 1;
-    snprintf(line, sizeof line, "load model \"%s\"", o->model);
-    if (cli_exec(a, c, line))
-        return 1;
-    snprintf(line, sizeof line, "load data \"%s\"", o->data);
-    if (cli_exec(a, c, line))
-        return 1;
+    char plan[8192];
     if (o->strategy) {
-        snprintf(line, sizeof line, "strategy %s", o->strategy);
-        if (cli_exec(a, c, line))
+        snprintf(plan, sizeof plan, "strategy %s", o->strategy);
+        if (cli_exec(a, c, plan))
             return 1;
     }
     if (o->out)
@@ -139,61 +131,59 @@ static int setup(app *a, cli_out *c, const train_opts *o)
     return 0;
 }
 
-static int threads(const train_opts *o)
+/* The options, --threads applied: 0 to go on, else the exit status. */
+static int start(train_opts *o, int argc, char **argv)
 {
+    int rc = parse(o, argc, argv);
+    if (rc)
+        return rc < 0 ? -1 : rc;
     if (!o->threads)
         return 0;
     char *end;
     long n = strtol(o->threads, &end, 10);
     if (*end || n < 1 || n > 256) {
         fprintf(stderr, "thaw: --threads %s: expected 1 to 256\n", o->threads);
-        return -1;
+        return 2;
     }
     thaw_threads_set((int)n);
     return 0;
 }
 
-int cmd_train(int argc, char **argv)
+/* thaw train, or thaw lr-find (the rate sweep without the baseline). */
+static int run_one(int argc, char **argv, int lr_find)
 {
     train_opts o;
-    int rc = parse(&o, argc, argv);
+    int rc = start(&o, argc, argv);
     if (rc)
         return rc < 0 ? 0 : rc;
-    if (threads(&o))
-        return 2;
+    int json = o.json && !lr_find;
     cli_out c;
-    cli_out_init(&c, o.json ? stderr : stdout, 0);
     app a;
-    app_out out = cli_app_out(&c);
-    app_init(&a, &out, 1);
-    cli_signals(&a);
-    rc = setup(&a, &c, &o) || cli_exec(&a, &c, "train") ? 1 : 0;
-    if (rc == 0 && o.json)
+    cli_open(&a, &c, json ? stderr : stdout, 0);
+    char line[512] = "train";
+    if (lr_find) {
+        a.verbose_lrfind = 1;
+        snprintf(line, sizeof line, "lr-find start=%s end=%s steps=%s", o.lo ? o.lo : "1e-7",
+                 o.hi ? o.hi : "10", o.steps ? o.steps : "100");
+    } else {
+        cli_signals(&a);
+    }
+    rc = setup(&a, &c, &o) || (lr_find && cli_exec(&a, &c, "set baseline off")) ||
+         cli_exec(&a, &c, line) ? 1 : 0;
+    if (rc == 0 && json)
         cli_print_json(stdout, &a);
     app_free(&a);
     return rc;
 }
 
+int cmd_train(int argc, char **argv)
+{
+    return run_one(argc, argv, 0);
+}
+
 int cmd_lr_find(int argc, char **argv)
 {
-    train_opts o;
-    int rc = parse(&o, argc, argv);
-    if (rc)
-        return rc < 0 ? 0 : rc;
-    if (threads(&o))
-        return 2;
-    cli_out c;
-    cli_out_init(&c, stdout, 0);
-    app a;
-    app_out out = cli_app_out(&c);
-    app_init(&a, &out, 1);
-    a.verbose_lrfind = 1;
-    char line[512];
-    snprintf(line, sizeof line, "lr-find start=%s end=%s steps=%s", o.lo ? o.lo : "1e-7",
-             o.hi ? o.hi : "10", o.steps ? o.steps : "100");
-    rc = setup(&a, &c, &o) || cli_exec(&a, &c, "set baseline off") || cli_exec(&a, &c, line) ? 1 : 0;
-    app_free(&a);
-    return rc;
+    return run_one(argc, argv, 1);
 }
 
 /* ---- thaw compare ---------------------------------------------------------- */
@@ -228,14 +218,16 @@ static int compare_one(const train_opts *base, const char *plan, long seed, int 
     train_opts o = *base;
     char seed_text[32], folder[sizeof ((app *)0)->run_dir];
     snprintf(seed_text, sizeof seed_text, "%ld", seed);
-    o.seed = seed_text;
     o.strategy = plan;
-    o.no_baseline = !scratch_too;
+    /* After the user's settings: this seed, and the baseline only once. */
+    const char *last[][2] = { { "seed", seed_text }, { "baseline", scratch_too ? "on" : "off" } };
+    for (size_t i = 0; i < sizeof last / sizeof last[0]; i++, o.nset++) {
+        o.set[o.nset][0] = last[i][0];
+        o.set[o.nset][1] = last[i][1];
+    }
     cli_out c;
-    cli_out_init(&c, stderr, 1);
     app a;
-    app_out ao = cli_app_out(&c);
-    app_init(&a, &ao, 1);
+    cli_open(&a, &c, stderr, 1);
     int rc = setup(&a, &c, &o);
     if (!rc) {
         snprintf(folder, sizeof folder, "%.960s/%.40s-seed%ld", dir, plan, seed);
@@ -280,11 +272,9 @@ static void row_text(char *buf, size_t cap, const char *name, const double *acc,
 int cmd_compare(int argc, char **argv)
 {
     train_opts o;
-    int rc = parse(&o, argc, argv);
+    int rc = start(&o, argc, argv);
     if (rc)
         return rc < 0 ? 0 : rc;
-    if (threads(&o))
-        return 2;
     char *end, list[2048];
     long seeds = o.seeds ? strtol(o.seeds, &end, 10) : 3;
     if ((o.seeds && *end) || seeds < 1 || seeds > SEEDS_MAX) {

@@ -7,7 +7,6 @@
 #include <limits.h>
 #include <math.h>
 #include <pthread.h>
-#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +15,7 @@
 #include <unistd.h>
 
 #include "fileio.h"
+#include "metrics.h"
 #include "svg.h"
 
 #define RL_CONFIG  "config.thaw"
@@ -25,30 +25,6 @@
 #define RL_EVENTS  "events.log"
 #define RL_LABEL_MAX 48
 #define RL_NAME_TRIES 1000        /* -2 ... -999 after the bare name */
-
-/* The metric columns: sess_eval's fields in its order. Each field's kind
- * comes from its type, so the table cannot misread one. */
-#define RL_FIELDS(X)                                                                        \
-    X(epoch) X(step) X(wall) X(img_s) X(lr) X(scratch_lr) X(train_loss) X(train_acc)        \
-    X(val_loss) X(val_acc) X(test_acc) X(scratch_train_loss) X(scratch_train_acc)            \
-    X(scratch_val_loss) X(scratch_val_acc) X(scratch_test_acc) X(delta) X(test_delta)        \
-    X(source_acc) X(final) X(best)
-
-enum { RL_INT, RL_LONG, RL_DOUBLE };
-
-static const struct {
-    const char *name;
-    int kind;
-    size_t off;
-} rl_field[] = {
-#define RL_FIELD(name)                                                                      \
-    { #name, _Generic(((sess_eval *)0)->name, int: RL_INT, long: RL_LONG, double: RL_DOUBLE), \
-      offsetof(sess_eval, name) },
-    RL_FIELDS(RL_FIELD)
-#undef RL_FIELD
-};
-
-enum { RL_NFIELDS = sizeof rl_field / sizeof rl_field[0] };
 
 /* An SEV_CHANGE event, kept for the plots. */
 typedef struct rl_mark {
@@ -231,42 +207,26 @@ static int rl_write(const runlog *r, FILE *f, const char *name, const plot_buf *
 
 static void rl_csv_header(plot_buf *b)
 {
-    for (int i = 0; i < RL_NFIELDS; i++)
-        plot_printf(b, "%s%s", i ? "," : "", rl_field[i].name);
+    for (int i = 0; i < METRIC_COUNT; i++)
+        plot_printf(b, "%s%s", i ? "," : "", metric_fields[i].name);
     plot_printf(b, "\n");
 }
 
 /* One field's value as text; "" for a double that is not finite. */
 static void rl_value(char *out, size_t cap, const sess_eval *e, int i)
 {
-    const char *p = (const char *)e + rl_field[i].off;
-    switch (rl_field[i].kind) {
-    case RL_INT: {
-        int v;
-        memcpy(&v, p, sizeof v);
-        snprintf(out, cap, "%d", v);
-        break;
-    }
-    case RL_LONG: {
-        long v;
-        memcpy(&v, p, sizeof v);
-        snprintf(out, cap, "%ld", v);
-        break;
-    }
-    default: {
-        double v;
-        memcpy(&v, p, sizeof v);
-        if (isfinite(v))
-            plot_shortest(out, cap, v);
-        else
-            out[0] = '\0';
-    }
-    }
+    double v = metric_value(e, i);
+    if (metric_fields[i].kind != METRIC_DOUBLE)
+        snprintf(out, cap, "%.0f", v);
+    else if (isfinite(v))
+        plot_shortest(out, cap, v);
+    else
+        out[0] = '\0';
 }
 
 static void rl_csv_row(plot_buf *b, const sess_eval *e)
 {
-    for (int i = 0; i < RL_NFIELDS; i++) {
+    for (int i = 0; i < METRIC_COUNT; i++) {
         char v[40];
         rl_value(v, sizeof v, e, i);
         plot_printf(b, "%s%s", i ? "," : "", v);
@@ -276,10 +236,10 @@ static void rl_csv_row(plot_buf *b, const sess_eval *e)
 
 static void rl_json_row(plot_buf *b, const sess_eval *e)
 {
-    for (int i = 0; i < RL_NFIELDS; i++) {
+    for (int i = 0; i < METRIC_COUNT; i++) {
         char v[40];
         rl_value(v, sizeof v, e, i);
-        plot_printf(b, "%s\"%s\":%s", i ? "," : "{", rl_field[i].name, v[0] ? v : "null");
+        plot_printf(b, "%s\"%s\":%s", i ? "," : "{", metric_fields[i].name, v[0] ? v : "null");
     }
     plot_printf(b, "}\n");
 }
@@ -475,20 +435,20 @@ enum { RL_LOSS, RL_ACCURACY, RL_DELTA, RL_PLOTS };
 static const struct {
     int plot;
     const char *name;
-    size_t off;
+    metric_id field;
     int style, points;
 } rl_series[] = {
-    { RL_LOSS, "transfer train", offsetof(sess_eval, train_loss), 0, 0 },
-    { RL_LOSS, "transfer val", offsetof(sess_eval, val_loss), 1, 0 },
-    { RL_LOSS, "scratch train", offsetof(sess_eval, scratch_train_loss), 2, 0 },
-    { RL_LOSS, "scratch val", offsetof(sess_eval, scratch_val_loss), 3, 0 },
-    { RL_ACCURACY, "transfer val", offsetof(sess_eval, val_acc), 1, 0 },
-    { RL_ACCURACY, "scratch val", offsetof(sess_eval, scratch_val_acc), 3, 0 },
-    { RL_ACCURACY, "transfer test", offsetof(sess_eval, test_acc), 1, 1 },
-    { RL_ACCURACY, "scratch test", offsetof(sess_eval, scratch_test_acc), 3, 1 },
-    { RL_ACCURACY, "source task", offsetof(sess_eval, source_acc), 4, 0 },
-    { RL_DELTA, "val Δ", offsetof(sess_eval, delta), 1, 0 },
-    { RL_DELTA, "test Δ", offsetof(sess_eval, test_delta), 1, 1 },
+    { RL_LOSS, "transfer train", METRIC_TRAIN_LOSS, 0, 0 },
+    { RL_LOSS, "transfer val", METRIC_VAL_LOSS, 1, 0 },
+    { RL_LOSS, "scratch train", METRIC_SCRATCH_TRAIN_LOSS, 2, 0 },
+    { RL_LOSS, "scratch val", METRIC_SCRATCH_VAL_LOSS, 3, 0 },
+    { RL_ACCURACY, "transfer val", METRIC_VAL_ACC, 1, 0 },
+    { RL_ACCURACY, "scratch val", METRIC_SCRATCH_VAL_ACC, 3, 0 },
+    { RL_ACCURACY, "transfer test", METRIC_TEST_ACC, 1, 1 },
+    { RL_ACCURACY, "scratch test", METRIC_SCRATCH_TEST_ACC, 3, 1 },
+    { RL_ACCURACY, "source task", METRIC_SOURCE_ACC, 4, 0 },
+    { RL_DELTA, "val Δ", METRIC_DELTA, 1, 0 },
+    { RL_DELTA, "test Δ", METRIC_TEST_DELTA, 1, 1 },
 };
 
 enum { RL_SERIES = sizeof rl_series / sizeof rl_series[0] };
@@ -558,7 +518,7 @@ static int rl_view_make(rl_view *v, const runlog *r, thaw_err *err)
         const sess_eval *e = &v->row[i];
         x[i] = (double)e->step;
         for (int k = 0; k < RL_SERIES; k++)
-            memcpy(&v->col[(1 + k) * rows + i], (const char *)e + rl_series[k].off, sizeof(double));
+            v->col[(1 + k) * rows + i] = metric_value(e, rl_series[k].field);
         /* The top scale: the epochs done, where the count changes. */
         if (i == 0 || e->epoch != v->row[i - 1].epoch) {
             snprintf(v->epoch[v->ntop], sizeof v->epoch[0], "%d", e->epoch);
@@ -628,35 +588,37 @@ static int rl_save(const char *path, const plot_buf *b, thaw_err *err)
     return fio_save(paths, bufs, lens, 1, err);
 }
 
-int runlog_export_metrics(const runlog *r, const char *path, thaw_err *err)
+/* The rows as CSV (plots 0) or the three plots in one SVG (plots 1) at
+ * path, atomically. */
+static int rl_export(const runlog *r, const char *path, int plots, thaw_err *err)
 {
     rl_view v;
     int rc = rl_view_make(&v, r, err);
     if (rc)
         return rc;
     plot_buf b = { 0 };
-    rl_csv_header(&b);
-    for (int i = 0; i < v.nrow; i++)
-        rl_csv_row(&b, &v.row[i]);
-    rc = rl_save(path, &b, err);
-    plot_buf_free(&b);
-    rl_view_free(&v);
-    return rc;
-}
-
-int runlog_export_plots(const runlog *r, const char *path, thaw_err *err)
-{
-    rl_view v;
-    int rc = rl_view_make(&v, r, err);
-    if (rc)
-        return rc;
-    plot_buf b = { 0 };
-    rc = svg_render(&b, v.spec, RL_PLOTS, err);
+    if (plots) {
+        rc = svg_render(&b, v.spec, RL_PLOTS, err);
+    } else {
+        rl_csv_header(&b);
+        for (int i = 0; i < v.nrow; i++)
+            rl_csv_row(&b, &v.row[i]);
+    }
     if (!rc)
         rc = rl_save(path, &b, err);
     plot_buf_free(&b);
     rl_view_free(&v);
     return rc;
+}
+
+int runlog_export_metrics(const runlog *r, const char *path, thaw_err *err)
+{
+    return rl_export(r, path, 0, err);
+}
+
+int runlog_export_plots(const runlog *r, const char *path, thaw_err *err)
+{
+    return rl_export(r, path, 1, err);
 }
 
 void runlog_close(runlog *r)

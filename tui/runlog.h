@@ -22,7 +22,7 @@
  *   loss.svg, accuracy.svg, delta.svg                 plots
  *
  * The metric columns, the JSON keys and the fields of sess_eval carry the
- * same names, in the struct's order. A value not measured (NaN) or not
+ * same names, in the struct's order: metrics.h's list. A value not measured (NaN) or not
  * finite is an empty CSV field and a JSON null. Numbers are written in
  * C-locale notation, as few digits as read back to the same double. Every
  * line is flushed as it is written, so a crash loses at most the line being

@@ -1,0 +1,106 @@
+/* app_pump.c — the session's events: progress, evaluations and changes
+ * reported through the app's output, and batch mode's wait for the session
+ * to settle. */
+#include "app_impl.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+static void remember(app *a, const sess_eval *e)
+{
+    if (a->nhistory == a->caphistory) {
+        int cap = a->caphistory ? 2 * a->caphistory : 64;
+        sess_eval *grown = realloc(a->history, (size_t)cap * sizeof *grown);
+        if (!grown)
+            return;
+        a->history = grown;
+        a->caphistory = cap;
+    }
+    a->history[a->nhistory++] = *e;
+}
+
+static void report_eval(app *a, const sess_eval *e)
+{
+    char scratch[96] = "", test[128] = "", source[48] = "";
+    if (!isnan(e->scratch_val_acc))
+        snprintf(scratch, sizeof scratch, "  scratch %5.1f%%  delta %+5.1f", 100 * e->scratch_val_acc,
+                 100 * e->delta);
+    if (!isnan(e->test_acc))
+        snprintf(test, sizeof test, isnan(e->scratch_test_acc) ? "  test %.1f%%" :
+                 "  test %.1f%% (scratch %.1f%%, delta %+.1f)", 100 * e->test_acc,
+                 100 * e->scratch_test_acc, 100 * e->test_delta);
+    if (!isnan(e->source_acc))
+        snprintf(source, sizeof source, "  source %.1f%%", 100 * e->source_acc);
+    app_say(a, APP_EVAL, "epoch %3d  loss %.4f  val %5.1f%%%s%s%s  %.0f img/s", e->epoch, e->train_loss,
+        100 * e->val_acc, scratch, test, source, e->img_s);
+}
+
+int app_pump(app *a, int timeout_ms)
+{
+    if (!a->sess)
+        return 0;
+    int handled = 0;
+    sess_event ev;
+    locale_t old = app_enter_c();
+    while (sess_poll(a->sess, &ev, handled ? 0 : timeout_ms)) {
+        handled++;
+        if (a->out.event)
+            a->out.event(a->out.ctx, &ev);
+        switch (ev.kind) {
+        case SEV_STEP: {
+            int per = (a->task.split[TASK_TRAIN].n + a->set.sess.batch - 1) / a->set.sess.batch;
+            app_say(a, APP_PROGRESS, "epoch %d  step %ld (%d per epoch)  loss %.4f  lr %.3g", ev.epoch + 1,
+                ev.step, per, ev.value, ev.value2);
+            break;
+        }
+        case SEV_EVAL:
+            a->last = ev.eval;
+            if (ev.eval.final)
+                a->final = ev.eval;
+            remember(a, &ev.eval);
+            report_eval(a, &ev.eval);
+            break;
+        case SEV_LRFIND:
+            if (ev.count < 0) {
+                a->lr_suggestion = ev.value;
+                app_say(a, APP_INFO, "%s", ev.text);
+            } else {
+                app_say(a, a->verbose_lrfind ? APP_INFO : APP_PROGRESS, "lr-find  rate %.4g  loss %.4f",
+                    ev.value, ev.value2);
+            }
+            break;
+        case SEV_NONFINITE:
+        case SEV_ERROR:
+            app_say(a, APP_WARN, "%s", ev.text);
+            break;
+        case SEV_CHANGE:
+            app_say(a, APP_INFO, "step %ld: %s", ev.step, ev.text);
+            break;
+        case SEV_STATE:
+            break;
+        }
+    }
+    app_leave_c(old);
+    return handled;
+}
+
+void app_settle(app *a)
+{
+    if (!a->batch || !a->sess)
+        return;
+    int stopping = 0;
+    while (sess_busy(a->sess)) {
+        app_pump(a, 100);
+        if (a->stop && *a->stop && !stopping) {
+            /* SIGINT, SIGTERM or SIGHUP: end the training the normal way, so
+             * the final evaluation writes the last checkpoint. */
+            stopping = 1;
+            app_say(a, APP_WARN, "stopping: evaluating and saving the last checkpoint");
+            app_control(a, (sess_ctl){ .op = SESS_STOP }, NULL);
+        }
+    }
+    app_pump(a, 0);
+    if (stopping)
+        a->quit = 1;
+}

@@ -1,0 +1,484 @@
+/* app_verbs.c — the verbs that load the model and data, edit the plan
+ * (freezing, rates, strategies), drive the session and save what it made. */
+#include "app_impl.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "paths.h"
+#include "runlog.h"
+
+/* spec with its dir= and testdir= folders found as paths_find finds them;
+ * 0 when the result does not fit in cap. */
+static int find_spec_dirs(const char *spec, char *out, size_t cap)
+{
+    char buf[TASK_SPEC_MAX], where[PATHS_MAX];
+    snprintf(buf, sizeof buf, "%s", spec);
+    char *items = strchr(buf, ':');
+    if (!items)
+        return snprintf(out, cap, "%s", spec) < (int)cap;
+    *items++ = '\0';
+    size_t n = (size_t)snprintf(out, cap, "%s:", buf);
+    const char *sep = "";
+    for (char *save, *it = strtok_r(items, ",", &save); it && n < cap; it = strtok_r(NULL, ",", &save)) {
+        if (!strncmp(it, "dir=", 4) || !strncmp(it, "testdir=", 8)) {
+            char *val = strchr(it, '=') + 1;
+            val[-1] = '\0';
+            n += (size_t)snprintf(out + n, cap - n, "%s%s=%s", sep, it, paths_find(val, where, sizeof where));
+        } else {
+            n += (size_t)snprintf(out + n, cap - n, "%s%s", sep, it);
+        }
+        sep = ",";
+    }
+    return n < cap;
+}
+
+
+int app_cmd_load(app *a, int argc, char **argv, thaw_err *err)
+{
+    if (argc != 3 || (strcmp(argv[1], "model") && strcmp(argv[1], "data")))
+        return thaw_fail(err, THAW_EINVAL, "usage: load model FILE.json | load data SPEC");
+    if (!strcmp(argv[1], "model")) {
+        mf_meta meta;
+        model m;
+        char where[PATHS_MAX];
+        const char *file = paths_find(argv[2], where, sizeof where);
+        if (strlen(file) >= sizeof a->model_path)
+            return thaw_fail(err, THAW_EINVAL, "load model: the path is longer than %zu bytes",
+                             sizeof a->model_path - 1);
+        if (mf_load(&meta, &m, file, NULL, err))
+            return err->code;
+        model_free(&m);
+        mf_meta_free(&a->source_meta);
+        a->source_meta = meta;
+        snprintf(a->model_path, sizeof a->model_path, "%s", file);
+        a->have_model = 1;
+        const mf_provenance *p = &meta.prov;
+        if (p->test_accuracy >= 0)
+            app_say(a, APP_INFO, "model %s: %d classes, trained on %s (%.1f%% test accuracy)", file,
+                meta.nclass, p->dataset[0] ? p->dataset : "unknown data", 100.0 * p->test_accuracy);
+        else
+            app_say(a, APP_INFO, "model %s: %d classes", file, meta.nclass);
+    } else {
+        task_spec sp;
+        char spec[TASK_SPEC_MAX];
+        if (task_spec_parse(&sp, argv[2], err))
+            return err->code;
+        if (!find_spec_dirs(argv[2], spec, sizeof spec))
+            return thaw_fail(err, THAW_EINVAL, "data spec longer than %d bytes", TASK_SPEC_MAX - 1);
+        snprintf(a->data_spec, sizeof a->data_spec, "%s", spec);
+        if (!a->have_model) {
+            app_say(a, APP_INFO, "data %s: loads once a model is loaded", spec);
+            return THAW_OK;
+        }
+    }
+    if (!a->data_spec[0])
+        return THAW_OK;
+    return app_build_plan(a, err);
+}
+
+static int match(app *a, const char *pattern, layer **out, int cap, thaw_err *err)
+{
+    return model_match(app_current_model(a), pattern, out, cap, err);
+}
+
+int app_cmd_freeze(app *a, int argc, char **argv, thaw_err *err)
+{
+    int rc, bad, frozen = !strcmp(argv[0], "freeze");
+    double at = -1;
+    if ((rc = app_need_plan(a, argv[0], err)))
+        return rc;
+    if (argc < 2)
+        return thaw_fail(err, THAW_EINVAL, "usage: %s PATTERN... (all, stage2, stage*, stage3.*)",
+                         argv[0]);
+    if (!frozen && !strncmp(argv[argc - 1], "at=", 3)) {
+        const app_kv key = { "at", 1, 100000, 1, &at };
+        if (!app_kv_parse(&argv[argc - 1], 1, &key, 1, &bad))
+            return thaw_fail(err, THAW_EINVAL, "unfreeze ... %s: expected at=EPOCH (1 or more)",
+                             argv[argc - 1]);
+        if (--argc < 2)
+            return thaw_fail(err, THAW_EINVAL, "usage: unfreeze PATTERN... at=EPOCH");
+    }
+    static layer *hit[APP_LAYERS_MAX];
+    for (int i = 1; i < argc; i++) {
+        int n = match(a, argv[i], hit, APP_LAYERS_MAX, err);
+        if (n < 0)
+            return err->code;
+        for (int k = 0; k < n; k++) {
+            if (at >= 0) {
+                sess_ctl c = { .op = SESS_THAW_AT, .count = (int)at - 1 };
+                snprintf(c.path, sizeof c.path, "%s", hit[k]->path);
+                if (a->sess) {
+                    if ((rc = app_control(a, c, err)))
+                        return rc;
+                    continue;
+                }
+                return thaw_fail(err, THAW_EINVAL, "unfreeze ... at=EPOCH schedules a thaw in a "
+                                 "run; use it after the first train, or use strategy gradual");
+            }
+            if (a->sess) {
+                sess_ctl c = { .op = frozen ? SESS_FREEZE : SESS_UNFREEZE };
+                snprintf(c.path, sizeof c.path, "%s", hit[k]->path);
+                if ((rc = app_control(a, c, err)))
+                    return rc;
+            } else {
+                model_freeze(&a->plan, hit[k], frozen);
+            }
+        }
+    }
+    if (a->batch && a->sess)
+        sess_wait(a->sess);
+    return THAW_OK;
+}
+
+int app_cmd_lr(app *a, int argc, char **argv, thaw_err *err)
+{
+    int rc;
+    double v;
+    if ((rc = app_need_plan(a, "lr", err)))
+        return rc;
+    if (argc != 3 || !app_parse_double(argv[2], 0.0, 1e12, &v))
+        return thaw_fail(err, THAW_EINVAL, "usage: lr PATTERN RATE (a number from 0 to 1e12; a "
+                         "diverging rate is caught and paused on its step)");
+    static layer *hit[APP_LAYERS_MAX];
+    int n = match(a, argv[1], hit, APP_LAYERS_MAX, err);
+    if (n < 0)
+        return err->code;
+    for (int k = 0; k < n; k++) {
+        if (a->sess) {
+            sess_ctl c = { .op = SESS_LR, .value = v };
+            snprintf(c.path, sizeof c.path, "%s", hit[k]->path);
+            if ((rc = app_control(a, c, err)))
+                return rc;
+        } else {
+            model_set_lr(&a->plan, hit[k], (float)v);
+        }
+    }
+    if (a->batch && a->sess)
+        sess_wait(a->sess);
+    return THAW_OK;
+}
+
+static int apply_strategy(app *a, const char *text, thaw_err *err)
+{
+    strategy st;
+    int rc;
+    if ((rc = app_need_plan(a, "strategy", err)) || (rc = strategy_parse(&st, text, err)))
+        return rc;
+    if (a->sess) {
+        if ((rc = app_control(a, (sess_ctl){ .op = SESS_STRATEGY, .strat = st, .value = a->set.lr }, err)))
+            return rc;
+        if (a->batch)
+            sess_wait(a->sess);
+    } else {
+        thaw_plan plan;
+        if ((rc = strategy_apply(&st, &a->plan, a->set.lr, &plan, err)))
+            return rc;
+        /* The session replays the strategy so its gradual plan counts from
+         * the first epoch; the plan shows it already. */
+    }
+    strategy_format(&st, a->strategy_text, sizeof a->strategy_text);
+    return THAW_OK;
+}
+
+int app_cmd_strategy(app *a, int argc, char **argv, thaw_err *err)
+{
+    if (argc < 2)
+        return thaw_fail(err, THAW_EINVAL, "usage: strategy feature-extraction | finetune | "
+                         "gradual [every=N] | discriminative [factor=F | lo=RATE] | layer-decay "
+                         "[decay=D]");
+    char text[256] = "";
+    for (int i = 1; i < argc; i++)
+        snprintf(text + strlen(text), sizeof text - strlen(text), "%s%s", i > 1 ? " " : "", argv[i]);
+    return apply_strategy(a, text, err);
+}
+
+int app_cmd_lr_decay(app *a, int argc, char **argv, thaw_err *err)
+{
+    double d;
+    if (argc != 2 || !app_parse_double(argv[1], 1e-6, 1.0, &d))
+        return thaw_fail(err, THAW_EINVAL, "usage: lr-decay FACTOR (in (0, 1]: each group down "
+                         "from the head gets FACTOR times the rate above it)");
+    char text[64];
+    snprintf(text, sizeof text, "layer-decay decay=%.17g", d);
+    return apply_strategy(a, text, err);
+}
+
+int app_cmd_train(app *a, int argc, char **argv, thaw_err *err)
+{
+    long n = a->set.epochs;
+    int rc;
+    if (argc > 2 || (argc == 2 && !app_parse_int(argv[1], 1, 100000, &n)))
+        return thaw_fail(err, THAW_EINVAL, "usage: train [EPOCHS] (1 or more; default: set epochs)");
+    if ((rc = app_start_session(a, err)))
+        return rc;
+    if (a->strategy_text[0] && sess_epoch(a->sess) == 0 && sess_state_now(a->sess) == SESS_IDLE &&
+        a->nhistory == 0) {
+        strategy st;
+        if (strategy_parse(&st, a->strategy_text, err) == THAW_OK && st.kind == STRAT_GRADUAL &&
+            (rc = app_control(a, (sess_ctl){ .op = SESS_STRATEGY, .strat = st, .value = a->set.lr }, err)))
+            return rc;
+    }
+    int idle = sess_state_now(a->sess) == SESS_IDLE && !sess_busy(a->sess);
+    if ((rc = app_control(a, (sess_ctl){ .op = SESS_TRAIN, .count = (int)n }, err)))
+        return rc;
+    a->target_epoch = idle ? sess_epoch(a->sess) + (int)n : a->target_epoch + (int)n;
+    app_settle(a);
+    return THAW_OK;
+}
+
+int app_cmd_simple(app *a, int argc, char **argv, thaw_err *err)
+{
+    static const struct { const char *name; sess_op op; } ops[] = {
+        { "pause", SESS_PAUSE }, { "resume", SESS_RESUME }, { "stop", SESS_STOP },
+        { "step", SESS_STEP }, { "eval", SESS_EVAL },
+    };
+    int rc;
+    if (argc != 1)
+        return thaw_fail(err, THAW_EINVAL, "usage: %s (no arguments)", argv[0]);
+    sess_op op = SESS_PAUSE;
+    for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
+        if (!strcmp(argv[0], ops[i].name))
+            op = ops[i].op;
+    if (!a->sess && (op == SESS_PAUSE || op == SESS_RESUME || op == SESS_STOP))
+        return thaw_fail(err, THAW_EINVAL, "%s: nothing is training", argv[0]);
+    if ((rc = app_start_session(a, err)) || (rc = app_control(a, (sess_ctl){ .op = op }, err)))
+        return rc;
+    if (op == SESS_STEP || op == SESS_EVAL)
+        app_settle(a);
+    return THAW_OK;
+}
+
+int app_cmd_lr_find(app *a, int argc, char **argv, thaw_err *err)
+{
+    double lo = 1e-7, hi = 10.0, steps = 100;
+    const app_kv keys[] = { { "start", 1e-12, 1e3, 0, &lo }, { "end", 1e-12, 1e4, 0, &hi },
+                            { "steps", 2, 100000, 1, &steps } };
+    int rc, bad;
+    if (!app_kv_parse(argv + 1, argc - 1, keys, 3, &bad))
+        return thaw_fail(err, THAW_EINVAL, "lr-find %s: expected start=RATE, end=RATE or steps=N",
+                         argv[1 + bad]);
+    if ((rc = app_start_session(a, err)))
+        return rc;
+    a->lr_suggestion = NAN;
+    if ((rc = app_control(a, (sess_ctl){ .op = SESS_LRFIND, .value = lo, .value2 = hi, .count = (int)steps }, err)))
+        return rc;
+    app_settle(a);
+    return THAW_OK;
+}
+
+/* Work that must run on the trainer thread once a session exists. */
+typedef struct call_job {
+    app *a;
+    int kind;                 /* 0 save, 1 metrics, 2 plots */
+    char path[TASK_PATH_MAX];
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int done, rc;
+    thaw_err err;
+} call_job;
+
+static void call_run(void *ctx, const model *transfer, const model *scratch)
+{
+    (void)scratch;
+    call_job *j = ctx;
+    locale_t old = app_enter_c();
+    int rc;
+    if (j->kind == 0) {
+        mf_meta m = j->a->meta;
+        m.prov.epochs = j->a->trained_epochs;
+        m.prov.test_accuracy = j->a->trained_test_acc;
+        rc = mf_save(j->path, &m, transfer, &j->err);
+    } else if (j->kind == 1)
+        rc = runlog_export_metrics(j->a->run, j->path, &j->err);
+    else
+        rc = runlog_export_plots(j->a->run, j->path, &j->err);
+    app_leave_c(old);
+    pthread_mutex_lock(&j->mu);
+    j->rc = rc;
+    j->done = 1;
+    pthread_cond_signal(&j->cv);
+    pthread_mutex_unlock(&j->mu);
+}
+
+static int on_trainer(app *a, int kind, const char *path, thaw_err *err)
+{
+    call_job j;
+    memset(&j, 0, sizeof j);
+    j.a = a;
+    j.kind = kind;
+    snprintf(j.path, sizeof j.path, "%s", path);
+    pthread_mutex_init(&j.mu, NULL);
+    pthread_cond_init(&j.cv, NULL);
+    int rc = app_control(a, (sess_ctl){ .op = SESS_CALL, .call = call_run, .call_ctx = &j }, err);
+    if (rc == THAW_OK) {
+        /* At most one step: the trainer runs it at the next boundary. */
+        pthread_mutex_lock(&j.mu);
+        while (!j.done)
+            pthread_cond_wait(&j.cv, &j.mu);
+        pthread_mutex_unlock(&j.mu);
+        rc = j.rc;
+        if (rc && err)
+            *err = j.err;
+    }
+    pthread_mutex_destroy(&j.mu);
+    pthread_cond_destroy(&j.cv);
+    return rc;
+}
+
+int app_cmd_save(app *a, int argc, char **argv, thaw_err *err)
+{
+    int rc;
+    if (argc != 2)
+        return thaw_fail(err, THAW_EINVAL, "usage: save FILE.json (the weights go beside it)");
+    if ((rc = app_need_plan(a, "save", err)))
+        return rc;
+    if (a->sess)
+        rc = on_trainer(a, 0, argv[1], err);
+    else
+        rc = (app_provenance(a), mf_save(argv[1], &a->meta, &a->plan, err));
+    if (rc == THAW_OK)
+        app_say(a, APP_INFO, "saved %s", argv[1]);
+    return rc;
+}
+
+int app_cmd_export(app *a, int argc, char **argv, thaw_err *err)
+{
+    if (argc != 3 || (strcmp(argv[1], "metrics") && strcmp(argv[1], "plots")))
+        return thaw_fail(err, THAW_EINVAL, "usage: export metrics FILE.csv | export plots FILE.svg");
+    if (!a->sess || !a->run)
+        return thaw_fail(err, THAW_EINVAL, "export: nothing has been trained yet");
+    int rc = on_trainer(a, strcmp(argv[1], "metrics") ? 2 : 1, argv[2], err);
+    if (rc == THAW_OK)
+        app_say(a, APP_INFO, "wrote %s", argv[2]);
+    return rc;
+}
+
+const model *app_model(const app *a)
+{
+    return app_current_model(a);
+}
+
+int app_layers(app *a, sess_layer *out, int cap)
+{
+    if (a->sess)
+        return sess_layers(a->sess, out, cap);
+    const model *m = app_current_model(a);
+    int n = 0;
+    for (int i = 0; m && i < m->nslice && n < cap; i++) {
+        const param_slice *p = &m->slice[i];
+        if (p->kind == PARAM_STAT || (n && out[n - 1].l == p->owner))
+            continue;
+        memset(&out[n], 0, sizeof out[n]);
+        out[n].l = p->owner;
+        out[n].lr = p->lr;
+        int frozen = 0, open = 0;
+        const layer *l = p->owner;
+        for (int k = l->slice0; k < l->slice0 + l->nslice; k++)
+            if (m->slice[k].kind != PARAM_STAT) {
+                frozen += m->slice[k].frozen;
+                open += !m->slice[k].frozen;
+            }
+        out[n].frozen = open == 0 ? 1 : frozen == 0 ? 0 : 2;
+        n++;
+    }
+    return n;
+}
+
+static void show_layers(app *a)
+{
+    const model *m = app_current_model(a);
+    static sess_layer ls[APP_LAYERS_MAX];
+    int n = app_layers(a, ls, APP_LAYERS_MAX);
+    app_say(a, APP_INFO, "%-22s %-12s %10s  %-6s %9s %8s %9s", "layer", "type", "params", "train",
+        "lr", "drift", "|grad|");
+    for (int i = 0; i < n; i++) {
+        const layer *l = ls[i].l;
+        size_t count = 0;
+        for (int s = l->slice0; s < l->slice0 + l->nslice; s++)
+            if (m->slice[s].kind != PARAM_STAT)
+                count += m->slice[s].len;
+        app_say(a, APP_INFO, "%-22s %-12s %10zu  %-6s %9.3g %8.4f %9.3g", l->path, l->ops->type, count,
+            ls[i].frozen == 1 ? "frozen" : ls[i].frozen == 2 ? "partly" : "yes", (double)ls[i].lr,
+            ls[i].drift, ls[i].grad_norm);
+    }
+    app_say(a, APP_INFO, "trainable parameters: %zu of %zu", model_count(m, 1), model_count(m, 0));
+}
+
+/* The last evaluation's confusion matrix and per-class accuracy. */
+static int show_confusion(app *a, thaw_err *err)
+{
+    if (!a->sess || a->nhistory == 0)
+        return thaw_fail(err, THAW_EINVAL, "show confusion: nothing has been evaluated yet (eval)");
+    int k = a->task.nclass;
+    sess_confusion c = { .count = calloc((size_t)k * k, sizeof(long)) };
+    if (!c.count)
+        return thaw_fail(err, THAW_ENOMEM, "out of memory");
+    sess_confusion_get(a->sess, &c);
+    char line[1024];
+    size_t n = (size_t)snprintf(line, sizeof line, "%-16s", c.split == SESS_TEST_SPLIT ?
+                                "test: true \\ predicted" : "val: true \\ predicted");
+    for (int j = 0; j < k && n < sizeof line; j++)
+        n += (size_t)snprintf(line + n, sizeof line - n, " %6d", j);
+    app_say(a, APP_INFO, "%s  accuracy", line);
+    for (int i = 0; i < k; i++) {
+        long row = 0;
+        n = (size_t)snprintf(line, sizeof line, "%2d %-13.13s", i, a->task.name[i]);
+        for (int j = 0; j < k; j++) {
+            row += c.count[(size_t)i * k + j];
+            if (n < sizeof line)
+                n += (size_t)snprintf(line + n, sizeof line - n, " %6ld", c.count[(size_t)i * k + j]);
+        }
+        app_say(a, APP_INFO, "%s  %5.1f%%", line, row ? 100.0 * c.count[(size_t)i * k + i] / row : 0.0);
+    }
+    free(c.count);
+    return THAW_OK;
+}
+
+int app_cmd_show(app *a, int argc, char **argv, thaw_err *err)
+{
+    const char *what = argc > 1 ? argv[1] : "layers";
+    if (!strcmp(what, "confusion"))
+        return show_confusion(a, err);
+    if (!strcmp(what, "settings")) {
+        char *text = app_config_text(a);
+        if (!text)
+            return thaw_fail(err, THAW_ENOMEM, "out of memory");
+        app_say(a, APP_INFO, "%s", text);
+        free(text);
+        return THAW_OK;
+    }
+    if (!strcmp(what, "layers")) {
+        int rc = app_need_plan(a, "show layers", err);
+        if (rc)
+            return rc;
+        show_layers(a);
+        return THAW_OK;
+    }
+    return thaw_fail(err, THAW_EINVAL, "show %s: expected show layers, settings or confusion", what);
+}
+
+int app_cmd_reset(app *a, int argc, char **argv, thaw_err *err)
+{
+    (void)argv;
+    if (argc != 1)
+        return thaw_fail(err, THAW_EINVAL, "usage: reset");
+    if (!a->have_model || !a->data_spec[0]) {
+        app_drop_plan(a);
+        return THAW_OK;
+    }
+    return app_build_plan(a, err);
+}
+
+int app_cmd_quit(app *a, int argc, char **argv, thaw_err *err)
+{
+    (void)argc;
+    (void)argv;
+    (void)err;
+    a->quit = 1;
+    return THAW_OK;
+}
+

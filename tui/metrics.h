@@ -1,0 +1,58 @@
+/* metrics.h — the fields of an evaluation (sess_eval) by name: the one list
+ * behind the columns of metrics.csv and the keys of metrics.jsonl, the
+ * metrics `expect` checks, the plots' series and the "not measured yet"
+ * record a fresh app starts from.
+ *
+ *     int i = metric_find("test_delta");           // -1: no such field
+ *     if (i >= 0 && !isnan(metric_value(&e, i))) ...
+ *     for (int i = 0; i < METRIC_COUNT; i++)       // in sess_eval's order
+ *         printf("%s,", metric_fields[i].name);
+ *
+ * A new field of sess_eval is one line of METRIC_FIELDS: its name becomes a
+ * column, a JSON key and a metric of `expect` at once; its kind comes from
+ * the field's type, so the list cannot misread it.
+ */
+#ifndef THAW_METRICS_H
+#define THAW_METRICS_H
+
+#include <stddef.h>
+
+#include "session.h"
+
+/* sess_eval's fields in its order: X(ID, field). */
+#define METRIC_FIELDS(X)                                                                          \
+    X(EPOCH, epoch) X(STEP, step) X(WALL, wall) X(IMG_S, img_s) X(LR, lr)                        \
+    X(SCRATCH_LR, scratch_lr) X(TRAIN_LOSS, train_loss) X(TRAIN_ACC, train_acc)                  \
+    X(VAL_LOSS, val_loss) X(VAL_ACC, val_acc) X(TEST_ACC, test_acc)                              \
+    X(SCRATCH_TRAIN_LOSS, scratch_train_loss) X(SCRATCH_TRAIN_ACC, scratch_train_acc)            \
+    X(SCRATCH_VAL_LOSS, scratch_val_loss) X(SCRATCH_VAL_ACC, scratch_val_acc)                    \
+    X(SCRATCH_TEST_ACC, scratch_test_acc) X(DELTA, delta) X(TEST_DELTA, test_delta)              \
+    X(SOURCE_ACC, source_acc) X(FINAL, final) X(BEST, best)
+
+typedef enum metric_id {
+#define METRIC_ID(id, field) METRIC_##id,
+    METRIC_FIELDS(METRIC_ID)
+#undef METRIC_ID
+    METRIC_COUNT
+} metric_id;
+
+typedef enum metric_kind { METRIC_INT, METRIC_LONG, METRIC_DOUBLE } metric_kind;
+
+typedef struct metric_field {
+    const char *name;           /* the field's name: column, JSON key, expect's METRIC */
+    metric_kind kind;
+    size_t off;                 /* within sess_eval */
+} metric_field;
+
+extern const metric_field metric_fields[METRIC_COUNT];
+
+/* The field called name, or -1. */
+int metric_find(const char *name);
+
+/* Field i of e as a double (NaN: not measured). */
+double metric_value(const sess_eval *e, int i);
+
+/* Sets every double field of e to NaN, every other to 0: nothing measured. */
+void metric_none(sess_eval *e);
+
+#endif
