@@ -376,7 +376,7 @@ int mf_parse(mf_meta *meta, const char *text, size_t len, const char *file, thaw
         rc = thaw_fail(err, THAW_ENOMEM, "%s: out of memory", file);
         goto done;
     }
-    p.version = (int)version;
+    p.version = meta->version = (int)version;
     if ((rc = mf_parse_node(meta->arch, arch, "architecture", 1, &p)))
         goto done;
     uint64_t floats;

@@ -111,6 +111,7 @@ typedef struct mf_provenance {
 /* What a model file says besides the weights. */
 typedef struct mf_meta {
     char file[256];                     /* the JSON's path, for messages */
+    int version;                        /* the file's format version (1 or 2) */
     char weights[MF_TEXT_MAX];          /* the weights' file name, beside the JSON */
     shape3 input;
     double mean[MF_CHANNELS_MAX], std[MF_CHANNELS_MAX];

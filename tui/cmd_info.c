@@ -135,7 +135,7 @@ int cmd_info(int argc, char **argv)
         return 1;
     }
     if (file)
-        printf("%s: %s version %d, weights %s\n\n", file, MF_FORMAT, MF_VERSION, meta.weights);
+        printf("%s: %s version %d, weights %s\n\n", file, MF_FORMAT, meta.version, meta.weights);
     else
         printf("the built-in reference model (untrained); `thaw info MODEL.json` shows a model file\n\n");
     info_print(&meta, &m);

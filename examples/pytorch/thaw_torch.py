@@ -30,7 +30,7 @@ import sys
 import torch
 from torch import nn
 
-FORMAT, VERSION = "thaw-model", 1
+FORMAT, VERSION = "thaw-model", 2   # writes version 2; reads 1 and 2
 
 # ---- safetensors -----------------------------------------------------------
 
@@ -94,21 +94,64 @@ class Seq(nn.Module):
 
 
 class Residual(nn.Module):
-    """thaw's residual block (core/residual.c): conv3x3(stride)-bn-relu-conv3x3-bn,
-    plus the input or proj = conv1x1(stride)-bn, then relu."""
+    """thaw's residual container (core/residual.c): act(body(x) + shortcut(x)),
+    the shortcut the identity when absent. The body's children are the
+    block's own attributes (conv1, bn1, relu, ...), as in torchvision."""
 
-    def __init__(self, cin, cout, stride, projection):
+    def __init__(self, body, shortcut, activation):
         super().__init__()
-        self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
-        self.bn1 = nn.BatchNorm2d(cout)
-        self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
-        self.bn2 = nn.BatchNorm2d(cout)
-        self.proj = (nn.Sequential(nn.Conv2d(cin, cout, 1, stride, 0, bias=False), nn.BatchNorm2d(cout))
-                     if projection else None)
+        self.body = []
+        for node in body:
+            self.add_module(node["name"], build(node))
+            self.body.append(node["name"])
+        self.shortcut = shortcut["name"] if shortcut else None
+        if shortcut:
+            self.add_module(shortcut["name"], build(shortcut))
+        self.activation = activation
 
     def forward(self, x):
-        main = self.bn2(self.conv2(torch.relu(self.bn1(self.conv1(x)))))
-        return torch.relu(main + (x if self.proj is None else self.proj(x)))
+        y = x
+        for name in self.body:
+            y = getattr(self, name)(y)
+        y = y + (x if self.shortcut is None else getattr(self, self.shortcut)(x))
+        return torch.relu(y) if self.activation == "relu" else y
+
+
+class Gate(nn.Module):
+    """thaw's gate container (core/gate.c): x * branch(x), squeeze-and-excite."""
+
+    def __init__(self, branch):
+        super().__init__()
+        for node in branch:
+            self.add_module(node["name"], build(node))
+
+    def forward(self, x):
+        g = x
+        for child in self.children():
+            g = child(g)
+        return x * g
+
+
+def conv(name, cin, cout, k, stride, pad):
+    return {"name": name, "type": "conv2d", "in_channels": cin, "out_channels": cout,
+            "kernel_size": k, "stride": stride, "padding": pad, "bias": False}
+
+
+def bn(name, c):
+    return {"name": name, "type": "batchnorm2d", "num_features": c, "eps": 1e-05, "momentum": 0.1}
+
+
+def basic_block(name, cin, cout, stride, projection=None):
+    """A ResNet basic block as version 2 writes it (version 1's "residual")."""
+    if projection is None:
+        projection = stride != 1 or cin != cout
+    node = {"name": name, "type": "residual", "activation": "relu", "body": [
+        conv("conv1", cin, cout, 3, stride, 1), bn("bn1", cout), {"name": "relu", "type": "relu"},
+        conv("conv2", cout, cout, 3, 1, 1), bn("bn2", cout)]}
+    if projection:
+        node["shortcut"] = {"name": "proj", "type": "sequential",
+                            "layers": [conv("0", cin, cout, 1, stride, 0), bn("1", cout)]}
+    return node
 
 
 class GlobalAvg(nn.Module):
@@ -132,10 +175,15 @@ def build(node):
     t = node["type"]
     if t == "sequential":
         return Seq(node["layers"])
+    if t == "residual" and "body" not in node:   # version 1's basic block
+        node = basic_block(node["name"], node["in_channels"], node["out_channels"],
+                           node.get("stride", 1), node.get("projection"))
     if t == "residual":
-        needed = node.get("stride", 1) != 1 or node["in_channels"] != node["out_channels"]
-        return Residual(node["in_channels"], node["out_channels"], node.get("stride", 1),
-                        node.get("projection", needed))
+        return Residual(node["body"], node.get("shortcut"), node.get("activation", "none"))
+    if t == "gate":
+        return Gate(node["branch"])
+    if t == "silu":
+        return nn.SiLU()
     if t == "conv2d":
         return nn.Conv2d(node["in_channels"], node["out_channels"], node["kernel_size"],
                          node.get("stride", 1), node.get("padding", 0), bias=node.get("bias", True))
@@ -173,18 +221,13 @@ class ThawNet(nn.Module):
 
 
 def reference_arch(in_channels, classes):
-    """fashion-resnet, as models/modelfile.c (mf_meta_reference) and
+    """fashion-resnet, as models/mf_print.c (mf_meta_reference) and
     tests/bench/torch_peer.py define it."""
-    def block(name, cin, cout, stride):
-        return {"name": name, "type": "residual", "in_channels": cin, "out_channels": cout,
-                "stride": stride, "projection": stride != 1 or cin != cout}
     return {"type": "sequential", "layers": [
         {"name": "stem", "type": "sequential", "layers": [
-            {"name": "0", "type": "conv2d", "in_channels": in_channels, "out_channels": 32,
-             "kernel_size": 3, "stride": 1, "padding": 1, "bias": False},
-            {"name": "1", "type": "batchnorm2d", "num_features": 32, "eps": 1e-05, "momentum": 0.1},
-            {"name": "2", "type": "relu"}]},
-        block("stage1", 32, 32, 1), block("stage2", 32, 64, 2), block("stage3", 64, 128, 2),
+            conv("0", in_channels, 32, 3, 1, 1), bn("1", 32), {"name": "2", "type": "relu"}]},
+        basic_block("stage1", 32, 32, 1), basic_block("stage2", 32, 64, 2),
+        basic_block("stage3", 64, 128, 2),
         {"name": "pool", "type": "avgpool"},
         {"name": "head", "type": "linear", "in_features": 128, "out_features": classes, "bias": True}]}
 
@@ -217,8 +260,8 @@ def save_thaw(path, meta, net):
 def load_thaw(path):
     with open(path) as f:
         meta = json.load(f)
-    if meta.get("format") != FORMAT or meta.get("version") != VERSION:
-        raise SystemExit("%s: not a %s version %d file" % (path, FORMAT, VERSION))
+    if meta.get("format") != FORMAT or meta.get("version") not in (1, VERSION):
+        raise SystemExit("%s: not a %s version 1 or %d file" % (path, FORMAT, VERSION))
     net = ThawNet(meta["architecture"])
     tensors = read_safetensors(os.path.join(os.path.dirname(path), meta["weights"]))
     state = net.state_dict()
@@ -240,6 +283,7 @@ def to_thaw(args):
         with open(args.like) as f:
             meta = json.load(f)
         meta.pop("frozen", None)
+        meta.pop("version", None)
     else:
         channels, classes = sd["stem.0.weight"].shape[1], sd["head.weight"].shape[0]
         meta = {"input": {"channels": channels, "height": args.size[0], "width": args.size[1],
@@ -268,10 +312,7 @@ GOLDEN_ARCH = {"type": "sequential", "layers": [
         {"name": "1", "type": "batchnorm2d", "num_features": 8, "eps": 1e-05, "momentum": 0.1},
         {"name": "2", "type": "relu"}]},
     {"name": "pool1", "type": "maxpool2d", "kernel_size": 3, "stride": 2, "padding": 1},
-    {"name": "stage1", "type": "residual", "in_channels": 8, "out_channels": 8, "stride": 1,
-     "projection": False},
-    {"name": "stage2", "type": "residual", "in_channels": 8, "out_channels": 16, "stride": 2,
-     "projection": True},
+    basic_block("stage1", 8, 8, 1), basic_block("stage2", 8, 16, 2),
     {"name": "mix", "type": "conv2d", "in_channels": 16, "out_channels": 16, "kernel_size": 3,
      "stride": 1, "padding": 1, "bias": True},
     {"name": "act", "type": "relu"},

@@ -1,0 +1,248 @@
+/* test_models_v2.c — model format version 2: the shipped version 1 models
+ * save as version 2 and come back bit for bit, a tree of every layer type
+ * round-trips, and the general containers' bad inputs are refused by name. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fileio.h"
+#include "modelfile.h"
+#include "registry.h"
+#include "safetensors.h"
+#include "test.h"
+
+static int v2_temp_dir(char *dir, size_t cap)
+{
+    const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+    snprintf(dir, cap, "%s/thaw-v2-XXXXXX", tmp);
+    return mkdtemp(dir) != NULL;
+}
+
+static void v2_remove(const char *dir, const char *name)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s.json", dir, name);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/%s.safetensors", dir, name);
+    unlink(path);
+    rmdir(dir);
+}
+
+/* The same parameters, statistics and BatchNorm counts, bit for bit. */
+static int v2_same_weights(const model *a, const model *b)
+{
+    if (a->nslice != b->nslice || a->nfloat != b->nfloat)
+        return 0;
+    for (int s = 0; s < a->nslice; s++)
+        if (strcmp(a->slice[s].name, b->slice[s].name) || a->slice[s].frozen != b->slice[s].frozen ||
+            memcmp(model_param(a, s), model_param(b, s), a->slice[s].len * sizeof(float)))
+            return 0;
+    for (int s = 0; s < a->nslice; s++) {
+        const layer *la = a->slice[s].owner, *lb = b->slice[s].owner;
+        if (layer_is_batchnorm(la) && batchnorm2d_tracked(la) != batchnorm2d_tracked(lb))
+            return 0;
+    }
+    return 1;
+}
+
+/* Both models' logits on the same seeded batch, evaluation and training
+ * mode, equal bit for bit. */
+static int v2_same_outputs(model *a, model *b)
+{
+    enum { B = 3 };
+    thaw_err err = { 0 };
+    size_t n = (size_t)B * shape3_count(a->in);
+    float *x = malloc(n * sizeof *x);
+    int same = x && model_prepare(a, B, &err) == THAW_OK && model_prepare(b, B, &err) == THAW_OK;
+    rng r = rng_seeded(11);
+    for (size_t i = 0; same && i < n; i++)
+        x[i] = 2.0f * rng_uniform(&r) - 1.0f;
+    b->rng = a->rng;   /* the same dropout masks */
+    for (int train = 0; same && train < 2; train++) {
+        model_forward(a, x, B, train);
+        model_forward(b, x, B, train);
+        same = !memcmp(a->root->y, b->root->y, (size_t)B * a->classes * sizeof(float));
+    }
+    free(x);
+    return same;
+}
+
+/* Loads path, saves it in a fresh folder (as version 2), loads that back. */
+static void v2_round_trip(const char *path)
+{
+    thaw_err err = { 0 };
+    mf_meta meta, back;
+    model m, m2;
+    char dir[256], out[512];
+    CHECKF(mf_load(&meta, &m, path, NULL, &err) == THAW_OK, "%s", err.msg);
+    CHECK(v2_temp_dir(dir, sizeof dir));
+    snprintf(out, sizeof out, "%s/again.json", dir);
+    int rc = mf_save(out, &meta, &m, &err);
+    char *text = NULL;
+    size_t len = 0;
+    int v2 = rc == THAW_OK && fio_read(out, MF_JSON_MAX, &text, &len, &err) == THAW_OK &&
+             (strstr(text, "\"version\": 2") || strstr(text, "\"version\":\t2")) && strstr(text, "\"body\":") &&
+             strstr(text, "\"shortcut\":") && !strstr(text, "\"projection\"");
+    free(text);
+    int loaded = rc == THAW_OK && mf_load(&back, &m2, out, NULL, &err) == THAW_OK;
+    int same = loaded && v2_same_weights(&m, &m2) && v2_same_outputs(&m, &m2);
+    /* The weights file holds exactly the version 1 file's tensors. */
+    st_file f1, f2;
+    char w1[512], w2[512];
+    snprintf(w1, sizeof w1, "%.*s.safetensors", (int)(strlen(path) - 5), path);
+    snprintf(w2, sizeof w2, "%s/again.safetensors", dir);
+    int names = st_read(&f1, w1, &err) == THAW_OK;
+    if (names && st_read(&f2, w2, &err) == THAW_OK) {
+        names = f1.ntensor == f2.ntensor;
+        for (int i = 0; names && i < f1.ntensor; i++)
+            names = st_find(&f2, f1.tensor[i].name) != NULL;
+        st_free(&f2);
+    } else {
+        names = 0;
+    }
+    st_free(&f1);
+    if (loaded) {
+        mf_meta_free(&back);
+        model_free(&m2);
+    }
+    mf_meta_free(&meta);
+    model_free(&m);
+    v2_remove(dir, "again");
+    CHECKF(rc == THAW_OK && loaded, "%s: %s", path, err.msg);
+    CHECKF(v2, "%s: the save is not a version 2 file with general residual blocks", path);
+    CHECKF(names, "%s: the version 2 weights do not hold the version 1 tensors", path);
+    CHECKF(same, "%s: version 2 does not reproduce version 1's numbers bit for bit", path);
+}
+
+void test_mf_v2_shipped_round_trip(void)
+{
+    v2_round_trip("models/fashion-resnet.json");
+    v2_round_trip("models/shapes-resnet.json");
+}
+
+/* A version 2 tree holding every layer type: MobileNet-style inverted
+ * residual, squeeze-and-excite gate, a basic block with a shortcut. */
+static const char v2_every_type[] =
+    "{\"format\": \"thaw-model\", \"version\": 2, \"weights\": \"every.safetensors\","
+    " \"input\": {\"channels\": 2, \"height\": 8, \"width\": 8, \"mean\": [0, 0], \"std\": [1, 1]},"
+    " \"classes\": [\"a\", \"b\", \"c\"],"
+    " \"architecture\": {\"type\": \"sequential\", \"layers\": ["
+    "  {\"name\": \"stem\", \"type\": \"conv2d\", \"in_channels\": 2, \"out_channels\": 4,"
+    "   \"kernel_size\": 3, \"padding\": 1},"
+    "  {\"name\": \"inv\", \"type\": \"residual\", \"body\": ["
+    "    {\"name\": \"conv\", \"type\": \"sequential\", \"layers\": ["
+    "      {\"name\": \"0\", \"type\": \"conv2d\", \"in_channels\": 4, \"out_channels\": 8, \"kernel_size\": 1},"
+    "      {\"name\": \"1\", \"type\": \"batchnorm2d\", \"num_features\": 8},"
+    "      {\"name\": \"2\", \"type\": \"silu\"},"
+    "      {\"name\": \"se\", \"type\": \"gate\", \"branch\": ["
+    "        {\"name\": \"avgpool\", \"type\": \"avgpool\"},"
+    "        {\"name\": \"fc1\", \"type\": \"conv2d\", \"in_channels\": 8, \"out_channels\": 2, \"kernel_size\": 1},"
+    "        {\"name\": \"relu\", \"type\": \"relu\"},"
+    "        {\"name\": \"fc2\", \"type\": \"conv2d\", \"in_channels\": 2, \"out_channels\": 8, \"kernel_size\": 1}]},"
+    "      {\"name\": \"3\", \"type\": \"conv2d\", \"in_channels\": 8, \"out_channels\": 4, \"kernel_size\": 1}]}]},"
+    "  {\"name\": \"block\", \"type\": \"residual\", \"activation\": \"relu\", \"body\": ["
+    "    {\"name\": \"conv1\", \"type\": \"conv2d\", \"in_channels\": 4, \"out_channels\": 6,"
+    "     \"kernel_size\": 3, \"stride\": 2, \"padding\": 1, \"bias\": false}],"
+    "   \"shortcut\": {\"name\": \"downsample\", \"type\": \"conv2d\", \"in_channels\": 4,"
+    "     \"out_channels\": 6, \"kernel_size\": 1, \"stride\": 2}},"
+    "  {\"name\": \"pool1\", \"type\": \"maxpool2d\", \"kernel_size\": 2},"
+    "  {\"name\": \"flat\", \"type\": \"flatten\"},"
+    "  {\"name\": \"drop\", \"type\": \"dropout\", \"p\": 0.2},"
+    "  {\"name\": \"head\", \"type\": \"linear\", \"in_features\": 24, \"out_features\": 3}]}}";
+
+static void v2_types_seen(const mf_node *n, int *seen)
+{
+    for (int t = 0; t < LAYER_TYPE_COUNT; t++)
+        seen[t] |= layer_type_at(t) == n->type;
+    for (int i = 0; i < n->nchild; i++)
+        v2_types_seen(&n->child[i], seen);
+    if (n->side)
+        v2_types_seen(n->side, seen);
+}
+
+void test_mf_v2_every_type(void)
+{
+    thaw_err err = { 0 };
+    mf_meta meta, back;
+    model m, m2;
+    char dir[256], out[512];
+    CHECKF(mf_parse(&meta, v2_every_type, sizeof v2_every_type - 1, "every.json", &err) == THAW_OK,
+           "%s", err.msg);
+    int seen[LAYER_TYPE_COUNT] = { 0 }, all = 1;
+    v2_types_seen(meta.arch, seen);
+    for (int t = 0; t < LAYER_TYPE_COUNT; t++)
+        all &= seen[t];
+    int rc = mf_build(&m, &meta, 5, &err);
+    CHECKF(rc == THAW_OK, "%s", err.msg);
+    EXPECT(v2_temp_dir(dir, sizeof dir));
+    snprintf(out, sizeof out, "%s/every.json", dir);
+    rc = mf_save(out, &meta, &m, &err);
+    int loaded = rc == THAW_OK && mf_load(&back, &m2, out, NULL, &err) == THAW_OK;
+    int same = loaded && v2_same_weights(&m, &m2) && v2_same_outputs(&m, &m2) &&
+               model_find(&m2, "inv.conv.se.fc2") && model_find(&m2, "block.downsample") &&
+               model_slice(&m2, "block.downsample.bias");
+    if (loaded) {
+        mf_meta_free(&back);
+        model_free(&m2);
+    }
+    mf_meta_free(&meta);
+    model_free(&m);
+    v2_remove(dir, "every");
+    CHECK(all);
+    CHECKF(loaded, "%s", err.msg);
+    CHECK(same);
+done:;
+}
+
+/* The architecture node `node_json` inside a minimal version 2 file fails
+ * to parse or build with a message holding `want`. */
+static void v2_refused(const char *node_json, const char *want)
+{
+    char text[4096];
+    int n = snprintf(text, sizeof text,
+        "{\"format\": \"thaw-model\", \"version\": 2, \"weights\": \"bad.safetensors\","
+        " \"input\": {\"channels\": 2, \"height\": 4, \"width\": 4, \"mean\": [0, 0], \"std\": [1, 1]},"
+        " \"classes\": [\"a\", \"b\"], \"architecture\": {\"type\": \"sequential\", \"layers\": [%s,"
+        " {\"name\": \"pool\", \"type\": \"avgpool\"},"
+        " {\"name\": \"head\", \"type\": \"linear\", \"in_features\": 2, \"out_features\": 2}]}}", node_json);
+    thaw_err err = { 0 };
+    mf_meta meta;
+    model m;
+    int rc = mf_parse(&meta, text, (size_t)n, "bad.json", &err);
+    if (rc == THAW_OK) {
+        rc = mf_build(&m, &meta, 1, &err);
+        if (rc == THAW_OK)
+            model_free(&m);
+        mf_meta_free(&meta);
+    }
+    CHECKF(rc != THAW_OK && !strncmp(err.msg, "bad.json: ", 10) && strstr(err.msg, want),
+           "got \"%s\"; expected \"%s\"", err.msg, want);
+}
+
+void test_mf_v2_bad_containers(void)
+{
+    static const char conv[] = "{\"name\": \"c\", \"type\": \"conv2d\", \"in_channels\": 2, "
+                               "\"out_channels\": 2, \"kernel_size\": 3, \"padding\": 1}";
+    char node[1024];
+    snprintf(node, sizeof node, "{\"name\": \"r\", \"type\": \"residual\", \"activation\": "
+             "\"gelu\", \"body\": [%s]}", conv);
+    v2_refused(node, "architecture.layers[0].activation: \"gelu\"; expected one of: none, relu");
+    v2_refused("{\"name\": \"r\", \"type\": \"residual\", \"in_channels\": 2, \"out_channels\": 2}",
+               "architecture.layers[0]: unknown key 'in_channels'; expected one of: name, type, "
+               "activation, body, shortcut");
+    v2_refused("{\"name\": \"r\", \"type\": \"residual\", \"body\": []}",
+               "architecture.layers[0].body: expected 1 to 4096 elements, got 0");
+    snprintf(node, sizeof node, "{\"name\": \"r\", \"type\": \"residual\", \"body\": [%s], "
+             "\"shortcut\": {\"name\": \"c\", \"type\": \"relu\"}}", conv);
+    v2_refused(node, "architecture.layers[0].shortcut.name: 'c' is already the name of "
+               "architecture.layers[0].body[0]");
+    snprintf(node, sizeof node, "{\"name\": \"r\", \"type\": \"residual\", \"body\": [%s, "
+             "{\"name\": \"p\", \"type\": \"maxpool2d\", \"kernel_size\": 2}]}", conv);
+    v2_refused(node, "block r: the main path gives 2x2x2 but the shortcut gives 2x4x4");
+    v2_refused("{\"name\": \"g\", \"type\": \"gate\", \"branch\": [{\"name\": \"f\", \"type\": "
+               "\"conv2d\", \"in_channels\": 2, \"out_channels\": 3, \"kernel_size\": 1}]}",
+               "gate g: the branch gives 3x4x4; expected 2x1x1 or 2x4x4");
+    v2_refused("{\"name\": \"s\", \"type\": \"silu\", \"body\": []}",
+               "architecture.layers[0]: unknown key 'body'; expected one of: name, type");
+}
