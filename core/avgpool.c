@@ -41,10 +41,7 @@ static void avgpool_backward(layer *l, model *m, const float *x, float *dx, int 
 const layer_ops avgpool_ops = {
     .type = "avgpool",
     .torch = "nn.AdaptiveAvgPool2d(1)",
-    .head_hp = -1,
-    .size = sizeof(layer),
     .plan = avgpool_plan,
-    .alloc = layer_alloc_io,
     .forward = avgpool_forward,
     .backward = avgpool_backward,
 };

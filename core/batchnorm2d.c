@@ -223,7 +223,6 @@ const layer_ops batchnorm2d_ops = {
     .nhp = 3,
     .torch = "nn.BatchNorm2d",
     .tensors = (const char *const[]){ "weight", "bias", "running_mean", "running_var", NULL },
-    .head_hp = -1,
     .size = sizeof(batchnorm2d),
     .setup = bn_setup,
     .hparams = bn_hparams,

@@ -397,7 +397,6 @@ const layer_ops conv2d_ops = {
     .nhp = 6,
     .torch = "nn.Conv2d",
     .tensors = (const char *const[]){ "weight", "bias", NULL },
-    .head_hp = -1,
     .size = sizeof(conv2d),
     .setup = conv2d_setup,
     .hparams = conv2d_hparams,

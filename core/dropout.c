@@ -69,7 +69,6 @@ const layer_ops dropout_ops = {
     .hp = dropout_hp,
     .nhp = 1,
     .torch = "nn.Dropout",
-    .head_hp = -1,
     .size = sizeof(dropout),
     .setup = dropout_setup,
     .hparams = dropout_hparams,

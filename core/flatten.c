@@ -34,10 +34,7 @@ static void flatten_backward(layer *l, model *m, const float *x, float *dx, int 
 const layer_ops flatten_ops = {
     .type = "flatten",
     .torch = "nn.Flatten",
-    .head_hp = -1,
-    .size = sizeof(layer),
     .plan = flatten_plan,
-    .alloc = layer_alloc_io,
     .forward = flatten_forward,
     .backward = flatten_backward,
 };

@@ -40,8 +40,7 @@ static int gate_plan(layer *l, model *m, shape3 in, const layer *prev, thaw_err 
 static void gate_alloc(layer *l, arena *a, int batch)
 {
     gate *gt = (gate *)l;
-    for (int i = 0; i < l->nchild; i++)
-        l->child[i]->ops->alloc(l->child[i], a, batch);
+    layer_alloc_children(l, a, batch);
     layer_alloc_io(l, a, batch);
     layer *g = l->child[l->nchild - 1];
     gt->dg = arena_alloc(a, (size_t)batch * shape3_count(g->out) * sizeof(float));
@@ -86,24 +85,16 @@ static void gate_backward(layer *l, model *m, const float *x, float *dx, int acc
     layer_chain_backward(l->child, l->nchild, m, 0, x, dx, 1, batch);
 }
 
-static int gate_grad_plan(layer *l, model *m, int upstream)
-{
-    l->need_dx = upstream;
-    l->trainable = 0;
-    return layer_chain_grad_plan(l->child, l->nchild, m, upstream, &l->trainable) || upstream;
-}
-
 const layer_ops gate_ops = {
     .type = "gate",
     .flags = LAYER_CONTAINER,
     .children = "branch",
-    .head_hp = -1,
     .size = sizeof(gate),
     .plan = gate_plan,
     .alloc = gate_alloc,
     .forward = gate_forward,
     .backward = gate_backward,
-    .grad_plan = gate_grad_plan,
+    .grad_plan = layer_children_grad_plan,
 };
 
 layer *gate_new(const char *name)

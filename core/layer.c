@@ -80,7 +80,7 @@ layer *layer_create(const layer_ops *ops, const char *name, const double *hp, th
 {
     if (layer_hp_check(ops, hp, NULL, err) != THAW_OK)
         return NULL;
-    layer *l = calloc(1, ops->size);
+    layer *l = calloc(1, ops->size ? ops->size : sizeof(layer));
     if (!l) {
         thaw_fail(err, THAW_ENOMEM, "out of memory building layer %s", name);
         return NULL;
@@ -103,6 +103,20 @@ void layer_alloc_io(layer *l, arena *a, int batch)
     size_t bytes = (size_t)batch * shape3_count(l->out) * sizeof(float);
     l->y = arena_alloc(a, bytes);
     l->dy = arena_alloc(a, bytes);
+}
+
+void layer_alloc(layer *l, arena *a, int batch)
+{
+    if (l->ops->alloc)
+        l->ops->alloc(l, a, batch);
+    else
+        layer_alloc_io(l, a, batch);
+}
+
+void layer_alloc_children(layer *l, arena *a, int batch)
+{
+    for (int i = 0; i < l->nchild; i++)
+        layer_alloc(l->child[i], a, batch);
 }
 
 void layer_set_dy(layer *l, float *dy)
@@ -283,8 +297,7 @@ static int sequential_plan(layer *l, model *m, shape3 in, const layer *prev, tha
 
 static void sequential_alloc(layer *l, arena *a, int batch)
 {
-    for (int i = 0; i < l->nchild; i++)
-        l->child[i]->ops->alloc(l->child[i], a, batch);
+    layer_alloc_children(l, a, batch);
     l->y = l->child[l->nchild - 1]->y;
     l->dy = l->child[l->nchild - 1]->dy;
 }
@@ -310,7 +323,7 @@ static void sequential_backward(layer *l, model *m, const float *x, float *dx, i
     sequential_backward_from(l, m, 0, x, dx, acc, batch);
 }
 
-static int sequential_grad_plan(layer *l, model *m, int upstream)
+int layer_children_grad_plan(layer *l, model *m, int upstream)
 {
     l->need_dx = upstream;
     l->trainable = 0;
@@ -322,14 +335,12 @@ const layer_ops sequential_ops = {
     .flags = LAYER_CONTAINER,
     .children = "layers",
     .torch = "nn.Sequential",
-    .head_hp = -1,
-    .size = sizeof(layer),
     .passes_last = 1,
     .plan = sequential_plan,
     .alloc = sequential_alloc,
     .forward = sequential_forward,
     .backward = sequential_backward,
-    .grad_plan = sequential_grad_plan,
+    .grad_plan = layer_children_grad_plan,
 };
 
 layer *sequential_new(const char *name)

@@ -110,10 +110,11 @@ typedef struct layer_ops {
      * layer declares, in order (NULL-terminated; NULL for none). */
     const char *torch;
     const char *const *tensors;
-    /* The hyper-parameter that counts outputs, which a new head for another
-     * class count changes; -1 when the type cannot be a head. */
-    int head_hp;
-    size_t size;               /* bytes of the type's struct (first member `layer`) */
+    /* The key of the hyper-parameter that counts outputs, which a new head
+     * for another class count changes; NULL when the type cannot be a head. */
+    const char *head;
+    size_t size;               /* bytes of the type's struct (first member
+                                  `layer`); 0: a plain layer */
 
     /* Copies checked hyper-parameters into the type's struct; hparams reads
      * them back. NULL when the type has none. */
@@ -132,7 +133,8 @@ typedef struct layer_ops {
 
     /* Takes the layer's buffers for `batch` samples from the arena (l->y,
      * l->dy and whatever it saves between forward and backward). Runs twice:
-     * once measuring, once for real (see arena.h). NULL: layer_alloc_io. */
+     * once measuring, once for real (see arena.h). NULL: layer_alloc_io.
+     * Call through layer_alloc. */
     void (*alloc)(layer *l, arena *a, int batch);
 
     /* Floats of shared scratch the layer needs during forward or backward. */
@@ -271,6 +273,13 @@ int  layer_plan(layer *l, model *m, shape3 in, const layer *prev, thaw_err *err)
  * including l does. */
 int  layer_grad_plan(layer *l, model *m, int upstream);
 void layer_alloc_io(layer *l, arena *a, int batch);
+/* l's buffers (its ops' alloc, or layer_alloc_io); layer_alloc_children
+ * takes every child's. */
+void layer_alloc(layer *l, arena *a, int batch);
+void layer_alloc_children(layer *l, arena *a, int batch);
+/* A container's gradient plan when its children form one chain
+ * (sequential, gate). */
+int  layer_children_grad_plan(layer *l, model *m, int upstream);
 /* Points a node's output gradient at dy; for a container also its last child's. */
 void layer_set_dy(layer *l, float *dy);
 /* Shape-preserving leaves' plan: out = in. */

@@ -104,7 +104,6 @@ const layer_ops maxpool2d_ops = {
     .hp = maxpool_hp,
     .nhp = 3,
     .torch = "nn.MaxPool2d",
-    .head_hp = -1,
     .size = sizeof(maxpool2d),
     .setup = maxpool_setup,
     .hparams = maxpool_hparams,

@@ -102,7 +102,7 @@ int model_prepare(model *m, int batch, thaw_err *err)
     arena a = {0};
     size_t nscratch = model_scratch_need(m->root, batch);
     arena_alloc(&a, nscratch * sizeof(float));
-    m->root->ops->alloc(m->root, &a, batch);
+    layer_alloc(m->root, &a, batch);
     size_t need = a.used;
     /* Reserve beside the old buffers and switch only on success: the layers
      * keep pointing into the old arena, still valid, when memory runs out. */
@@ -114,7 +114,7 @@ int model_prepare(model *m, int batch, thaw_err *err)
     m->act = fresh;
     m->nscratch = nscratch;
     m->scratch = arena_alloc(&m->act, m->nscratch * sizeof(float));
-    m->root->ops->alloc(m->root, &m->act, batch);
+    layer_alloc(m->root, &m->act, batch);
     m->batch = batch;
     return THAW_OK;
 }

@@ -30,10 +30,7 @@ static void relu_backward(layer *l, model *m, const float *x, float *dx, int acc
 const layer_ops relu_ops = {
     .type = "relu",
     .torch = "nn.ReLU",
-    .head_hp = -1,
-    .size = sizeof(layer),
     .plan = layer_plan_same,
-    .alloc = layer_alloc_io,
     .forward = relu_forward,
     .backward = relu_backward,
 };

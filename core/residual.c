@@ -55,8 +55,7 @@ static int residual_plan(layer *l, model *m, shape3 in, const layer *prev, thaw_
 static void residual_alloc(layer *l, arena *a, int batch)
 {
     residual *r = (residual *)l;
-    for (int i = 0; i < l->nchild; i++)
-        l->child[i]->ops->alloc(l->child[i], a, batch);
+    layer_alloc_children(l, a, batch);
     layer_alloc_io(l, a, batch);
     r->dsum = arena_alloc(a, (size_t)batch * shape3_count(l->out) * sizeof(float));
     for (int i = 0; i < l->nchild; i++)
@@ -149,7 +148,6 @@ const layer_ops residual_ops = {
     .nhp = 1,
     .children = "body",
     .side = "shortcut",
-    .head_hp = -1,
     .size = sizeof(residual),
     .setup = residual_setup,
     .hparams = residual_hparams,

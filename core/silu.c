@@ -35,10 +35,7 @@ static void silu_backward(layer *l, model *m, const float *x, float *dx, int acc
 const layer_ops silu_ops = {
     .type = "silu",
     .torch = "nn.SiLU",
-    .head_hp = -1,
-    .size = sizeof(layer),
     .plan = layer_plan_same,
-    .alloc = layer_alloc_io,
     .forward = silu_forward,
     .backward = silu_backward,
 };

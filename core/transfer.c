@@ -23,7 +23,7 @@ static layer *transfer_clone(const layer *l, const layer *head, int classes, tha
     if (l->ops->hparams)
         l->ops->hparams(l, hp);
     if (l == head)
-        hp[l->ops->head_hp] = classes;
+        hp[layer_hp_index(l->ops, l->ops->head)] = classes;
     layer *c = layer_create(l->ops, l->name, hp, err);
     for (int i = 0; c && i < l->nchild; i++) {
         layer *child = transfer_clone(l->child[i], head, classes, err);
@@ -50,11 +50,11 @@ int transfer_new_head(model *m, const model *from, int classes, unsigned long lo
 {
     memset(m, 0, sizeof *m);
     const layer *head = transfer_head(from);
-    if (!head || head->ops->head_hp < 0) {
+    if (!head || !head->ops->head) {
         char can[256] = "";
         size_t used = 0;
         for (int i = 0; i < LAYER_TYPE_COUNT; i++)
-            if (layer_type_at(i)->head_hp >= 0 && used < sizeof can)
+            if (layer_type_at(i)->head && used < sizeof can)
                 used += (size_t)snprintf(can + used, sizeof can - used, "%s%s", used ? " or " : "",
                                          layer_type_at(i)->type);
         return thaw_fail(err, THAW_EINVAL, "cannot give the model a new head: its last layer with "

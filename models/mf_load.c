@@ -235,7 +235,7 @@ static int mf_new_head(mf_meta *meta, const model *from, model *m, int classes,
     if (rc)
         return thaw_fail(err, rc, "%s: %s", meta->file, detail.msg);
     mf_node *head = mf_find(meta->arch, transfer_head(m)->path);
-    head->hp[head->type->head_hp] = classes;
+    head->hp[layer_hp_index(head->type, head->type->head)] = classes;
     if ((rc = mf_generic_classes(meta, classes, err)))
         model_free(m);
     return rc;

@@ -226,27 +226,35 @@ static int mf_parse_input(mf_meta *meta, const cJSON *v, const mf_parser *p)
     return THAW_OK;
 }
 
+/* An array of lo to hi strings at `key` (at the top level), each shorter
+ * than cap, into a fresh block of *n * cap bytes (*out; NULL when empty). */
+static int mf_parse_texts(const cJSON *v, const char *key, int lo, int hi, int flags, size_t cap,
+                          char **out, int *n, const mf_parser *p)
+{
+    int rc;
+    if ((rc = json_array_value(v, key, lo, hi, flags, n, &p->c)) || *n == 0)
+        return rc;
+    if (!(*out = calloc((size_t)*n, cap)))
+        return thaw_fail(p->c.err, THAW_ENOMEM, "%s: out of memory", p->c.file);
+    int i = 0;
+    for (const cJSON *e = v->child; e && rc == THAW_OK; e = e->next, i++) {
+        char el[JSON_PATH_MAX];
+        rc = json_text_value(e, json_at_index(el, key, i), *out + (size_t)i * cap, cap,
+                             JSON_REQUIRED, &p->c);
+    }
+    return rc;
+}
+
 static int mf_parse_classes(mf_meta *meta, const cJSON *v, const mf_parser *p)
 {
-    int n, rc;
-    if ((rc = json_array_value(v, "classes", 1, MF_CLASSES_MAX, JSON_REQUIRED, &n, &p->c)))
-        return rc;
-    meta->class_name = calloc((size_t)n, sizeof *meta->class_name);
-    if (!meta->class_name)
-        return thaw_fail(p->c.err, THAW_ENOMEM, "%s: out of memory", p->c.file);
-    meta->nclass = n;
-    int i = 0;
-    for (const cJSON *e = v->child; e; e = e->next, i++) {
-        char el[JSON_PATH_MAX];
-        if ((rc = json_text_value(e, json_at_index(el, "classes", i), meta->class_name[i],
-                                  MF_TEXT_MAX, JSON_REQUIRED, &p->c)))
-            return rc;
+    int rc = mf_parse_texts(v, "classes", 1, MF_CLASSES_MAX, JSON_REQUIRED, MF_TEXT_MAX,
+                            (char **)&meta->class_name, &meta->nclass, p);
+    for (int i = 0; i < meta->nclass && rc == THAW_OK; i++)
         for (int j = 0; j < i; j++)
             if (!strcmp(meta->class_name[j], meta->class_name[i]))
-                return thaw_fail(p->c.err, THAW_EFORMAT, "%s: %s: the same name as classes[%d]; "
-                                 "expected unique class names", p->c.file, el, j);
-    }
-    return THAW_OK;
+                return thaw_fail(p->c.err, THAW_EFORMAT, "%s: classes[%d]: the same name as "
+                                 "classes[%d]; expected unique class names", p->c.file, i, j);
+    return rc;
 }
 
 static int mf_parse_provenance(mf_provenance *pv, const cJSON *v, const mf_parser *p)
@@ -292,24 +300,13 @@ static int mf_path_ok(const char *s)
 
 static int mf_parse_frozen(mf_meta *meta, const cJSON *v, const mf_parser *p)
 {
-    int n, rc;
-    if ((rc = json_array_value(v, "frozen", 0, MF_LAYERS_MAX, 0, &n, &p->c)) || n == 0)
-        return rc;
-    meta->frozen = calloc((size_t)n, sizeof *meta->frozen);
-    if (!meta->frozen)
-        return thaw_fail(p->c.err, THAW_ENOMEM, "%s: out of memory", p->c.file);
-    meta->nfrozen = n;
-    int i = 0;
-    for (const cJSON *e = v->child; e; e = e->next, i++) {
-        char el[JSON_PATH_MAX];
-        if ((rc = json_text_value(e, json_at_index(el, "frozen", i), meta->frozen[i],
-                                  LAYER_PATH_MAX, JSON_REQUIRED, &p->c)))
-            return rc;
+    int rc = mf_parse_texts(v, "frozen", 0, MF_LAYERS_MAX, 0, LAYER_PATH_MAX,
+                            (char **)&meta->frozen, &meta->nfrozen, p);
+    for (int i = 0; i < meta->nfrozen && rc == THAW_OK; i++)
         if (!mf_path_ok(meta->frozen[i]))
-            return thaw_fail(p->c.err, THAW_EFORMAT, "%s: %s: expected a dotted layer path "
-                             "(\"stage2.conv1\")", p->c.file, el);
-    }
-    return THAW_OK;
+            return thaw_fail(p->c.err, THAW_EFORMAT, "%s: frozen[%d]: expected a dotted layer path "
+                             "(\"stage2.conv1\")", p->c.file, i);
+    return rc;
 }
 
 int mf_weights_name_ok(const char *s)
