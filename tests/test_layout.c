@@ -44,31 +44,23 @@ static void check_layout(const want *w)
     CHECK_RECT(l.footer, 0, w->rows - 1, w->cols, 1);
 }
 
-void test_layout_200x50(void)
+void test_layout_sizes(void)
 {
-    check_layout(&(want){ 200, 50, { 0, 1, 110, 46 }, { 111, 1, 10, 46 }, { 121, 1, 1, 46 }, { 122, 1, 78, 46 },
-                          3, { { 122, 1, 78, 16 }, { 122, 17, 78, 15 }, { 122, 32, 78, 15 } } });
-}
-
-/* 55% would be 66; the tree grows to 68, where the plots keep 40. */
-void test_layout_120x40(void)
-{
-    check_layout(&(want){ 120, 40, { 0, 1, 68, 36 }, { 69, 1, 10, 36 }, { 79, 1, 1, 36 }, { 80, 1, 40, 36 },
-                          3, { { 80, 1, 40, 12 }, { 80, 13, 40, 12 }, { 80, 25, 40, 12 } } });
-}
-
-/* No room for the rate bars; still three charts. */
-void test_layout_80x24(void)
-{
-    check_layout(&(want){ 80, 24, { 0, 1, 44, 20 }, { 0, 0, 0, 0 }, { 44, 1, 1, 20 }, { 45, 1, 35, 20 },
-                          3, { { 45, 1, 35, 7 }, { 45, 8, 35, 7 }, { 45, 15, 35, 6 } } });
-}
-
-/* Two charts (loss and accuracy); the Δtransfer chart gives way. */
-void test_layout_60x20(void)
-{
-    check_layout(&(want){ 60, 20, { 0, 1, 33, 16 }, { 0, 0, 0, 0 }, { 33, 1, 1, 16 }, { 34, 1, 26, 16 },
-                          2, { { 34, 1, 26, 8 }, { 34, 9, 26, 8 }, { 0, 0, 0, 0 } } });
+    static const want sizes[] = {
+        { 200, 50, { 0, 1, 110, 46 }, { 111, 1, 10, 46 }, { 121, 1, 1, 46 }, { 122, 1, 78, 46 },
+          3, { { 122, 1, 78, 16 }, { 122, 17, 78, 15 }, { 122, 32, 78, 15 } } },
+        /* 55% would be 66; the tree grows to 68, where the plots keep 40. */
+        { 120, 40, { 0, 1, 68, 36 }, { 69, 1, 10, 36 }, { 79, 1, 1, 36 }, { 80, 1, 40, 36 },
+          3, { { 80, 1, 40, 12 }, { 80, 13, 40, 12 }, { 80, 25, 40, 12 } } },
+        /* No room for the rate bars; still three charts. */
+        { 80, 24, { 0, 1, 44, 20 }, { 0, 0, 0, 0 }, { 44, 1, 1, 20 }, { 45, 1, 35, 20 },
+          3, { { 45, 1, 35, 7 }, { 45, 8, 35, 7 }, { 45, 15, 35, 6 } } },
+        /* Two charts (loss and accuracy); the Δtransfer chart gives way. */
+        { 60, 20, { 0, 1, 33, 16 }, { 0, 0, 0, 0 }, { 33, 1, 1, 16 }, { 34, 1, 26, 16 },
+          2, { { 34, 1, 26, 8 }, { 34, 9, 26, 8 }, { 0, 0, 0, 0 } } },
+    };
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++)
+        check_layout(&sizes[i]);
 }
 
 void test_layout_too_small(void)

@@ -105,7 +105,8 @@ static void status_draw(ui_panel *p, layout_rect r)
     }
     snprintf(text, sizeof text, " %s %d/%d %s%s%s%s  loss %.3f  %.0f img/s  %s  %s",
              running ? (sess_state_now(a->sess) == SESS_PAUSED ? "paused" : "epoch") : "epoch",
-             s->epoch, target, screen_glyph("▕", "["), bar, screen_glyph("▏", "]"), acc, s->loss, s->img_s,
+             s->epoch, target, screen_glyph("▕", "["), bar, screen_glyph("▏", "]"), acc, s->loss,
+             s->img_s,
              a->strategy_text[0] ? a->strategy_text : "plan", a->run ? runlog_dir(a->run) : "");
     bar_text(r, text);
     if (!isnan(e->delta) && e->delta < 0) {
@@ -129,7 +130,8 @@ static void footer_draw(ui_panel *p, layout_rect r)
 {
     (void)p;
     char hints[256];
-    snprintf(hints, sizeof hints, " F1 help  %s freeze  [ ] lr  t train  p pause  s save  v view  : command  q quit",
+    snprintf(hints, sizeof hints,
+             " F1 help  %s freeze  [ ] lr  t train  p pause  s save  v view  : command  q quit",
              screen_glyph("␣", "space"));
     attron(screen_color(SCREEN_DIM));
     screen_put(r.y, r.x, r.w, hints);

@@ -158,7 +158,8 @@ static void plots_draw(ui_panel *p, layout_rect r)
     /* The charts not hidden, most telling first when fewer fit: accuracy,
      * then Δtransfer, then loss; shown in their usual order. */
     static const int rank[LAYOUT_CHART_COUNT] = { 1, 2, 0 };
-    static const enum app_part part[LAYOUT_CHART_COUNT] = { APP_PART_LOSS, APP_PART_ACCURACY, APP_PART_DELTA };
+    static const enum app_part part[LAYOUT_CHART_COUNT] = { APP_PART_LOSS, APP_PART_ACCURACY,
+                                                            APP_PART_DELTA };
     int want[LAYOUT_CHART_COUNT] = { 0 }, n = 0;
     for (int k = 0; k < LAYOUT_CHART_COUNT && n < nslot; k++)
         if (!app_hidden(&p->ui->a, part[rank[k]])) {

@@ -51,8 +51,8 @@ static void say_draw(ui_panel *p, layout_rect r)
             t++;
     }
     if (*t)   /* more than fits: the last line says so */
-        snprintf(lines[n - 1], sizeof lines[0], "%s",
-                 screen_glyph("… (enlarge the terminal for the rest)", "... (enlarge the terminal for the rest)"));
+        snprintf(lines[n - 1], sizeof lines[0], "%s", screen_glyph("… (enlarge the terminal for the rest)",
+                                                                   "... (enlarge the terminal for the rest)"));
     const char *hint = p->ui->lesson_ahead ? "any key closes, > goes on" : "any key closes";
     int bh = n + 5, x0 = r.x + (cols - bw) / 2, y0 = r.y + (rows - bh) / 2;
     attron(A_REVERSE | A_BOLD);

@@ -1,9 +1,9 @@
 /* workbench.c — the curses workbench's loop. The UI thread owns curses
- * (screen.c), readline (prompt.c) and every byte printed; training runs on
- * the session's threads, and this loop only ever polls (stdin and the
- * session's event pipe), posts what arrives to the panels (panel.h) and
- * draws them. The keys table and the help drawn from it live here, with
- * the lesson stepper. */
+ * (screen.c), readline (panel_cmdline.c, through prompt.c) and every byte
+ * printed; training runs on the session's threads, and this loop only ever
+ * polls (stdin and the session's event pipe), posts what arrives to the
+ * panels (panel.h) and draws them. The keys table and the help drawn from
+ * it live here, with the lesson stepper. */
 #include "workbench.h"
 
 #include <curses.h>
@@ -200,7 +200,8 @@ static void lesson_tick(wb *w)
             if (w->u.msg_seq != seq) {   /* a line said something (expect's verdict): keep it */
                 char said[sizeof w->u.msg];
                 snprintf(said, sizeof said, "%s", w->u.msg);
-                ui_message(&w->u, w->u.msg_warn, "%s; > goes on (line %d of %d)", said, w->next_line, w->nlesson);
+                ui_message(&w->u, w->u.msg_warn, "%s; > goes on (line %d of %d)", said, w->next_line,
+                           w->nlesson);
             } else {
                 ui_message(&w->u, 0, "lesson: press > to go on (line %d of %d)", w->next_line, w->nlesson);
             }
@@ -275,7 +276,8 @@ static void key_quit(wb *w, int ch)
 {
     (void)ch;
     if (w->u.a.sess && sess_state_now(w->u.a.sess) != SESS_IDLE && !w->quit_asked) {
-        ui_message(&w->u, 1, "training is in progress; q again stops it, saves its last checkpoint and quits");
+        ui_message(&w->u, 1,
+                   "training is in progress; q again stops it, saves its last checkpoint and quits");
         w->quit_asked = 1;
         return;
     }
@@ -571,9 +573,10 @@ static int panels_init(ui *u)
 #undef UI_PANEL_OPS
     for (int i = 0; i < UI_PANEL_COUNT; i++) {
         ui_panel *p = &u->panel[i];
-        *p = (ui_panel){ .ops = list[i], .ui = u };
+        *p = (ui_panel){ .ui = u };
         if (list[i]->size && !(p->state = calloc(1, list[i]->size)))
             return 1;
+        p->ops = list[i];            /* from here on fini undoes what init did */
         if (list[i]->init && list[i]->init(p))
             return 1;
     }
@@ -584,7 +587,7 @@ static void panels_fini(ui *u)
 {
     for (int i = 0; i < UI_PANEL_COUNT; i++) {
         ui_panel *p = &u->panel[i];
-        if (p->ops && p->ops->fini && (p->state || !p->ops->size))
+        if (p->ops && p->ops->fini)
             p->ops->fini(p);
         free(p->state);
     }
