@@ -1,8 +1,12 @@
 /* panel.h — the workbench's panels behind one interface. A panel keeps its
  * own state, takes events (update), draws into the rectangle of its place
- * (draw, never changing what it shows) and may take keys (key). The
- * workbench (workbench.c) owns the loop: it posts events to every panel,
- * draws them in the order of UI_PANELS and routes keys.
+ * (draw, kept apart from update) and may take keys (key). The workbench
+ * (workbench.c) owns the loop: it posts events to every panel and draws
+ * them in the order of UI_PANELS. Keys go first to the panel holding the
+ * focus, then to the overlays (narration, help), a click to the panels from
+ * the top down; the workbench's keys table hands a panel the keys it
+ * lists for it (the tree's, the plots'), so the help cannot drift from
+ * what the keys do.
  *
  * A new panel is a file that defines
  *
