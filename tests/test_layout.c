@@ -176,24 +176,24 @@ void test_layout_tree_columns(void)
 {
     char s[256];
     CHECK(layout_tree_full_width() == 76);
-    plan_text(s, sizeof s, 76);
-    CHECKF(!strcmp(s, "name@0+20 type@21+11 out@33+9 params@43+6 train@50+5 lr@56+7 drift@64+5 grad@70+6"), "%s", s);
-    plan_text(s, sizeof s, 110);
-    CHECKF(!strcmp(s, "name@0+54 type@55+11 out@67+9 params@77+6 train@84+5 lr@90+7 drift@98+5 grad@104+6"), "%s", s);
-    plan_text(s, sizeof s, 68);
-    CHECKF(!strcmp(s, "name@0+24 out@25+9 params@35+6 train@42+5 lr@48+7 drift@56+5 grad@62+6"), "%s", s);
-    plan_text(s, sizeof s, 44);
-    CHECKF(!strcmp(s, "name@0+23 params@24+6 train@31+5 lr@37+7"), "%s", s);
-    plan_text(s, sizeof s, 33);
-    CHECKF(!strcmp(s, "name@0+19 train@20+5 lr@26+7"), "%s", s);
-    plan_text(s, sizeof s, 20);
-    CHECKF(!strcmp(s, "name@0+14 train@15+5"), "%s", s);
-    plan_text(s, sizeof s, 19);
-    CHECKF(!strcmp(s, "name@0+19"), "%s", s);
-    plan_text(s, sizeof s, 5);
-    CHECKF(!strcmp(s, "name@0+5"), "%s", s);
-    plan_text(s, sizeof s, 0);
-    CHECK(!strcmp(s, ""));
+    static const struct {
+        int width;
+        const char *plan;
+    } plans[] = {
+        { 76, "name@0+20 type@21+11 out@33+9 params@43+6 train@50+5 lr@56+7 drift@64+5 grad@70+6" },
+        { 110, "name@0+54 type@55+11 out@67+9 params@77+6 train@84+5 lr@90+7 drift@98+5 grad@104+6" },
+        { 68, "name@0+24 out@25+9 params@35+6 train@42+5 lr@48+7 drift@56+5 grad@62+6" },
+        { 44, "name@0+23 params@24+6 train@31+5 lr@37+7" },
+        { 33, "name@0+19 train@20+5 lr@26+7" },
+        { 20, "name@0+14 train@15+5" },
+        { 19, "name@0+19" },
+        { 5, "name@0+5" },
+        { 0, "" },
+    };
+    for (size_t i = 0; i < sizeof plans / sizeof plans[0]; i++) {
+        plan_text(s, sizeof s, plans[i].width);
+        CHECKF(!strcmp(s, plans[i].plan), "width %d: %s", plans[i].width, s);
+    }
     CHECK(!strcmp(layout_tree_column_info[LAYOUT_COL_GRAD].header, "|grad|"));
     CHECK(layout_tree_column_info[LAYOUT_COL_PARAMS].right && !layout_tree_column_info[LAYOUT_COL_NAME].right);
 }
