@@ -99,6 +99,7 @@ struct ui {
     ui_panel panel[UI_PANEL_COUNT];
     sess_layer layers[UI_LAYERS];   /* the model's layers, fetched each frame and each sample */
     int nlayers;
+    unsigned generation;         /* the app's model generation the panels were told of */
     int view;                    /* which view panel the plots area shows, 0 the first */
     int help;                    /* the help overlay is open */
     int lesson_ahead;            /* a lesson has lines left to run */

@@ -33,9 +33,8 @@
 #define FALLBACK_DATA "shapes:classes=0-4,shots=20,val=50"
 
 typedef struct wb {
-    ui u;                            /* first: the panels' ui is the workbench */
+    ui u;
     int quit_asked;
-    unsigned generation;             /* the app's model generation the panels were told of */
     /* a lesson: its lines, the next one, and what it waits for */
     char **lesson;
     int nlesson, next_line, lesson_waits_key;
@@ -47,11 +46,6 @@ typedef struct wb {
     long keys_timed;
     layout lay;
 } wb;
-
-static wb *wb_of(ui *u)
-{
-    return (wb *)u;
-}
 
 /* ---- what the panels share (panel.h) ---------------------------------------- */
 
@@ -92,23 +86,22 @@ void ui_message(ui *u, int warn, const char *fmt, ...)
 }
 
 /* A new model (load, reset): a new tree, empty plots. */
-static void model_changed(wb *w)
+static void model_changed(ui *u)
 {
-    w->generation = w->u.a.generation;
-    w->u.nlayers = 0;
-    ui_post(&w->u, &(ui_event){ .kind = UI_EV_MODEL });
+    u->generation = u->a.generation;
+    u->nlayers = 0;
+    ui_post(u, &(ui_event){ .kind = UI_EV_MODEL });
 }
 
 void ui_run(ui *u, const char *line)
 {
-    wb *w = wb_of(u);
     thaw_err err = {0};
     if (app_exec(&u->a, line, &err))
         ui_message(u, 1, "%s", err.msg);
     else if (strncmp(line, "show", 4) && strncmp(line, "help", 4))
         ui_message(u, 0, "%s", line);
-    if (w->generation != u->a.generation)
-        model_changed(w);
+    if (u->generation != u->a.generation)
+        model_changed(u);
     u->nlayers = app_layers(&u->a, u->layers, UI_LAYERS);
 }
 
@@ -192,8 +185,8 @@ static void lesson_tick(wb *w)
             w->next_line = w->nlesson;
             return;
         }
-        if (w->generation != w->u.a.generation)
-            model_changed(w);
+        if (w->u.generation != w->u.a.generation)
+            model_changed(&w->u);
         if (w->u.a.wait_key) {
             w->u.a.wait_key = 0;
             w->lesson_waits_key = 1;
@@ -700,7 +693,7 @@ int workbench_main(const wb_opts *o)
         rc = 1;
         goto done;
     }
-    model_changed(w);
+    model_changed(&w->u);
     if (!w->u.msg[0]) {
         ui_node walk_all[UI_NODES];
         ui_message(&w->u, 0, "%d layers; ? for help, t to train, : for a command",
