@@ -1,6 +1,7 @@
 /* test_layout.c — the screen's rectangles at a few sizes, exactly; no
  * overlap and nothing outside the screen at every size up to 250 × 80; the
- * message for a screen too small; the tree's columns at a few widths. */
+ * message for a screen too small; the charts stacked in a plots area; the
+ * tree's columns at a few widths. */
 #include <stdio.h>
 #include <string.h>
 
@@ -16,80 +17,50 @@ static int rect_is(layout_rect r, int x, int y, int w, int h)
     CHECKF(rect_is(r, X, Y, W, H), "%s is %d,%d %dx%d, not %d,%d %dx%d", #r, (r).x, (r).y, (r).w, (r).h, X, Y, W, \
            H)
 
-void test_layout_200x50(void)
+/* What a size must give; title, status, command line and hints always
+ * take a whole row each, at the top and the bottom. */
+typedef struct want {
+    int cols, rows;
+    layout_rect tree, lrbar, sep, plots;
+    int ncharts;
+    layout_rect chart[LAYOUT_CHART_COUNT];
+} want;
+
+static void check_layout(const want *w)
 {
     layout l;
-    layout_compute(&l, 200, 50);
+    layout_compute(&l, w->cols, w->rows);
     CHECK(!l.too_small);
-    CHECK_RECT(l.title, 0, 0, 200, 1);
-    CHECK_RECT(l.tree, 0, 1, 110, 46);
-    CHECK_RECT(l.lrbar, 111, 1, 10, 46);
-    CHECK_RECT(l.sep, 121, 1, 1, 46);
-    CHECK_RECT(l.plots, 122, 1, 78, 46);
-    CHECK(l.ncharts == 3);
-    CHECK_RECT(l.chart[LAYOUT_CHART_LOSS], 122, 1, 78, 16);
-    CHECK_RECT(l.chart[LAYOUT_CHART_ACCURACY], 122, 17, 78, 15);
-    CHECK_RECT(l.chart[LAYOUT_CHART_DELTA], 122, 32, 78, 15);
-    CHECK_RECT(l.status, 0, 47, 200, 1);
-    CHECK_RECT(l.cmdline, 0, 48, 200, 1);
-    CHECK_RECT(l.footer, 0, 49, 200, 1);
+    CHECK_RECT(l.title, 0, 0, w->cols, 1);
+    CHECK_RECT(l.tree, w->tree.x, w->tree.y, w->tree.w, w->tree.h);
+    CHECK_RECT(l.lrbar, w->lrbar.x, w->lrbar.y, w->lrbar.w, w->lrbar.h);
+    CHECK_RECT(l.sep, w->sep.x, w->sep.y, w->sep.w, w->sep.h);
+    CHECK_RECT(l.plots, w->plots.x, w->plots.y, w->plots.w, w->plots.h);
+    CHECKF(l.ncharts == w->ncharts, "%dx%d: %d charts", w->cols, w->rows, l.ncharts);
+    for (int i = 0; i < LAYOUT_CHART_COUNT; i++)
+        CHECK_RECT(l.chart[i], w->chart[i].x, w->chart[i].y, w->chart[i].w, w->chart[i].h);
+    CHECK_RECT(l.status, 0, w->rows - 3, w->cols, 1);
+    CHECK_RECT(l.cmdline, 0, w->rows - 2, w->cols, 1);
+    CHECK_RECT(l.footer, 0, w->rows - 1, w->cols, 1);
 }
 
-/* 55% would be 66; the tree grows to 68, where the plots keep 40. */
-void test_layout_120x40(void)
+void test_layout_sizes(void)
 {
-    layout l;
-    layout_compute(&l, 120, 40);
-    CHECK(!l.too_small);
-    CHECK_RECT(l.title, 0, 0, 120, 1);
-    CHECK_RECT(l.tree, 0, 1, 68, 36);
-    CHECK_RECT(l.lrbar, 69, 1, 10, 36);
-    CHECK_RECT(l.sep, 79, 1, 1, 36);
-    CHECK_RECT(l.plots, 80, 1, 40, 36);
-    CHECK(l.ncharts == 3);
-    CHECK_RECT(l.chart[0], 80, 1, 40, 12);
-    CHECK_RECT(l.chart[1], 80, 13, 40, 12);
-    CHECK_RECT(l.chart[2], 80, 25, 40, 12);
-    CHECK_RECT(l.status, 0, 37, 120, 1);
-    CHECK_RECT(l.cmdline, 0, 38, 120, 1);
-    CHECK_RECT(l.footer, 0, 39, 120, 1);
-}
-
-/* No room for the rate bars; still three charts. */
-void test_layout_80x24(void)
-{
-    layout l;
-    layout_compute(&l, 80, 24);
-    CHECK(!l.too_small);
-    CHECK_RECT(l.tree, 0, 1, 44, 20);
-    CHECK_RECT(l.lrbar, 0, 0, 0, 0);
-    CHECK_RECT(l.sep, 44, 1, 1, 20);
-    CHECK_RECT(l.plots, 45, 1, 35, 20);
-    CHECK(l.ncharts == 3);
-    CHECK_RECT(l.chart[0], 45, 1, 35, 7);
-    CHECK_RECT(l.chart[1], 45, 8, 35, 7);
-    CHECK_RECT(l.chart[2], 45, 15, 35, 6);
-    CHECK_RECT(l.status, 0, 21, 80, 1);
-    CHECK_RECT(l.cmdline, 0, 22, 80, 1);
-    CHECK_RECT(l.footer, 0, 23, 80, 1);
-}
-
-/* Two charts (loss and accuracy); the Δtransfer chart gives way. */
-void test_layout_60x20(void)
-{
-    layout l;
-    layout_compute(&l, 60, 20);
-    CHECK(!l.too_small);
-    CHECK_RECT(l.title, 0, 0, 60, 1);
-    CHECK_RECT(l.tree, 0, 1, 33, 16);
-    CHECK_RECT(l.lrbar, 0, 0, 0, 0);
-    CHECK_RECT(l.sep, 33, 1, 1, 16);
-    CHECK_RECT(l.plots, 34, 1, 26, 16);
-    CHECK(l.ncharts == 2);
-    CHECK_RECT(l.chart[LAYOUT_CHART_LOSS], 34, 1, 26, 8);
-    CHECK_RECT(l.chart[LAYOUT_CHART_ACCURACY], 34, 9, 26, 8);
-    CHECK_RECT(l.chart[LAYOUT_CHART_DELTA], 0, 0, 0, 0);
-    CHECK_RECT(l.footer, 0, 19, 60, 1);
+    static const want sizes[] = {
+        { 200, 50, { 0, 1, 110, 46 }, { 111, 1, 10, 46 }, { 121, 1, 1, 46 }, { 122, 1, 78, 46 },
+          3, { { 122, 1, 78, 16 }, { 122, 17, 78, 15 }, { 122, 32, 78, 15 } } },
+        /* 55% would be 66; the tree grows to 68, where the plots keep 40. */
+        { 120, 40, { 0, 1, 68, 36 }, { 69, 1, 10, 36 }, { 79, 1, 1, 36 }, { 80, 1, 40, 36 },
+          3, { { 80, 1, 40, 12 }, { 80, 13, 40, 12 }, { 80, 25, 40, 12 } } },
+        /* No room for the rate bars; still three charts. */
+        { 80, 24, { 0, 1, 44, 20 }, { 0, 0, 0, 0 }, { 44, 1, 1, 20 }, { 45, 1, 35, 20 },
+          3, { { 45, 1, 35, 7 }, { 45, 8, 35, 7 }, { 45, 15, 35, 6 } } },
+        /* Two charts (loss and accuracy); the Δtransfer chart gives way. */
+        { 60, 20, { 0, 1, 33, 16 }, { 0, 0, 0, 0 }, { 33, 1, 1, 16 }, { 34, 1, 26, 16 },
+          2, { { 34, 1, 26, 8 }, { 34, 9, 26, 8 }, { 0, 0, 0, 0 } } },
+    };
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++)
+        check_layout(&sizes[i]);
 }
 
 void test_layout_too_small(void)
@@ -104,6 +75,10 @@ void test_layout_too_small(void)
     layout l;
     layout_compute(&l, LAYOUT_MIN_COLS, LAYOUT_MIN_ROWS);
     CHECK(!l.too_small && l.ncharts == 2);
+    /* a plots area lower than one chart holds none */
+    layout_rect chart[LAYOUT_CHART_COUNT];
+    CHECK(layout_charts((layout_rect){ 0, 1, 40, LAYOUT_CHART_MIN_H - 1 }, chart) == 0 && chart[0].h == 0);
+    CHECK(layout_charts((layout_rect){ 0, 0, 0, 0 }, chart) == 0);
 }
 
 void test_layout_too_small_message(void)
@@ -176,6 +151,11 @@ void test_layout_every_size(void)
                 y += l.chart[i].h;
             }
             CHECK(y == l.plots.y + l.plots.h);
+            /* layout_charts alone stacks the same charts in the plots area */
+            layout_rect chart[LAYOUT_CHART_COUNT];
+            CHECK(layout_charts(l.plots, chart) == l.ncharts);
+            for (int i = 0; i < LAYOUT_CHART_COUNT; i++)
+                CHECK(rect_is(chart[i], l.chart[i].x, l.chart[i].y, l.chart[i].w, l.chart[i].h));
         }
 }
 
@@ -196,24 +176,24 @@ void test_layout_tree_columns(void)
 {
     char s[256];
     CHECK(layout_tree_full_width() == 76);
-    plan_text(s, sizeof s, 76);
-    CHECKF(!strcmp(s, "name@0+20 type@21+11 out@33+9 params@43+6 train@50+5 lr@56+7 drift@64+5 grad@70+6"), "%s", s);
-    plan_text(s, sizeof s, 110);
-    CHECKF(!strcmp(s, "name@0+54 type@55+11 out@67+9 params@77+6 train@84+5 lr@90+7 drift@98+5 grad@104+6"), "%s", s);
-    plan_text(s, sizeof s, 68);
-    CHECKF(!strcmp(s, "name@0+24 out@25+9 params@35+6 train@42+5 lr@48+7 drift@56+5 grad@62+6"), "%s", s);
-    plan_text(s, sizeof s, 44);
-    CHECKF(!strcmp(s, "name@0+23 params@24+6 train@31+5 lr@37+7"), "%s", s);
-    plan_text(s, sizeof s, 33);
-    CHECKF(!strcmp(s, "name@0+19 train@20+5 lr@26+7"), "%s", s);
-    plan_text(s, sizeof s, 20);
-    CHECKF(!strcmp(s, "name@0+14 train@15+5"), "%s", s);
-    plan_text(s, sizeof s, 19);
-    CHECKF(!strcmp(s, "name@0+19"), "%s", s);
-    plan_text(s, sizeof s, 5);
-    CHECKF(!strcmp(s, "name@0+5"), "%s", s);
-    plan_text(s, sizeof s, 0);
-    CHECK(!strcmp(s, ""));
+    static const struct {
+        int width;
+        const char *plan;
+    } plans[] = {
+        { 76, "name@0+20 type@21+11 out@33+9 params@43+6 train@50+5 lr@56+7 drift@64+5 grad@70+6" },
+        { 110, "name@0+54 type@55+11 out@67+9 params@77+6 train@84+5 lr@90+7 drift@98+5 grad@104+6" },
+        { 68, "name@0+24 out@25+9 params@35+6 train@42+5 lr@48+7 drift@56+5 grad@62+6" },
+        { 44, "name@0+23 params@24+6 train@31+5 lr@37+7" },
+        { 33, "name@0+19 train@20+5 lr@26+7" },
+        { 20, "name@0+14 train@15+5" },
+        { 19, "name@0+19" },
+        { 5, "name@0+5" },
+        { 0, "" },
+    };
+    for (size_t i = 0; i < sizeof plans / sizeof plans[0]; i++) {
+        plan_text(s, sizeof s, plans[i].width);
+        CHECKF(!strcmp(s, plans[i].plan), "width %d: %s", plans[i].width, s);
+    }
     CHECK(!strcmp(layout_tree_column_info[LAYOUT_COL_GRAD].header, "|grad|"));
     CHECK(layout_tree_column_info[LAYOUT_COL_PARAMS].right && !layout_tree_column_info[LAYOUT_COL_NAME].right);
 }

@@ -1,14 +1,12 @@
 /* cmd_run.c — `thaw run FILE` executes a command file (a lesson, a run's
  * session.thaw) in batch mode; `thaw repl` reads commands at a readline
- * prompt while training runs in the background: history kept in the XDG
- * state folder, tab completion of commands, settings, strategies and layer
- * names. Both feed the one command table in app.c. */
+ * prompt (prompt.h) while training runs in the background, with tab
+ * completion of commands, settings, strategies and layer names. Both feed the one command table in app.c. */
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <readline/history.h>
@@ -17,6 +15,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "paths.h"
+#include "prompt.h"
 
 int cli_run_file(const char *path, const char *const *first)
 {
@@ -129,37 +128,6 @@ static char *complete_next(const char *text, int state)
     return NULL;
 }
 
-static char **complete(const char *text, int start, int end)
-{
-    (void)start;
-    (void)end;
-    rl_attempted_completion_over = 1;
-    return rl_completion_matches(text, complete_next);
-}
-
-static void history_path(char *out, size_t cap)
-{
-    const char *state = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
-    out[0] = '\0';
-    if (state && *state)
-        snprintf(out, cap, "%s/thaw", state);
-    else if (home && *home)
-        snprintf(out, cap, "%s/.local/state/thaw", home);
-    else
-        return;
-    char parent[4096];
-    snprintf(parent, sizeof parent, "%s", out);
-    for (char *p = parent + 1; *p; p++)
-        if (*p == '/') {
-            *p = '\0';
-            mkdir(parent, 0700);
-            *p = '/';
-        }
-    mkdir(parent, 0700);
-    size_t n = strlen(out);
-    snprintf(out + n, cap - n, "/history");
-}
-
 /* Output arriving while the user types: clear the prompt, print, redraw. */
 static void repl_say(void *ctx, app_say_kind kind, const char *text)
 {
@@ -245,14 +213,9 @@ int cmd_repl(int argc, char **argv)
     }
     the_app = &a;
     the_out = &c;
-    char hist[4096];
-    history_path(hist, sizeof hist);
-    if (hist[0])
-        read_history(hist);
-    rl_readline_name = "thaw";
-    rl_attempted_completion_function = complete;
+    prompt_begin(&(prompt_opts){ .name = "thaw", .words = complete_next });
     printf("thaw: type help for the commands, quit to leave\n");
-    rl_callback_handler_install("thaw> ", on_line);
+    prompt_start("thaw> ", NULL, on_line);
     while (!a.quit) {
         struct pollfd p[2] = { { .fd = STDIN_FILENO, .events = POLLIN },
                                { .fd = a.sess ? sess_fd(a.sess) : -1, .events = POLLIN } };
@@ -262,9 +225,8 @@ int cmd_repl(int argc, char **argv)
             rl_callback_read_char();
         app_pump(&a, 0);
     }
-    rl_callback_handler_remove();
-    if (hist[0])
-        write_history(hist);
+    prompt_stop();
+    prompt_end();
     app_free(&a);
     return 0;
 }

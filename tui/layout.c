@@ -46,14 +46,21 @@ void layout_compute(layout *l, int cols, int rows)
     l->cmdline = layout_rect_of(0, rows - 2, cols, 1);
     l->footer = layout_rect_of(0, rows - 1, cols, 1);
 
-    int n = body_h / LAYOUT_CHART_MIN_H;
+    l->ncharts = layout_charts(l->plots, l->chart);
+}
+
+int layout_charts(layout_rect plots, layout_rect chart[LAYOUT_CHART_COUNT])
+{
+    int n = plots.h > 0 ? plots.h / LAYOUT_CHART_MIN_H : 0;
     n = n < LAYOUT_CHART_COUNT ? n : LAYOUT_CHART_COUNT;
-    l->ncharts = n;
-    for (int i = 0, y = body_y; i < n; i++) {
-        int h = body_h / n + (i < body_h % n);
-        l->chart[i] = layout_rect_of(l->plots.x, y, plots, h);
+    for (int i = 0; i < LAYOUT_CHART_COUNT; i++)
+        chart[i] = layout_rect_of(0, 0, 0, 0);
+    for (int i = 0, y = plots.y; i < n; i++) {
+        int h = plots.h / n + (i < plots.h % n);
+        chart[i] = layout_rect_of(plots.x, y, plots.w, h);
         y += h;
     }
+    return n;
 }
 
 /* The first `chars` characters of s (UTF-8) into out, never a character

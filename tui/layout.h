@@ -84,6 +84,10 @@ typedef struct layout {
 /* Fills l for a cols × rows screen (negative sizes count as 0). */
 void layout_compute(layout *l, int cols, int rows);
 
+/* The charts stacked in a plots area, as the Heights paragraph says: how
+ * many fit, at most LAYOUT_CHART_COUNT; chart[i] past that is empty. */
+int layout_charts(layout_rect plots, layout_rect chart[LAYOUT_CHART_COUNT]);
+
 /* What to show on a screen too small for the layout: two lines, each cut to
  * the width and centred, at most as many lines as there are rows. */
 enum { LAYOUT_MSG_LINES = 2, LAYOUT_MSG_BYTES = 64 };
