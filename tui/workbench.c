@@ -36,9 +36,8 @@ typedef struct wb {
     ui u;
     int quit_asked;
     /* a lesson: its lines, the next one, and what it waits for */
-    char **lesson;
-    int nlesson, next_line, lesson_waits_key;
-    const char *lesson_file;
+    app_lesson lesson;
+    int lesson_waits_key;
     double last_sample;
     /* THAW_FRAME_STATS=FILE: what a frame costs, for the UI benchmark */
     long frames;
@@ -143,31 +142,18 @@ static void wb_event(void *ctx, const sess_event *ev)
 
 static int lesson_load(wb *w, const char *path)
 {
-    char where[PATHS_MAX];
-    path = paths_find(path, where, sizeof where);
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        fprintf(stderr, "thaw: cannot open the lesson %s: %s\n", path, strerror(errno));
+    thaw_err err = {0};
+    if (app_lesson_open(&w->lesson, path, &err)) {
+        fprintf(stderr, "thaw: the lesson: %s\n", err.msg);
         return 1;
     }
-    char line[8192];
-    int cap = 0;
-    while (fgets(line, sizeof line, f)) {
-        line[strcspn(line, "\r\n")] = '\0';
-        if (w->nlesson == cap) {
-            cap = cap ? 2 * cap : 64;
-            char **grown = realloc(w->lesson, (size_t)cap * sizeof *grown);
-            if (!grown)
-                break;
-            w->lesson = grown;
-        }
-        if (!(w->lesson[w->nlesson] = strdup(line)))
-            break;
-        w->nlesson++;
-    }
-    fclose(f);
-    w->lesson_file = path;
     return 0;
+}
+
+/* Lines of the lesson not run yet (none after a failed line). */
+static int lesson_ahead(const wb *w)
+{
+    return !w->lesson.over && w->lesson.next < w->lesson.nline;
 }
 
 /* Runs the lesson's lines until one waits: for the presenter's key
@@ -175,28 +161,28 @@ static int lesson_load(wb *w, const char *path)
 static void lesson_tick(wb *w)
 {
     unsigned seq = w->u.msg_seq;
-    while (w->next_line < w->nlesson && !w->lesson_waits_key) {
-        if (w->u.a.sess && sess_busy(w->u.a.sess))
-            return;
+    while (!w->lesson_waits_key) {
         thaw_err err = {0};
-        const char *line = w->lesson[w->next_line++];
-        if (app_exec_lesson(&w->u.a, line, &err)) {
-            ui_message(&w->u, 1, "%s:%d: %s (the lesson stops here)", w->lesson_file, w->next_line, err.msg);
-            w->next_line = w->nlesson;
+        app_lesson_state st = app_lesson_step(&w->lesson, &w->u.a, &err);
+        if (st == APP_LESSON_DONE || st == APP_LESSON_BUSY)
+            return;
+        if (st == APP_LESSON_FAILED) {
+            ui_message(&w->u, 1, "%s:%d: %s (the lesson stops here)", w->lesson.path, w->lesson.next,
+                       err.msg);
             return;
         }
         if (w->u.generation != w->u.a.generation)
             model_changed(&w->u);
-        if (w->u.a.wait_key) {
-            w->u.a.wait_key = 0;
+        if (st == APP_LESSON_KEY) {
             w->lesson_waits_key = 1;
             if (w->u.msg_seq != seq) {   /* a line said something (expect's verdict): keep it */
                 char said[sizeof w->u.msg];
                 snprintf(said, sizeof said, "%s", w->u.msg);
-                ui_message(&w->u, w->u.msg_warn, "%s; > goes on (line %d of %d)", said, w->next_line,
-                           w->nlesson);
+                ui_message(&w->u, w->u.msg_warn, "%s; > goes on (line %d of %d)", said, w->lesson.next,
+                           w->lesson.nline);
             } else {
-                ui_message(&w->u, 0, "lesson: press > to go on (line %d of %d)", w->next_line, w->nlesson);
+                ui_message(&w->u, 0, "lesson: press > to go on (line %d of %d)", w->lesson.next,
+                           w->lesson.nline);
             }
         }
     }
@@ -280,8 +266,8 @@ static void key_quit(wb *w, int ch)
 static void key_lesson(wb *w, int ch)
 {
     (void)ch;
-    if (w->next_line >= w->nlesson) {
-        ui_message(&w->u, 1, w->nlesson ? "the lesson is over" : "no lesson (thaw --lesson FILE)");
+    if (!lesson_ahead(w)) {
+        ui_message(&w->u, 1, w->lesson.nline ? "the lesson is over" : "no lesson (thaw --lesson FILE)");
         return;
     }
     w->lesson_waits_key = 0;
@@ -454,7 +440,7 @@ static void draw(wb *w)
         return;
     }
     u->nlayers = app_layers(&u->a, u->layers, UI_LAYERS);
-    u->lesson_ahead = w->next_line < w->nlesson;
+    u->lesson_ahead = lesson_ahead(w);
     for (int i = 0, view = 0; i < UI_PANEL_COUNT; i++) {
         ui_panel *p = &u->panel[i];
         if (p->ops->place == UI_AT_VIEW && view++ != u->view)
@@ -644,7 +630,7 @@ static int run(wb *w)
         }
         if (app_pump(&u->a, 0))
             dirty = 1;
-        if (w->next_line < w->nlesson && !w->lesson_waits_key) {
+        if (lesson_ahead(w) && !w->lesson_waits_key) {
             lesson_tick(w);
             dirty = 1;
         }
@@ -713,9 +699,7 @@ int workbench_main(const wb_opts *o)
     }
 done:
     panels_fini(&w->u);
-    for (int i = 0; i < w->nlesson; i++)
-        free(w->lesson[i]);
-    free(w->lesson);
+    app_lesson_close(&w->lesson);
     app_free(&w->u.a);
     free(w);
     return rc;
