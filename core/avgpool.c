@@ -39,14 +39,7 @@ static void avgpool_backward(layer *l, model *m, const float *x, float *dx, int 
 }
 
 const layer_ops avgpool_ops = {
-    .type = "avgpool",
-    .torch = "nn.AdaptiveAvgPool2d(1)",
+    .type = "avgpool", .torch = "nn.AdaptiveAvgPool2d(1)",
     .plan = avgpool_plan,
-    .forward = avgpool_forward,
-    .backward = avgpool_backward,
+    LAYER_PASSES(avgpool),
 };
-
-layer *avgpool_new(const char *name)
-{
-    return layer_create(&avgpool_ops, name, NULL, NULL);
-}

@@ -219,19 +219,15 @@ static double bn_count(const double *hp)
 const layer_ops batchnorm2d_ops = {
     .type = "batchnorm2d",
     .flags = LAYER_STATS,
-    .hp = bn_hp,
-    .nhp = 3,
     .torch = "nn.BatchNorm2d",
     .tensors = (const char *const[]){ "weight", "bias", "running_mean", "running_var", NULL },
     .size = sizeof(batchnorm2d),
-    .setup = bn_setup,
-    .hparams = bn_hparams,
+    LAYER_HPARAMS(bn),
     .count = bn_count,
     .plan = bn_plan,
     .alloc = bn_alloc,
     .init = bn_init,
-    .forward = bn_forward,
-    .backward = bn_backward,
+    LAYER_PASSES(bn),
 };
 
 int layer_is_batchnorm(const layer *l)

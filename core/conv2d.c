@@ -392,21 +392,16 @@ static double conv2d_count(const double *hp)
 }
 
 const layer_ops conv2d_ops = {
-    .type = "conv2d",
-    .hp = conv2d_hp,
-    .nhp = 6,
-    .torch = "nn.Conv2d",
+    .type = "conv2d", .torch = "nn.Conv2d",
     .tensors = (const char *const[]){ "weight", "bias", NULL },
     .size = sizeof(conv2d),
-    .setup = conv2d_setup,
-    .hparams = conv2d_hparams,
+    LAYER_HPARAMS(conv2d),
     .count = conv2d_count,
     .plan = conv2d_plan,
     .alloc = conv2d_alloc,
     .scratch = conv2d_scratch,
     .init = conv2d_init,
-    .forward = conv2d_forward,
-    .backward = conv2d_backward,
+    LAYER_PASSES(conv2d),
 };
 
 layer *conv2d_new(const char *name, int cin, int cout, int kernel, int stride, int pad, int bias)

@@ -66,16 +66,12 @@ static void dropout_hparams(const layer *l, double *hp)
 const layer_ops dropout_ops = {
     .type = "dropout",
     .flags = LAYER_STOCHASTIC,
-    .hp = dropout_hp,
-    .nhp = 1,
     .torch = "nn.Dropout",
     .size = sizeof(dropout),
-    .setup = dropout_setup,
-    .hparams = dropout_hparams,
+    LAYER_HPARAMS(dropout),
     .plan = layer_plan_same,
     .alloc = dropout_alloc,
-    .forward = dropout_forward,
-    .backward = dropout_backward,
+    LAYER_PASSES(dropout),
 };
 
 layer *dropout_new(const char *name, float p)

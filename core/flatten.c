@@ -32,14 +32,7 @@ static void flatten_backward(layer *l, model *m, const float *x, float *dx, int 
 }
 
 const layer_ops flatten_ops = {
-    .type = "flatten",
-    .torch = "nn.Flatten",
+    .type = "flatten", .torch = "nn.Flatten",
     .plan = flatten_plan,
-    .forward = flatten_forward,
-    .backward = flatten_backward,
+    LAYER_PASSES(flatten),
 };
-
-layer *flatten_new(const char *name)
-{
-    return layer_create(&flatten_ops, name, NULL, NULL);
-}

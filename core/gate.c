@@ -92,12 +92,6 @@ const layer_ops gate_ops = {
     .size = sizeof(gate),
     .plan = gate_plan,
     .alloc = gate_alloc,
-    .forward = gate_forward,
-    .backward = gate_backward,
+    LAYER_PASSES(gate),
     .grad_plan = layer_children_grad_plan,
 };
-
-layer *gate_new(const char *name)
-{
-    return layer_create(&gate_ops, name, NULL, NULL);
-}

@@ -338,12 +338,6 @@ const layer_ops sequential_ops = {
     .passes_last = 1,
     .plan = sequential_plan,
     .alloc = sequential_alloc,
-    .forward = sequential_forward,
-    .backward = sequential_backward,
+    LAYER_PASSES(sequential),
     .grad_plan = layer_children_grad_plan,
 };
-
-layer *sequential_new(const char *name)
-{
-    return layer_create(&sequential_ops, name, NULL, NULL);
-}

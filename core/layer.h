@@ -179,6 +179,14 @@ struct layer {
     int need_dx;                 /* something upstream trains: pass gradients back */
 };
 
+/* A type's passes and its hyper-parameter table, by their names' common
+ * prefix: PREFIX_forward and PREFIX_backward; PREFIX_hp (the table, whose
+ * length gives nhp), PREFIX_setup and PREFIX_hparams. */
+#define LAYER_PASSES(prefix) .forward = prefix##_forward, .backward = prefix##_backward
+#define LAYER_HPARAMS(prefix)                                               \
+    .hp = prefix##_hp, .nhp = (int)(sizeof prefix##_hp / sizeof prefix##_hp[0]), \
+    .setup = prefix##_setup, .hparams = prefix##_hparams
+
 /* Builds a layer of type ops from hyper-parameters in the type's order
  * (ops->hp); they are checked first (layer_hp_check). NULL with err set
  * (when given) on a bad name or value, or when memory runs out. */
@@ -206,10 +214,16 @@ extern const layer_ops sequential_ops, residual_ops, gate_ops;
  * branch's output (C,1,1) broadcast over H×W or the input's shape:
  * squeeze-and-excite). Children are added with layer_add, a residual's
  * shortcut with layer_add_side. */
-layer *sequential_new(const char *name);
+static inline layer *sequential_new(const char *name)
+{
+    return layer_create(&sequential_ops, name, NULL, NULL);
+}
+static inline layer *gate_new(const char *name)
+{
+    return layer_create(&gate_ops, name, NULL, NULL);
+}
 enum residual_act { RESIDUAL_ACT_NONE, RESIDUAL_ACT_RELU };
 layer *residual_general_new(const char *name, int act);
-layer *gate_new(const char *name);
 
 /* A ResNet basic block as a general residual: body conv1 (3x3, stride) bn1
  * relu conv2 (3x3) bn2, shortcut the input or a 1x1 projection
@@ -223,13 +237,29 @@ layer *residual_new(const char *name, int cin, int cout, int stride, int proj, t
  * loaders check the arguments first, so they can say which. */
 layer *conv2d_new(const char *name, int cin, int cout, int kernel, int stride, int pad, int bias);
 layer *batchnorm2d_new(const char *name, int channels, float eps, float momentum);
-layer *relu_new(const char *name);
-layer *silu_new(const char *name);               /* y = x·sigmoid(x) (SiLU, swish) */
+extern const layer_ops relu_ops, silu_ops, avgpool_ops, flatten_ops;
+static inline layer *relu_new(const char *name)
+{
+    return layer_create(&relu_ops, name, NULL, NULL);
+}
+/* y = x·sigmoid(x) (SiLU, swish) */
+static inline layer *silu_new(const char *name)
+{
+    return layer_create(&silu_ops, name, NULL, NULL);
+}
 layer *maxpool2d_new(const char *name, int kernel, int stride, int pad);
-layer *avgpool_new(const char *name);            /* global average pool: (C,H,W) -> (C,1,1) */
+/* global average pool: (C,H,W) -> (C,1,1) */
+static inline layer *avgpool_new(const char *name)
+{
+    return layer_create(&avgpool_ops, name, NULL, NULL);
+}
 layer *linear_new(const char *name, int in, int out, int bias);
 layer *dropout_new(const char *name, float p);
-layer *flatten_new(const char *name);            /* (C,H,W) -> (C*H*W,1,1) */
+/* (C,H,W) -> (C*H*W,1,1) */
+static inline layer *flatten_new(const char *name)
+{
+    return layer_create(&flatten_ops, name, NULL, NULL);
+}
 
 /* A chain of n layers (a sequential's children, a residual's body): the
  * passes from child `first` on, x being the input of that child (the output

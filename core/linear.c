@@ -94,20 +94,15 @@ static double linear_count(const double *hp)
 }
 
 const layer_ops linear_ops = {
-    .type = "linear",
-    .hp = linear_hp,
-    .nhp = 3,
-    .torch = "nn.Linear",
+    .type = "linear", .torch = "nn.Linear",
     .tensors = (const char *const[]){ "weight", "bias", NULL },
     .head = "out_features",
     .size = sizeof(linear),
-    .setup = linear_setup,
-    .hparams = linear_hparams,
+    LAYER_HPARAMS(linear),
     .count = linear_count,
     .plan = linear_plan,
     .init = linear_init,
-    .forward = linear_forward,
-    .backward = linear_backward,
+    LAYER_PASSES(linear),
 };
 
 layer *linear_new(const char *name, int in, int out, int bias)

@@ -100,17 +100,12 @@ static void maxpool_hparams(const layer *l, double *hp)
 }
 
 const layer_ops maxpool2d_ops = {
-    .type = "maxpool2d",
-    .hp = maxpool_hp,
-    .nhp = 3,
-    .torch = "nn.MaxPool2d",
+    .type = "maxpool2d", .torch = "nn.MaxPool2d",
     .size = sizeof(maxpool2d),
-    .setup = maxpool_setup,
-    .hparams = maxpool_hparams,
+    LAYER_HPARAMS(maxpool),
     .plan = maxpool_plan,
     .alloc = maxpool_alloc,
-    .forward = maxpool_forward,
-    .backward = maxpool_backward,
+    LAYER_PASSES(maxpool),
 };
 
 layer *maxpool2d_new(const char *name, int kernel, int stride, int pad)

@@ -28,14 +28,7 @@ static void relu_backward(layer *l, model *m, const float *x, float *dx, int acc
 }
 
 const layer_ops relu_ops = {
-    .type = "relu",
-    .torch = "nn.ReLU",
+    .type = "relu", .torch = "nn.ReLU",
     .plan = layer_plan_same,
-    .forward = relu_forward,
-    .backward = relu_backward,
+    LAYER_PASSES(relu),
 };
-
-layer *relu_new(const char *name)
-{
-    return layer_create(&relu_ops, name, NULL, NULL);
-}

@@ -144,17 +144,13 @@ static void residual_hparams(const layer *l, double *hp)
 const layer_ops residual_ops = {
     .type = "residual",
     .flags = LAYER_CONTAINER,
-    .hp = residual_hp,
-    .nhp = 1,
     .children = "body",
     .side = "shortcut",
     .size = sizeof(residual),
-    .setup = residual_setup,
-    .hparams = residual_hparams,
+    LAYER_HPARAMS(residual),
     .plan = residual_plan,
     .alloc = residual_alloc,
-    .forward = residual_forward,
-    .backward = residual_backward,
+    LAYER_PASSES(residual),
     .grad_plan = residual_grad_plan,
 };
 

@@ -33,14 +33,7 @@ static void silu_backward(layer *l, model *m, const float *x, float *dx, int acc
 }
 
 const layer_ops silu_ops = {
-    .type = "silu",
-    .torch = "nn.SiLU",
+    .type = "silu", .torch = "nn.SiLU",
     .plan = layer_plan_same,
-    .forward = silu_forward,
-    .backward = silu_backward,
+    LAYER_PASSES(silu),
 };
-
-layer *silu_new(const char *name)
-{
-    return layer_create(&silu_ops, name, NULL, NULL);
-}
