@@ -36,12 +36,17 @@ static int hooked(sess_event_kind k)
     return k == SEV_CHANGE || k == SEV_STATE || k == SEV_NONFINITE || k == SEV_ERROR;
 }
 
-void sess_emit(session *s, sess_event *ev)
+void sess_stamp(session *s, sess_event *ev)
 {
     ev->epoch = atomic_load(&s->epoch);
     ev->step = s->step;
     if (ev->kind != SEV_STATE)          /* a state event carries the state it announces */
         ev->state = (sess_state)atomic_load(&s->state);
+}
+
+void sess_emit(session *s, sess_event *ev)
+{
+    sess_stamp(s, ev);
     if (s->h.event && (hooked(ev->kind) || (ev->kind == SEV_LRFIND && ev->count < 0)))
         s->h.event(s->h.ctx, ev);
     size_t tail = atomic_load_explicit(&s->ev_tail, memory_order_relaxed);
@@ -56,6 +61,19 @@ void sess_emit(session *s, sess_event *ev)
     (void)w;
 }
 
+static void textv(sess_event *ev, const char *fmt, va_list ap)
+{
+    vsnprintf(ev->text, sizeof ev->text, fmt, ap);
+}
+
+void sess_textf(sess_event *ev, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    textv(ev, fmt, ap);
+    va_end(ap);
+}
+
 void sess_emit_text(session *s, sess_event_kind kind, const char *fmt, ...)
 {
     sess_event ev;
@@ -63,7 +81,7 @@ void sess_emit_text(session *s, sess_event_kind kind, const char *fmt, ...)
     ev.kind = kind;
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(ev.text, sizeof ev.text, fmt, ap);
+    textv(&ev, fmt, ap);
     va_end(ap);
     sess_emit(s, &ev);
 }
@@ -246,7 +264,8 @@ int sess_control(session *s, const sess_ctl *c, thaw_err *err)
     pthread_mutex_lock(&s->mu);
     if (s->ctl_n == SESS_CTL_MAX) {
         pthread_mutex_unlock(&s->mu);
-        return thaw_fail(err, THAW_ENOMEM, "the trainer has %d commands waiting; try again", SESS_CTL_MAX);
+        return thaw_fail(err, THAW_ENOMEM, "the trainer has %d commands waiting; try again",
+                         SESS_CTL_MAX);
     }
     s->ctl[(s->ctl_head + s->ctl_n) % SESS_CTL_MAX] = *c;
     s->ctl_n++;

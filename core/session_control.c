@@ -100,7 +100,7 @@ static void start_train(session *s, int epochs, int paused)
         s->run.best_acc = -1.0;
         s->run.best_loss = INFINITY;
         sess_set_state(s, paused ? SESS_PAUSED : SESS_RUNNING,
-                  paused ? "paused before the first step" : "training");
+                       paused ? "paused before the first step" : "training");
     } else {
         s->run.end_epoch += epochs;
         s->run.total += (long)epochs * s->per_epoch;
@@ -141,7 +141,8 @@ void sess_apply(session *s, const sess_ctl *c)
     case SESS_UNFREEZE:
         model_freeze(m, model_find(m, c->path), c->op == SESS_FREEZE);
         sess_refresh_live(s);
-        sess_emit_text(s, SEV_CHANGE, "%s %s", c->op == SESS_FREEZE ? "freeze" : "unfreeze", shown(c->path));
+        sess_emit_text(s, SEV_CHANGE, "%s %s", c->op == SESS_FREEZE ? "freeze" : "unfreeze",
+                       shown(c->path));
         break;
     case SESS_LR:
         model_set_lr(m, model_find(m, c->path), (float)c->value);

@@ -121,11 +121,16 @@ struct session {
 
 /* ---- session.c --------------------------------------------------------- */
 
-/* Stamps ev with the epoch, step and state, hands it to the hooks that
- * take its kind and queues it (dropped and counted when the queue is full). */
+/* Sets ev's epoch and step to the trainer's, and its state (but a state
+ * event's, which carries the state it announces). */
+void sess_stamp(session *s, sess_event *ev);
+/* Stamps ev, hands it to the hooks that take its kind and queues it
+ * (dropped and counted when the queue is full). */
 void sess_emit(session *s, sess_event *ev);
 void sess_emit_text(session *s, sess_event_kind kind, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* ev->text from fmt, cut to fit. */
+void sess_textf(sess_event *ev, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Announces st (the event goes out first, so whoever sess_wait releases
  * finds it queued), then sets it. */
 void sess_set_state(session *s, sess_state st, const char *why);

@@ -41,7 +41,7 @@ void sess_lr_find(session *s, double lo, double hi, int steps)
     long *ss = malloc((size_t)m->nslice * sizeof(long));
     if (!lr || !sm || !lds || !keep || !st1 || !st2 || !ss || !order || ref <= 0) {
         sess_emit_text(s, SEV_ERROR, ref <= 0 ? "lr-find: the head's learning rate is 0"
-                                         : "lr-find: out of memory");
+                                              : "lr-find: out of memory");
         goto done;
     }
     memcpy(keep, m->param, m->nfloat * sizeof(float));

@@ -227,7 +227,7 @@ static void apply_plan(session *s, int epoch)
         model_freeze(s->r[0].m, l, 0);
         sess_refresh_live(s);
         sess_emit_text(s, SEV_CHANGE, "unfreeze %s (gradual, epoch %d)",
-                  s->plan.ev[i].path[0] ? s->plan.ev[i].path : "all", epoch + 1);
+                       s->plan.ev[i].path[0] ? s->plan.ev[i].path : "all", epoch + 1);
     }
 }
 
@@ -258,8 +258,13 @@ void sess_train_step(session *s)
         if (!s->r[k].m || j[k].ok)
             continue;
         s->run.step_once = 0;
-        sess_emit_text(s, SEV_NONFINITE, "%s model, step %ld: %s is not finite; the last good "
-                  "weights are kept", k ? "scratch" : "transferred", s->step + 1, s->r[k].bad);
+        sess_event ev;
+        memset(&ev, 0, sizeof ev);
+        ev.kind = SEV_NONFINITE;
+        ev.value = s->r[k].loss;
+        sess_textf(&ev, "%s model, step %ld: %s is not finite; the last good weights are kept",
+                   k ? "scratch" : "transferred", s->step + 1, s->r[k].bad);
+        sess_emit(s, &ev);
         sess_set_state(s, SESS_PAUSED, "paused: a value became non-finite");
         return;
     }
@@ -268,14 +273,21 @@ void sess_train_step(session *s)
     s->source_stale |= s->backbone_live;
     s->run.pos += n;
     s->run.batch_index++;
-    if ((t1 - s->last_step_event) * 1000.0 >= SESS_STEP_EVENT_MS) {
-        s->last_step_event = t1;
+    int queued = (t1 - s->last_step_event) * 1000.0 >= SESS_STEP_EVENT_MS;
+    if (queued || s->h.step) {
         sess_event ev;
         memset(&ev, 0, sizeof ev);
         ev.kind = SEV_STEP;
         ev.value = s->r[0].loss;
         ev.value2 = sess_head_lr(s->r[0].m) * factor;
-        sess_emit(s, &ev);
+        ev.count = n;
+        sess_stamp(s, &ev);
+        if (s->h.step)
+            s->h.step(s->h.ctx, &ev);
+        if (queued) {
+            s->last_step_event = t1;
+            sess_emit(s, &ev);
+        }
     }
     if ((t1 - s->last_diag) * 1000.0 >= SESS_DIAG_MS || s->layers_pending) {
         s->last_diag = t1;
