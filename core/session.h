@@ -30,7 +30,8 @@
  * dropped and counted (sess_dropped). One thread reads them with sess_poll;
  * sess_fd is readable whenever events may be waiting, for poll(2) loops.
  * Hooks (sess_hooks) run on the trainer thread for every evaluation and
- * change, lossless, for writers that must see every row (the run folder).
+ * change, and for every step when asked, lossless, for writers that must
+ * see every row (the run folder, thaw pretrain's progress line).
  *
  * Δtransfer. The baseline is the same architecture with a fresh seeded
  * initialisation, everything trainable at its own base rate, trained on the
@@ -38,6 +39,9 @@
  * second thread when c.parallel is set. Every evaluation reports both models'
  * validation accuracy and delta = Acc(transfer) − Acc(scratch); the
  * evaluation at the end of each train command adds the test split.
+ * Without a baseline (scratch NULL or c.baseline 0) the session simply
+ * trains one model — how `thaw pretrain` trains from scratch — and the
+ * baseline's fields of every evaluation are NaN.
  *
  * Non-finite values. Before each step the trainer keeps a copy of the
  * parameter block; a loss, gradient or updated weight that is NaN or Inf
@@ -156,11 +160,11 @@ typedef struct sess_eval {
 } sess_eval;
 
 typedef enum sess_event_kind {
-    SEV_STEP,         /* loss, lr of one step (value = loss, value2 = lr) */
+    SEV_STEP,         /* one step: value = loss, value2 = lr, count = images */
     SEV_EVAL,         /* eval */
     SEV_CHANGE,       /* text: a change to freezing or rates, applied at step */
     SEV_STATE,        /* state: the session changed state; text says why */
-    SEV_NONFINITE,    /* text names the layer; the session paused */
+    SEV_NONFINITE,    /* text names the layer, value = the loss; the session paused */
     SEV_LRFIND,       /* value = rate, value2 = smoothed loss; count < 0: done, value = suggestion */
     SEV_ERROR,        /* text */
 } sess_event_kind;
@@ -205,6 +209,9 @@ typedef struct sess_hooks {
     void (*eval)(void *ctx, const sess_eval *e, const model *transfer, const model *scratch);
     /* For every applied change to freezing or rates, and state changes. */
     void (*event)(void *ctx, const sess_event *ev);
+    /* After every training step, an SEV_STEP event (the queue gets at most
+     * one per 20 ms). NULL: none. */
+    void (*step)(void *ctx, const sess_event *ev);
 } sess_hooks;
 
 typedef struct session session;

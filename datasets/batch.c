@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "shuffle.h"
+
 int batch_init(batch_iter *b, const ds_split *s, const ds_geom *g, int size, int shuffle,
                const augment *aug, unsigned long long seed, thaw_err *err)
 {
@@ -39,19 +41,10 @@ int batch_init(batch_iter *b, const ds_split *s, const ds_geom *g, int size, int
 
 void batch_epoch(batch_iter *b, int e)
 {
-    int n = b->split->n;
     b->epoch = e;
     b->pos = 0;
-    b->rng = rng_seeded(b->seed ^ ((unsigned long long)e + 1) * 0xD1B54A32D192ED03ull);
-    for (int i = 0; i < n; i++)
-        b->order[i] = i;
-    if (!b->shuffle)
-        return;
-    for (int i = n - 1; i > 0; i--) {
-        int j = (int)(rng_next(&b->rng) % (uint64_t)(i + 1));
-        int t = b->order[i];
-        b->order[i] = b->order[j], b->order[j] = t;
-    }
+    b->rng = shuffle_stream(b->seed, e);
+    shuffle_order(b->order, b->split->n, b->shuffle ? &b->rng : NULL);
 }
 
 int batch_next(batch_iter *b)

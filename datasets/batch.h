@@ -11,8 +11,8 @@
  *     batch_free(&b);
  *
  * Epoch e's order (a Fisher-Yates shuffle) and its augmentations come from
- * one stream seeded by (seed, e) alone: an epoch repeats exactly for a seed,
- * whatever ran before it, and differs from every other epoch. Without
+ * one stream seeded by (seed, e) alone (shuffle.h): an epoch repeats exactly
+ * for a seed, whatever ran before it, and differs from every other epoch. Without
  * shuffling (evaluation) the split's order is kept and nothing is drawn.
  * The last batch of an epoch holds what is left (it may be smaller). The
  * iterator copies each sample into its own buffer, so it reads 8-bit splits

@@ -58,11 +58,10 @@ static void fixture_free(fixture *f)
     memset(f, 0, sizeof *f);
 }
 
-/* A session over the quadrant data; strategy NULL leaves everything trainable. */
-static int fixture_open(fixture *f, const sess_config *c, const char *strategy_text)
+/* The quadrant data of every split into f->d, without a session yet. */
+static int fixture_data(fixture *f)
 {
     static const int n[3] = { SX_TRAIN, SX_VAL, SX_TEST };
-    thaw_err err = {0};
     memset(f, 0, sizeof *f);
     for (int k = 0; k < 3; k++) {
         f->x[k] = malloc((size_t)n[k] * SX_PIXELS * sizeof(float));
@@ -74,6 +73,15 @@ static int fixture_open(fixture *f, const sess_config *c, const char *strategy_t
     }
     f->d.in = (shape3){ 1, SX_SIDE, SX_SIDE };
     f->d.classes = SX_CLASSES;
+    return 1;
+}
+
+/* A session over the quadrant data; strategy NULL leaves everything trainable. */
+static int fixture_open(fixture *f, const sess_config *c, const char *strategy_text)
+{
+    thaw_err err = {0};
+    if (!fixture_data(f))
+        return 0;
     if (c) {
         f->c = *c;
     } else {
@@ -395,6 +403,116 @@ void test_session_control_stress(void)
     EXPECT(control(f.s, (sess_ctl){ .op = SESS_STOP }));
     sess_wait(f.s);
     EXPECT(sess_state_now(f.s) == SESS_IDLE);
+done:
+    fixture_free(&f);
+}
+
+/* What the hooks of a pretraining session saw, on the trainer thread. */
+typedef struct pretrain_seen {
+    long steps, images, last_step;
+    int in_order;                /* every step numbered one after the last */
+    double lr[32];               /* (steps) the rate of each step */
+    int nevals, baseline_nan;
+    sess_eval last;
+    int nonfinite;
+    double nonfinite_loss;
+    char nonfinite_text[192];
+} pretrain_seen;
+
+static void pretrain_step(void *ctx, const sess_event *ev)
+{
+    pretrain_seen *p = ctx;
+    p->in_order &= ev->kind == SEV_STEP && ev->step == p->last_step + 1;
+    p->last_step = ev->step;
+    if (p->steps < 32)
+        p->lr[p->steps] = ev->value2;
+    p->steps++;
+    p->images += ev->count;
+}
+
+static void pretrain_eval(void *ctx, const sess_eval *e, const model *m, const model *scratch)
+{
+    pretrain_seen *p = ctx;
+    p->nevals++;
+    p->baseline_nan += !scratch && isnan(e->scratch_val_acc) && isnan(e->delta) && m != NULL;
+    p->last = *e;
+}
+
+static void pretrain_event(void *ctx, const sess_event *ev)
+{
+    pretrain_seen *p = ctx;
+    if (ev->kind != SEV_NONFINITE)
+        return;
+    p->nonfinite++;
+    p->nonfinite_loss = ev->value;
+    memcpy(p->nonfinite_text, ev->text, sizeof ev->text);
+}
+
+/* A session over the quadrant data that trains one fresh model at `lr`
+ * without a baseline under a cosine schedule, as thaw pretrain does. */
+static int pretrain_open(fixture *f, pretrain_seen *p, float lr)
+{
+    thaw_err err = {0};
+    model m;
+    memset(p, 0, sizeof *p);
+    p->in_order = 1;
+    if (!fixture_data(f) || !net(&m, 9))
+        return 0;
+    model_set_lr(&m, m.root, lr);
+    sess_config_default(&f->c);
+    f->c.batch = 16;
+    f->c.baseline = 0;
+    schedule_default(&f->c.sched, SCHED_COSINE);
+    sess_hooks h = { .ctx = p, .eval = pretrain_eval, .event = pretrain_event,
+                     .step = pretrain_step };
+    if (sess_new(&f->s, &m, NULL, NULL, &f->d, &f->c, &h, &err)) {
+        test_failed(__FILE__, __LINE__, "%s", err.msg);
+        return 0;
+    }
+    return 1;
+}
+
+/* Every step reaches the step hook, in order, at the cosine's rate over the
+ * whole run; the model learns the task alone and the baseline stays NaN. */
+void test_session_pretrains_without_baseline(void)
+{
+    enum { EPOCHS = 8, PER_EPOCH = SX_TRAIN / 16, STEPS = EPOCHS * PER_EPOCH };
+    fixture f;
+    pretrain_seen p;
+    memset(&f, 0, sizeof f);
+    EXPECT(pretrain_open(&f, &p, 0.05f));
+    EXPECT(sess_model(f.s, 1) == NULL);
+    EXPECT(control(f.s, (sess_ctl){ .op = SESS_TRAIN, .count = EPOCHS }));
+    sess_wait(f.s);
+    EXPECTF(p.steps == STEPS && p.in_order && p.images == (long)EPOCHS * SX_TRAIN,
+            "%ld steps (in order %d), %ld images", p.steps, p.in_order, p.images);
+    for (int t = 0; t < STEPS; t++) {
+        double want = 0.05 * 0.5 * (1.0 + cos(M_PI * t / STEPS));
+        EXPECTF(fabs(p.lr[t] - want) < 1e-6, "step %d: rate %g, expected %g", t, p.lr[t], want);
+    }
+    EXPECTF(p.nevals == EPOCHS && p.baseline_nan == EPOCHS, "%d evaluations, %d without a baseline",
+            p.nevals, p.baseline_nan);
+    EXPECT(p.last.final && p.last.epoch == EPOCHS && isnan(p.last.scratch_train_loss));
+    EXPECTF(p.last.val_acc >= 0.9 && p.last.train_acc > 0.5, "val %.3f, train %.3f",
+            p.last.val_acc, p.last.train_acc);
+    EXPECT(p.nonfinite == 0);
+done:
+    fixture_free(&f);
+}
+
+/* A diverging rate: the event says what went non-finite and carries the loss. */
+void test_session_nonfinite_carries_loss(void)
+{
+    fixture f;
+    pretrain_seen p;
+    memset(&f, 0, sizeof f);
+    EXPECT(pretrain_open(&f, &p, 1e9f));
+    EXPECT(control(f.s, (sess_ctl){ .op = SESS_TRAIN, .count = 5 }));
+    sess_wait(f.s);
+    EXPECT(p.nonfinite == 1 && sess_state_now(f.s) == SESS_PAUSED);
+    EXPECTF(strstr(p.nonfinite_text, "the loss is") ? !isfinite(p.nonfinite_loss)
+                                                    : isfinite(p.nonfinite_loss),
+            "%s; loss %g", p.nonfinite_text, p.nonfinite_loss);
 done:
     fixture_free(&f);
 }

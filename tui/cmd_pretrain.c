@@ -5,21 +5,21 @@
  *
  *     thaw pretrain --data fashion:classes=0-4 --out models/fashion-resnet.json
  *
- * SGD with momentum and weight decay, batch 64, a cosine or constant
- * learning rate, optional augmentation; after every epoch the model is
- * evaluated on the spec's test split (its validation split when it has no
- * test split), and the last epoch's accuracy goes into the file. */
+ * The training is a session's (session.h) without a baseline: SGD with
+ * momentum and weight decay, batch 64, a cosine or constant learning rate,
+ * optional augmentation. After every epoch the model is evaluated on the
+ * spec's test split (its validation split when it has no test split), and
+ * the last epoch's accuracy goes into the file. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#include "batch.h"
+#include "augment.h"
+#include "clock.h"
 #include "commands.h"
-#include "loss.h"
 #include "modelfile.h"
-#include "optim.h"
+#include "session.h"
 #include "task.h"
 
 typedef struct pretrain_opts {
@@ -29,13 +29,6 @@ typedef struct pretrain_opts {
     unsigned long long seed;
     augment aug;
 } pretrain_opts;
-
-static double seconds_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 static int usage(void)
 {
@@ -113,19 +106,68 @@ static int parse_args(pretrain_opts *o, int argc, char **argv)
     return 0;
 }
 
-/* Accuracy of m over a split, in batches of the prepared size. */
-static double evaluate(model *m, const ds_split *s, const ds_geom *g, thaw_err *err)
+/* One pretraining run as the session's hooks see it, on its trainer thread;
+ * the main thread reads it back after sess_wait. */
+typedef struct pretrain_run {
+    const pretrain_opts *o;
+    const ds_geom *geom;
+    int ntrain;
+    const char *scored;            /* the evaluated split's name */
+    double start;                  /* the epoch's start */
+    double loss_sum;               /* the epoch's so far, for the progress line */
+    long seen;
+    double accuracy;               /* the last evaluation's */
+    int failed;
+} pretrain_run;
+
+static void augment_one(void *ctx, float *dst, const float *src, rng *r)
 {
-    batch_iter b;
-    if (batch_init(&b, s, g, m->batch, 0, NULL, 0, err))
-        return -1.0;
-    long correct = 0;
-    for (int n; (n = batch_next(&b)) > 0;) {
-        model_forward(m, b.x, n, 0);
-        correct += loss_correct(m->root->y, b.y, n, m->classes);
-    }
-    batch_free(&b);
-    return (double)correct / s->n;
+    const pretrain_run *run = ctx;
+    augment_sample(&run->o->aug, run->geom, dst, src, r);
+}
+
+static void on_step(void *ctx, const sess_event *ev)
+{
+    pretrain_run *run = ctx;
+    run->loss_sum += ev->value * ev->count;
+    run->seen += ev->count;
+    if ((ev->step - 1) % 20 == 0)
+        fprintf(stderr, "\repoch %d/%d  %5.1f%%  loss %.4f  %.0f img/s   ", ev->epoch + 1,
+                run->o->epochs, 100.0 * (double)run->seen / run->ntrain, run->loss_sum / run->seen,
+                run->seen / (thaw_now_s() - run->start));
+}
+
+static void on_eval(void *ctx, const sess_eval *e, const model *m, const model *scratch)
+{
+    (void)m;
+    (void)scratch;
+    pretrain_run *run = ctx;
+    run->accuracy = e->val_acc;
+    fprintf(stderr, "\repoch %d/%d  loss %.4f  train %.2f%%  %s %.2f%%  %.0f s            \n",
+            e->epoch, run->o->epochs, e->train_loss, 100.0 * e->train_acc, run->scored,
+            100.0 * e->val_acc, thaw_now_s() - run->start);
+    run->start = thaw_now_s();
+    run->loss_sum = 0.0;
+    run->seen = 0;
+}
+
+static void on_event(void *ctx, const sess_event *ev)
+{
+    pretrain_run *run = ctx;
+    if (ev->kind != SEV_NONFINITE)
+        return;
+    run->failed = 1;
+    if (!isfinite(ev->value))
+        fprintf(stderr, "\nthaw pretrain: the loss became %g at epoch %d; try a smaller --lr\n",
+                ev->value, ev->epoch + 1);
+    else
+        fprintf(stderr, "\nthaw pretrain: %s (epoch %d); try a smaller --lr\n", ev->text,
+                ev->epoch + 1);
+}
+
+static sess_split from_task(const ds_split *sp)
+{
+    return (sess_split){ sp->x, sp->y, sp->n };
 }
 
 /* Fills meta's class names, normalisation and provenance from the task. */
@@ -155,14 +197,11 @@ static int pretrain(const pretrain_opts *o)
     task t;
     mf_meta meta;
     model m;
-    optim opt;
-    batch_iter train;
+    session *s = NULL;
     int rc = 1;
     memset(&meta, 0, sizeof meta);
     memset(&m, 0, sizeof m);
-    memset(&opt, 0, sizeof opt);
-    memset(&train, 0, sizeof train);
-    double t0 = seconds_now();
+    double t0 = thaw_now_s();
     if (task_load(&t, o->data, NULL, o->seed, &err)) {
         fprintf(stderr, "thaw pretrain: %s\n", err.msg);
         return 1;
@@ -173,64 +212,57 @@ static int pretrain(const pretrain_opts *o)
         goto done;
     }
     if (mf_meta_reference(&meta, t.geom.in, t.nclass, &err) ||
-        mf_build(&m, &meta, o->seed, &err) || model_prepare(&m, o->batch, &err) ||
-        optim_init(&opt, &m, OPTIM_SGD, &err) ||
-        batch_init(&train, &t.split[TASK_TRAIN], &t.geom, o->batch, 1, &o->aug, o->seed, &err)) {
+        mf_build(&m, &meta, o->seed, &err) || augment_check(&o->aug, &t.geom, &err)) {
         fprintf(stderr, "thaw pretrain: %s\n", err.msg);
         goto done;
     }
-    opt.momentum = o->momentum;
-    opt.weight_decay = o->wd;
     model_set_lr(&m, m.root, o->lr);
+    sess_config c;
+    sess_config_default(&c);
+    c.batch = o->batch;
+    c.momentum = o->momentum;
+    c.weight_decay = o->wd;
+    c.baseline = 0;
+    c.seed = o->seed;
+    schedule_default(&c.sched, o->cosine ? SCHED_COSINE : SCHED_CONSTANT);
+    pretrain_run run = { .o = o, .geom = &t.geom, .ntrain = t.split[TASK_TRAIN].n,
+                         .scored = task_split_names[eval_split] };
+    /* The scored split stands in the validation slot: the session evaluates
+     * that one at the end of every epoch. */
+    sess_data d = { .in = t.geom.in, .classes = t.nclass };
+    d.split[SESS_TRAIN_SPLIT] = from_task(&t.split[TASK_TRAIN]);
+    d.split[SESS_VAL_SPLIT] = from_task(&t.split[eval_split]);
+    if (o->aug.shift || o->aug.flip || o->aug.noise > 0.0f) {
+        d.augment = augment_one;
+        d.augment_ctx = &run;
+    }
+    sess_hooks h = { .ctx = &run, .eval = on_eval, .event = on_event, .step = on_step };
+    if (sess_new(&s, &m, NULL, NULL, &d, &c, &h, &err)) {
+        fprintf(stderr, "thaw pretrain: %s\n", err.msg);
+        goto done;
+    }
     fprintf(stderr, "pretraining on %s: %d images of %d classes, %d test images; %d epochs of %d "
             "batches (loaded in %.2f s)\n", t.source, t.split[TASK_TRAIN].n, t.nclass,
-            t.split[eval_split].n, o->epochs, batch_count(&train), seconds_now() - t0);
-    long steps = (long)o->epochs * batch_count(&train), step = 0;
-    double accuracy = 0.0;
-    for (int epoch = 0; epoch < o->epochs; epoch++) {
-        double start = seconds_now(), loss_sum = 0.0;
-        long seen = 0, correct = 0;
-        batch_epoch(&train, epoch);
-        for (int n; (n = batch_next(&train)) > 0; step++) {
-            float scale = o->cosine ? 0.5f * (1.0f + cosf((float)M_PI * (float)step / (float)steps)) : 1.0f;
-            model_zero_grad(&m);
-            model_forward(&m, train.x, n, 1);
-            float loss = loss_softmax_xent(m.root->dy, m.root->y, train.y, n, m.classes);
-            correct += loss_correct(m.root->y, train.y, n, m.classes);
-            if (!isfinite(loss)) {
-                fprintf(stderr, "\nthaw pretrain: the loss became %g at epoch %d; try a smaller "
-                        "--lr\n", (double)loss, epoch + 1);
-                goto done;
-            }
-            model_backward(&m, train.x, n);
-            optim_step(&opt, &m, scale);
-            loss_sum += (double)loss * n;
-            seen += n;
-            if (step % 20 == 0)
-                fprintf(stderr, "\repoch %d/%d  %5.1f%%  loss %.4f  %.0f img/s   ", epoch + 1,
-                        o->epochs, 100.0 * (double)seen / t.split[TASK_TRAIN].n, loss_sum / seen,
-                        seen / (seconds_now() - start));
-        }
-        accuracy = evaluate(&m, &t.split[eval_split], &t.geom, &err);
-        if (accuracy < 0) {
-            fprintf(stderr, "\nthaw pretrain: %s\n", err.msg);
-            goto done;
-        }
-        fprintf(stderr, "\repoch %d/%d  loss %.4f  train %.2f%%  %s %.2f%%  %.0f s            \n",
-                epoch + 1, o->epochs, loss_sum / seen, 100.0 * correct / seen,
-                task_split_names[eval_split], 100.0 * accuracy, seconds_now() - start);
+            t.split[eval_split].n, o->epochs, (run.ntrain + o->batch - 1) / o->batch,
+            thaw_now_s() - t0);
+    run.start = thaw_now_s();
+    if (sess_control(s, &(sess_ctl){ .op = SESS_TRAIN, .count = o->epochs }, &err)) {
+        fprintf(stderr, "thaw pretrain: %s\n", err.msg);
+        goto done;
     }
-    describe(&meta, &t, o, accuracy);
-    if (mf_save(o->out, &meta, &m, &err)) {
+    sess_wait(s);
+    if (run.failed)
+        goto done;
+    describe(&meta, &t, o, run.accuracy);
+    if (mf_save(o->out, &meta, sess_model(s, 0), &err)) {
         fprintf(stderr, "thaw pretrain: %s\n", err.msg);
         goto done;
     }
     printf("%s: %s accuracy %.2f%% after %d epochs\n", o->out, task_split_names[eval_split],
-           100.0 * accuracy, o->epochs);
+           100.0 * run.accuracy, o->epochs);
     rc = 0;
 done:
-    batch_free(&train);
-    optim_free(&opt);
+    sess_free(s);
     model_free(&m);
     mf_meta_free(&meta);
     task_free(&t);

@@ -1,0 +1,201 @@
+/* session_control.c — what each queued command does when the trainer
+ * applies it (at a step boundary, or at once when idle or paused), and the
+ * buffers and optimizers a configuration calls for. */
+#include "session_impl.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *shown(const char *path) { return path[0] ? path : "all"; }
+
+int sess_prepare_buffers(session *s, int batch, thaw_err *err)
+{
+    size_t img = shape3_count(s->d.in);
+    float *bx = malloc((size_t)batch * img * sizeof(float));
+    int *by = malloc((size_t)batch * sizeof(int));
+    if (!bx || !by) {
+        free(bx);
+        free(by);
+        return thaw_fail(err, THAW_ENOMEM, "out of memory for a batch of %d", batch);
+    }
+    for (int k = 0; k < 2; k++)
+        if (s->r[k].m && model_prepare(s->r[k].m, batch, err)) {
+            free(bx);
+            free(by);
+            return err ? err->code : THAW_ENOMEM;
+        }
+    if (s->source && model_prepare(s->source, batch, err)) {
+        free(bx);
+        free(by);
+        return err ? err->code : THAW_ENOMEM;
+    }
+    free(s->bx);
+    free(s->by);
+    s->bx = bx;
+    s->by = by;
+    int n = s->d.split[SESS_TRAIN_SPLIT].n;
+    s->per_epoch = (n + batch - 1) / batch;
+    return THAW_OK;
+}
+
+int sess_optim_setup(session *s, thaw_err *err)
+{
+    for (int k = 0; k < 2; k++) {
+        replica *r = &s->r[k];
+        if (!r->m)
+            continue;
+        optim_free(&r->opt);
+        if (optim_init(&r->opt, r->m, s->c.optimizer, err))
+            return err ? err->code : THAW_ENOMEM;
+        r->opt.momentum = s->c.optimizer == OPTIM_SGD ? s->c.momentum : 0.0f;
+        r->opt.weight_decay = s->c.weight_decay;
+    }
+    return THAW_OK;
+}
+
+static void configure(session *s, const sess_config *c)
+{
+    thaw_err err = {0};
+    sess_config old = s->c;
+    pthread_mutex_lock(&s->mu);
+    s->c = *c;
+    pthread_mutex_unlock(&s->mu);
+    if (c->batch != old.batch) {
+        if (sess_prepare_buffers(s, c->batch, &err)) {
+            pthread_mutex_lock(&s->mu);
+            s->c = old;
+            pthread_mutex_unlock(&s->mu);
+            sess_emit_text(s, SEV_ERROR, "%s", err.msg);
+            return;
+        }
+        sess_cache_drop(s);              /* its batch buffer changes size */
+        s->cache_stale = 1;
+    }
+    if (c->optimizer != old.optimizer && sess_optim_setup(s, &err)) {
+        sess_emit_text(s, SEV_ERROR, "%s", err.msg);
+        return;
+    }
+    for (int k = 0; k < 2; k++)
+        if (s->r[k].m) {
+            s->r[k].opt.momentum = c->optimizer == OPTIM_SGD ? c->momentum : 0.0f;
+            s->r[k].opt.weight_decay = c->weight_decay;
+        }
+    if (s->r[1].m && c->scratch_lr != old.scratch_lr)
+        model_set_lr(s->r[1].m, s->r[1].m->root, c->scratch_lr);
+    if (c->cache_bytes != old.cache_bytes)
+        s->cache_stale = 1;
+}
+
+static void start_train(session *s, int epochs, int paused)
+{
+    int e = atomic_load(&s->epoch);
+    sess_state st = (sess_state)atomic_load(&s->state);
+    if (st == SESS_IDLE) {
+        s->run.end_epoch = e + epochs;
+        s->run.start_step = s->step;
+        s->run.total = (long)epochs * s->per_epoch - s->run.batch_index;
+        s->run.since_best = 0;
+        s->run.best_acc = -1.0;
+        s->run.best_loss = INFINITY;
+        sess_set_state(s, paused ? SESS_PAUSED : SESS_RUNNING,
+                       paused ? "paused before the first step" : "training");
+    } else {
+        s->run.end_epoch += epochs;
+        s->run.total += (long)epochs * s->per_epoch;
+    }
+}
+
+void sess_apply(session *s, const sess_ctl *c)
+{
+    sess_state st = (sess_state)atomic_load(&s->state);
+    model *m = s->r[0].m;
+    switch (c->op) {
+    case SESS_TRAIN:
+        start_train(s, c->count, 0);
+        break;
+    case SESS_PAUSE:
+        if (st == SESS_RUNNING)
+            sess_set_state(s, SESS_PAUSED, "paused");
+        break;
+    case SESS_RESUME:
+        if (st == SESS_PAUSED)
+            sess_set_state(s, SESS_RUNNING, "training");
+        break;
+    case SESS_STOP:
+        if (st != SESS_IDLE)
+            sess_finish(s, "stopped");
+        break;
+    case SESS_STEP:
+        if (st == SESS_IDLE)
+            start_train(s, 1, 1);
+        if ((sess_state)atomic_load(&s->state) == SESS_PAUSED) {
+            s->run.step_once = 1;
+            pthread_mutex_lock(&s->mu);
+            atomic_store(&s->state, SESS_RUNNING);
+            pthread_mutex_unlock(&s->mu);
+        }
+        break;
+    case SESS_FREEZE:
+    case SESS_UNFREEZE:
+        model_freeze(m, model_find(m, c->path), c->op == SESS_FREEZE);
+        sess_refresh_live(s);
+        sess_emit_text(s, SEV_CHANGE, "%s %s", c->op == SESS_FREEZE ? "freeze" : "unfreeze",
+                       shown(c->path));
+        break;
+    case SESS_LR:
+        model_set_lr(m, model_find(m, c->path), (float)c->value);
+        sess_emit_text(s, SEV_CHANGE, "lr %s %.3g", shown(c->path), c->value);
+        break;
+    case SESS_STRATEGY: {
+        thaw_err err = {0};
+        char name[96];
+        thaw_plan plan = {0};
+        if (strategy_apply(&c->strat, m, (float)c->value, &plan, &err)) {
+            sess_emit_text(s, SEV_ERROR, "%s", err.msg);
+            break;
+        }
+        s->plan = plan;
+        for (int i = 0; i < s->plan.n; i++)
+            s->plan.ev[i].epoch += atomic_load(&s->epoch);
+        sess_refresh_live(s);
+        strategy_format(&c->strat, name, sizeof name);
+        sess_emit_text(s, SEV_CHANGE, "strategy %s (head rate %.3g)", name, c->value);
+        break;
+    }
+    case SESS_THAW_AT: {
+        int i = 0;
+        while (i < s->plan.n && strcmp(s->plan.ev[i].path, c->path))
+            i++;
+        if (i == s->plan.n && s->plan.n < STRATEGY_GROUPS_MAX)
+            s->plan.n++;
+        if (i < s->plan.n) {
+            s->plan.ev[i].epoch = c->count;
+            snprintf(s->plan.ev[i].path, sizeof s->plan.ev[i].path, "%s", c->path);
+        }
+        sess_emit_text(s, SEV_CHANGE, "unfreeze %s at epoch %d", shown(c->path), c->count + 1);
+        break;
+    }
+    case SESS_EVAL:
+        if (s->cache_stale)
+            sess_cache_update(s);
+        sess_evaluate(s, 0, 1);
+        break;
+    case SESS_LRFIND:
+        sess_lr_find(s, c->value, c->value2, c->count);
+        break;
+    case SESS_CONFIGURE:
+        if (st != SESS_IDLE)
+            sess_emit_text(s, SEV_ERROR, "settings change between train commands");
+        else
+            configure(s, &c->config);
+        break;
+    case SESS_CALL:
+        c->call(c->call_ctx, s->r[0].m, s->r[1].m);
+        break;
+    case SESS_OPS:
+        break;
+    }
+}
+
