@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "numtext.h"
+
 static const char *const sched_names[] = {
     [SCHED_CONSTANT] = "constant",
     [SCHED_STEP] = "step",
@@ -48,11 +50,6 @@ typedef struct sched_item {
     int n;
 } sched_item;
 
-/* A bounded string being built. */
-typedef struct sched_text {
-    char *buf;
-    size_t cap, len;
-} sched_text;
 
 const char *sched_name(sched_kind k)
 {
@@ -77,49 +74,21 @@ static double sched_value(const schedule *s, const sched_key *k)
     return *(const double *)((const char *)s + k->off);
 }
 
-__attribute__((format(printf, 2, 3)))
-static void text_add(sched_text *t, const char *fmt, ...)
-{
-    if (t->len + 1 >= t->cap)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(t->buf + t->len, t->cap - t->len, fmt, ap);
-    va_end(ap);
-    if (n > 0)
-        t->len = t->len + (size_t)n < t->cap ? t->len + (size_t)n : t->cap - 1;
-}
-
-/* The shortest text that reads back as exactly v; whole numbers in full
- * ("20", not %g's "2e+01"). */
-static void number_text(char *out, size_t cap, double v)
-{
-    if (v == floor(v) && fabs(v) < 1e15) {
-        snprintf(out, cap, "%.0f", v);
-        return;
-    }
-    for (int prec = 1; prec <= 17; prec++) {
-        snprintf(out, cap, "%.*g", prec, v);
-        if (strtod(out, NULL) == v)
-            return;
-    }
-}
-
 /* "every, gamma, warmup": the keys kind takes. */
 static void keys_text(char *out, size_t cap, sched_kind kind)
 {
-    sched_text t = { out, cap, 0 };
+    num_text t = { out, cap, 0 };
     out[0] = '\0';
     for (int i = 0; i < SCHED_NKEYS; i++)
         if (sched_keys[i].kinds & SCHED_BIT(kind))
-            text_add(&t, "%s%s", t.len ? ", " : "", sched_keys[i].name);
+            num_text_add(&t, "%s%s", t.len ? ", " : "", sched_keys[i].name);
 }
 
 static void range_text(char *out, size_t cap, const sched_key *k)
 {
     char lo[32], hi[32];
-    number_text(lo, sizeof lo, k->lo);
-    number_text(hi, sizeof hi, k->hi);
+    num_shortest(lo, sizeof lo, k->lo);
+    num_shortest(hi, sizeof hi, k->hi);
     if (isinf(k->hi))
         snprintf(out, cap, "a number %s %s", k->lo_open ? ">" : ">=", lo);
     else
@@ -242,12 +211,12 @@ int schedule_parse(schedule *s, const char *text, thaw_err *err)
 
 void schedule_format(const schedule *s, char *buf, size_t cap)
 {
-    sched_text t = { buf, cap, 0 };
+    num_text t = { buf, cap, 0 };
     schedule def;
     schedule_default(&def, s->kind);
     if (cap > 0)
         buf[0] = '\0';
-    text_add(&t, "%s", sched_name(s->kind));
+    num_text_add(&t, "%s", sched_name(s->kind));
     if ((unsigned)s->kind >= SCHED_KIND_COUNT)
         return;
     for (int i = 0; i < SCHED_NKEYS; i++) {
@@ -256,8 +225,8 @@ void schedule_format(const schedule *s, char *buf, size_t cap)
         if (!(k->kinds & SCHED_BIT(s->kind)) || v == sched_value(&def, k))
             continue;
         char num[32];
-        number_text(num, sizeof num, v);
-        text_add(&t, " %s=%s", k->name, num);
+        num_shortest(num, sizeof num, v);
+        num_text_add(&t, " %s=%s", k->name, num);
     }
 }
 

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "numtext.h"
+
 const char *const strategy_names[STRAT_KIND_COUNT + 1] = {
 #define STRAT_NAME(kind, name, alias) [STRAT_##kind] = name,
     STRAT_KINDS(STRAT_NAME)
@@ -54,11 +56,6 @@ typedef struct strat_item {
     int n;
 } strat_item;
 
-/* A bounded string being built. */
-typedef struct strat_text {
-    char *buf;
-    size_t cap, len;
-} strat_text;
 
 const char *strategy_name(strat_kind k)
 {
@@ -87,51 +84,23 @@ static void strat_set(strategy *s, const strat_key *k, double v)
         *(double *)field = v;
 }
 
-__attribute__((format(printf, 2, 3)))
-static void text_add(strat_text *t, const char *fmt, ...)
-{
-    if (t->len + 1 >= t->cap)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(t->buf + t->len, t->cap - t->len, fmt, ap);
-    va_end(ap);
-    if (n > 0)
-        t->len = t->len + (size_t)n < t->cap ? t->len + (size_t)n : t->cap - 1;
-}
-
-/* The shortest text that reads back as exactly v; whole numbers in full
- * ("20", not %g's "2e+01"). */
-static void number_text(char *out, size_t cap, double v)
-{
-    if (v == floor(v) && fabs(v) < 1e15) {
-        snprintf(out, cap, "%.0f", v);
-        return;
-    }
-    for (int prec = 1; prec <= 17; prec++) {
-        snprintf(out, cap, "%.*g", prec, v);
-        if (strtod(out, NULL) == v)
-            return;
-    }
-}
-
 /* "factor, lo": the keys kind takes; "none" when it takes none. */
 static void keys_text(char *out, size_t cap, strat_kind kind)
 {
-    strat_text t = { out, cap, 0 };
+    num_text t = { out, cap, 0 };
     out[0] = '\0';
     for (int i = 0; i < STRAT_NKEYS; i++)
         if (strat_keys[i].kind == kind)
-            text_add(&t, "%s%s", t.len ? ", " : "", strat_keys[i].name);
+            num_text_add(&t, "%s%s", t.len ? ", " : "", strat_keys[i].name);
     if (t.len == 0)
-        text_add(&t, "none");
+        num_text_add(&t, "none");
 }
 
 static void range_text(char *out, size_t cap, const strat_key *k)
 {
     char lo[32], hi[32];
-    number_text(lo, sizeof lo, k->lo);
-    number_text(hi, sizeof hi, k->hi);
+    num_shortest(lo, sizeof lo, k->lo);
+    num_shortest(hi, sizeof hi, k->hi);
     if (k->integer)
         snprintf(out, cap, "an integer in [%s, %s]", lo, hi);
     else if (isinf(k->hi))
@@ -184,12 +153,12 @@ static int find_kind(strat_item it)
  * or layer-decay": the names strategy_parse accepts. */
 static void words_text(char *out, size_t cap)
 {
-    strat_text t = { out, cap, 0 };
+    num_text t = { out, cap, 0 };
     out[0] = '\0';
     for (int k = 0; k < STRAT_KIND_COUNT; k++) {
-        text_add(&t, "%s%s", k == 0 ? "" : k == STRAT_KIND_COUNT - 1 ? " or " : ", ", strategy_names[k]);
+        num_text_add(&t, "%s%s", k == 0 ? "" : k == STRAT_KIND_COUNT - 1 ? " or " : ", ", strategy_names[k]);
         if (strat_aliases[k])
-            text_add(&t, " (or %s)", strat_aliases[k]);
+            num_text_add(&t, " (or %s)", strat_aliases[k]);
     }
 }
 
@@ -275,20 +244,20 @@ int strategy_parse(strategy *s, const char *text, thaw_err *err)
 
 void strategy_format(const strategy *s, char *buf, size_t cap)
 {
-    strat_text t = { buf, cap, 0 };
+    num_text t = { buf, cap, 0 };
     strategy def;
     strategy_default(&def, s->kind);
     if (cap > 0)
         buf[0] = '\0';
-    text_add(&t, "%s", strategy_name(s->kind));
+    num_text_add(&t, "%s", strategy_name(s->kind));
     for (int i = 0; i < STRAT_NKEYS; i++) {
         const strat_key *k = &strat_keys[i];
         double v = strat_value(s, k);
         if (k->kind != s->kind || v == strat_value(&def, k))
             continue;
         char num[32];
-        number_text(num, sizeof num, v);
-        text_add(&t, " %s=%s", k->name, num);
+        num_shortest(num, sizeof num, v);
+        num_text_add(&t, " %s=%s", k->name, num);
     }
 }
 
@@ -320,10 +289,10 @@ int model_groups(const model *m, layer **group, int cap)
 /* "stem, stage1, head": the local names of n layers. */
 static void names_text(char *out, size_t cap, layer *const *l, int n)
 {
-    strat_text t = { out, cap, 0 };
+    num_text t = { out, cap, 0 };
     out[0] = '\0';
     for (int i = 0; i < n; i++)
-        text_add(&t, "%s%s", i ? ", " : "", l[i]->name);
+        num_text_add(&t, "%s%s", i ? ", " : "", l[i]->name);
 }
 
 /* Everything strategy_apply refuses, checked before it changes anything. */

@@ -45,6 +45,19 @@ static int mf_print_frozen(cJSON *list, const model *m, const layer *l)
     return 1;
 }
 
+/* Adds item under key, or frees it: cJSON keeps an item only when the add
+ * succeeds. */
+static int mf_add_item(cJSON *obj, const char *key, cJSON *item)
+{
+    if (!item)
+        return 0;
+    if (!cJSON_AddItemToObject(obj, key, item)) {
+        cJSON_Delete(item);
+        return 0;
+    }
+    return 1;
+}
+
 /* n's hyper-parameters, as its type declares them. */
 static int mf_print_hp(const mf_node *n, cJSON *o)
 {
@@ -77,27 +90,13 @@ static cJSON *mf_print_node(const mf_node *n)
         }
     }
     if (ok && n->side) {
-        cJSON *c = mf_print_node(n->side);
-        ok = c && cJSON_AddItemToObject(o, n->type->side, c);
+        ok = mf_add_item(o, n->type->side, mf_print_node(n->side));
     }
     if (!ok) {
         cJSON_Delete(o);
         return NULL;
     }
     return o;
-}
-
-/* Adds item under key, or frees it: cJSON keeps an item only when the add
- * succeeds. */
-static int mf_add_item(cJSON *obj, const char *key, cJSON *item)
-{
-    if (!item)
-        return 0;
-    if (!cJSON_AddItemToObject(obj, key, item)) {
-        cJSON_Delete(item);
-        return 0;
-    }
-    return 1;
 }
 
 int mf_print(const mf_meta *meta, const model *m, const char *weights, char **out, size_t *len,
