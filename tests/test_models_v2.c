@@ -246,3 +246,30 @@ void test_mf_v2_bad_containers(void)
     v2_refused("{\"name\": \"s\", \"type\": \"silu\", \"body\": []}",
                "architecture.layers[0]: unknown key 'body'; expected one of: name, type");
 }
+
+/* Every tensor a layer declares is one its type names for PyTorch, in the
+ * type's order (so the bridge and importers can rely on the names). */
+void test_layer_types_name_their_tensors(void)
+{
+    thaw_err err = { 0 };
+    mf_meta meta;
+    model m;
+    CHECKF(mf_parse(&meta, v2_every_type, sizeof v2_every_type - 1, "every.json", &err) == THAW_OK,
+           "%s", err.msg);
+    int rc = mf_build(&m, &meta, 5, &err);
+    mf_meta_free(&meta);
+    CHECKF(rc == THAW_OK, "%s", err.msg);
+    int ok = 1;
+    for (int s = 0; s < m.nslice && ok; s++) {
+        const layer *l = m.slice[s].owner;
+        const char *name = m.slice[s].name + strlen(l->path) + 1;
+        int j = 0;
+        while (l->ops->tensors && l->ops->tensors[j] && strcmp(l->ops->tensors[j], name))
+            j++;
+        /* The k-th tensor declared is the type's k-th or a later one (a
+         * bias may be absent). */
+        ok = l->ops->tensors && l->ops->tensors[j] && j >= s - l->slice0;
+        CHECKF(ok, "%s: not among the tensors %s declares", m.slice[s].name, l->ops->type);
+    }
+    model_free(&m);
+}
