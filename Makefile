@@ -130,8 +130,8 @@ bench: deps-bench
 	bash tests/bench/bench_ui.sh
 	$(BUILD)/thaw-bench --peer tests/bench/torch_peer.py
 
-# The shipped models, exactly as committed: same seeds, same thread count
-# (results repeat for a seed and thread count).
+# The shipped models, trained again the way they were made: same seeds, same
+# thread count (a run repeats for a seed and thread count).
 PRETRAIN = THAW_THREADS=2 ./thaw pretrain --seed 1
 pretrain: deps
 	@$(MAKE) --no-print-directory thaw
