@@ -9,17 +9,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "clock.h"
 #include "commands.h"
 #include "task.h"
-
-static double seconds_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 /* "0.5" or "0.49,0.48,0.45" into v[0..2]; a single value fills all three. */
 static int parse_floats(const char *s, float v[DS_MAX_CHANNELS])
@@ -149,12 +142,12 @@ int cmd_data(int argc, char **argv)
     }
     thaw_err err = { 0 };
     task t;
-    double t0 = seconds_now();
+    double t0 = thaw_now_s();
     if (task_load(&t, spec, fixed ? &g : NULL, seed, &err) != THAW_OK) {
         fprintf(stderr, "thaw data: %s\n", err.msg);
         return 1;
     }
-    print_task(&t, seconds_now() - t0);
+    print_task(&t, thaw_now_s() - t0);
     task_free(&t);
     return 0;
 }

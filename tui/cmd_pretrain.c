@@ -5,9 +5,10 @@
  *
  *     thaw pretrain --data fashion:classes=0-4 --out models/fashion-resnet.json
  *
- * The training is a session's (session.h) without a baseline: SGD with
- * momentum and weight decay, batch 64, a cosine or constant learning rate,
- * optional augmentation. After every epoch the model is evaluated on the
+ * The training is a session's (session.h) without a baseline, configured by
+ * the settings of `set` (app.h) given as flags, with pretraining's defaults:
+ * SGD with momentum and weight decay, batch 64, a cosine schedule, no
+ * augmentation. After every epoch the model is evaluated on the
  * spec's test split (its validation split when it has no test split), and
  * the last epoch's accuracy goes into the file. */
 #include <math.h>
@@ -15,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "app.h"
 #include "augment.h"
 #include "clock.h"
 #include "commands.h"
@@ -24,85 +26,82 @@
 
 typedef struct pretrain_opts {
     const char *data, *out, *name;
-    int epochs, batch, cosine;
-    float lr, momentum, wd;
-    unsigned long long seed;
-    augment aug;
+    app_settings set;               /* the settings of `set`, with pretraining's defaults */
 } pretrain_opts;
+
+/* Settings that mean nothing when one model trains from scratch on the
+ * scored split: refused rather than ignored. */
+static const char *const unused_settings[] = {
+    "scratch-lr", "baseline", "parallel", "train-bn", "early-stop", "cache-mb", NULL,
+};
 
 static int usage(void)
 {
+    char flags[1024];
+    app_setting_flags_usage(flags, sizeof flags, "                     ", 92);
     fprintf(stderr,
-            "usage: thaw pretrain --data SPEC --out MODEL.json [--epochs N] [--lr X]\n"
-            "                     [--momentum X] [--wd X] [--batch N] [--seed N]\n"
-            "                     [--schedule cosine|constant] [--augment LIST] [--name TEXT]\n"
-            "defaults: 3 epochs, lr 0.05, momentum 0.9, wd 5e-4, batch 64, seed 1, cosine,\n"
-            "no augmentation; --name is the data set's name in the provenance\n");
+            "usage: thaw pretrain --data SPEC --out MODEL.json [--name TEXT] and the settings of\n"
+            "                     `set` that shape one model's training:\n"
+            "                     %s\n"
+            "defaults: 3 epochs, lr 0.05, momentum 0.9, wd 5e-4, batch 64, seed 1, schedule\n"
+            "cosine, no augmentation; --name is the data set's name in the provenance; not\n"
+            "for pretraining: --scratch-lr, --baseline, --parallel, --train-bn, --early-stop,\n"
+            "--cache-mb\n", flags);
     return 2;
+}
+
+static void pretrain_defaults(app_settings *s)
+{
+    app_settings_default(s);
+    s->epochs = 3;
+    s->lr = 0.05f;
+    s->sess.batch = 64;
+    s->sess.momentum = 0.9f;
+    s->sess.weight_decay = 5e-4f;
+    s->sess.baseline = 0;
+    s->sess.parallel = 0;
+    s->seed = 1;
+    schedule_default(&s->sess.sched, SCHED_COSINE);
 }
 
 static int parse_args(pretrain_opts *o, int argc, char **argv)
 {
-    *o = (pretrain_opts){ .epochs = 3, .batch = 64, .cosine = 1, .lr = 0.05f,
-                          .momentum = 0.9f, .wd = 5e-4f, .seed = 1 };
+    *o = (pretrain_opts){ 0 };
+    pretrain_defaults(&o->set);
     thaw_err err = {0};
     for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        char *end = NULL;
+        const char *a = argv[i], *key, *value;
         if (!strcmp(a, "--help") || !strcmp(a, "-h"))
             return usage(), -1;
-        if (!v) {
+        int setting = app_setting_flag(argc, argv, &i, &key, &value);
+        if (setting > 0) {
+            for (const char *const *u = unused_settings; *u; u++)
+                if (!strcmp(key, *u)) {
+                    fprintf(stderr, "thaw pretrain: %s: not a setting of pretraining, where one "
+                                    "model trains from scratch\n", a);
+                    return 2;
+                }
+            if (app_settings_set(&o->set, key, value, &err)) {
+                fprintf(stderr, "thaw pretrain: %s %s: %s\n", a, value, err.msg);
+                return 2;
+            }
+            continue;
+        }
+        const char **slot = !strcmp(a, "--data") ? &o->data : !strcmp(a, "--out") ? &o->out
+                          : !strcmp(a, "--name") ? &o->name : NULL;
+        if (setting < 0 || (slot && i + 1 >= argc)) {
             fprintf(stderr, "thaw pretrain: %s needs a value\n", a);
             return usage();
         }
-        i++;
-        if (!strcmp(a, "--data"))
-            o->data = v;
-        else if (!strcmp(a, "--out"))
-            o->out = v;
-        else if (!strcmp(a, "--name"))
-            o->name = v;
-        else if (!strcmp(a, "--epochs"))
-            o->epochs = (int)strtol(v, &end, 10);
-        else if (!strcmp(a, "--batch"))
-            o->batch = (int)strtol(v, &end, 10);
-        else if (!strcmp(a, "--seed"))
-            o->seed = strtoull(v, &end, 10);
-        else if (!strcmp(a, "--lr"))
-            o->lr = strtof(v, &end);
-        else if (!strcmp(a, "--momentum"))
-            o->momentum = strtof(v, &end);
-        else if (!strcmp(a, "--wd"))
-            o->wd = strtof(v, &end);
-        else if (!strcmp(a, "--schedule")) {
-            if (strcmp(v, "cosine") && strcmp(v, "constant")) {
-                fprintf(stderr, "thaw pretrain: --schedule %s: expected cosine or constant\n", v);
-                return 2;
-            }
-            o->cosine = !strcmp(v, "cosine");
-        } else if (!strcmp(a, "--augment")) {
-            if (augment_parse(&o->aug, v, &err)) {
-                fprintf(stderr, "thaw pretrain: --augment: %s\n", err.msg);
-                return 2;
-            }
-        } else {
+        if (!slot) {
             fprintf(stderr, "thaw pretrain: unknown option %s\n", a);
             return usage();
         }
-        if (end && *end) {
-            fprintf(stderr, "thaw pretrain: %s %s: expected a number\n", a, v);
-            return 2;
-        }
+        *slot = argv[++i];
     }
     if (!o->data || !o->out)
         return usage();
-    if (o->epochs < 1 || o->epochs > 1000 || o->batch < 1 || o->batch > 4096 ||
-        !(o->lr > 0.0f && o->lr < 10.0f) || !(o->momentum >= 0.0f && o->momentum < 1.0f) ||
-        !(o->wd >= 0.0f && o->wd < 1.0f)) {
-        fprintf(stderr, "thaw pretrain: expected 1-1000 epochs, batch 1-4096, lr in (0, 10), "
-                        "momentum in [0, 1), wd in [0, 1)\n");
-        return 2;
-    }
+    o->set.sess.seed = o->set.seed;
     return 0;
 }
 
@@ -123,7 +122,7 @@ typedef struct pretrain_run {
 static void augment_one(void *ctx, float *dst, const float *src, rng *r)
 {
     const pretrain_run *run = ctx;
-    augment_sample(&run->o->aug, run->geom, dst, src, r);
+    augment_sample(&run->o->set.aug, run->geom, dst, src, r);
 }
 
 static void on_step(void *ctx, const sess_event *ev)
@@ -133,7 +132,7 @@ static void on_step(void *ctx, const sess_event *ev)
     run->seen += ev->count;
     if ((ev->step - 1) % 20 == 0)
         fprintf(stderr, "\repoch %d/%d  %5.1f%%  loss %.4f  %.0f img/s   ", ev->epoch + 1,
-                run->o->epochs, 100.0 * (double)run->seen / run->ntrain, run->loss_sum / run->seen,
+                run->o->set.epochs, 100.0 * (double)run->seen / run->ntrain, run->loss_sum / run->seen,
                 run->seen / (thaw_now_s() - run->start));
 }
 
@@ -144,7 +143,7 @@ static void on_eval(void *ctx, const sess_eval *e, const model *m, const model *
     pretrain_run *run = ctx;
     run->accuracy = e->val_acc;
     fprintf(stderr, "\repoch %d/%d  loss %.4f  train %.2f%%  %s %.2f%%  %.0f s            \n",
-            e->epoch, run->o->epochs, e->train_loss, 100.0 * e->train_acc, run->scored,
+            e->epoch, run->o->set.epochs, e->train_loss, 100.0 * e->train_acc, run->scored,
             100.0 * e->val_acc, thaw_now_s() - run->start);
     run->start = thaw_now_s();
     run->loss_sum = 0.0;
@@ -184,8 +183,8 @@ static int describe(mf_meta *meta, const task *t, const pretrain_opts *o, double
     p->ndataset_classes = t->nclass;
     for (int k = 0; k < t->nclass; k++)
         p->dataset_classes[k] = t->orig[k];
-    p->epochs = o->epochs;
-    p->seed = (long long)o->seed;
+    p->epochs = o->set.epochs;
+    p->seed = (long long)o->set.seed;
     p->test_accuracy = accuracy;
     p->finetuned_from[0] = '\0';
     return 0;
@@ -202,7 +201,7 @@ static int pretrain(const pretrain_opts *o)
     memset(&meta, 0, sizeof meta);
     memset(&m, 0, sizeof m);
     double t0 = thaw_now_s();
-    if (task_load(&t, o->data, NULL, o->seed, &err)) {
+    if (task_load(&t, o->data, NULL, o->set.seed, &err)) {
         fprintf(stderr, "thaw pretrain: %s\n", err.msg);
         return 1;
     }
@@ -212,19 +211,11 @@ static int pretrain(const pretrain_opts *o)
         goto done;
     }
     if (mf_meta_reference(&meta, t.geom.in, t.nclass, &err) ||
-        mf_build(&m, &meta, o->seed, &err) || augment_check(&o->aug, &t.geom, &err)) {
+        mf_build(&m, &meta, o->set.seed, &err) || augment_check(&o->set.aug, &t.geom, &err)) {
         fprintf(stderr, "thaw pretrain: %s\n", err.msg);
         goto done;
     }
-    model_set_lr(&m, m.root, o->lr);
-    sess_config c;
-    sess_config_default(&c);
-    c.batch = o->batch;
-    c.momentum = o->momentum;
-    c.weight_decay = o->wd;
-    c.baseline = 0;
-    c.seed = o->seed;
-    schedule_default(&c.sched, o->cosine ? SCHED_COSINE : SCHED_CONSTANT);
+    model_set_lr(&m, m.root, o->set.lr);
     pretrain_run run = { .o = o, .geom = &t.geom, .ntrain = t.split[TASK_TRAIN].n,
                          .scored = task_split_names[eval_split] };
     /* The scored split stands in the validation slot: the session evaluates
@@ -232,21 +223,21 @@ static int pretrain(const pretrain_opts *o)
     sess_data d = { .in = t.geom.in, .classes = t.nclass };
     d.split[SESS_TRAIN_SPLIT] = from_task(&t.split[TASK_TRAIN]);
     d.split[SESS_VAL_SPLIT] = from_task(&t.split[eval_split]);
-    if (o->aug.shift || o->aug.flip || o->aug.noise > 0.0f) {
+    if (o->set.aug.shift || o->set.aug.flip || o->set.aug.noise > 0.0f) {
         d.augment = augment_one;
         d.augment_ctx = &run;
     }
     sess_hooks h = { .ctx = &run, .eval = on_eval, .event = on_event, .step = on_step };
-    if (sess_new(&s, &m, NULL, NULL, &d, &c, &h, &err)) {
+    if (sess_new(&s, &m, NULL, NULL, &d, &o->set.sess, &h, &err)) {
         fprintf(stderr, "thaw pretrain: %s\n", err.msg);
         goto done;
     }
     fprintf(stderr, "pretraining on %s: %d images of %d classes, %d test images; %d epochs of %d "
             "batches (loaded in %.2f s)\n", t.source, t.split[TASK_TRAIN].n, t.nclass,
-            t.split[eval_split].n, o->epochs, (run.ntrain + o->batch - 1) / o->batch,
+            t.split[eval_split].n, o->set.epochs, (run.ntrain + o->set.sess.batch - 1) / o->set.sess.batch,
             thaw_now_s() - t0);
     run.start = thaw_now_s();
-    if (sess_control(s, &(sess_ctl){ .op = SESS_TRAIN, .count = o->epochs }, &err)) {
+    if (sess_control(s, &(sess_ctl){ .op = SESS_TRAIN, .count = o->set.epochs }, &err)) {
         fprintf(stderr, "thaw pretrain: %s\n", err.msg);
         goto done;
     }
@@ -259,7 +250,7 @@ static int pretrain(const pretrain_opts *o)
         goto done;
     }
     printf("%s: %s accuracy %.2f%% after %d epochs\n", o->out, task_split_names[eval_split],
-           100.0 * run.accuracy, o->epochs);
+           100.0 * run.accuracy, o->set.epochs);
     rc = 0;
 done:
     sess_free(s);
