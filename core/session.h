@@ -142,21 +142,34 @@ typedef struct sess_ctl {
     void *call_ctx;
 } sess_ctl;
 
-/* One evaluation: a row of metrics.csv. Values not measured are NaN. */
+/* One evaluation: a row of metrics.csv. Values not measured are NaN. Its
+ * fields are listed once, X(ID, type, field), and the list makes the struct,
+ * the columns of metrics.csv, the keys of metrics.jsonl and the metrics of
+ * `expect` (tui/metrics.h):
+ *   epoch       epochs completed (fractional evaluations round down)
+ *   step        steps taken
+ *   wall        seconds of training so far
+ *   img_s       training images per second since the last evaluation
+ *   lr          the head's current rate; scratch_lr the baseline's
+ *   train_*     since the last evaluation; scratch_* the baseline's
+ *   delta       Acc(transfer) − Acc(scratch) on validation; test_delta on test
+ *   source_acc  the backbone with the source head, on the source's test images
+ *   final       the evaluation at the end of a train command
+ *   best        the best so far (see early stopping) */
+#define SESS_EVAL_FIELDS(X)                                                                       \
+    X(EPOCH, int, epoch) X(STEP, long, step) X(WALL, double, wall) X(IMG_S, double, img_s)       \
+    X(LR, double, lr) X(SCRATCH_LR, double, scratch_lr) X(TRAIN_LOSS, double, train_loss)        \
+    X(TRAIN_ACC, double, train_acc) X(VAL_LOSS, double, val_loss) X(VAL_ACC, double, val_acc)    \
+    X(TEST_ACC, double, test_acc) X(SCRATCH_TRAIN_LOSS, double, scratch_train_loss)              \
+    X(SCRATCH_TRAIN_ACC, double, scratch_train_acc) X(SCRATCH_VAL_LOSS, double, scratch_val_loss) \
+    X(SCRATCH_VAL_ACC, double, scratch_val_acc) X(SCRATCH_TEST_ACC, double, scratch_test_acc)    \
+    X(DELTA, double, delta) X(TEST_DELTA, double, test_delta) X(SOURCE_ACC, double, source_acc)  \
+    X(FINAL, int, final) X(BEST, int, best)
+
 typedef struct sess_eval {
-    int epoch;                   /* epochs completed (fractional evaluations round down) */
-    long step;                   /* steps taken */
-    double wall;                 /* seconds of training so far */
-    double img_s;                /* training images per second since the last evaluation */
-    double lr, scratch_lr;       /* the head's current rate, the baseline's */
-    double train_loss, train_acc;             /* since the last evaluation */
-    double val_loss, val_acc, test_acc;
-    double scratch_train_loss, scratch_train_acc;
-    double scratch_val_loss, scratch_val_acc, scratch_test_acc;
-    double delta, test_delta;    /* Acc(transfer) − Acc(scratch) */
-    double source_acc;           /* the backbone with the source head, on the source's test images */
-    int final;                   /* the evaluation at the end of a train command */
-    int best;                    /* the best so far (see early stopping) */
+#define SESS_EVAL_MEMBER(id, type, field) type field;
+    SESS_EVAL_FIELDS(SESS_EVAL_MEMBER)
+#undef SESS_EVAL_MEMBER
 } sess_eval;
 
 typedef enum sess_event_kind {

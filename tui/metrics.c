@@ -5,12 +5,12 @@
 #include <string.h>
 
 const metric_field metric_fields[METRIC_COUNT] = {
-#define METRIC_ENTRY(id, field)                                                                   \
+#define METRIC_ENTRY(id, type, field)                                                             \
     [METRIC_##id] = { #field,                                                                     \
-                      _Generic(((sess_eval *)0)->field, int: METRIC_INT, long: METRIC_LONG,      \
+                      _Generic((type)0, int: METRIC_INT, long: METRIC_LONG,                  \
                                double: METRIC_DOUBLE),                                            \
                       offsetof(sess_eval, field) },
-    METRIC_FIELDS(METRIC_ENTRY)
+    SESS_EVAL_FIELDS(METRIC_ENTRY)
 #undef METRIC_ENTRY
 };
 

@@ -8,9 +8,9 @@
  *     for (int i = 0; i < METRIC_COUNT; i++)       // in sess_eval's order
  *         printf("%s,", metric_fields[i].name);
  *
- * A new field of sess_eval is one line of METRIC_FIELDS: its name becomes a
- * column, a JSON key and a metric of `expect` at once; its kind comes from
- * the field's type, so the list cannot misread it.
+ * sess_eval is made from SESS_EVAL_FIELDS (session.h), and so is this list:
+ * a new field is one line there, and its name becomes a column, a JSON key
+ * and a metric of `expect` at once.
  */
 #ifndef THAW_METRICS_H
 #define THAW_METRICS_H
@@ -19,19 +19,9 @@
 
 #include "session.h"
 
-/* sess_eval's fields in its order: X(ID, field). */
-#define METRIC_FIELDS(X)                                                                          \
-    X(EPOCH, epoch) X(STEP, step) X(WALL, wall) X(IMG_S, img_s) X(LR, lr)                        \
-    X(SCRATCH_LR, scratch_lr) X(TRAIN_LOSS, train_loss) X(TRAIN_ACC, train_acc)                  \
-    X(VAL_LOSS, val_loss) X(VAL_ACC, val_acc) X(TEST_ACC, test_acc)                              \
-    X(SCRATCH_TRAIN_LOSS, scratch_train_loss) X(SCRATCH_TRAIN_ACC, scratch_train_acc)            \
-    X(SCRATCH_VAL_LOSS, scratch_val_loss) X(SCRATCH_VAL_ACC, scratch_val_acc)                    \
-    X(SCRATCH_TEST_ACC, scratch_test_acc) X(DELTA, delta) X(TEST_DELTA, test_delta)              \
-    X(SOURCE_ACC, source_acc) X(FINAL, final) X(BEST, best)
-
 typedef enum metric_id {
-#define METRIC_ID(id, field) METRIC_##id,
-    METRIC_FIELDS(METRIC_ID)
+#define METRIC_ID(id, type, field) METRIC_##id,
+    SESS_EVAL_FIELDS(METRIC_ID)
 #undef METRIC_ID
     METRIC_COUNT
 } metric_id;
