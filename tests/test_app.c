@@ -103,6 +103,13 @@ void test_app_train_bad_epochs(void) { refused("train 0", THAW_EINVAL, "EPOCHS")
 void test_app_load_missing_model(void) { refused("load model no/such.json", THAW_EIO, "no/such.json"); }
 void test_app_load_bad_spec(void) { refused("load data shapes:colour=red", THAW_EINVAL, "colour"); }
 void test_app_export_before_training(void) { refused("export plots x.svg", THAW_EINVAL, "trained"); }
+void test_app_lr_find_bad_steps(void)
+{
+    refused("lr-find steps=x", THAW_EINVAL, "steps='x' is not a number: expected an integer in [2, 100000]");
+}
+void test_app_lr_find_unknown_key(void) { refused("lr-find stop=3", THAW_EINVAL, "no key 'stop': expected start, end, steps"); }
+void test_app_lr_find_key_twice(void) { refused("lr-find steps=5 steps=6", THAW_EINVAL, "steps is given twice"); }
+void test_app_unfreeze_at_zero(void) { refused("unfreeze all at=0", THAW_EINVAL, "at=0 is out of range: expected an integer in [1, 100000]"); }
 void test_app_pause_when_idle(void) { refused("pause", THAW_EINVAL, "nothing is training"); }
 
 void test_app_needs_model_first(void)

@@ -80,31 +80,6 @@ int app_parse_int(const char *s, long lo, long hi, long *out)
     return 1;
 }
 
-int app_kv_parse(char **words, int n, const app_kv *keys, int nkeys, int *bad)
-{
-    for (int i = 0; i < n; i++) {
-        const char *eq = strchr(words[i], '=');
-        int ok = 0;
-        for (int k = 0; eq && k < nkeys && !ok; k++) {
-            size_t len = strlen(keys[k].key);
-            if ((size_t)(eq - words[i]) != len || strncmp(words[i], keys[k].key, len))
-                continue;
-            long v;
-            if (keys[k].integer && app_parse_int(eq + 1, (long)keys[k].lo, (long)keys[k].hi, &v))
-                ok = 1, *keys[k].out = (double)v;
-            else if (!keys[k].integer)
-                ok = app_parse_double(eq + 1, keys[k].lo, keys[k].hi, keys[k].out);
-            if (!ok)
-                break;
-        }
-        if (!ok) {
-            *bad = i;
-            return 0;
-        }
-    }
-    return 1;
-}
-
 int app_joined(int argc, char **argv, int from, char *out, size_t cap)
 {
     out[0] = '\0';

@@ -32,19 +32,6 @@ void app_say(app *a, app_say_kind kind, const char *fmt, ...) __attribute__((for
 int app_parse_double(const char *s, double lo, double hi, double *out);
 int app_parse_int(const char *s, long lo, long hi, long *out);
 
-/* One key of a key=value word ("start=1e-5", "at=3"): the value goes to
- * *out when it is a number in [lo, hi] (a whole one when integer). */
-typedef struct app_kv {
-    const char *key;
-    double lo, hi;
-    int integer;
-    double *out;
-} app_kv;
-
-/* Reads words[0..n) as key=value items of keys; 1 when every word is one
- * with a value in range, 0 at the first that is not (*bad: its index). */
-int app_kv_parse(char **words, int n, const app_kv *keys, int nkeys, int *bad);
-
 /* words[from..argc) joined by single spaces; 0 when they do not fit in cap. */
 int app_joined(int argc, char **argv, int from, char *out, size_t cap);
 

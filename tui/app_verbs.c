@@ -3,11 +3,13 @@
 #include "app_impl.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "kvtext.h"
 #include "paths.h"
 #include "runlog.h"
 
@@ -87,7 +89,7 @@ static int match(app *a, const char *pattern, layer **out, int cap, thaw_err *er
 
 int app_cmd_freeze(app *a, int argc, char **argv, thaw_err *err)
 {
-    int rc, bad, frozen = !strcmp(argv[0], "freeze");
+    int rc, frozen = !strcmp(argv[0], "freeze");
     double at = -1;
     if ((rc = app_need_plan(a, argv[0], err)))
         return rc;
@@ -95,10 +97,12 @@ int app_cmd_freeze(app *a, int argc, char **argv, thaw_err *err)
         return thaw_fail(err, THAW_EINVAL, "usage: %s PATTERN... (all, stage2, stage*, stage3.*)",
                          argv[0]);
     if (!frozen && !strncmp(argv[argc - 1], "at=", 3)) {
-        const app_kv key = { "at", 1, 100000, 1, &at };
-        if (!app_kv_parse(&argv[argc - 1], 1, &key, 1, &bad))
-            return thaw_fail(err, THAW_EINVAL, "unfreeze ... %s: expected at=EPOCH (1 or more)",
-                             argv[argc - 1]);
+        static const kv_key key = { "at", 0, 1, KV_ALL, 1, 100000, 0, 0, 0 };
+        static const kv_form form = { "unfreeze", NULL, NULL, 0, &key, 1 };
+        int epoch;
+        if ((rc = kv_parse_keys(&form, 0, &epoch, argv[argc - 1], err)))
+            return rc;
+        at = epoch;
         if (--argc < 2)
             return thaw_fail(err, THAW_EINVAL, "usage: unfreeze PATTERN... at=EPOCH");
     }
@@ -254,17 +258,23 @@ int app_cmd_simple(app *a, int argc, char **argv, thaw_err *err)
 
 int app_cmd_lr_find(app *a, int argc, char **argv, thaw_err *err)
 {
-    double lo = 1e-7, hi = 10.0, steps = 100;
-    const app_kv keys[] = { { "start", 1e-12, 1e3, 0, &lo }, { "end", 1e-12, 1e4, 0, &hi },
-                            { "steps", 2, 100000, 1, &steps } };
-    int rc, bad;
-    if (!app_kv_parse(argv + 1, argc - 1, keys, 3, &bad))
-        return thaw_fail(err, THAW_EINVAL, "lr-find %s: expected start=RATE, end=RATE or steps=N",
-                         argv[1 + bad]);
+    struct sweep { double start, end; int steps; } sw = { 1e-7, 10.0, 100 };
+    static const kv_key keys[] = {
+        { "start", offsetof(struct sweep, start), 0, KV_ALL, 1e-12, 1e3, 0, 0, 0 },
+        { "end", offsetof(struct sweep, end), 0, KV_ALL, 1e-12, 1e4, 0, 0, 0 },
+        { "steps", offsetof(struct sweep, steps), 1, KV_ALL, 2, 100000, 0, 0, 0 },
+    };
+    static const kv_form form = { "lr-find", NULL, NULL, 0, keys, 3 };
+    char words[TASK_SPEC_MAX + 256];
+    int rc;
+    if (!app_joined(argc, argv, 1, words, sizeof words))
+        return thaw_fail(err, THAW_EINVAL, "lr-find: the arguments are too long");
+    if ((rc = kv_parse_keys(&form, 0, &sw, words, err)))
+        return rc;
     if ((rc = app_start_session(a, err)))
         return rc;
     a->lr_suggestion = NAN;
-    if ((rc = app_control(a, (sess_ctl){ .op = SESS_LRFIND, .value = lo, .value2 = hi, .count = (int)steps }, err)))
+    if ((rc = app_control(a, (sess_ctl){ .op = SESS_LRFIND, .value = sw.start, .value2 = sw.end, .count = sw.steps }, err)))
         return rc;
     app_settle(a);
     return THAW_OK;
