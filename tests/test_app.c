@@ -729,3 +729,53 @@ done:
     app_lesson_close(&l);
     app_free(&a);
 }
+
+/* Every candidate app_complete gives for the word at the end of line,
+ * joined by spaces. */
+static void completions(const app *a, const char *line, char *out, size_t cap)
+{
+    int start = (int)strlen(line), iter = 0;
+    while (start > 0 && line[start - 1] != ' ')
+        start--;
+    out[0] = '\0';
+    for (const char *c; (c = app_complete(a, line, start, line + start, &iter));)
+        snprintf(out + strlen(out), cap - strlen(out), "%s%s", out[0] ? " " : "", c);
+}
+
+void test_app_complete_partial_words(void)
+{
+    app a;
+    char got[2048];
+    open_app(&a);
+    EXPECT(loaded(&a));
+    static const char *const cases[][2] = {
+        { "fre", "freeze" },
+        { "  unf", "unfreeze" },
+        { "strategy fe", "feature-extraction" },
+        { "strategy ", "feature-extraction finetune gradual discriminative layer-decay" },
+        { "set epo", "epochs" },
+        { "set epochs 3 ba", "batch baseline" },
+        { "set epochs ", "" },
+        { "load m", "model" },
+        { "show c", "confusion" },
+        { "help lr", "lr lr-decay lr-find" },
+        { "hide lr", "lr lr-bar" },
+        { "expect test_", "test_acc test_delta" },
+        { "freeze stage2.c", "stage2.conv1 stage2.conv2" },
+        { "lr a", "all" },
+        { "lr head 0.1 ", "" },
+        { "frobnicate x", "" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        completions(&a, cases[i][0], got, sizeof got);
+        EXPECTF(!strcmp(got, cases[i][1]), "'%s' completes to '%s', expected '%s'", cases[i][0],
+                got, cases[i][1]);
+    }
+    EXPECT(app_complete_file("save ", 5));
+    EXPECT(app_complete_file("load model mo", 11));
+    EXPECT(!app_complete_file("load data sh", 10));
+    EXPECT(app_complete_file("export plots x", 13));
+    EXPECT(!app_complete_file("freeze ", 7));
+done:
+    app_free(&a);
+}

@@ -499,6 +499,104 @@ const app_verb *app_verbs(int *n)
     return verb_table;
 }
 
+/* ---- completion ------------------------------------------------------------ */
+
+/* The node *k places after l in pre-order (l itself at 0), or NULL. */
+static const layer *nth_node(const layer *l, int *k)
+{
+    if ((*k)-- == 0)
+        return l;
+    for (int i = 0; i < l->nchild; i++) {
+        const layer *hit = nth_node(l->child[i], k);
+        if (hit)
+            return hit;
+    }
+    return NULL;
+}
+
+/* The first words of the commands whose first argument is a keyword. */
+static const struct {
+    const char *verb;
+    const char *const *words;
+} keywords[] = {
+    { "load", (const char *const[]){ "model", "data", NULL } },
+    { "export", (const char *const[]){ "metrics", "plots", NULL } },
+    { "show", (const char *const[]){ "layers", "settings", "confusion", NULL } },
+    { "strategy", strategy_names },
+};
+
+/* The index of the word that starts at `start` (0: the verb), the verb and
+ * the word after it. */
+static int words_before(const char *line, int start, char verb[32], char second[32])
+{
+    int word = 0;
+    verb[0] = second[0] = '\0';
+    for (int k = 0; k < start; k++)
+        if (line[k] != ' ' && (k == 0 || line[k - 1] == ' ')) {
+            if (word < 2)
+                sscanf(line + k, "%31[^ ]", word == 0 ? verb : second);
+            word++;
+        }
+    return word;
+}
+
+const char *app_complete(const app *a, const char *line, int start, const char *prefix, int *iter)
+{
+    char verb[32], second[32];
+    int word = words_before(line, start, verb, second), n;
+    const app_verb *v = app_verbs(&n);
+    enum { NONE, VERBS, LIST, PARTS, METRICS, PATHS } from = NONE;
+    const char *const *list = NULL;
+    if (word == 0 || (word == 1 && !strcmp(verb, "help")) || !strcmp(verb, "lock") ||
+        !strcmp(verb, "unlock"))
+        from = VERBS;
+    else if (!strcmp(verb, "set"))
+        from = word % 2 == 1 ? LIST : NONE, list = app_setting_names;
+    else if (!strcmp(verb, "hide") || !strcmp(verb, "unhide"))
+        from = PARTS;
+    else if (!strcmp(verb, "expect") && word == 1)
+        from = METRICS;
+    else if (!strcmp(verb, "freeze") || !strcmp(verb, "unfreeze") ||
+             (!strcmp(verb, "lr") && word == 1))
+        from = app_current_model(a) ? PATHS : NONE;
+    else
+        for (size_t i = 0; i < sizeof keywords / sizeof keywords[0]; i++)
+            if (word == 1 && !strcmp(verb, keywords[i].verb))
+                from = LIST, list = keywords[i].words;
+    size_t len = strlen(prefix);
+    for (const char *c = ""; c; ) {
+        int i = (*iter)++, k = i;
+        switch (from) {
+        case NONE: c = NULL; break;
+        case VERBS: c = i < n ? v[i].name : NULL; break;
+        case PARTS: c = i < APP_PART_COUNT ? app_parts[i] : i == APP_PART_COUNT ? "all" : NULL; break;
+        case METRICS: c = i < METRIC_COUNT ? metric_fields[i].name : NULL; break;
+        case LIST:
+            c = list[0];
+            for (int j = 1; c && j <= i; j++)
+                c = list[j];
+            break;
+        case PATHS: {
+            const layer *l = i == 0 ? NULL : nth_node(app_current_model(a)->root, &k);
+            c = i == 0 ? "all" : l ? l->path : NULL;
+            break;
+        }
+        }
+        if (c && !strncmp(c, prefix, len))
+            return c;
+    }
+    return NULL;
+}
+
+int app_complete_file(const char *line, int start)
+{
+    char verb[32], second[32];
+    int word = words_before(line, start, verb, second);
+    return (word == 1 && !strcmp(verb, "save")) ||
+           (word == 2 && !strcmp(verb, "load") && !strcmp(second, "model")) ||
+           (word == 2 && !strcmp(verb, "export"));
+}
+
 int app_cmd_help(app *a, int argc, char **argv, thaw_err *err)
 {
     int n, found = 0;

@@ -152,6 +152,19 @@ typedef struct app_verb {
 } app_verb;
 const app_verb *app_verbs(int *n);
 
+/* Completion for the prompts (tui/prompt.h): the candidates for the word
+ * that starts at line[start] and begins with prefix, one per call, from the
+ * word's place on the line — commands first, setting names after `set`,
+ * strategies, keywords, metrics, the parts `hide` knows, and the current
+ * model's layer paths (and `all`) after freeze, unfreeze and lr. Start with
+ * *iter = 0; NULL when there are no more. The text lives as long as the
+ * model or the program. */
+const char *app_complete(const app *a, const char *line, int start, const char *prefix, int *iter);
+
+/* 1 when the word that starts at line[start] is a file name (save FILE,
+ * load model FILE, export metrics FILE). */
+int app_complete_file(const char *line, int start);
+
 /* Runs one line of a lesson: as app_exec, but the lesson's own commands
  * are never locked. */
 int app_exec_lesson(app *a, const char *line, thaw_err *err);

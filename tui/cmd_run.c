@@ -63,70 +63,6 @@ int cmd_run(int argc, char **argv)
 static app *the_app;            /* readline's callbacks take no context */
 static cli_out *the_out;
 
-static char *dup_str(const char *s)
-{
-    size_t n = strlen(s) + 1;
-    char *d = malloc(n);
-    return d ? memcpy(d, s, n) : NULL;
-}
-
-/* Candidates for the word being completed, from its position on the line. */
-static char *complete_next(const char *text, int state)
-{
-    static int i, n, word;
-    static const app_verb *verbs;
-    static const char *const strategies[] = { "feature-extraction", "finetune", "gradual",
-                                              "discriminative", "layer-decay", NULL };
-    static const char *const load_kinds[] = { "model", "data", NULL };
-    if (!state) {
-        i = 0;
-        verbs = app_verbs(&n);
-        word = 0;
-        for (int k = 0; k < rl_point; k++)
-            if (rl_line_buffer[k] != ' ' && (k == 0 || rl_line_buffer[k - 1] == ' ') &&
-                rl_line_buffer + k != text)
-                word++;
-    }
-    size_t len = strlen(text);
-    if (word == 0) {
-        while (i < n)
-            if (!strncmp(verbs[i++].name, text, len))
-                return dup_str(verbs[i - 1].name);
-        return NULL;
-    }
-    const char *first = rl_line_buffer;
-    const char *const *list = NULL;
-    if (!strncmp(first, "set ", 4) && word % 2 == 1)
-        list = app_setting_names;
-    else if (!strncmp(first, "strategy ", 9) && word == 1)
-        list = strategies;
-    else if (!strncmp(first, "load ", 5) && word == 1)
-        list = load_kinds;
-    if (list) {
-        while (list[i])
-            if (!strncmp(list[i++], text, len))
-                return dup_str(list[i - 1]);
-        return NULL;
-    }
-    const model *m = the_app->sess ? sess_model(the_app->sess, 0) : the_app->have_plan ? &the_app->plan : NULL;
-    if (!m)
-        return NULL;
-    /* Layer names: every node with parameters, and its containers. */
-    while (i < m->nslice) {
-        const layer *l = m->slice[i++].owner;
-        for (; l && l->path[0]; l = l->parent) {
-            if (strncmp(l->path, text, len))
-                continue;
-            int seen = 0;
-            for (int k = 0; k < i - 1 && !seen; k++)
-                for (const layer *q = m->slice[k].owner; q && !seen; q = q->parent)
-                    seen = q == l;
-            if (!seen)
-                return dup_str(l->path);
-        }
-    }
-    return NULL;
-}
 
 /* Output arriving while the user types: clear the prompt, print, redraw. */
 static void repl_say(void *ctx, app_say_kind kind, const char *text)
@@ -213,7 +149,7 @@ int cmd_repl(int argc, char **argv)
     }
     the_app = &a;
     the_out = &c;
-    prompt_begin(&(prompt_opts){ .name = "thaw", .words = complete_next });
+    prompt_begin(&(prompt_opts){ .name = "thaw", .app = the_app });
     printf("thaw: type help for the commands, quit to leave\n");
     prompt_start("thaw> ", NULL, on_line);
     while (!a.quit) {

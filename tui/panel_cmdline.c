@@ -1,7 +1,7 @@
 /* panel_cmdline.c — the `:` command line: readline (prompt.h) fed one key
  * at a time from the curses loop, so the plots keep moving while the user
- * types; the last message when nobody types. Tab completes commands and
- * layer names. */
+ * types; the last message when nobody types. Tab completes as in `thaw
+ * repl` (prompt.h). */
 #include <curses.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,37 +46,10 @@ static void on_line(char *line)
     free(line);
 }
 
-/* Commands for the first word, the model's layer paths after it. */
-static char *complete_word(const char *text, int state)
-{
-    static int i, n, nnode;
-    static const app_verb *v;
-    static ui_node node[UI_NODES];
-    size_t len = strlen(text);
-    if (!state) {
-        i = 0;
-        v = app_verbs(&n);
-        nnode = ui_walk(the_line->ui, node, UI_NODES);
-    }
-    int first = 1;
-    for (int k = 0; k < rl_point; k++)
-        if (rl_line_buffer[k] == ' ')
-            first = 0;
-    while (first && i < n)
-        if (!strncmp(v[i++].name, text, len))
-            return strdup(v[i - 1].name);
-    while (!first && i < nnode) {
-        const char *p = node[i++].l->path;
-        if (!strncmp(p, text, len))
-            return strdup(p);
-    }
-    return NULL;
-}
-
 static int cmdline_init(ui_panel *p)
 {
     the_line = p;
-    prompt_begin(&(prompt_opts){ .words = complete_word, .getc = line_getc,
+    prompt_begin(&(prompt_opts){ .app = &p->ui->a, .getc = line_getc,
                                  .input_available = line_input_avail, .redisplay = line_redisplay });
     return 0;
 }

@@ -7,7 +7,8 @@
 
 #include <readline/history.h>
 
-static rl_compentry_func_t *words;
+static const app *completing;         /* the app whose words complete */
+static int word_start;                /* where the word being completed starts */
 static char history[4096];           /* "" when there is no folder to keep it in */
 
 /* $XDG_STATE_HOME/thaw (or ~/.local/state/thaw) and its parents made as
@@ -33,12 +34,23 @@ static void history_path(char *out, size_t cap)
     snprintf(out, cap, "%s/history", dir);
 }
 
+static char *next_word(const char *text, int state)
+{
+    static int iter;
+    if (!state)
+        iter = 0;
+    const char *c = app_complete(completing, rl_line_buffer, word_start, text, &iter);
+    return c ? strdup(c) : NULL;
+}
+
+/* File names where a command takes one (readline's own completion), the
+ * app's words elsewhere. */
 static char **complete(const char *text, int start, int end)
 {
-    (void)start;
     (void)end;
-    rl_attempted_completion_over = 1;
-    return rl_completion_matches(text, words);
+    word_start = start;
+    rl_attempted_completion_over = !app_complete_file(rl_line_buffer, start);
+    return rl_attempted_completion_over ? rl_completion_matches(text, next_word) : NULL;
 }
 
 void prompt_begin(const prompt_opts *o)
@@ -55,7 +67,7 @@ void prompt_begin(const prompt_opts *o)
     }
     if (o->name)
         rl_readline_name = o->name;
-    words = o->words;
+    completing = o->app;
     rl_attempted_completion_function = complete;
     history_path(history, sizeof history);
     if (history[0])

@@ -1,10 +1,11 @@
 /* prompt.h — the readline prompt of `thaw repl` and of the workbench's `:`
  * line, set up in one place: the history kept in the XDG state folder
  * ($XDG_STATE_HOME/thaw/history, else ~/.local/state/thaw/history), tab
- * completion from the caller's candidates, and readline's callback interface
+ * completion of the command language's words (app_complete) and of file
+ * names where a command takes one, and readline's callback interface
  * so the caller's loop keeps polling while the user types.
  *
- *     prompt_begin(&(prompt_opts){ .name = "thaw", .words = candidates });
+ *     prompt_begin(&(prompt_opts){ .name = "thaw", .app = &a });
  *     prompt_start("thaw> ", NULL, on_line);   // on_line(char *line) owns line
  *     while (...) { poll(...); rl_callback_read_char(); ... }
  *     prompt_stop();
@@ -20,9 +21,11 @@
 
 #include <readline/readline.h>
 
+#include "app.h"
+
 typedef struct prompt_opts {
     const char *name;                 /* rl_readline_name, for $if in ~/.inputrc; NULL: readline's */
-    rl_compentry_func_t *words;       /* the completions of the word at the cursor, readline's way */
+    const app *app;                   /* whose commands, settings and layers complete */
     rl_getc_func_t *getc;             /* NULL on a plain terminal; the three hooks inside curses */
     rl_hook_func_t *input_available;
     rl_voidfunc_t *redisplay;

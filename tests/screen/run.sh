@@ -9,7 +9,7 @@
 #
 #   bash tests/screen/run.sh                       every check
 #   bash tests/screen/run.sh help restore          some groups: default expand freeze rate help
-#                                                  resize ascii line restore train (or a restore_* name)
+#                                                  resize ascii line repl restore train (or a restore_* name)
 #   THAW_UPDATE_GOLDEN=1 bash tests/screen/run.sh  rewrite the golden screens (review the diff)
 #   THAW_SCREEN_TIMEOUT=40 ...                     wait longer on a slow machine (default 20 s)
 #
@@ -585,6 +585,35 @@ check_line_mode() {
     fi
 }
 
+# thaw repl completes a partial word from its place on the line: a command,
+# a strategy, a setting, a layer path.
+check_repl_complete() {
+    wanted repl || return 0
+    local s=repl bad=""
+    start $s 100 20 C.UTF-8 -- repl "$MODEL" --data "$DATA"
+    if ! wait_for $s "thaw>"; then
+        capture $s >"$TMP/screen.txt"
+        fail repl_complete "the prompt never showed" "$TMP/screen.txt"
+        stop $s
+        return
+    fi
+    local typed want
+    while IFS='|' read -r typed want; do
+        text $s "$typed"
+        keys $s Tab
+        until_ok 5 has $s "thaw> $want" || bad="$bad '$typed<Tab>' did not give '$want';"
+        keys $s C-u
+    done <<'CASES'
+fre|freeze
+strategy fe|strategy feature-extraction
+set epo|set epochs
+freeze stage2.co|freeze stage2.conv
+CASES
+    capture $s >"$TMP/screen.txt"
+    verdict repl_complete "$bad" "" "$TMP/screen.txt"
+    stop $s
+}
+
 # thaw --lesson FILE without a terminal runs the lesson as thaw run does: the
 # narration printed, exit 0 when its expectations hold, 1 and FILE:LINE when
 # one does not.
@@ -743,6 +772,7 @@ check_ascii
 check_ascii_help
 check_line_mode
 check_line_lesson
+check_repl_complete
 check_lesson
 check_restore
 check_training
