@@ -1,5 +1,5 @@
-/* shuffle.h — the seeded per-epoch order every batcher in thaw draws from
- * (the session's training batches, datasets/batch.h's iterator).
+/* shuffle.h — the seeded per-epoch order the session's training batches
+ * draw from.
  *
  *     rng r = shuffle_stream(seed, epoch);
  *     shuffle_order(order, n, &r);     // order: a permutation of 0..n-1

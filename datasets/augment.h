@@ -12,7 +12,7 @@
  * black — a random crop of the image padded by PIXELS, as torchvision's
  * RandomCrop(padding=PIXELS) does. A flip mirrors left and right with
  * probability 1/2. Noise adds N(0, SIGMA) to every value. Every draw comes
- * from the rng passed in; batch.h gives each epoch its own stream, so the
+ * from the rng passed in; the session gives each epoch its own stream (shuffle.h), so the
  * augmentations are re-drawn every epoch and repeat for a seed.
  */
 #ifndef THAW_AUGMENT_H

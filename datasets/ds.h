@@ -70,7 +70,7 @@ typedef struct ds_raw {
 /* Images ready for a model, at its geometry, with labels in [0, nclass).
  * Labelled splits are float32, normalised (x). A large unlabelled pool is
  * kept as 8-bit levels (x8), a quarter of the memory, and normalised as it
- * is read (ds_split_image, batch.h). Owned by what made it (task.h). */
+ * is read (ds_split_image). Owned by what made it (task.h). */
 typedef struct ds_split {
     int n;
     float *x;            /* (n, c, h, w) normalised, or NULL when x8 holds the images */

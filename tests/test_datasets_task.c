@@ -1,6 +1,6 @@
 /* test_datasets_task.c — data specs, the cut into train / val / test / pool,
- * conversion to the model's geometry, the synthetic shapes, augmentation and
- * batching. The mini MNIST-like set (tests/data/datasets/mnist/: 10 classes,
+ * conversion to the model's geometry, the synthetic shapes and augmentation.
+ * The mini MNIST-like set (tests/data/datasets/mnist/: 10 classes,
  * 8 training and 3 test images each, 8x8) has every pixel but the first
  * equal to 10 + 20 * label, so a test can see that each image kept its label. */
 #include <stdio.h>
@@ -8,7 +8,6 @@
 #include <unistd.h>
 
 #include "augment.h"
-#include "batch.h"
 #include "shapes.h"
 #include "task.h"
 #include "test_datasets.h"
@@ -388,84 +387,19 @@ void test_augment_shift_flip_noise(void)
     CHECKF(fabs(sd - 0.4) < 0.04, "noise sd %f, want 0.1 / 0.25", sd);
 }
 
-void test_batch_epochs(void)
-{
-    thaw_err err = { 0 };
-    ds_geom g = { .in = { 1, 2, 2 }, .mean = { 0.0f }, .std = { 1.0f } };
-    float x[10 * 4];
-    int y[10];
-    for (int i = 0; i < 10; i++) {
-        y[i] = i;
-        for (int k = 0; k < 4; k++)
-            x[i * 4 + k] = (float)i;
-    }
-    ds_split s = { .n = 10, .x = x, .y = y };
-    batch_iter b, c;
-    CHECK_OK(batch_init(&b, &s, &g, 4, 1, NULL, 5, &err));
-    CHECK(batch_count(&b) == 3);
-    int order[3][10], n;
-    for (int e = 0; e < 3; e++) {
-        int got = 0, seen[10] = { 0 }, sizes[3] = { 0 }, k = 0;
-        while ((n = batch_next(&b)) > 0) {
-            sizes[k++] = n;
-            for (int j = 0; j < n; j++) {
-                CHECK(b.x[j * 4 + 3] == (float)b.y[j]);          /* image and label together */
-                seen[b.y[j]]++;
-                order[e][got++] = b.y[j];
-            }
-        }
-        CHECK(got == 10 && sizes[0] == 4 && sizes[1] == 4 && sizes[2] == 2 && k == 3);
-        for (int i = 0; i < 10; i++)
-            CHECK(seen[i] == 1);
-    }
-    CHECK(memcmp(order[0], order[1], sizeof order[0]) != 0);
-    batch_epoch(&b, 1);                                         /* epoch 1 again: the same */
-    for (int got = 0; (n = batch_next(&b)) > 0; got += n)
-        CHECK(memcmp(b.y, order[1] + got, sizeof(int) * (size_t)n) == 0);
-    CHECK_OK(batch_init(&c, &s, &g, 4, 1, NULL, 5, &err));      /* same seed: same epochs */
-    for (int got = 0; (n = batch_next(&c)) > 0; got += n)
-        CHECK(memcmp(c.y, order[0] + got, sizeof(int) * (size_t)n) == 0);
-    batch_free(&c);
-    CHECK_OK(batch_init(&c, &s, &g, 3, 0, NULL, 5, &err));      /* no shuffle: file order */
-    for (int got = 0; (n = batch_next(&c)) > 0; got += n)
-        for (int j = 0; j < n; j++)
-            CHECK(c.y[j] == got + j);
-    batch_free(&c);
-    batch_free(&b);
-    CHECK_FAILS(batch_init(&b, &s, &g, 0, 1, NULL, 5, &err), err, THAW_EINVAL, "batch size 0", NULL);
-    augment big = { .shift = 2 };
-    CHECK_FAILS(batch_init(&b, &s, &g, 4, 1, &big, 5, &err), err, THAW_EINVAL, "too large", NULL);
-}
-
-void test_batch_augments_and_pool(void)
+/* The unlabelled pool keeps 8-bit levels and normalises them as they are read. */
+void test_pool_normalised_on_read(void)
 {
     thaw_err err = { 0 };
     task t;
     CHECK_OK(task_load(&t, MNIST ",classes=0-4,shots=2,val=1,size=8", NULL, 3, &err));
     const ds_split *pool = &t.split[TASK_POOL];
-    batch_iter b;
-    CHECK_OK(batch_init(&b, pool, &t.geom, 8, 0, NULL, 1, &err));   /* 8-bit pool, normalised */
-    float want[64];
-    CHECK(batch_next(&b) == 8);
+    CHECK(pool->n >= 8 && pool->x8 && !pool->x);
+    float img[64];
     for (int j = 0; j < 8; j++) {
-        ds_split_image(pool, &t.geom, j, want);
-        CHECK(memcmp(b.x + j * 64, want, sizeof want) == 0);
-        CHECK(fabsf(want[1] - ((10.0f + 20.0f * (float)pool->y[j]) / 255.0f - 0.286f) / 0.353f) < 1e-5f);
+        ds_split_image(pool, &t.geom, j, img);
+        CHECK(fabsf(img[1] - ((10.0f + 20.0f * (float)pool->y[j]) / 255.0f - 0.286f) / 0.353f) < 1e-5f);
     }
-    batch_free(&b);
-    augment a = { .shift = 2, .flip = 1, .noise = 0.05f };
-    CHECK_OK(batch_init(&b, &t.split[TASK_TRAIN], &t.geom, 10, 1, &a, 1, &err));
-    float first[10 * 64];
-    int ylab[10];
-    CHECK(batch_next(&b) == 10 && batch_next(&b) == 0);
-    memcpy(first, b.x, sizeof first);
-    memcpy(ylab, b.y, sizeof ylab);
-    CHECK(batch_next(&b) == 10);                                 /* epoch 1: re-drawn */
-    CHECK(memcmp(first, b.x, sizeof first) != 0);
-    batch_epoch(&b, 0);                                         /* epoch 0 repeats exactly */
-    CHECK(batch_next(&b) == 10);
-    CHECK(memcmp(first, b.x, sizeof first) == 0 && memcmp(ylab, b.y, sizeof ylab) == 0);
-    batch_free(&b);
     task_free(&t);
 }
 
