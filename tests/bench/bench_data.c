@@ -12,16 +12,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "clock.h"
 #include "task.h"
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 static int by_value(const void *a, const void *b)
 {
@@ -51,12 +44,12 @@ int main(int argc, char **argv)
         for (int r = 0; r <= runs; r++) {
             thaw_err err = { 0 };
             task tk;
-            double t0 = now();
+            double t0 = thaw_now_s();
             if (task_load(&tk, specs[s], NULL, 1, &err) != THAW_OK) {
                 printf("bench_data: skipped: %s\n", err.msg);
                 return 0;
             }
-            t[r] = now() - t0;
+            t[r] = thaw_now_s() - t0;
             task_free(&tk);
         }
         first[s] = t[0];

@@ -16,21 +16,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "clock.h"
 #include "gemm.h"
 #include "loss.h"
 #include "model.h"
 #include "modelfile.h"
 #include "optim.h"
 #include "session.h"
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 /* ---- BLIS alone -------------------------------------------------------- */
 
@@ -47,12 +40,12 @@ static double sgemm_gflops(double seconds)
         a[i] = b[i] = 1.0f / (float)(1 + i % 7);
     gemm(0, 0, n, n, n, 1.0f, a, n, b, n, 0.0f, c, n);
     int reps = 0;
-    double t0 = now();
+    double t0 = thaw_now_s();
     do {
         gemm(0, 0, n, n, n, 1.0f, a, n, b, n, 0.0f, c, n);
         reps++;
-    } while (now() - t0 < seconds);
-    double dt = now() - t0;
+    } while (thaw_now_s() - t0 < seconds);
+    double dt = thaw_now_s() - t0;
     free(a), free(b), free(c);
     return 2.0 * n * n * (double)n * reps / dt / 1e9;
 }
@@ -97,17 +90,17 @@ static int prof_find(const layer *l)
 static void prof_forward(layer *l, model *m, const float *x, int batch, int train)
 {
     int i = prof_find(l);
-    double t = now();
+    double t = thaw_now_s();
     prof[i].real->forward(l, m, x, batch, train);
-    prof[i].fwd += now() - t;
+    prof[i].fwd += thaw_now_s() - t;
 }
 
 static void prof_backward(layer *l, model *m, const float *x, float *dx, int acc, int batch)
 {
     int i = prof_find(l);
-    double t = now();
+    double t = thaw_now_s();
     prof[i].real->backward(l, m, x, dx, acc, batch);
-    prof[i].bwd += now() - t;
+    prof[i].bwd += thaw_now_s() - t;
 }
 
 /* Puts a timing proxy in front of every leaf (containers time nothing of
@@ -156,9 +149,9 @@ void __wrap_gemm(int ta, int tb, int m, int n, int k, float alpha, const float *
 void __wrap_gemm(int ta, int tb, int m, int n, int k, float alpha, const float *a, int lda,
                  const float *b, int ldb, float beta, float *c, int ldc)
 {
-    double t = now();
+    double t = thaw_now_s();
     __real_gemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-    kind_time[KIND_GEMM] += now() - t;
+    kind_time[KIND_GEMM] += thaw_now_s() - t;
 }
 
 #define TIMED(kind, ret, name, params, args)  \
@@ -166,9 +159,9 @@ void __wrap_gemm(int ta, int tb, int m, int n, int k, float alpha, const float *
     ret __wrap_##name params;                 \
     ret __wrap_##name params                  \
     {                                         \
-        double t = now();                     \
+        double t = thaw_now_s();                     \
         __real_##name args;                   \
-        kind_time[kind] += now() - t;         \
+        kind_time[kind] += thaw_now_s() - t;         \
     }
 
 TIMED(KIND_WINO_DATA, void, wino_input,
@@ -233,12 +226,12 @@ static double run_rate(run *r, double seconds)
     for (int i = 0; i < 3; i++)
         run_step(r);
     int steps = 0;
-    double t0 = now();
+    double t0 = thaw_now_s();
     do {
         run_step(r);
         steps++;
-    } while (now() - t0 < seconds);
-    return steps * (double)r->batch / (now() - t0);
+    } while (thaw_now_s() - t0 < seconds);
+    return steps * (double)r->batch / (thaw_now_s() - t0);
 }
 
 static void run_free(run *r)
@@ -325,12 +318,12 @@ static void profile(int batch, double seconds)
     for (int k = 0; k < KIND_COUNT; k++)
         kind_time[k] = 0.0;
     int steps = 0;
-    double t0 = now();
+    double t0 = thaw_now_s();
     do {
         run_step(&r);
         steps++;
-    } while (now() - t0 < seconds);
-    double total = (now() - t0) / steps, leaves = 0.0;
+    } while (thaw_now_s() - t0 < seconds);
+    double total = (thaw_now_s() - t0) / steps, leaves = 0.0;
     printf("profile: %.1f ms a step of %d images\n", 1e3 * total, batch);
     printf("  %-22s %-12s %9s %9s %7s\n", "layer", "type", "fwd ms", "bwd ms", "share");
     for (int i = 0; i < nprof; i++) {
@@ -395,10 +388,10 @@ static double fe_rate(int batch, double *first_epoch)
         fprintf(stderr, "thaw-bench: %s\n", err.msg);
         goto done;
     }
-    double t0 = now();
+    double t0 = thaw_now_s();
     sess_control(s, &(sess_ctl){ .op = SESS_TRAIN, .count = 1 }, &err);
     sess_wait(s);
-    *first_epoch = FE_TRAIN / (now() - t0);
+    *first_epoch = FE_TRAIN / (thaw_now_s() - t0);
     sess_control(s, &(sess_ctl){ .op = SESS_TRAIN, .count = FE_EPOCHS }, &err);
     sess_wait(s);
     double images = 0, seconds = 0;

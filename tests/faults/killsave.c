@@ -31,6 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "modelfile.h"
 #include "util.h"
 
@@ -42,13 +43,6 @@ static struct {
     model set[KS_SETS];
     fx_ckpt bytes[KS_SETS];
 } K;
-
-static double ks_now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
 
 /* Set i is saved with provenance seed i + 1, as its weights were drawn. */
 static int ks_save(int i, thaw_err *err)
@@ -180,7 +174,7 @@ int main(int argc, char **argv)
     setvbuf(stdout, NULL, _IOLBF, 0);
     if (ks_setup(path))
         return 2;
-    double t0 = ks_now();
+    double t0 = thaw_now_s();
     thaw_err err = { 0 };
     enum { CALIBRATE = 20 };
     for (int i = 0; i < CALIBRATE; i++)
@@ -188,7 +182,7 @@ int main(int argc, char **argv)
             fprintf(stderr, "thaw-killsave: %s\n", err.msg);
             return 2;
         }
-    double save_s = (ks_now() - t0) / CALIBRATE;
+    double save_s = (thaw_now_s() - t0) / CALIBRATE;
     /* Delays up to two saves (plus the child's start), so a kill can come
      * before the first save is under way or anywhere in the second. */
     long span_us = (long)(2e6 * save_s) + 200;
@@ -198,7 +192,7 @@ int main(int argc, char **argv)
     unsigned long long r = seed * 0x9E3779B97F4A7C15ull + 1;
     long survived = 0, found[KS_SETS] = { 0 }, torn = 0, with_stale = 0, failures = 0;
     int last = 1, most_stale = 0;   /* last: the set in place (the calibration's last) */
-    double t1 = ks_now();
+    double t1 = thaw_now_s();
     for (long k = 0; k < kills; k++) {
         r ^= r << 13, r ^= r >> 7, r ^= r << 17;   /* xorshift64 */
         long delay_us = (long)(r % (unsigned long long)span_us);
@@ -246,7 +240,7 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    double t2 = ks_now();
+    double t2 = thaw_now_s();
     if (most_stale > KS_SETS) {   /* a save writes two files: more means they pile up */
         printf("    FAIL up to %d stale temporary files at once: saves do not remove them\n",
                most_stale);
