@@ -128,11 +128,12 @@ static double get(const kv_key *k, const void *obj)
 static void set(const kv_key *k, void *obj, double v)
 {
     char *field = (char *)obj + k->off;
-    int i = (int)v;
-    if (k->integer)
+    if (k->integer) {
+        int i = (int)v;
         memcpy(field, &i, sizeof i);
-    else
+    } else {
         memcpy(field, &v, sizeof v);
+    }
 }
 
 static void form_name(const kv_form *f, int kind, char *out, size_t cap)
