@@ -494,6 +494,32 @@ static void said(void *ctx, app_say_kind kind, const char *text)
         snprintf(ctx, 256, "%s", text);
 }
 
+/* show settings says the whole configuration in one piece, however long:
+ * its last line is the head's rate. */
+static void said_all(void *ctx, app_say_kind kind, const char *text)
+{
+    if (kind == APP_INFO)
+        snprintf(ctx, 8192, "%s", text);
+}
+
+void test_app_show_settings_whole(void)
+{
+    app a;
+    thaw_err err = {0};
+    static char heard[8192];
+    app_init(&a, &(app_out){ .ctx = heard, .say = said_all }, 1);
+    EXPECT(loaded(&a));
+    EXPECT(app_exec(&a, "show settings", &err) == THAW_OK);
+    EXPECTF(strlen(heard) > 1024, "%zu bytes", strlen(heard));
+    size_t n = strlen(heard);
+    while (n > 0 && heard[n - 1] == '\n')
+        heard[--n] = '\0';
+    const char *last = strrchr(heard, '\n');
+    EXPECTF(last && !strncmp(last + 1, "lr head ", 8), "ends with '%s'", last ? last + 1 : heard);
+done:
+    app_free(&a);
+}
+
 void test_app_lesson_commands(void)
 {
     app a;

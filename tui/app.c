@@ -38,13 +38,20 @@ void app_leave_c(locale_t old)
 
 void app_say(app *a, app_say_kind kind, const char *fmt, ...)
 {
-    char text[1024];
+    char small[1024], *text = small;
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(text, sizeof text, fmt, ap);
+    int n = vsnprintf(small, sizeof small, fmt, ap);
     va_end(ap);
+    if (n >= (int)sizeof small && (text = malloc((size_t)n + 1))) {   /* show settings' many lines */
+        va_start(ap, fmt);
+        vsnprintf(text, (size_t)n + 1, fmt, ap);
+        va_end(ap);
+    }
     if (a->out.say)
-        a->out.say(a->out.ctx, kind, text);
+        a->out.say(a->out.ctx, kind, text ? text : small);
+    if (text != small)
+        free(text);
 }
 
 void app_log_command(app *a, const char *line)

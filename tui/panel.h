@@ -36,7 +36,7 @@
     X(status)        \
     X(cmdline)       \
     X(footer)        \
-    X(help)          \
+    X(pager)         \
     X(say)
 
 enum { UI_LAYERS = 512, UI_NODES = 1024 };
@@ -57,12 +57,14 @@ typedef enum ui_event_kind {
     UI_EV_SAMPLE,                /* twice a second while training runs; ui.layers is fresh */
     UI_EV_SAY,                   /* a lesson's narration, in text */
     UI_EV_EDIT,                  /* open the command line holding text */
+    UI_EV_PAGE,                  /* show text (several lines) in the pager, under title */
 } ui_event_kind;
 
 typedef struct ui_event {
     ui_event_kind kind;
     const sess_event *sess;
     const char *text;
+    const char *title;
 } ui_event;
 
 typedef struct ui ui;
@@ -101,11 +103,15 @@ struct ui {
     int nlayers;
     unsigned generation;         /* the app's model generation the panels were told of */
     int view;                    /* which view panel the plots area shows, 0 the first */
-    int help;                    /* the help overlay is open */
     int lesson_ahead;            /* a lesson has lines left to run */
     ui_panel *focus;             /* takes every key while set: the command line */
     int cursor_y, cursor_x;      /* where the focus wants the cursor */
     char msg[512];               /* the command line's message */
+    /* What the command ui_run is running says, a line each, so one line
+     * becomes the message and several open the pager. */
+    char *said;
+    size_t nsaid, said_cap;
+    int said_lines, said_warn, capturing;
     unsigned msg_seq;            /* counts messages, so a lesson's prompt keeps the last one */
     int msg_warn;
     /* The tree's rows on screen, top down: each one's learning rate (NaN:
@@ -130,8 +136,9 @@ void ui_post(ui *u, const ui_event *ev);
 /* A message on the command line (warn: in the warning colour). */
 void ui_message(ui *u, int warn, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
-/* Runs a command of app.h's language as the `:` line does: an error or
- * the command itself on the command line, a new model to every panel. */
+/* Runs a command of app.h's language as the `:` line does: an error, what
+ * the command said (several lines in the pager) or the command itself on
+ * the command line, a new model to every panel. */
 void ui_run(ui *u, const char *line);
 
 #endif

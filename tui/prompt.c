@@ -10,6 +10,7 @@
 static const app *completing;         /* the app whose words complete */
 static int word_start;                /* where the word being completed starts */
 static char history[4096];           /* "" when there is no folder to keep it in */
+static FILE *quiet;                  /* readline's output inside curses */
 
 /* $XDG_STATE_HOME/thaw (or ~/.local/state/thaw) and its parents made as
  * needed; the history file in it. */
@@ -64,6 +65,11 @@ void prompt_begin(const prompt_opts *o)
         rl_getc_function = o->getc;
         rl_input_available_hook = o->input_available;
         rl_redisplay_function = o->redisplay;
+        rl_completion_display_matches_hook = o->show_choices;
+        /* Whatever readline would still print (a bell) must not reach the
+         * curses screen. */
+        if ((quiet = fopen("/dev/null", "w")))
+            rl_outstream = quiet;
     }
     if (o->name)
         rl_readline_name = o->name;
@@ -78,6 +84,11 @@ void prompt_end(void)
 {
     if (history[0])
         write_history(history);
+    if (quiet) {
+        rl_outstream = NULL;
+        fclose(quiet);
+        quiet = NULL;
+    }
 }
 
 void prompt_start(const char *prompt, const char *text, rl_vcpfunc_t *done)

@@ -29,6 +29,9 @@ typedef struct prompt_opts {
     rl_getc_func_t *getc;             /* NULL on a plain terminal; the three hooks inside curses */
     rl_hook_func_t *input_available;
     rl_voidfunc_t *redisplay;
+    /* Inside curses: Tab's choices (readline's matches: [0] the common
+     * part, then n choices) go here instead of to the terminal. */
+    rl_compdisp_func_t *show_choices;
 } prompt_opts;
 
 /* Sets readline up as o says and reads the history (a missing file is a

@@ -135,6 +135,55 @@ void screen_close(void)
     }
 }
 
+/* ---- keys ------------------------------------------------------------------ */
+
+/* The final byte of a CSI or SS3 sequence curses did not know, as a key:
+ * xterm's Home and End ("\e[H", "\eOF"), the VT220 editing keys
+ * ("\e[1~" ... "\e[8~") and the arrows. 0 when it names none. */
+static int sequence_key(int num, int final)
+{
+    switch (final) {
+    case 'A': return KEY_UP;
+    case 'B': return KEY_DOWN;
+    case 'C': return KEY_RIGHT;
+    case 'D': return KEY_LEFT;
+    case 'H': return KEY_HOME;
+    case 'F': return KEY_END;
+    case '~': break;
+    default: return 0;
+    }
+    switch (num) {
+    case 1: case 7: return KEY_HOME;
+    case 4: case 8: return KEY_END;
+    case 3: return KEY_DC;
+    case 2: return KEY_IC;
+    case 5: return KEY_PPAGE;
+    case 6: return KEY_NPAGE;
+    }
+    return 0;
+}
+
+int screen_key(void)
+{
+    int ch = getch();
+    if (ch != 27)
+        return ch;
+    int next = getch();
+    if (next == ERR)
+        return 27;                       /* Escape by itself */
+    if (next != '[' && next != 'O')
+        return next < 256 ? SCREEN_ALT | next : next;   /* Alt-key */
+    int num = 0, first = 1, c;           /* the first parameter; modifiers after ';' */
+    while ((c = getch()) != ERR && c >= '0' && c <= ';') {
+        if (c == ';')
+            first = 0;
+        else if (first && c >= '0' && c <= '9' && num < 1000)
+            num = num * 10 + (c - '0');
+    }
+    int key = c == ERR ? 0 : sequence_key(num, c);
+    return key ? key : screen_key();     /* an unknown sequence is dropped whole */
+}
+
 /* ---- drawing --------------------------------------------------------------- */
 
 int screen_utf8(void)

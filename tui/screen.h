@@ -41,6 +41,15 @@ int screen_interrupted(void);
 /* SIGTERM or SIGHUP arrived. */
 int screen_terminated(void);
 
+/* The next key (getch(), non-blocking), with the escape sequences of the
+ * editing keys that this terminal's description lacks turned into curses
+ * keys (KEY_HOME for "\e[1~" under TERM=xterm, ...); an Escape that
+ * nothing follows is 27, one that a key follows at once is that key with
+ * SCREEN_ALT. ERR when no key is waiting. */
+int screen_key(void);
+
+#define SCREEN_ALT 0x10000   /* above every curses key code */
+
 /* The locale is UTF-8 (known from screen_open on). */
 int screen_utf8(void);
 

@@ -22,6 +22,7 @@
 #include "clock.h"
 #include "commands.h"
 #include "layout.h"
+#include "numtext.h"
 #include "panel.h"
 #include "paths.h"
 #include "runlog.h"
@@ -92,12 +93,47 @@ static void model_changed(ui *u)
     ui_post(u, &(ui_event){ .kind = UI_EV_MODEL });
 }
 
+/* Keeps a line the running command said; the first line stays in front
+ * of the buffer as the message. */
+static void keep_said(ui *u, const char *text)
+{
+    size_t n = strlen(text);
+    if (u->nsaid + n + 2 > u->said_cap) {
+        size_t cap = (u->nsaid + n + 2) * 2;
+        char *more = realloc(u->said, cap);
+        if (!more)
+            return;
+        u->said = more;
+        u->said_cap = cap;
+    }
+    memcpy(u->said + u->nsaid, text, n);
+    u->nsaid += n;
+    u->said[u->nsaid++] = '\n';
+    u->said[u->nsaid] = '\0';
+    u->said_lines++;
+    for (size_t i = 0; i < n; i++)
+        u->said_lines += text[i] == '\n';
+}
+
 void ui_run(ui *u, const char *line)
 {
     thaw_err err = {0};
-    if (app_exec(&u->a, line, &err))
+    u->nsaid = 0;
+    u->said_lines = 0;
+    u->said_warn = 0;
+    u->capturing = 1;
+    int rc = app_exec(&u->a, line, &err);
+    u->capturing = 0;
+    if (u->said_lines > 1) {
+        ui_post(u, &(ui_event){ .kind = UI_EV_PAGE, .title = line, .text = u->said });
+        ui_message(u, 0, "%s", line);
+    } else if (u->said_lines == 1) {
+        u->said[u->nsaid - 1] = '\0';
+        ui_message(u, u->said_warn, "%s", u->said);
+    }
+    if (rc)
         ui_message(u, 1, "%s", err.msg);
-    else if (strncmp(line, "show", 4) && strncmp(line, "help", 4))
+    else if (u->said_lines == 0)
         ui_message(u, 0, "%s", line);
     if (u->generation != u->a.generation)
         model_changed(u);
@@ -127,6 +163,11 @@ static void wb_say(void *ctx, app_say_kind kind, const char *text)
         return;                      /* the plots and the status line show these */
     if (kind == APP_SAY) {
         ui_post(&w->u, &(ui_event){ .kind = UI_EV_SAY, .text = text });
+        return;
+    }
+    if (w->u.capturing) {
+        keep_said(&w->u, text);
+        w->u.said_warn |= kind == APP_WARN;
         return;
     }
     ui_message(&w->u, kind == APP_WARN, "%s", text);
@@ -245,11 +286,7 @@ static void key_view(wb *w, int ch)
     w->u.view = (w->u.view + 1) % view_count(&w->u);
 }
 
-static void key_help(wb *w, int ch)
-{
-    (void)ch;
-    w->u.help = !w->u.help;
-}
+static void key_help(wb *w, int ch);
 
 static void key_quit(wb *w, int ch)
 {
@@ -328,55 +365,23 @@ static const struct key {
     { 'q', "q", "quit", key_quit },
 };
 
-/* ---- the help overlay: the keys table and the command verbs ---------------------- */
-
-static void help_draw(ui_panel *p, layout_rect r)
+/* The help: the keys table, then the command verbs, in the pager. */
+static void key_help(wb *w, int ch)
 {
-    if (!p->ui->help)
-        return;
-    int n = 0, verbs;
+    (void)ch;
+    int verbs;
     const app_verb *v = app_verbs(&verbs);
-    int rows = r.h, cols = r.w;
-    int hw = cols - 4 < 100 ? cols - 4 : 100, hh = rows - 2;
-    int x0 = r.x + (cols - hw) / 2, y0 = r.y + 1;
-    for (int y = 0; y < hh; y++)
-        screen_fill(y0 + y, x0, hw);
-    attron(A_BOLD);
-    screen_put(y0, x0 + 1, hw - 2, "keys  (? or F1 closes)");
-    attroff(A_BOLD);
-    char line[512];
-    for (size_t i = 0; i < sizeof keys / sizeof keys[0] && 1 + n < hh; i++) {
-        if (!keys[i].name)
-            continue;
-        snprintf(line, sizeof line, "%-9s %s", keys[i].name, keys[i].help);
-        screen_put(y0 + 1 + n++, x0 + 2, hw - 3, line);
-    }
-    if (2 + n < hh) {
-        attron(A_BOLD);
-        screen_put(y0 + 2 + n++, x0 + 1, hw - 2, "commands at the : line (also thaw repl and lesson files)");
-        attroff(A_BOLD);
-    }
-    for (int i = 0; i < verbs && 2 + n < hh; i++) {
-        snprintf(line, sizeof line, "%-9s %-30s %s", v[i].name, v[i].args, v[i].help);
-        screen_put(y0 + 2 + n++, x0 + 2, hw - 3, line);
-    }
+    static char buf[32768];
+    num_text t = { buf, sizeof buf, 0 };
+    num_text_add(&t, "keys\n");
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+        if (keys[i].name)
+            num_text_add(&t, "  %-9s %s\n", keys[i].name, keys[i].help);
+    num_text_add(&t, "\ncommands at the : line (also thaw repl and lesson files)\n");
+    for (int i = 0; i < verbs; i++)
+        num_text_add(&t, "  %-9s %-30s %s\n", v[i].name, v[i].args, v[i].help);
+    ui_post(&w->u, &(ui_event){ .kind = UI_EV_PAGE, .title = "help (? or q closes)", .text = buf });
 }
-
-/* While open, any key but its own, q and a click closes it. */
-static int help_key(ui_panel *p, int key)
-{
-    if (!p->ui->help || key == '?' || key == KEY_F(1) || key == 'q' || key == KEY_MOUSE)
-        return UI_PASS;
-    p->ui->help = 0;
-    return UI_HANDLED;
-}
-
-const ui_panel_ops ui_help_panel = {
-    .name = "help",
-    .place = UI_AT_SCREEN,
-    .draw = help_draw,
-    .key = help_key,
-};
 
 static void handle_key(wb *w, int ch)
 {
@@ -395,7 +400,7 @@ static void handle_key(wb *w, int ch)
         return;                          /* any key closes the narration; > also goes on */
     if (ch != 'q')
         w->quit_asked = 0;
-    if (panel_key(u, &ui_help_panel, ch) == UI_HANDLED)
+    if (panel_key(u, &ui_pager_panel, ch) == UI_HANDLED)
         return;
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
         if (keys[i].code == ch) {
@@ -616,7 +621,7 @@ static int run(wb *w)
                                { .fd = u->a.sess ? sess_fd(u->a.sess) : -1, .events = POLLIN } };
         if (poll(p, 2, 100) < 0 && errno != EINTR)
             break;
-        for (int ch; (ch = getch()) != ERR;) {
+        for (int ch; (ch = screen_key()) != ERR;) {
             if (key_at == 0)
                 key_at = thaw_now_s();
             handle_key(w, ch);
@@ -699,6 +704,7 @@ int workbench_main(const wb_opts *o)
     }
 done:
     panels_fini(&w->u);
+    free(w->u.said);
     app_lesson_close(&w->lesson);
     app_free(&w->u.a);
     free(w);

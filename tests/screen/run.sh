@@ -231,12 +231,11 @@ check_expand() {
         keys exp Left
         if until_ok "$TIMEOUT" has exp "▸ stage2"; then
             keys exp Enter '?'
-            wait_for exp "keys  (? or F1 closes)" && keys exp '?'
-            until_ok "$TIMEOUT" not_has exp "keys  (? or F1 closes)"
+            wait_for exp "$HELP" && keys exp '?'
+            until_ok "$TIMEOUT" not_has exp "$HELP"
             local why=""
             has exp "▾ stage2" || why="Enter on stage2 did not expand it"
-            verdict tree_expand_enter "$why" \
-                "tui/workbench.c binds '\\n' to expand, but nonl() makes Enter arrive as '\\r'"
+            verdict tree_expand_enter "$why"
         else
             fail tree_expand_enter "Left did not collapse stage2"
         fi
@@ -342,14 +341,13 @@ key_code() {   # a key's name as the help writes it -> its code as the table wri
 # overlay is 100 columns wide and centred, its key lines start 2 further in;
 # a name ends at the first double space.
 help_names() {
-    local line seg name
-    sed -n '/keys  (? or F1 closes)/,/commands at the : line/p' | sed '1d;$d' |
-        while IFS= read -r line; do
-            seg=${line:12:97}
-            name=${seg%%  *}
-            [[ $name == [^\ ]* ]] && printf '%s\n' "$name"
+    local line
+    sed -n '/help (? or q closes)/,/commands at the : line/p' | sed '1,2d;$d' |
+        sed -n 's/^[^│|]*[│|]   \([^ ].*\)$/\1/p' | while IFS= read -r line; do
+            printf '%s\n' "${line%%  *}"
         done
 }
+HELP="help (? or q closes)"
 check_help() {
     wanted help || return 0
     start hlp 120 40 C.UTF-8 -- "$MODEL" --data "$DATA"
@@ -359,7 +357,7 @@ check_help() {
         return
     fi
     keys hlp '?'
-    golden help_overlay hlp "keys  (? or F1 closes)" || { stop hlp; return; }
+    golden help_overlay hlp "$HELP" || { stop hlp; return; }
 
     local scr table codes problems=0 names=() name k
     scr=$(capture hlp)
@@ -403,6 +401,27 @@ check_help() {
     else
         fail help_keys_match_table "help and the keys table disagree:" "$TMP/help.txt"
     fi
+    # The box is whole: no braille of the plots between its borders.
+    if capture hlp | sed -n '/help (? or q closes)/,/q closes ─/p' | grep -q "$BRAILLE"; then
+        fail help_box_opaque "the plots show through the help box"
+    else
+        ok help_box_opaque
+    fi
+    # At any height End shows the last command, and the top comes back.
+    tm resize-window -t hlp -x 80 -y 16
+    keys hlp End
+    if until_ok "$TIMEOUT" has hlp "leave thaw" && has hlp "of "; then
+        keys hlp Home
+        if until_ok "$TIMEOUT" has hlp "Down j"; then
+            ok help_scrolls_to_the_end
+        else
+            fail help_scrolls_to_the_end "Home did not go back to the first key"
+        fi
+    else
+        capture hlp >"$TMP/screen.txt"
+        fail help_scrolls_to_the_end "End on a 16-row screen did not show the last command:" "$TMP/screen.txt"
+    fi
+    tm resize-window -t hlp -x 120 -y 40
     # ? closes it again
     keys hlp '?'
     if until_ok "$TIMEOUT" matches hlp "$GOLDEN/default_120x40.txt"; then
@@ -550,15 +569,14 @@ check_ascii_help() {
     start ahl 120 40 C -- "$MODEL" --data "$DATA"
     if wait_for ahl "$FOOTER"; then
         keys ahl '?'
-        if wait_for ahl "keys  (? or F1 closes)" && until_ok "$TIMEOUT" stable ahl; then
+        if wait_for ahl "$HELP" && until_ok "$TIMEOUT" stable ahl; then
             local why="" named lines
             capture ahl >"$TMP/screen.txt"
             LC_ALL=C grep -q $'[\x80-\xff]' "$TMP/screen.txt" && why="bytes >= 0x80 on the screen; "
             named=$(sed -n '/^} keys\[\] = {/,/^};/p' tui/workbench.c | grep -c '^ *{ [^"]*, "')
             lines=$(help_names <"$TMP/screen.txt" | wc -l)
             [ "$lines" = "$named" ] || why="${why}the overlay lists $lines keys, the keys table names $named"
-            verdict ascii_help_lists_every_key "$why" \
-                "draw_help prints the keys table's UTF-8 names (↓ j, ↑ k, → l, ← h) unchanged; under LANG=C put() stops at the first byte mbrtowc rejects, so those lines come out empty"
+            verdict ascii_help_lists_every_key "$why"
         else
             fail ascii_help_lists_every_key "? did not open the help overlay"
         fi
@@ -583,6 +601,62 @@ check_line_mode() {
     else
         fail line_mode_help_quit "exit status $rc; commands missing from help:${missing:- none}" "$out"
     fi
+}
+
+# The : line edits as readline does in every terminal type: Backspace,
+# Delete, Left/Right, Home/End, Up/Down through the history, Ctrl-A/E/K/U/W,
+# Ctrl-R; Escape closes it; Tab's choices show on the screen; Ctrl-L redraws.
+cmdline_is() { [ "$(capture "$1" | tail -2 | head -1)" = "$2" ]; }
+check_cmdline_edit() {
+    wanted cmdline || return 0
+    local term
+    for term in xterm-256color tmux-256color screen vt100; do
+        local s=ed${term%%-*} bad="" step typed want
+        local cmd
+        cmd="cd $(printf %q "$ROOT") && $(thaw_env C.UTF-8 TERM=$term)$(printf '%q ' "$ROOT/thaw" "$MODEL" --data "$DATA")"
+        tm new-session -d -s $s -x 120 -y 40 "$cmd"
+        if ! wait_for $s "$FOOTER"; then
+            fail "cmdline_edit_$term" "thaw never drew its first frame"
+            stop $s
+            continue
+        fi
+        # Each step: keys (tmux names; text in quotes is typed), then the line it must show.
+        while IFS='|' read -r step want; do
+            eval "set -- $step"
+            local k
+            for k in "$@"; do
+                case $k in
+                    =*) text $s "${k#=}" ;;
+                    *) keys $s "$k" ;;
+                esac
+            done
+            until_ok 5 cmdline_is $s "$want" || {
+                bad="$bad after '$step' the line was '$(capture $s | tail -2 | head -1)', not '$want';"
+                break
+            }
+        done <<'STEPS'
+: =set\ epochz BSpace|:set epoch
+=s\ 3 Left Left =X|:set epochsX 3
+BSpace Home =#|:#set epochs 3
+Home DC End =0|:set epochs 30
+C-a C-k =freeze\ stem|:freeze stem
+C-w|:freeze
+C-u =set\ epochs\ 3 Enter|set epochs 3
+: Up|:set epochs 3
+Down|:
+C-r =epo|(reverse-i-search)`epo': set epochs 3
+C-g Escape|set epochs 3
+: =set\ e Tab Tab|:set e
+STEPS
+        if [ -z "$bad" ]; then
+            has $s "epochs" && capture $s | tail -3 | head -1 | grep -q "early-stop" ||
+                bad="Tab Tab did not list the choices above the line;"
+            keys $s C-l Escape
+        fi
+        capture $s >"$TMP/screen.txt"
+        verdict "cmdline_edit_$term" "$bad" "" "$TMP/screen.txt"
+        stop $s
+    done
 }
 
 # thaw repl completes a partial word from its place on the line: a command,
@@ -773,6 +847,7 @@ check_ascii_help
 check_line_mode
 check_line_lesson
 check_repl_complete
+check_cmdline_edit
 check_lesson
 check_restore
 check_training
