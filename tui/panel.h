@@ -29,6 +29,7 @@
 #define UI_PANELS(X) \
     X(title)         \
     X(tree)          \
+    X(results)       \
     X(lrbar)         \
     X(plots)         \
     X(heatmap)       \
@@ -118,6 +119,7 @@ struct ui {
      * none to show), for the rate bars beside them. */
     double row_lr[UI_NODES];
     int nrow_lr;
+    int tree_rows;               /* rows the tree drew, its header included */
 };
 
 /* One layer of the model's tree, walked depth first. */

@@ -191,7 +191,8 @@ static void tree_draw(ui_panel *p, layout_rect r)
     if (t->sel >= t->top + body)
         t->top = t->sel - body + 1;
     u->nrow_lr = 0;
-    for (int i = 0; i < body && t->top + i < t->nrow; i++) {
+    u->tree_rows = 1;
+    for (int i = 0; i < body && t->top + i < t->nrow; i++, u->tree_rows++) {
         const node *n = &t->node[t->row[t->top + i]];
         node_view v = view_of(u, n->n.l);
         int y = r.y + 1 + i, selected = t->top + i == t->sel;

@@ -325,6 +325,62 @@ check_training() {
     stop $s
 }
 
+# After a run: s, :save and :export say what they wrote (or the error), and
+# show confusion opens the pager naming its split, which q closes.
+check_results() {
+    wanted results || return 0
+    local s=res dir=$TMP/results-cwd bad=""
+    mkdir -p "$dir"
+    start $s 120 40 C.UTF-8 "$dir" -- "$ROOT/$MODEL" --data "$DATA"
+    if ! wait_for $s "$FOOTER"; then
+        fail results_messages "thaw never drew its first frame"
+        stop $s
+        return
+    fi
+    keys $s :
+    text $s "set epochs 1"
+    keys $s Enter t
+    if ! until_ok "$TIMEOUT" has $s "results on test"; then
+        capture $s >"$TMP/screen.txt"
+        fail results_messages "one epoch did not finish within ${TIMEOUT}s:" "$TMP/screen.txt"
+        stop $s
+        return
+    fi
+    has $s "95% of final accuracy: transfer epoch" || bad="$bad the results do not say when each model reached 95%;"
+    has $s "scratch " && has $s "points" || bad="$bad the results do not show both models and the delta;"
+    keys $s s
+    until_ok 5 has $s "saved runs/" || bad="$bad s did not say 'saved runs/...';"
+    keys $s :
+    text $s "save mine.json"
+    keys $s Enter
+    until_ok 5 has $s "saved mine.json" || bad="$bad :save did not say 'saved mine.json';"
+    [ -s "$dir/mine.json" ] || bad="$bad mine.json was not written;"
+    keys $s :
+    text $s "export metrics /nonexistent/m.csv"
+    keys $s Enter
+    until_ok 5 has $s "/nonexistent/m.csv" || bad="$bad a failed export did not name its file;"
+    keys $s :
+    text $s "export plots p.svg"
+    keys $s Enter
+    until_ok 5 has $s "wrote p.svg" || bad="$bad :export did not say 'wrote p.svg';"
+    verdict results_messages "$bad" "" "$TMP/screen.txt"
+    keys $s :
+    text $s "show confusion"
+    keys $s Enter
+    if until_ok 5 has $s "test: true \\ predicted" && has $s "q closes"; then
+        keys $s q
+        if until_ok 5 not_has $s "q closes"; then
+            ok results_confusion_pager
+        else
+            fail results_confusion_pager "q did not close the pager"
+        fi
+    else
+        capture $s >"$TMP/screen.txt"
+        fail results_confusion_pager "show confusion did not open the pager with its split named:" "$TMP/screen.txt"
+    fi
+    stop $s
+}
+
 # Every key the help overlay lists must be a code in the keys table of
 # tui/workbench.c, every named entry of that table must be in the overlay,
 # and so must every key the footer hints at.
@@ -337,9 +393,9 @@ key_code() {   # a key's name as the help writes it -> its code as the table wri
     *) echo "?" ;;
     esac
 }
-# help_names <SCREEN: the key names of the help overlay at 120 columns. The
-# overlay is 100 columns wide and centred, its key lines start 2 further in;
-# a name ends at the first double space.
+# help_names <SCREEN: the key names of the help pager: the lines between its
+# "keys" and "commands" headings, inside the border; a name ends at the
+# first double space.
 help_names() {
     local line
     sed -n '/help (? or q closes)/,/commands at the : line/p' | sed '1,2d;$d' |
@@ -851,6 +907,7 @@ check_cmdline_edit
 check_lesson
 check_restore
 check_training
+check_results
 check_env_matrix
 check_resize_storm
 echo "screen tests: $((SECONDS - t0)) s"
