@@ -350,6 +350,45 @@ void test_grad_conv2d_chunks(void)
     conv_case(3, 2, 1, 1, 0, 1, 60, 60, 3, 120);
 }
 
+/* A convolution in groups, padded per side (top, bottom, left, right). */
+static void grouped_case(int cin, int cout, int k, int stride, int groups, const int pad[4],
+                         int bias, int h, int w, int batch, size_t limit)
+{
+    char name[96];
+    snprintf(name, sizeof name, "conv2d %d->%d %dx%d stride %d groups %d pad %d,%d,%d,%d on %dx%d",
+             cin, cout, k, k, stride, groups, pad[0], pad[1], pad[2], pad[3], h, w);
+    probe p;
+    if (!probe_open(&p, name, conv2d_grouped_new("conv", cin, cout, k, stride, groups, pad, bias),
+                    (shape3){ cin, h, w }, batch, 1))
+        return;
+    rng r = rng_seeded(5);
+    fill_uniform(p.x, p.nx, -1.0f, 1.0f, &r);
+    p.limit = limit;
+    probe_check(&p);
+    probe_close(&p);
+}
+
+/* Depthwise (groups = in_channels): the direct kernels. */
+void test_grad_conv2d_depthwise(void)
+{
+    grouped_case(4, 4, 3, 1, 4, (const int[4]){ 1, 1, 1, 1 }, 1, 7, 9, 2, 0);
+    grouped_case(3, 3, 3, 2, 3, (const int[4]){ 0, 1, 0, 1 }, 0, 8, 7, 2, 0);   /* TF "same" */
+    grouped_case(3, 6, 3, 2, 3, (const int[4]){ 1, 1, 1, 1 }, 1, 7, 7, 2, 0);   /* 2 per channel */
+    grouped_case(2, 2, 5, 1, 2, (const int[4]){ 2, 2, 2, 2 }, 1, 6, 8, 2, 0);
+    grouped_case(3, 3, 3, 1, 3, (const int[4]){ 2, 0, 0, 3 }, 1, 5, 6, 2, 0);
+    grouped_case(4, 4, 3, 2, 4, (const int[4]){ 0, 1, 0, 1 }, 1, 40, 40, 3, 120);
+}
+
+/* Groups over the GEMM path, and uneven padding without groups. */
+void test_grad_conv2d_grouped(void)
+{
+    grouped_case(4, 6, 3, 1, 2, (const int[4]){ 1, 1, 1, 1 }, 1, 6, 7, 2, 0);
+    grouped_case(6, 3, 1, 1, 3, (const int[4]){ 0, 0, 0, 0 }, 0, 5, 5, 2, 0);
+    grouped_case(4, 4, 3, 2, 2, (const int[4]){ 0, 1, 0, 1 }, 1, 8, 8, 2, 0);
+    grouped_case(3, 4, 3, 2, 1, (const int[4]){ 0, 1, 0, 1 }, 1, 8, 7, 2, 0);
+    grouped_case(8, 8, 3, 1, 1, (const int[4]){ 1, 2, 0, 1 }, 0, 6, 6, 2, 0);
+}
+
 /* ---- batch normalisation ----------------------------------------------- */
 
 /* A BatchNorm probe with random scale, shift and running statistics. */

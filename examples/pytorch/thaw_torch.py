@@ -171,6 +171,23 @@ class FlatLinear(nn.Linear):
         return super().forward(x.reshape(x.shape[0], -1)).reshape(x.shape[0], -1, 1, 1)
 
 
+class SidePaddedConv2d(nn.Conv2d):
+    """thaw's conv2d: padding per side (top, bottom, left, right), as
+    nn.ZeroPad2d before a convolution would add it, but keeping the
+    convolution's own tensor names; even padding is nn.Conv2d's own."""
+
+    def __init__(self, cin, cout, k, stride, sides, groups, bias):
+        top, bottom, left, right = sides
+        even = top == bottom and left == right
+        super().__init__(cin, cout, k, stride, (top, left) if even else 0, groups=groups, bias=bias)
+        self.sides = None if even else (left, right, top, bottom)   # F.pad's order
+
+    def forward(self, x):
+        if self.sides is not None:
+            x = nn.functional.pad(x, self.sides)
+        return super().forward(x)
+
+
 def build(node):
     t = node["type"]
     if t == "sequential":
@@ -185,8 +202,11 @@ def build(node):
     if t == "silu":
         return nn.SiLU()
     if t == "conv2d":
-        return nn.Conv2d(node["in_channels"], node["out_channels"], node["kernel_size"],
-                         node.get("stride", 1), node.get("padding", 0), bias=node.get("bias", True))
+        pad = node.get("padding", 0)
+        sides = [node.get(k, pad) for k in ("pad_top", "pad_bottom", "pad_left", "pad_right")]
+        return SidePaddedConv2d(node["in_channels"], node["out_channels"], node["kernel_size"],
+                                node.get("stride", 1), sides, node.get("groups", 1),
+                                bias=node.get("bias", True))
     if t == "batchnorm2d":
         return nn.BatchNorm2d(node["num_features"], node.get("eps", 1e-5), node.get("momentum", 0.1))
     if t == "relu":
