@@ -265,6 +265,27 @@ static inline layer *silu_new(const char *name)
 {
     return layer_create(&silu_ops, name, NULL, NULL);
 }
+extern const layer_ops relu6_ops, hardswish_ops, hardsigmoid_ops, sigmoid_ops;
+/* y = min(max(x, 0), 6) */
+static inline layer *relu6_new(const char *name)
+{
+    return layer_create(&relu6_ops, name, NULL, NULL);
+}
+/* y = x·relu6(x + 3)/6 */
+static inline layer *hardswish_new(const char *name)
+{
+    return layer_create(&hardswish_ops, name, NULL, NULL);
+}
+/* y = relu6(x + 3)/6 */
+static inline layer *hardsigmoid_new(const char *name)
+{
+    return layer_create(&hardsigmoid_ops, name, NULL, NULL);
+}
+/* y = 1/(1 + e^-x) */
+static inline layer *sigmoid_new(const char *name)
+{
+    return layer_create(&sigmoid_ops, name, NULL, NULL);
+}
 layer *maxpool2d_new(const char *name, int kernel, int stride, int pad);
 /* global average pool: (C,H,W) -> (C,1,1) */
 static inline layer *avgpool_new(const char *name)

@@ -52,7 +52,9 @@
  *   maxpool2d    kernel_size, stride (kernel_size), padding (0)
  *   linear       in_features, out_features, bias (true)
  *   dropout      p (0.5)
- *   relu, silu, avgpool (global average), flatten
+ *   relu, silu, relu6, hardswish, hardsigmoid, sigmoid (as PyTorch
+ *   defines them: relu6 = min(max(x, 0), 6), hardsigmoid = relu6(x + 3)/6,
+ *   hardswish = x·hardsigmoid(x)), avgpool (global average), flatten
  *
  * Version 1 files load too: version 1 wrote a ResNet basic block as
  * {"type": "residual", in_channels, out_channels, stride (1), projection

@@ -754,6 +754,103 @@ void test_grad_silu(void)
     probe_close(&p);
 }
 
+/* Uniform values in [lo, hi] none of which lies within 0.05 of a kink. */
+static void fill_away(float *x, size_t n, float lo, float hi, const float *kink, int nkink, rng *r)
+{
+    for (size_t i = 0; i < n; i++) {
+        int near;
+        do {
+            x[i] = lo + (hi - lo) * rng_uniform(r);
+            near = 0;
+            for (int k = 0; k < nkink; k++)
+                near |= fabsf(x[i] - kink[k]) < 0.05f;
+        } while (near);
+    }
+}
+
+/* An activation's forward against its definition (in double) and its
+ * backward against central differences, away from its kinks; then at the
+ * kinks themselves, where the gradient is PyTorch's choice. */
+typedef struct act_case {
+    const char *name;
+    layer *(*make)(const char *name);
+    double (*f)(double x);
+    float kink[2];
+    int nkink;
+    float at[4], dx_at[4];      /* inputs at the kinks and PyTorch's gradient there */
+} act_case;
+
+static double ref_relu6(double x)
+{
+    return fmin(fmax(x, 0.0), 6.0);
+}
+static double ref_hardsigmoid(double x)
+{
+    return fmin(fmax(x + 3.0, 0.0), 6.0) / 6.0;
+}
+static double ref_hardswish(double x)
+{
+    return x * ref_hardsigmoid(x);
+}
+static double ref_sigmoid(double x)
+{
+    return 1.0 / (1.0 + exp(-x));
+}
+
+static void act_check(const act_case *c)
+{
+    probe p;
+    if (!probe_open(&p, c->name, c->make("act"), (shape3){ 3, 4, 5 }, 2, 1))
+        return;
+    rng r = rng_seeded(61);
+    fill_away(p.x, p.nx, -8.0f, 8.0f, c->kink, c->nkink, &r);
+    double *want = malloc(p.nx * sizeof *want);
+    for (size_t i = 0; i < p.nx; i++)
+        want[i] = c->f(p.x[i]);
+    int ok = forward_matches(&p, want, 1e-6) && probe_check(&p);
+    free(want);
+    /* dy = 1 at the kinks, 0 elsewhere: dx there is the gradient itself. */
+    for (size_t i = 0; ok && c->nkink && i < p.nx; i++)
+        p.x[i] = i < 4 ? c->at[i] : 1.0f;
+    layer *l = probe_layer(&p);
+    for (int i = 0; ok && c->nkink && i < 4; i++) {
+        model_forward(&p.m, p.x, p.batch, 1);
+        memset(l->dy, 0, p.nx * sizeof(float));
+        l->dy[i] = 1.0f;
+        l->ops->backward(l, &p.m, p.x, p.dx, 0, p.batch);
+        if (p.dx[i] != c->dx_at[i]) {
+            test_failed(__FILE__, __LINE__, "%s: at x = %g the gradient is %g; PyTorch's is %g",
+                        c->name, c->at[i], p.dx[i], c->dx_at[i]);
+            ok = 0;
+        }
+    }
+    probe_close(&p);
+}
+
+void test_grad_relu6(void)
+{
+    act_check(&(act_case){ "relu6", relu6_new, ref_relu6, { 0.0f, 6.0f }, 2,
+                           { 0.0f, 6.0f, 3.0f, -1.0f }, { 0.0f, 0.0f, 1.0f, 0.0f } });
+}
+
+void test_grad_hardsigmoid(void)
+{
+    act_check(&(act_case){ "hardsigmoid", hardsigmoid_new, ref_hardsigmoid, { -3.0f, 3.0f }, 2,
+                           { -3.0f, 3.0f, 0.0f, 4.0f }, { 0.0f, 0.0f, 1.0f / 6.0f, 0.0f } });
+}
+
+void test_grad_hardswish(void)
+{
+    act_check(&(act_case){ "hardswish", hardswish_new, ref_hardswish, { -3.0f, 3.0f }, 2,
+                           { -3.0f, 3.0f, 0.0f, 6.0f }, { -0.5f, 1.5f, 0.5f, 1.0f } });
+}
+
+void test_grad_sigmoid(void)
+{
+    act_check(&(act_case){ "sigmoid", sigmoid_new, ref_sigmoid, { 0.0f, 0.0f }, 0,
+                           { 0.0f, 0.0f, 0.0f, 0.0f }, { 0.0f, 0.0f, 0.0f, 0.0f } });
+}
+
 /* A chain of smooth layers under a container: no kinks to step around. */
 static layer *smooth_conv(const char *name, int cin, int cout, int k)
 {

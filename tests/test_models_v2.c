@@ -122,7 +122,8 @@ void test_mf_v2_shipped_round_trip(void)
 }
 
 /* A version 2 tree holding every layer type: MobileNet-style inverted
- * residual, squeeze-and-excite gate, a basic block with a shortcut. */
+ * residual (a depthwise convolution padded as TensorFlow's "same"),
+ * squeeze-and-excite gate, a basic block with a shortcut. */
 static const char v2_every_type[] =
     "{\"format\": \"thaw-model\", \"version\": 2, \"weights\": \"every.safetensors\","
     " \"input\": {\"channels\": 2, \"height\": 8, \"width\": 8, \"mean\": [0, 0], \"std\": [1, 1]},"
@@ -135,11 +136,20 @@ static const char v2_every_type[] =
     "      {\"name\": \"0\", \"type\": \"conv2d\", \"in_channels\": 4, \"out_channels\": 8, \"kernel_size\": 1},"
     "      {\"name\": \"1\", \"type\": \"batchnorm2d\", \"num_features\": 8},"
     "      {\"name\": \"2\", \"type\": \"silu\"},"
+    "      {\"name\": \"dw\", \"type\": \"conv2d\", \"in_channels\": 8, \"out_channels\": 8,"
+    "       \"kernel_size\": 3, \"groups\": 8, \"pad_top\": 1, \"pad_bottom\": 1, \"pad_left\": 0,"
+    "       \"pad_right\": 2, \"bias\": false},"
+    "      {\"name\": \"act\", \"type\": \"hardswish\"},"
+    "      {\"name\": \"clip\", \"type\": \"relu6\"},"
     "      {\"name\": \"se\", \"type\": \"gate\", \"branch\": ["
     "        {\"name\": \"avgpool\", \"type\": \"avgpool\"},"
     "        {\"name\": \"fc1\", \"type\": \"conv2d\", \"in_channels\": 8, \"out_channels\": 2, \"kernel_size\": 1},"
     "        {\"name\": \"relu\", \"type\": \"relu\"},"
-    "        {\"name\": \"fc2\", \"type\": \"conv2d\", \"in_channels\": 2, \"out_channels\": 8, \"kernel_size\": 1}]},"
+    "        {\"name\": \"fc2\", \"type\": \"conv2d\", \"in_channels\": 2, \"out_channels\": 8, \"kernel_size\": 1},"
+    "        {\"name\": \"gate\", \"type\": \"hardsigmoid\"}]},"
+    "      {\"name\": \"se2\", \"type\": \"gate\", \"branch\": ["
+    "        {\"name\": \"avgpool\", \"type\": \"avgpool\"},"
+    "        {\"name\": \"sig\", \"type\": \"sigmoid\"}]},"
     "      {\"name\": \"3\", \"type\": \"conv2d\", \"in_channels\": 8, \"out_channels\": 4, \"kernel_size\": 1}]}]},"
     "  {\"name\": \"block\", \"type\": \"residual\", \"activation\": \"relu\", \"body\": ["
     "    {\"name\": \"conv1\", \"type\": \"conv2d\", \"in_channels\": 4, \"out_channels\": 6,"

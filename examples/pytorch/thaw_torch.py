@@ -201,6 +201,14 @@ def build(node):
         return Gate(node["branch"])
     if t == "silu":
         return nn.SiLU()
+    if t == "relu6":
+        return nn.ReLU6()
+    if t == "hardswish":
+        return nn.Hardswish()
+    if t == "hardsigmoid":
+        return nn.Hardsigmoid()
+    if t == "sigmoid":
+        return nn.Sigmoid()
     if t == "conv2d":
         pad = node.get("padding", 0)
         sides = [node.get(k, pad) for k in ("pad_top", "pad_bottom", "pad_left", "pad_right")]
