@@ -1,6 +1,7 @@
 /* hardswish.c — y = x·relu6(x + 3)/6 (MobileNet v3's activation);
  * dx = 0 for x < -3, dy·(x/3 + 1/2) for -3 <= x <= 3, dy for x > 3: at the
- * kinks the middle piece's slope (-1/2 and 3/2), as PyTorch. */
+ * kinks the middle piece's slope (-1/2 and 3/2), as PyTorch's scalar and
+ * CUDA kernels (torch 1.13's vectorised CPU kernel gives 1 at x = 3). */
 #include <math.h>
 
 #include "model.h"
