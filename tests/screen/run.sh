@@ -760,6 +760,20 @@ STEPS
     done
 }
 
+# thaw repl without arguments opens the workbench's model and task, so
+# show settings names them.
+check_repl_default() {
+    wanted repl || return 0
+    local out=$TMP/repl-default.out
+    printf 'show settings\nquit\n' |
+        eval "$(thaw_env C.UTF-8 TERM=dumb)$(printf '%q ' timeout "$TIMEOUT" ./thaw repl)" >"$out" 2>&1
+    if grep -qE '^load model "models/(fashion|shapes)-resnet.json"' "$out" && grep -q '^load data "' "$out"; then
+        ok repl_opens_the_default
+    else
+        fail repl_opens_the_default "show settings in a bare thaw repl names no model and data:" "$out"
+    fi
+}
+
 # thaw repl completes a partial word from its place on the line: a command,
 # a strategy, a setting, a layer path.
 check_repl_complete() {
@@ -948,6 +962,7 @@ check_ascii_help
 check_line_mode
 check_line_lesson
 check_repl_complete
+check_repl_default
 check_cmdline_edit
 check_lesson
 check_restore
