@@ -520,6 +520,28 @@ done:
     app_free(&a);
 }
 
+/* One evaluation's Δ below zero after a good run does not make the
+ * smoothed Δ negative (seen: +30 at epoch 16, -21 at epoch 30); a run that
+ * stays below zero does. */
+void test_app_delta_smoothed(void)
+{
+    app a;
+    memset(&a, 0, sizeof a);
+    sess_eval h[3];
+    memset(h, 0, sizeof h);
+    h[0].delta = 0.30, h[1].delta = 0.28, h[2].delta = -0.21;
+    a.history = h;
+    a.nhistory = 0;
+    EXPECT(isnan(cli_delta_smoothed(&a)));
+    a.nhistory = 3;
+    double s = cli_delta_smoothed(&a);
+    EXPECTF(s > 0 && fabs(s - (0.6 * (0.6 * 0.30 + 0.4 * 0.28) + 0.4 * -0.21)) < 1e-12, "%g", s);
+    h[0].delta = h[1].delta = -0.05;
+    EXPECT(cli_delta_smoothed(&a) < 0);
+done:
+    return;
+}
+
 void test_app_lesson_commands(void)
 {
     app a;

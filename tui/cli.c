@@ -120,6 +120,17 @@ double cli_epochs_to_95(const app *a, int scratch)
     return NAN;
 }
 
+double cli_delta_smoothed(const app *a)
+{
+    double s = NAN;
+    for (int i = 0; i < a->nhistory; i++) {
+        double d = a->history[i].delta;
+        if (isfinite(d))
+            s = isnan(s) ? d : CLI_DELTA_SMOOTH * s + (1 - CLI_DELTA_SMOOTH) * d;
+    }
+    return s;
+}
+
 static void field(FILE *to, const char *name, double v, int last)
 {
     if (isnan(v) || isinf(v))

@@ -50,6 +50,13 @@ int cli_load_default(app *a, const char *model_file, const char *data, int *fall
  * (scratch selects the baseline's); NaN without a final evaluation. */
 double cli_epochs_to_95(const app *a, int scratch);
 
+/* Δtransfer on validation as the plots draw it smoothed: the exponential
+ * moving average (weight CLI_DELTA_SMOOTH) of every evaluation's Δ; NaN
+ * before one. "Negative transfer" is claimed only when this is below 0, so
+ * one noisy evaluation of the baseline cannot flip the lesson. */
+#define CLI_DELTA_SMOOTH 0.6
+double cli_delta_smoothed(const app *a);
+
 /* The run's summary as one JSON object on one line (NaN as null). */
 void cli_print_json(FILE *to, const app *a);
 

@@ -190,7 +190,7 @@ plots() {
     local scr hdr prefix col
     scr=$(capture "$1")
     hdr=$(sed -n 2p <<<"$scr")
-    prefix=${hdr%%loss  *}
+    prefix=${hdr%%loss by epoch*}
     col=${#prefix}
     sed '1d;$d' <<<"$scr" | sed '$d' | sed '$d' | while IFS= read -r line; do
         printf '%s\n' "${line:$col}"
