@@ -84,8 +84,10 @@ static void configure(session *s, const sess_config *c)
         }
     if (s->r[1].m && c->scratch_lr != old.scratch_lr)
         model_set_lr(s->r[1].m, s->r[1].m->root, c->scratch_lr);
-    if (c->cache_bytes != old.cache_bytes)
+    if (c->cache_bytes != old.cache_bytes) {
+        sess_cache_drop(s);
         s->cache_stale = 1;
+    }
 }
 
 static void start_train(session *s, int epochs, int paused)
@@ -125,7 +127,7 @@ void sess_apply(session *s, const sess_ctl *c)
         break;
     case SESS_STOP:
         if (st != SESS_IDLE)
-            sess_finish(s, "stopped");
+            sess_finish(s, "stopped", c->count == 1);
         break;
     case SESS_STEP:
         if (st == SESS_IDLE)
@@ -179,8 +181,8 @@ void sess_apply(session *s, const sess_ctl *c)
     }
     case SESS_EVAL:
         if (s->cache_stale)
-            sess_cache_update(s);
-        sess_evaluate(s, 0, 1);
+            sess_cache_update(s);        /* interrupted: this evaluation goes without it */
+        sess_evaluate(s, 0, 1, 1);
         break;
     case SESS_LRFIND:
         sess_lr_find(s, c->value, c->value2, c->count);
@@ -191,9 +193,16 @@ void sess_apply(session *s, const sess_ctl *c)
         else
             configure(s, &c->config);
         break;
-    case SESS_CALL:
-        c->call(c->call_ctx, s->r[0].m, s->r[1].m);
+    case SESS_CALL: {
+        sess_event report;
+        memset(&report, 0, sizeof report);
+        c->call(c->call_ctx, s->r[0].m, s->r[1].m, &report);
+        if (report.text[0]) {
+            report.kind = report.kind == SEV_ERROR ? SEV_ERROR : SEV_NOTE;
+            sess_emit(s, &report);
+        }
         break;
+    }
     case SESS_OPS:
         break;
     }

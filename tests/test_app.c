@@ -13,6 +13,7 @@
 
 #include "app.h"
 #include "cli.h"
+#include "clock.h"
 #include "metrics.h"
 #include "paths.h"
 #include "runlog.h"
@@ -776,6 +777,52 @@ void test_app_complete_partial_words(void)
     EXPECT(!app_complete_file("load data sh", 10));
     EXPECT(app_complete_file("export plots x", 13));
     EXPECT(!app_complete_file("freeze ", 7));
+done:
+    app_free(&a);
+}
+
+/* Outside batch mode the UI never waits long for the trainer: a save while
+ * the trainer evaluates thousands of images returns within a second, saying
+ * it will happen; a stop cuts the evaluation short, the save runs, and its
+ * result arrives as a line like any other. */
+static void keep_said(void *ctx, app_say_kind kind, const char *text)
+{
+    (void)kind;
+    char *all = ctx;
+    size_t n = strlen(all);
+    snprintf(all + n, 4096 - n, "%s\n", text);
+}
+
+void test_app_save_does_not_wait_for_trainer(void)
+{
+    app a;
+    thaw_err err = {0};
+    char dir[512], line[700], file[600];
+    static char heard[4096];
+    heard[0] = '\0';
+    app_init(&a, &(app_out){ .ctx = heard, .say = keep_said }, 0);
+    EXPECT(temp_dir(dir, sizeof dir));
+    snprintf(a.run_dir, sizeof a.run_dir, "%s/run", dir);
+    EXPECT(app_exec(&a, "load model " SHAPES_MODEL, &err) == THAW_OK);
+    EXPECTF(app_exec(&a, "load data shapes:classes=0-3,shots=4,val=2000,n=2004,test=4", &err) == THAW_OK,
+            "%s", err.msg);
+    EXPECT(app_exec(&a, "eval", &err) == THAW_OK);
+    snprintf(file, sizeof file, "%s/mid.json", dir);
+    snprintf(line, sizeof line, "save %s", file);
+    double t0 = thaw_now_s();
+    EXPECTF(app_exec(&a, line, &err) == THAW_OK, "%s", err.msg);
+    double took = thaw_now_s() - t0;
+    EXPECTF(took < 1.0, "save waited %.2f s for the trainer", took);
+    EXPECTF(strstr(heard, "once the trainer is free"), "%s", heard);
+    EXPECT(app_exec(&a, "stop", &err) == THAW_OK);
+    for (int i = 0; i < 100 && !strstr(heard, "saved "); i++)
+        app_pump(&a, 100);
+    EXPECTF(strstr(heard, "saved "), "%s", heard);
+    mf_meta meta;
+    model back;
+    EXPECTF(mf_load(&meta, &back, file, NULL, &err) == THAW_OK, "%s", err.msg);
+    mf_meta_free(&meta);
+    model_free(&back);
 done:
     app_free(&a);
 }

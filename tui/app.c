@@ -623,6 +623,10 @@ int app_exec(app *a, const char *line, thaw_err *err)
     int argc = split(buf, argv, APP_ARGS_MAX, err);
     if (argc <= 0)
         return argc < 0 ? err->code : THAW_OK;
+    if (a->stop && *a->stop) {          /* a stop signal came: nothing more runs */
+        a->quit = a->stopped = 1;
+        return THAW_OK;
+    }
     locale_t old = app_enter_c();
     int rc = -1;
     for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++)

@@ -121,8 +121,10 @@ typedef struct app {
     int verbose_lrfind;         /* report every point of the lr-find curve as a line */
     int quit;                   /* quit was given, or a stop signal ended a batch run */
     /* Batch mode: when *stop becomes non-zero (a signal handler sets it),
-     * the running train command stops, saves, and the app quits. */
+     * the running command stops (training saves its last checkpoint, without
+     * a final pass over the data), the app quits and stopped is set. */
     volatile sig_atomic_t *stop;
+    int stopped;
     /* Lessons. */
     int lesson;                 /* > 0 while app_exec runs a lesson's line: locks do not apply */
     int wait_key;               /* pause-for-key ran: a front end waits for the presenter */

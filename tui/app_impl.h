@@ -18,7 +18,11 @@
 
 #include "app.h"
 
-enum { APP_SOURCE_EVAL_MAX = 250, APP_LAYERS_MAX = 4096 };
+enum {
+    APP_SOURCE_EVAL_MAX = 250,
+    APP_LAYERS_MAX = 4096,
+    APP_CALL_WAIT_MS = 500,     /* how long a save waits for the trainer outside batch mode */
+};
 
 /* ---- app.c ---- */
 

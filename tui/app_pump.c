@@ -22,6 +22,10 @@ static void remember(app *a, const sess_eval *e)
 
 static void report_eval(app *a, const sess_eval *e)
 {
+    if (isnan(e->val_acc)) {            /* a stop came first */
+        app_say(a, APP_EVAL, "epoch %3d  step %ld  stopped before the evaluation", e->epoch, e->step);
+        return;
+    }
     char scratch[96] = "", test[128] = "", source[48] = "";
     if (!isnan(e->scratch_val_acc))
         snprintf(scratch, sizeof scratch, "  scratch %5.1f%%  delta %+5.1f", 100 * e->scratch_val_acc,
@@ -77,6 +81,9 @@ int app_pump(app *a, int timeout_ms)
         case SEV_CHANGE:
             app_say(a, APP_INFO, "step %ld: %s", ev.step, ev.text);
             break;
+        case SEV_NOTE:
+            app_say(a, APP_INFO, "%s", ev.text);
+            break;
         case SEV_STATE:
             break;
         }
@@ -96,11 +103,11 @@ void app_settle(app *a)
             /* SIGINT, SIGTERM or SIGHUP: end the training the normal way, so
              * the final evaluation writes the last checkpoint. */
             stopping = 1;
-            app_say(a, APP_WARN, "stopping: evaluating and saving the last checkpoint");
-            app_control(a, (sess_ctl){ .op = SESS_STOP }, NULL);
+            app_say(a, APP_WARN, "stopping: saving the last checkpoint");
+            app_control(a, (sess_ctl){ .op = SESS_STOP, .count = 1 }, NULL);
         }
     }
     app_pump(a, 0);
     if (stopping)
-        a->quit = 1;
+        a->quit = a->stopped = 1;
 }

@@ -72,6 +72,15 @@ void cli_signals(app *a)
     a->stop = &stop_requested;
 }
 
+void cli_stopped(const app *a)
+{
+    if (a->run)
+        fprintf(stderr, "thaw: stopped by a signal; the run folder %s holds what was saved\n",
+                runlog_dir(a->run));
+    else
+        fprintf(stderr, "thaw: stopped by a signal before training began\n");
+}
+
 int cli_exec(app *a, cli_out *c, const char *line)
 {
     thaw_err err = {0};

@@ -29,6 +29,10 @@ void cli_open(app *a, cli_out *c, FILE *out, int quiet);
  * at once. */
 void cli_signals(app *a);
 
+/* After a stop signal ended a batch run (a->stopped): says so on stderr,
+ * and where the run's last checkpoint is. */
+void cli_stopped(const app *a);
+
 /* Runs one command, printing "thaw: MESSAGE" on failure; returns the status. */
 int cli_exec(app *a, cli_out *c, const char *line);
 

@@ -39,6 +39,10 @@ int cli_run_file(const char *path, const char *const *first)
         fprintf(stderr, "%s:%d: %s\n", l.path, l.next, err.msg);
         rc = 1;
     }
+    if (a.stopped) {
+        cli_stopped(&a);
+        rc = 1;
+    }
     app_lesson_close(&l);
     app_free(&a);
     return rc;

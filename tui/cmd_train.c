@@ -165,11 +165,14 @@ static int run_one(int argc, char **argv, int lr_find)
         a.verbose_lrfind = 1;
         snprintf(line, sizeof line, "lr-find start=%s end=%s steps=%s", o.lo ? o.lo : "1e-7",
                  o.hi ? o.hi : "10", o.steps ? o.steps : "100");
-    } else {
-        cli_signals(&a);
     }
+    cli_signals(&a);
     rc = setup(&a, &c, &o) || (lr_find && cli_exec(&a, &c, "set baseline off")) ||
          cli_exec(&a, &c, line) ? 1 : 0;
+    if (a.stopped) {
+        cli_stopped(&a);
+        rc = 1;
+    }
     if (rc == 0 && json)
         cli_print_json(stdout, &a);
     app_free(&a);

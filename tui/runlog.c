@@ -354,6 +354,7 @@ int runlog_event(runlog *r, const sess_event *ev, thaw_err *err)
     case SEV_STATE: kind = "state"; break;
     case SEV_NONFINITE: kind = "nonfinite"; break;
     case SEV_ERROR: kind = "error"; break;
+    case SEV_NOTE: kind = "note"; break;
     case SEV_LRFIND: kind = ev->count < 0 ? "lrfind" : NULL; break;
     default: kind = NULL;
     }

@@ -71,7 +71,7 @@ int runlog_eval(runlog *r, const sess_eval *e, thaw_err *err);
 
 /* Appends "step N epoch E KIND text" to events.log for SEV_CHANGE
  * ("change"), SEV_STATE ("state", the state's name before the text),
- * SEV_NONFINITE ("nonfinite"), SEV_ERROR ("error") and a finished
+ * SEV_NONFINITE ("nonfinite"), SEV_ERROR ("error"), SEV_NOTE ("note") and a finished
  * SEV_LRFIND ("lrfind", "suggested rate R" before the text); other events
  * are ignored (THAW_OK). Line breaks in the text become spaces. SEV_CHANGE
  * events are kept as markers for the plots. THAW_EIO, THAW_ENOMEM. */

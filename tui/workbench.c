@@ -694,7 +694,7 @@ int workbench_main(const wb_opts *o)
         fprintf(stderr, "thaw: stopping the training; saving its last checkpoint in %s\n",
                 runlog_dir(w->u.a.run));
         thaw_err err = {0};
-        if (sess_control(w->u.a.sess, &(sess_ctl){ .op = SESS_STOP }, &err) == THAW_OK)
+        if (sess_control(w->u.a.sess, &(sess_ctl){ .op = SESS_STOP, .count = 1 }, &err) == THAW_OK)
             sess_wait(w->u.a.sess);
     }
 done:

@@ -521,6 +521,45 @@ restore() {
     stop $s
 }
 
+# thaw train in batch mode, SIGTERM while the feature cache fills (about 25 s
+# of work here): it exits within a second with status 1, the terminal as it
+# was, and the last checkpoint it saved loads.
+check_batch_sigterm() {
+    local name=restore_batch_sigterm_cache_fill s=bst d=$TMP/restore-batch
+    wanted "$name" || return 0
+    mkdir -p "$d"
+    tm kill-session -t $s >/dev/null 2>&1
+    tm new-session -d -s $s -x 100 -y 30 "cd $(printf %q "$d") && exec $(thaw_env C.UTF-8)bash \
+        $TMP/wrap.sh $(printf '%q ' "$d" "$ROOT/thaw" train --model "$ROOT/$MODEL" \
+        --data shapes:classes=0-3,n=3000,val=5,test=5 --strategy feature-extraction --no-baseline \
+        --out "$d/run")"
+    if ! wait_for $s "run folder"; then
+        capture $s >"$TMP/screen.txt"
+        fail "$name" "thaw train never started its run:" "$TMP/screen.txt"
+        stop $s
+        return
+    fi
+    sleep 0.5
+    local t0 why="" ms
+    t0=$(date +%s%N)
+    kill -s TERM "$(cat "$d/pid")"
+    if ! until_ok 1 test -s "$d/after"; then
+        why="thaw train did not exit within 1 s of SIGTERM"
+        until_ok "$TIMEOUT" test -s "$d/after"
+    fi
+    ms=$((($(date +%s%N) - t0) / 1000000))
+    cmp -s "$d/before" "$d/after" || why="${why:+$why; }stty -g before: $(cat "$d/before"); after: $(cat "$d/after" 2>/dev/null)"
+    [ "$(cat "$d/rc" 2>/dev/null)" = 1 ] || why="${why:+$why; }exit status $(cat "$d/rc" 2>/dev/null), expected 1"
+    "$ROOT/thaw" info "$d/run/last.json" >"$TMP/info.txt" 2>&1 || why="${why:+$why; }last.json does not load: $(head -1 "$TMP/info.txt")"
+    if [ -z "$why" ]; then
+        ok "$name (gone within $ms ms of the signal)"
+    else
+        capture $s >"$TMP/screen.txt"
+        fail "$name" "$why" "$TMP/screen.txt"
+    fi
+    stop $s
+}
+
 check_restore() {
     restore restore_after_q q 0
     restore restore_after_ctrl_c_twice ctrl-c 0
@@ -528,6 +567,7 @@ check_restore() {
     restore restore_after_sighup HUP 0
     restore restore_after_sigsegv SEGV 139
     restore restore_after_sigterm_while_training TERM 0 train
+    check_batch_sigterm
 }
 
 check_ascii() {
