@@ -25,7 +25,7 @@
  * freezing or rates comes back as an SEV_CHANGE event carrying the step, so
  * plots can mark it. Paths are checked when queued. No loop on the trainer
  * makes a command wait long: a queued command ends an lr-find sweep at its
- * next step and interrupts a feature-cache fill within SESS_CHUNK images
+ * next step and interrupts a feature-cache fill within 256 images
  * (the fill goes on after it), and a queued stop (or sess_free) cuts an
  * evaluation short as quickly.
  *

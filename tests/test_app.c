@@ -826,3 +826,57 @@ void test_app_save_does_not_wait_for_trainer(void)
 done:
     app_free(&a);
 }
+
+/* A run whose best.json and loss.svg cannot be written (folders stand in
+ * their place): every other save is still made (last.json loads), each
+ * failure is said as a warning, and the summary lists what is missing. */
+static void keep_warned(void *ctx, app_say_kind kind, const char *text)
+{
+    if (kind == APP_WARN)
+        keep_said(ctx, kind, text);
+}
+
+void test_app_failed_saves_reported(void)
+{
+    app a;
+    thaw_err err = {0};
+    char dir[512], path[700], text[4096];
+    static char heard[4096];
+    FILE *f = NULL;
+    cJSON *j = NULL;
+    heard[0] = '\0';
+    app_init(&a, &(app_out){ .ctx = heard, .say = keep_warned }, 1);
+    EXPECT(loaded_with_run(&a, dir, sizeof dir));
+    snprintf(path, sizeof path, "%s/run", dir);
+    EXPECT(mkdir(path, 0755) == 0);
+    snprintf(path, sizeof path, "%s/run/best.json", dir);
+    EXPECT(mkdir(path, 0755) == 0);
+    snprintf(path, sizeof path, "%s/run/loss.svg", dir);
+    EXPECT(mkdir(path, 0755) == 0);
+    EXPECT(app_exec(&a, "train 1", &err) == THAW_OK);
+    EXPECTF(strstr(heard, "not saved") && strstr(heard, "best.json") && strstr(heard, "loss.svg"),
+            "%s", heard);
+    mf_meta meta;
+    model back;
+    snprintf(path, sizeof path, "%s/run/last.json", dir);
+    EXPECTF(mf_load(&meta, &back, path, NULL, &err) == THAW_OK, "%s", err.msg);
+    mf_meta_free(&meta);
+    model_free(&back);
+    snprintf(path, sizeof path, "%s/summary.json", dir);
+    f = fopen(path, "w+");
+    EXPECT(f);
+    cli_print_json(f, &a);
+    rewind(f);
+    EXPECT(fgets(text, sizeof text, f));
+    j = cJSON_Parse(text);
+    EXPECTF(j, "%s", text);
+    cJSON *missing = cJSON_GetObjectItem(j, "not_written");
+    EXPECTF(cJSON_IsArray(missing) && cJSON_GetArraySize(missing) == 2 &&
+            !strcmp(cJSON_GetArrayItem(missing, 0)->valuestring, "best.json") &&
+            !strcmp(cJSON_GetArrayItem(missing, 1)->valuestring, "plots"), "%s", text);
+done:
+    cJSON_Delete(j);
+    if (f)
+        fclose(f);
+    app_free(&a);
+}

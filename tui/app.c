@@ -141,6 +141,7 @@ static void drop_session(app *a)
     runlog_close(a->run);
     a->run = NULL;
     a->nhistory = 0;
+    a->failures_seen = 0;
 }
 
 void app_drop_plan(app *a)
@@ -300,13 +301,18 @@ static void hook_eval(void *ctx, const sess_eval *e, const model *transfer, cons
     mf_meta m = a->meta;
     m.prov.epochs = a->trained_epochs;
     m.prov.test_accuracy = a->trained_test_acc;
-    if (runlog_eval(a->run, e, &err) ||
-        (e->best && runlog_checkpoint(a->run, "best", &m, transfer, &err)) ||
-        (e->final && runlog_checkpoint(a->run, "last", &m, transfer, &err)) ||
-        (e->final && runlog_plots(a->run, &err))) {
-        sess_event ev = { .kind = SEV_ERROR, .step = e->step, .epoch = e->epoch };
-        snprintf(ev.text, sizeof ev.text, "%.*s", (int)sizeof ev.text - 1, err.msg);
-        runlog_event(a->run, &ev, NULL);
+    /* Each write is tried whatever became of the others; the run log keeps
+     * the failures, which app_pump reports. */
+    for (int k = 0; k < 4; k++) {
+        int rc = k == 0 ? runlog_eval(a->run, e, &err)
+               : k == 1 ? (e->best ? runlog_checkpoint(a->run, "best", &m, transfer, &err) : THAW_OK)
+               : k == 2 ? (e->final ? runlog_checkpoint(a->run, "last", &m, transfer, &err) : THAW_OK)
+                        : (e->final ? runlog_plots(a->run, &err) : THAW_OK);
+        if (rc) {
+            sess_event ev = { .kind = SEV_ERROR, .step = e->step, .epoch = e->epoch };
+            snprintf(ev.text, sizeof ev.text, "%.*s", (int)sizeof ev.text - 1, err.msg);
+            runlog_event(a->run, &ev, NULL);
+        }
     }
     app_leave_c(old);
 }

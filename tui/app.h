@@ -125,6 +125,7 @@ typedef struct app {
      * a final pass over the data), the app quits and stopped is set. */
     volatile sig_atomic_t *stop;
     int stopped;
+    unsigned failures_seen;     /* the run log's failed writes reported so far */
     /* Lessons. */
     int lesson;                 /* > 0 while app_exec runs a lesson's line: locks do not apply */
     int wait_key;               /* pause-for-key ran: a front end waits for the presenter */
@@ -142,6 +143,11 @@ int app_exec(app *a, const char *line, thaw_err *err);
 /* Handles the session's events for up to timeout_ms (0: what is waiting),
  * reporting through a->out; returns how many were handled. */
 int app_pump(app *a, int timeout_ms);
+
+/* Reports, as a warning, a write into the run folder (a log line, a
+ * checkpoint, the plots) that failed since the last report; app_pump calls
+ * it. runlog_failures(a->run, ...) lists what is not written. */
+void app_report_failures(app *a);
 
 /* Loads what the first train needs beyond the plan (the source task's
  * images for the forgetting monitor), so a front end can do it while idle

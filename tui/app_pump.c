@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "runlog.h"
+
 static void remember(app *a, const sess_eval *e)
 {
     if (a->nhistory == a->caphistory) {
@@ -89,7 +91,21 @@ int app_pump(app *a, int timeout_ms)
         }
     }
     app_leave_c(old);
+    app_report_failures(a);
     return handled;
+}
+
+void app_report_failures(app *a)
+{
+    char files[256], why[512];
+    unsigned seq = a->run ? runlog_failures(a->run, files, sizeof files, why, sizeof why) : 0;
+    if (seq == a->failures_seen)
+        return;
+    a->failures_seen = seq;
+    if (files[0])
+        app_say(a, APP_WARN, "not saved in %s: %s (the last error: %s)", runlog_dir(a->run), files, why);
+    else
+        app_say(a, APP_WARN, "not saved: %s", why);
 }
 
 void app_settle(app *a)

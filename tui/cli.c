@@ -134,5 +134,25 @@ void cli_print_json(FILE *to, const app *a)
     fprintf(to, "\"run\":\"");
     for (const char *p = a->run ? runlog_dir(a->run) : ""; *p; p++)
         fprintf(to, *p == '"' || *p == '\\' ? "\\%c" : "%c", *p);
-    fprintf(to, "\"}\n");
+    fprintf(to, "\",\"not_written\":[");
+    char files[256];
+    if (a->run)
+        runlog_failures(a->run, files, sizeof files, NULL, 0);
+    else
+        files[0] = '\0';
+    const char *sep = "";
+    /* the run's own file names: nothing to escape */
+    for (char *save, *name = strtok_r(files, " ", &save); name;
+         name = strtok_r(NULL, " ", &save), sep = ",")
+        fprintf(to, "%s\"%s\"", sep, name);
+    fprintf(to, "]}\n");
+}
+
+int cli_run_incomplete(const app *a)
+{
+    char files[256];
+    if (!a->run || !runlog_failures(a->run, files, sizeof files, NULL, 0) || !files[0])
+        return 0;
+    fprintf(stderr, "thaw: the run folder %s is incomplete; not written: %s\n", runlog_dir(a->run), files);
+    return 1;
 }

@@ -45,7 +45,12 @@ int cli_run_file(const char *path, const char *const *first);
  * (scratch selects the baseline's); NaN without a final evaluation. */
 double cli_epochs_to_95(const app *a, int scratch);
 
-/* The run's summary as one JSON object on one line (NaN as null). */
+/* When writes into a's run folder failed (runlog_failures), says which
+ * files it lacks on stderr and returns 1; else 0. */
+int cli_run_incomplete(const app *a);
+
+/* The run's summary as one JSON object on one line (NaN as null);
+ * "not_written" lists the run folder's files whose writes failed. */
 void cli_print_json(FILE *to, const app *a);
 
 #endif

@@ -43,6 +43,8 @@ int cli_run_file(const char *path, const char *const *first)
         cli_stopped(&a);
         rc = 1;
     }
+    if (cli_run_incomplete(&a))
+        rc = 1;
     app_lesson_close(&l);
     app_free(&a);
     return rc;

@@ -173,7 +173,9 @@ static int run_one(int argc, char **argv, int lr_find)
         cli_stopped(&a);
         rc = 1;
     }
-    if (rc == 0 && json)
+    if (cli_run_incomplete(&a))
+        rc = 1;
+    if (json && a.run)
         cli_print_json(stdout, &a);
     app_free(&a);
     return rc;

@@ -106,6 +106,15 @@ int runlog_export_metrics(const runlog *r, const char *path, thaw_err *err);
  * THAW_ENOMEM. */
 int runlog_export_plots(const runlog *r, const char *path, thaw_err *err);
 
+/* What the run could not write: every function above that writes into the
+ * folder records its failures (the message it returned). A checkpoint or the
+ * plots count as not written while their last write failed; a log that lost
+ * a line stays counted. Writes the names of those files, separated by
+ * spaces ("best.json plots metrics.csv"; "" for none), into files and the
+ * latest failure's message into why (either cap may be 0), and returns how
+ * many writes have failed so far, so a caller can tell that a new one did. */
+unsigned runlog_failures(const runlog *r, char *files, size_t cap, char *why, size_t why_cap);
+
 /* Closes the files and frees r (NULL is fine). */
 void runlog_close(runlog *r);
 

@@ -697,6 +697,8 @@ int workbench_main(const wb_opts *o)
         if (sess_control(w->u.a.sess, &(sess_ctl){ .op = SESS_STOP, .count = 1 }, &err) == THAW_OK)
             sess_wait(w->u.a.sess);
     }
+    if (w->u.a.run)
+        cli_run_incomplete(&w->u.a);
 done:
     panels_fini(&w->u);
     app_lesson_close(&w->lesson);

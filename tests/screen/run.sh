@@ -9,7 +9,8 @@
 #
 #   bash tests/screen/run.sh                       every check
 #   bash tests/screen/run.sh help restore          some groups: default expand freeze rate help
-#                                                  resize ascii line repl restore train (or a restore_* name)
+#                                                  resize ascii line repl restore train batch
+#                                                  (or a restore_* name)
 #   THAW_UPDATE_GOLDEN=1 bash tests/screen/run.sh  rewrite the golden screens (review the diff)
 #   THAW_SCREEN_TIMEOUT=40 ...                     wait longer on a slow machine (default 20 s)
 #
@@ -560,6 +561,24 @@ check_batch_sigterm() {
     stop $s
 }
 
+# thaw train --json into a folder where best.json cannot be written (a
+# folder stands in its place): status 1, stderr names the file, the JSON
+# summary lists it under not_written, and last.json is written regardless.
+check_batch_failed_saves() {
+    local name=batch_failed_saves d=$TMP/failed-saves why="" rc
+    wanted "$name" || return 0
+    mkdir -p "$d/run/best.json"
+    (cd "$d" && eval "$(thaw_env C.UTF-8)$(printf '%q ' timeout "$TIMEOUT" "$ROOT/thaw" train \
+        --model "$ROOT/$MODEL" --data "$DATA" --epochs 1 --json --out run)") >"$d/out" 2>"$d/err"
+    rc=$?
+    [ $rc = 1 ] || why="exit status $rc, expected 1"
+    grep -q "not written: best.json" "$d/err" || why="${why:+$why; }stderr does not name best.json"
+    grep -q '"not_written":\["best.json"\]' "$d/out" || why="${why:+$why; }the summary does not list best.json"
+    [ -s "$d/run/last.json" ] || why="${why:+$why; }no last.json"
+    cat "$d/out" "$d/err" >"$TMP/saves.txt"
+    verdict "$name" "$why" "" "$TMP/saves.txt"
+}
+
 check_restore() {
     restore restore_after_q q 0
     restore restore_after_ctrl_c_twice ctrl-c 0
@@ -812,6 +831,7 @@ check_ascii
 check_ascii_help
 check_line_mode
 check_line_lesson
+check_batch_failed_saves
 check_repl_complete
 check_lesson
 check_restore
