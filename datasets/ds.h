@@ -31,6 +31,7 @@
 
 #include "layer.h"
 #include "status.h"
+#include "utf8.h"
 
 enum {
     DS_MAX_CHANNELS = 3,
@@ -84,7 +85,9 @@ void ds_split_image(const ds_split *s, const ds_geom *g, int i, float *out);
 /* Frees what r owns and zeroes it; r may be zeroed already. */
 void ds_raw_free(ds_raw *r);
 
-/* Copies nclass names into r->name. THAW_ENOMEM. */
+/* Copies nclass names into r->name. THAW_EFORMAT naming a class whose name
+ * breaks the rule for names (utf8_name_ok, THAW_NAME_MAX bytes: every
+ * class name must be one a model file can hold), THAW_ENOMEM. */
 int ds_raw_set_names(ds_raw *r, const char *const *names, int nclass, thaw_err *err);
 
 /* Reads a whole regular file of at most max_bytes into *buf (caller frees
@@ -103,11 +106,6 @@ void *ds_alloc(size_t bytes);
 /* a * b, or 0 when that overflows size_t or exceeds limit. */
 size_t ds_mul(size_t a, size_t b, size_t limit);
 
-/* Copies s into buf (cap bytes, always terminated) with control characters
- * written as \xNN, so that a file or class name can be put in a message or
- * on the screen without driving the terminal. Long names are cut with "...".
- * Returns buf. */
-const char *ds_quote(char *buf, size_t cap, const char *s);
 
 /* Resampling one plane of floats from (ih, iw) to (oh, ow). */
 typedef struct ds_resample ds_resample;

@@ -153,7 +153,7 @@ static size_t png_chunk_overrun(const uint8_t *b, size_t len, uint32_t *declared
 int imgdir_info(const uint8_t *buf, size_t len, const char *name, int *w, int *h, thaw_err *err)
 {
     char q[256];
-    ds_quote(q, sizeof q, name);
+    utf8_quote(q, sizeof q, name);
     *w = *h = 0;
     if (len == 0)
         return thaw_fail(err, THAW_EFORMAT, "%s: empty file, not an image", q);
@@ -183,7 +183,7 @@ int imgdir_info(const uint8_t *buf, size_t len, const char *name, int *w, int *h
         memcpy(type, buf + at + 4, 4);
         return thaw_fail(err, THAW_EFORMAT, "%s: corrupt or truncated PNG: chunk '%s' at byte "
                          "%zu declares %u bytes, more than the file holds", q,
-                         ds_quote(qt, sizeof qt, type), at, declared);
+                         utf8_quote(qt, sizeof qt, type), at, declared);
     }
     const char *bad = fmt == 'J' ? jpeg_tables_bad(buf, len) : NULL;
     if (bad)
@@ -223,7 +223,7 @@ int imgdir_decode(uint8_t *out, shape3 to, const uint8_t *buf, size_t len, const
                   thaw_err *err)
 {
     char q[256];
-    ds_quote(q, sizeof q, name);
+    utf8_quote(q, sizeof q, name);
     if ((to.c != 1 && to.c != 3) || to.h < 1 || to.h > DS_MAX_SIDE || to.w < 1 || to.w > DS_MAX_SIDE)
         return thaw_fail(err, THAW_EINVAL, "%s: cannot convert to %dx%dx%d", q, to.c, to.h, to.w);
     int w, h;
@@ -326,7 +326,7 @@ static int scan(name_list *out, const char *dir, int want_dirs, int limit, int *
                 thaw_err *err)
 {
     char q[256], path[PATH_MAX];
-    ds_quote(q, sizeof q, dir);
+    utf8_quote(q, sizeof q, dir);
     DIR *d = opendir(dir);
     if (!d)
         return thaw_fail(err, errno == ENOENT ? THAW_ENOTFOUND : THAW_EIO, "%s: cannot open "
@@ -367,7 +367,7 @@ int imgdir_load(ds_raw *out, const char *dir, shape3 to, const ds_raw *classes, 
 {
     char q[256], path[PATH_MAX];
     memset(out, 0, sizeof *out);
-    ds_quote(q, sizeof q, dir);
+    utf8_quote(q, sizeof q, dir);
     name_list cls = { 0 };
     int ignored;
     int rc = scan(&cls, dir, 1, DS_MAX_CLASSES, &ignored, err);
@@ -393,7 +393,7 @@ int imgdir_load(ds_raw *out, const char *dir, shape3 to, const ds_raw *classes, 
             if (label[c] < 0) {
                 char qc[128];
                 rc = thaw_fail(err, THAW_EFORMAT, "%s: class folder '%s' is not one of the "
-                               "training classes", q, ds_quote(qc, sizeof qc, cls.s[c]));
+                               "training classes", q, utf8_quote(qc, sizeof qc, cls.s[c]));
                 break;
             }
         }
@@ -402,8 +402,8 @@ int imgdir_load(ds_raw *out, const char *dir, shape3 to, const ds_raw *classes, 
         if (!rc && files[c].n == 0) {
             char qp[256], qc[128];
             rc = thaw_fail(err, THAW_EFORMAT, "%s: class '%s' has no PNG or JPEG images "
-                           "(%d other entr%s ignored)", ds_quote(qp, sizeof qp, path),
-                           ds_quote(qc, sizeof qc, cls.s[c]), ignored, ignored == 1 ? "y" : "ies");
+                           "(%d other entr%s ignored)", utf8_quote(qp, sizeof qp, path),
+                           utf8_quote(qc, sizeof qc, cls.s[c]), ignored, ignored == 1 ? "y" : "ies");
         }
         if (!rc && (total += (size_t)files[c].n) > DS_MAX_IMAGES)
             rc = thaw_fail(err, THAW_EFORMAT, "%s: more than %d images", q, DS_MAX_IMAGES);

@@ -95,17 +95,17 @@ static int add_classes(task_spec *sp, const char *item, thaw_err *err)
     size_t alen = dash ? (size_t)(dash - item) : strlen(item);
     if (alen >= sizeof a || (dash && strlen(dash + 1) >= sizeof b))
         return thaw_fail(err, THAW_EINVAL, "classes: '%s' is not a class number or range "
-                         "(like 3 or 5-9)", ds_quote(q, sizeof q, item));
+                         "(like 3 or 5-9)", utf8_quote(q, sizeof q, item));
     memcpy(a, item, alen);
     a[alen] = '\0';
     snprintf(b, sizeof b, "%s", dash ? dash + 1 : a);
     if (!parse_num(a, 0, DS_MAX_CLASSES - 1, &lo) || !parse_num(b, 0, DS_MAX_CLASSES - 1, &hi))
         return thaw_fail(err, THAW_EINVAL, "classes: '%s' is not a class number or range "
-                         "(like 3 or 5-9, numbers 0 to %d)", ds_quote(q, sizeof q, item),
+                         "(like 3 or 5-9, numbers 0 to %d)", utf8_quote(q, sizeof q, item),
                          DS_MAX_CLASSES - 1);
     if (hi < lo)
         return thaw_fail(err, THAW_EINVAL, "classes: range '%s' runs backwards",
-                         ds_quote(q, sizeof q, item));
+                         utf8_quote(q, sizeof q, item));
     for (long long c = lo; c <= hi; c++) {
         for (int i = 0; i < sp->nclass_sel; i++)
             if (sp->class_sel[i] == c)
@@ -128,7 +128,7 @@ static int set_key(task_spec *sp, int bit, const char *key, const char *val, tha
 {
     char q[96];
     long long v;
-    ds_quote(q, sizeof q, val);
+    utf8_quote(q, sizeof q, val);
     switch (bit) {
     case K_CLASSES:
         return add_classes(sp, val, err);
@@ -203,7 +203,7 @@ int task_spec_parse(task_spec *sp, const char *spec, thaw_err *err)
         for (int i = 0; i < NSOURCES; i++)
             o += (size_t)snprintf(names + o, sizeof names - o, "%s%s", i ? ", " : "", sources[i].name);
         return thaw_fail(err, THAW_EINVAL, "unknown data set '%s': expected one of %s "
-                         "(like fashion:classes=5-9,shots=20)", ds_quote(q, sizeof q, buf), names);
+                         "(like fashion:classes=5-9,shots=20)", utf8_quote(q, sizeof q, buf), names);
     }
     memcpy(sp->source, buf, strlen(buf) + 1);
     int seen = 0, last = 0;
@@ -221,7 +221,7 @@ int task_spec_parse(task_spec *sp, const char *spec, thaw_err *err)
         }
         if (!eq || eq == item)
             return thaw_fail(err, THAW_EINVAL, "%s: expected KEY=VALUE, got '%s'", sp->source,
-                             ds_quote(q, sizeof q, item));
+                             utf8_quote(q, sizeof q, item));
         *eq = '\0';
         int bit = 0;
         for (int k = 0; k < SPEC_NKEYS; k++)
@@ -231,7 +231,7 @@ int task_spec_parse(task_spec *sp, const char *spec, thaw_err *err)
             char valid[160];
             valid_keys(valid, sizeof valid, src->keys);
             return thaw_fail(err, THAW_EINVAL, "%s: unknown key '%s': expected %s", sp->source,
-                             ds_quote(q, sizeof q, item), valid);
+                             utf8_quote(q, sizeof q, item), valid);
         }
         if (seen & bit)
             return thaw_fail(err, THAW_EINVAL, "%s: key '%s' given twice", sp->source, item);
@@ -298,7 +298,7 @@ static int load_idx_split(ds_raw *out, task *t, const char *images, const char *
     int found_l = find_idx(lp, sizeof lp, t->where, labels);
     if (!found_i || !found_l)
         return thaw_fail(err, THAW_ENOTFOUND, "%s: cannot find %s(.gz) in %s%s", t->spec.source,
-                         found_i ? labels : images, ds_quote(q, sizeof q, t->where), hint);
+                         found_i ? labels : images, utf8_quote(q, sizeof q, t->where), hint);
     idx_array im, lb;
     int rc = idx_load(&im, ip, err);
     if (!rc) {
@@ -507,7 +507,7 @@ static int assign(int *mark, const ds_raw *train, task *t, thaw_err *err)
         if (n < need) {
             char q[96];
             rc = thaw_fail(err, THAW_EINVAL, "%s: class %d '%s' has %d training image%s, "
-                           "fewer than %s%d%s", sp->source, c, ds_quote(q, sizeof q, t->name[k]),
+                           "fewer than %s%d%s", sp->source, c, utf8_quote(q, sizeof q, t->name[k]),
                            n, n == 1 ? "" : "s", sp->shots ? "shots + val = " : "val + 1 = ",
                            need, sp->shots ? "" : " (one left to train on)");
             break;

@@ -2,6 +2,7 @@
  * file says arrives in the model, a save reloads bit for bit, saves are
  * atomic and refuse non-finite weights. */
 #include <dirent.h>
+#include <sys/stat.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -436,6 +437,102 @@ done:
     model_free(&m);
     model_free(&a);
     model_free(&b);
+    mf_meta_free(&meta);
+    remove_dir(dir);
+}
+
+/* One random printable UTF-8 character (1 to 4 bytes) into out; none of
+ * the bytes in `avoid` (ASCII only). Returns its length. */
+static int random_char(rng *r, char *out, const char *avoid)
+{
+    uint32_t cp;
+    for (;;) {
+        switch (rng_next(r) % 4) {
+        case 0: cp = 0x20 + (uint32_t)(rng_next(r) % 0x5F); break;
+        case 1: cp = 0xA0 + (uint32_t)(rng_next(r) % (0x800 - 0xA0)); break;
+        case 2: cp = 0x800 + (uint32_t)(rng_next(r) % (0x10000 - 0x800)); break;
+        default: cp = 0x10000 + (uint32_t)(rng_next(r) % 0x100000); break;
+        }
+        if ((cp >= 0xD800 && cp <= 0xDFFF) || (cp < 0x80 && strchr(avoid, (int)cp)))
+            continue;
+        break;
+    }
+    unsigned char *o = (unsigned char *)out;
+    if (cp < 0x80)
+        return o[0] = (unsigned char)cp, 1;
+    if (cp < 0x800)
+        return o[0] = (unsigned char)(0xC0 | cp >> 6), o[1] = (unsigned char)(0x80 | (cp & 63)), 2;
+    if (cp < 0x10000)
+        return o[0] = (unsigned char)(0xE0 | cp >> 12), o[1] = (unsigned char)(0x80 | (cp >> 6 & 63)),
+               o[2] = (unsigned char)(0x80 | (cp & 63)), 3;
+    return o[0] = (unsigned char)(0xF0 | cp >> 18), o[1] = (unsigned char)(0x80 | (cp >> 12 & 63)),
+           o[2] = (unsigned char)(0x80 | (cp >> 6 & 63)), o[3] = (unsigned char)(0x80 | (cp & 63)), 4;
+}
+
+/* A random name of 1 to max bytes (often exactly max) by the rule for names. */
+static void random_name(rng *r, char *out, size_t max, const char *avoid)
+{
+    size_t want = rng_next(r) % 2 ? max : 1 + rng_next(r) % max, n = 0;
+    char c[4];
+    while (n < want) {
+        int k = random_char(r, c, n == 0 ? "." : avoid);
+        if (n + (size_t)k > want)
+            break;
+        memcpy(out + n, c, (size_t)k);
+        n += (size_t)k;
+    }
+    if (n == 0)
+        out[n++] = 'x';
+    out[n] = '\0';
+}
+
+/* Property: a model saved under any file name and class names that thaw
+ * accepts loads back, with the same names; a file name one byte too long
+ * is refused before anything is written. */
+void test_mf_names_round_trip(void)
+{
+    enum { BASE_MAX = THAW_NAME_MAX - 14 };      /* NAME.1.safetensors fits */
+    char dir[256], path[512], base[BASE_MAX + 2];
+    mf_meta meta = { 0 }, back = { 0 };
+    model m = { 0 }, mb = { 0 };
+    thaw_err err = { 0 };
+    int built = 0;
+    rng r = rng_seeded(2024);
+    EXPECT(temp_dir(dir, sizeof dir));
+    EXPECTF(mf_meta_reference(&meta, (shape3){ 1, 8, 8 }, 3, &err) == THAW_OK, "%s", err.msg);
+    EXPECTF(mf_build(&m, &meta, 7, &err) == THAW_OK, "%s", err.msg);
+    built = 1;
+    for (int trial = 0; trial < 40; trial++) {
+        random_name(&r, base, BASE_MAX, "/\\");
+        for (int k = 0; k < meta.nclass; k++) {
+            random_name(&r, meta.class_name[k], THAW_NAME_MAX, "");
+            if (k && !strcmp(meta.class_name[k], meta.class_name[k - 1]))
+                snprintf(meta.class_name[k], MF_TEXT_MAX, "c%d", k);
+        }
+        snprintf(path, sizeof path, "%s/%s.json", dir, base);
+        EXPECTF(mf_save(path, &meta, &m, &err) == THAW_OK, "trial %d: %s", trial, err.msg);
+        EXPECTF(mf_load(&back, &mb, path, NULL, &err) == THAW_OK, "trial %d: %s", trial, err.msg);
+        int same = back.nclass == meta.nclass && same_params(&m, &mb);
+        for (int k = 0; same && k < meta.nclass; k++)
+            same = !strcmp(back.class_name[k], meta.class_name[k]);
+        mf_meta_free(&back);
+        model_free(&mb);
+        EXPECTF(same, "trial %d: the names or weights came back different", trial);
+        remove_dir(dir);
+        EXPECT(mkdir(dir, 0700) == 0);
+    }
+    memset(base, 'n', BASE_MAX + 1);
+    base[BASE_MAX + 1] = '\0';
+    snprintf(path, sizeof path, "%s/%s.json", dir, base);
+    EXPECT(mf_save(path, &meta, &m, &err) == THAW_EINVAL && strstr(err.msg, "at most 113 bytes"));
+    EXPECT(count_files(dir) == 0);
+    snprintf(meta.class_name[0], MF_TEXT_MAX, "bell\a");
+    snprintf(path, sizeof path, "%s/ok.json", dir);
+    EXPECT(mf_save(path, &meta, &m, &err) == THAW_EINVAL && strstr(err.msg, "class 0"));
+    EXPECT(count_files(dir) == 0);
+done:
+    if (built)
+        model_free(&m);
     mf_meta_free(&meta);
     remove_dir(dir);
 }

@@ -333,8 +333,11 @@ void app_provenance(app *a)
     size_t n = strlen(base);
     if (n > 5 && !strcmp(base + n - 5, ".json"))
         n -= 5;
-    snprintf(p->finetuned_from, sizeof p->finetuned_from, "%.*s", (int)n, base);
-    snprintf(p->dataset, sizeof p->dataset, "%s", a->task.source);
+    /* Labels, not names: escaped (and cut) to what a model file holds. */
+    char stem[TASK_PATH_MAX];
+    snprintf(stem, sizeof stem, "%.*s", (int)n, base);
+    utf8_quote(p->finetuned_from, sizeof p->finetuned_from, stem);
+    utf8_quote(p->dataset, sizeof p->dataset, a->task.source);
     p->ndataset_classes = a->task.nclass;
     for (int k = 0; k < a->task.nclass; k++)
         p->dataset_classes[k] = a->task.orig[k];

@@ -45,7 +45,7 @@ static void print_task(const task *t, double secs)
 {
     char q[256];
     const ds_geom *g = &t->geom;
-    printf("source    %s, %s\n", t->source, ds_quote(q, sizeof q, t->where));
+    printf("source    %s, %s\n", t->source, utf8_quote(q, sizeof q, t->where));
     printf("          %d training and %d test images of %dx%dx%d, %d classes\n", t->source_n[0],
            t->source_n[1], t->native.c, t->native.h, t->native.w, t->source_classes);
     printf("cut       seed %llu: ", t->seed);
@@ -67,7 +67,7 @@ static void print_task(const task *t, double secs)
         printf(" %7s", task_split_names[s]);
     printf("\n");
     for (int k = 0; k < t->nclass; k++) {
-        printf("  %5d %6d  %-20s", k, t->orig[k], ds_quote(q, 64, t->name[k]));
+        printf("  %5d %6d  %-20s", k, t->orig[k], utf8_quote(q, 64, t->name[k]));
         for (int s = 0; s < TASK_SPLITS; s++)
             printf(" %7d", t->count[s * t->nclass + k]);
         printf("\n");
