@@ -880,3 +880,31 @@ done:
         fclose(f);
     app_free(&a);
 }
+
+/* load model, load data and reset while a run trains (or is paused) are
+ * refused with "stop first"; after stop the run folder is complete and they
+ * work. */
+void test_app_load_while_training_refused(void)
+{
+    app a;
+    thaw_err err = {0};
+    char dir[512], path[700];
+    app_init(&a, &(app_out){ .say = quiet }, 0);
+    EXPECT(loaded_with_run(&a, dir, sizeof dir));
+    EXPECT(app_exec(&a, "train 1000", &err) == THAW_OK);
+    static const char *const lines[] = { "load data " SHAPES_DATA, "load model " SHAPES_MODEL, "reset" };
+    for (int i = 0; i < 3; i++) {
+        EXPECTF(app_exec(&a, lines[i], &err) == THAW_EINVAL && strstr(err.msg, "stop first"),
+                "%s: %s", lines[i], err.msg);
+        if (i == 1)
+            EXPECT(app_exec(&a, "pause", &err) == THAW_OK && sess_wait_ms(a.sess, 5000));
+    }
+    EXPECT(app_exec(&a, "stop", &err) == THAW_OK);
+    EXPECT(sess_wait_ms(a.sess, 5000));
+    app_pump(&a, 0);
+    snprintf(path, sizeof path, "%s/run/last.json", dir);
+    EXPECT(access(path, F_OK) == 0);
+    EXPECTF(app_exec(&a, "load data " SHAPES_DATA, &err) == THAW_OK, "%s", err.msg);
+done:
+    app_free(&a);
+}

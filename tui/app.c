@@ -273,6 +273,14 @@ int app_build_plan(app *a, thaw_err *err)
     return THAW_OK;
 }
 
+int app_need_idle(app *a, const char *cmd, thaw_err *err)
+{
+    if (!a->sess || (sess_state_now(a->sess) == SESS_IDLE && !sess_busy(a->sess)))
+        return THAW_OK;
+    return thaw_fail(err, THAW_EINVAL, "%s: training is in progress (or paused, or an lr-find "
+                     "runs); stop first (stop), so the run folder gets its last checkpoint", cmd);
+}
+
 int app_need_plan(app *a, const char *cmd, thaw_err *err)
 {
     if (a->have_plan || a->sess)

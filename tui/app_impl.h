@@ -45,6 +45,10 @@ void app_log_command(app *a, const char *line);
 /* The plan before the session, the session's model after; NULL before both. */
 const model *app_current_model(const app *a);
 
+/* THAW_EINVAL naming cmd, saying to stop first, while the session trains,
+ * is paused or busy: what would replace the session waits for that. */
+int app_need_idle(app *a, const char *cmd, thaw_err *err);
+
 /* THAW_EINVAL naming cmd unless a plan (or a session) exists. */
 int app_need_plan(app *a, const char *cmd, thaw_err *err);
 

@@ -45,6 +45,9 @@ int app_cmd_load(app *a, int argc, char **argv, thaw_err *err)
 {
     if (argc != 3 || (strcmp(argv[1], "model") && strcmp(argv[1], "data")))
         return thaw_fail(err, THAW_EINVAL, "usage: load model FILE.json | load data SPEC");
+    int rc = app_need_idle(a, !strcmp(argv[1], "model") ? "load model" : "load data", err);
+    if (rc)
+        return rc;
     if (!strcmp(argv[1], "model")) {
         mf_meta meta;
         model m;
@@ -522,6 +525,9 @@ int app_cmd_reset(app *a, int argc, char **argv, thaw_err *err)
     (void)argv;
     if (argc != 1)
         return thaw_fail(err, THAW_EINVAL, "usage: reset");
+    int rc = app_need_idle(a, "reset", err);
+    if (rc)
+        return rc;
     if (!a->have_model || !a->data_spec[0]) {
         app_drop_plan(a);
         return THAW_OK;
