@@ -109,12 +109,7 @@ int mf_save(const char *path, const mf_meta *meta, const model *m, thaw_err *err
                          "is written inside it)", utf8_quote(q, sizeof q, path),
                          THAW_NAME_MAX - strlen(".1.safetensors"));
     }
-    int rc = mf_current_weights(path, old, sizeof old);
-    if (rc == THAW_ENOMEM)
-        return thaw_fail(err, rc, "%s: out of memory reading the model it replaces", path);
-    if (rc)
-        return thaw_fail(err, rc, "%s: exists but cannot be read, so it is not replaced", path);
-    int next = !strcmp(old, wname[0]);
+    int rc, lock = -1;
     if ((rc = mf_check_texts(path, meta, err)) || (rc = mf_check_describes(meta, m, err)))
         return rc;
     for (int s = 0; s < m->nslice; s++) {
@@ -124,6 +119,18 @@ int mf_save(const char *path, const mf_meta *meta, const model *m, thaw_err *err
                 return thaw_fail(err, THAW_ENONFINITE, "%s: not saved: '%s' element %zu is %s",
                                  path, m->slice[s].name, i, isnan(p[i]) ? "NaN" : "Inf");
     }
+    /* From reading which weights the JSON names to removing the old ones,
+     * no other save into the folder runs, and no reader reads a pair. */
+    if ((rc = fio_lock(path, 1, &lock, err)))
+        return rc;
+    rc = mf_current_weights(path, old, sizeof old);
+    if (rc) {
+        fio_unlock(lock);
+        if (rc == THAW_ENOMEM)
+            return thaw_fail(err, rc, "%s: out of memory reading the model it replaces", path);
+        return thaw_fail(err, rc, "%s: exists but cannot be read, so it is not replaced", path);
+    }
+    int next = !strcmp(old, wname[0]);
     st_out *t = calloc((size_t)m->nslice * 2 + 1, sizeof *t);
     int64_t *tracked = calloc((size_t)m->nslice + 1, sizeof *tracked);
     char (*tname)[ST_NAME_MAX] = calloc((size_t)m->nslice + 1, sizeof *tname);
@@ -158,7 +165,7 @@ int mf_save(const char *path, const mf_meta *meta, const model *m, thaw_err *err
     const char *paths[] = { wpath[next], path };
     const void *bufs[] = { weights, json };
     size_t lens[] = { nweights, njson };
-    rc = fio_save(paths, bufs, lens, 2, err);
+    rc = fio_save_locked(paths, bufs, lens, 2, err);
     /* The weights file the JSON now positively does not name goes; when
      * that cannot be told, both stay. */
     char now[MF_TEXT_MAX];
@@ -169,6 +176,7 @@ int mf_save(const char *path, const mf_meta *meta, const model *m, thaw_err *err
             unlink(wpath[next]);
     }
 done:
+    fio_unlock(lock);
     free(t);
     free(tracked);
     free(tname);
