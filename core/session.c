@@ -29,6 +29,8 @@ void sess_config_default(sess_config *c)
     c->evals_per_epoch = 1;
     c->seed = 1;
     c->cache_bytes = (size_t)512 << 20;
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    c->memory_bytes = pages > 0 && page > 0 ? (size_t)pages / 2 * (size_t)page : 0;
 }
 
 /* ---- events ------------------------------------------------------------ */

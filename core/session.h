@@ -106,6 +106,8 @@ typedef struct sess_config {
     int evals_per_epoch;       /* 1 */
     unsigned long long seed;   /* data order and augmentation: 1 */
     size_t cache_bytes;        /* feature cache budget: 512 MiB; 0 = off */
+    size_t memory_bytes;       /* everything the session holds (see sess_new): half the
+                                  physical memory; 0 = no limit */
 } sess_config;
 
 void sess_config_default(sess_config *c);
@@ -244,9 +246,22 @@ typedef struct session session;
 /* Takes transfer, scratch (NULL when there is no baseline) and source (the
  * source model with its own head for the forgetting monitor, or NULL) and
  * starts the idle trainer thread. THAW_EINVAL when a model does not match
- * the data, THAW_ENOMEM. hooks may be NULL. */
+ * the data, or when what the session would hold — the models' weights,
+ * gradients and optimizer state, their activations for a batch, the batch
+ * buffers and the data's images — is more than c->memory_bytes (the
+ * message gives both figures), THAW_ENOMEM. The same check refuses a
+ * SESS_CONFIGURE with a larger batch (an SEV_ERROR); the feature cache is
+ * kept only within what is left. A batch larger than the training split is
+ * prepared at the split's size. hooks may be NULL. */
 int sess_new(session **s, model *transfer, model *scratch, model *source, const sess_data *d,
              const sess_config *c, const sess_hooks *hooks, thaw_err *err);
+
+/* The check sess_new makes of c->memory_bytes, for a front end to make
+ * before it hands its models over: *need gets the bytes; THAW_EINVAL with
+ * both figures when that is over the budget. scratch and source may be
+ * NULL; the models' buffers stay as they are. */
+int sess_memory_check(model *transfer, model *scratch, model *source, const sess_data *d,
+                      const sess_config *c, size_t *need, thaw_err *err);
 
 /* Stops training, joins the thread and frees everything, models included. */
 void sess_free(session *s);

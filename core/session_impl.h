@@ -96,6 +96,7 @@ struct session {
     int *by;                 /* (batch) its labels */
     thaw_plan plan;
     double t_train;          /* seconds spent training */
+    size_t mem_need;         /* bytes the session holds without the feature cache */
     double last_step_event, last_diag;
     long seen_total;
 

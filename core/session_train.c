@@ -143,11 +143,14 @@ int sess_cache_update(session *s)
         s->cache_plan = first;
         size_t feat = first ? shape3_count(m->root->child[first - 1]->out) : 0;
         size_t n = (size_t)s->d.split[SESS_TRAIN_SPLIT].n + (size_t)s->d.split[SESS_VAL_SPLIT].n;
-        if (first && feat * n <= s->c.cache_bytes / sizeof(float)) {
+        size_t left = s->c.memory_bytes > s->mem_need ? s->c.memory_bytes - s->mem_need : 0;
+        size_t budget = s->c.memory_bytes && left < s->c.cache_bytes ? left : s->c.cache_bytes;
+        int batch = s->r[0].m->batch;
+        if (first && feat * (n + (size_t)batch) <= budget / sizeof(float)) {
             s->feat = feat;
             s->cache[0] = malloc(feat * (size_t)s->d.split[SESS_TRAIN_SPLIT].n * sizeof(float) + 1);
             s->cache[1] = malloc(feat * (size_t)s->d.split[SESS_VAL_SPLIT].n * sizeof(float) + 1);
-            s->fx = malloc(feat * (size_t)s->c.batch * sizeof(float));
+            s->fx = malloc(feat * (size_t)batch * sizeof(float));
             if (!s->cache[0] || !s->cache[1] || !s->fx) {
                 sess_cache_drop(s);       /* training goes on without a cache */
                 s->cache_plan = first;

@@ -908,3 +908,23 @@ void test_app_load_while_training_refused(void)
 done:
     app_free(&a);
 }
+
+/* set memory-mb bounds a run: train refuses, naming both figures, and
+ * nothing is left running; the default is a share of the machine's memory. */
+void test_app_memory_limit(void)
+{
+    app a;
+    thaw_err err = {0};
+    char dir[512];
+    open_app(&a);
+    EXPECT(a.set.sess.memory_bytes >= (size_t)64 << 20);
+    EXPECT(loaded_with_run(&a, dir, sizeof dir));
+    EXPECT(app_exec(&a, "set memory-mb 1", &err) == THAW_OK);
+    EXPECT(app_exec(&a, "train 1", &err) == THAW_EINVAL);
+    EXPECTF(strstr(err.msg, "needs") && strstr(err.msg, "the memory limit is 1 MiB"), "%s", err.msg);
+    EXPECT(!a.sess);
+    EXPECT(app_exec(&a, "set memory-mb 0 batch 4096", &err) == THAW_OK);
+    EXPECTF(app_exec(&a, "train 1", &err) == THAW_OK, "%s", err.msg);
+done:
+    app_free(&a);
+}

@@ -520,6 +520,25 @@ done:
 
 /* ---- nothing on the trainer waits long for a stop ---------------------- */
 
+/* Seconds from now until the trainer settles, up to limit (more: it did
+ * not); the text of an SEV_LRFIND "done" event read meanwhile into lrfind
+ * (a sweep sends an event a step: they are read as they come, so the queue
+ * never drops the last). */
+static double settle_time_reading(session *s, double limit, char *lrfind, size_t cap)
+{
+    double t0 = thaw_now_s();
+    sess_event ev;
+    if (lrfind)
+        lrfind[0] = '\0';
+    for (int settled = 0; !settled && thaw_now_s() - t0 < limit;) {
+        settled = sess_wait_ms(s, 20);
+        while (sess_poll(s, &ev, 0))
+            if (lrfind && ev.kind == SEV_LRFIND && ev.count < 0)
+                snprintf(lrfind, cap, "%s", ev.text);
+    }
+    return thaw_now_s() - t0;
+}
+
 /* Seconds from now until the trainer settles, up to limit (more: it did not). */
 static double settle_time(session *s, double limit)
 {
@@ -527,16 +546,6 @@ static double settle_time(session *s, double limit)
     while (!sess_wait_ms(s, 20) && thaw_now_s() - t0 < limit)
         ;
     return thaw_now_s() - t0;
-}
-
-/* The last SEV_LRFIND "done" event's text. */
-static void lrfind_text(session *s, char *out, size_t cap)
-{
-    sess_event ev;
-    out[0] = '\0';
-    while (sess_poll(s, &ev, 0))
-        if (ev.kind == SEV_LRFIND && ev.count < 0)
-            snprintf(out, cap, "%s", ev.text);
 }
 
 /* A sweep of 100,000 steps stops at the next step for a stop, with the
@@ -564,14 +573,14 @@ void test_session_lrfind_stops(void)
     for (int round = 0; round < 2; round++) {
         EXPECT(control(f.s, (sess_ctl){ .op = SESS_LRFIND, .value = 1e-7, .value2 = 1e-6,
                                         .count = 100000 }));
-        struct timespec nap = { 0, 50 * 1000000L };
-        nanosleep(&nap, NULL);
+        sess_event ev;
+        for (double t = thaw_now_s(); thaw_now_s() - t < 0.05;)
+            sess_poll(f.s, &ev, 5);       /* 50 ms of the sweep, its events read */
         EXPECT(round == 0 ? control(f.s, (sess_ctl){ .op = SESS_STOP })
                           : control(f.s, (sess_ctl){ .op = SESS_CALL, .call = saw_call,
                                                      .call_ctx = &called }));
-        double took = settle_time(f.s, 5.0);
+        double took = settle_time_reading(f.s, 5.0, text, sizeof text);
         EXPECTF(took < 1.0, "round %d: the sweep went on for %.2f s after the command", round, took);
-        lrfind_text(f.s, text, sizeof text);
         EXPECTF(strstr(text, "stopped"), "round %d: %s", round, text);
         EXPECT(!memcmp(before, m->param, m->nfloat * sizeof(float)));
     }
@@ -707,6 +716,40 @@ void test_session_free_discards_calls(void)
     double took = thaw_now_s() - t0;
     EXPECTF(took < 1.0, "sess_free took %.2f s", took);
     EXPECTF(called == -1, "the queued call was made with %d", called);
+done:
+    fixture_free(&f);
+}
+
+/* The memory a session would hold is checked against its budget before
+ * anything large is allocated (the message gives both figures), and a
+ * batch larger than the training split is prepared at the split's size. */
+void test_session_memory_budget(void)
+{
+    fixture f;
+    sess_config c;
+    thaw_err err = {0};
+    model t, b;
+    memset(&f, 0, sizeof f);
+    EXPECT(fixture_data(&f));
+    sess_config_default(&c);
+    EXPECT(c.memory_bytes > 0);
+    c.batch = 16;
+    c.memory_bytes = 64 << 10;
+    EXPECT(net(&t, 5));
+    EXPECT(net(&b, 6));
+    EXPECT(sess_new(&f.s, &t, &b, NULL, &f.d, &c, NULL, &err) == THAW_EINVAL);
+    EXPECTF(strstr(err.msg, "a batch of 16 needs") && strstr(err.msg, "the memory limit is 1 MiB") &&
+            strstr(err.msg, "set memory-mb"), "%s", err.msg);
+    c.memory_bytes = (size_t)1 << 30;
+    c.batch = 4096;
+    EXPECT(net(&t, 5));
+    EXPECT(net(&b, 6));
+    EXPECTF(sess_new(&f.s, &t, &b, NULL, &f.d, &c, NULL, &err) == THAW_OK, "%s", err.msg);
+    EXPECTF(sess_model(f.s, 0)->batch == SX_TRAIN && sess_model(f.s, 1)->batch == SX_TRAIN,
+            "prepared for %d", sess_model(f.s, 0)->batch);
+    EXPECT(control(f.s, (sess_ctl){ .op = SESS_TRAIN, .count = 2 }));
+    sess_wait(f.s);
+    EXPECT(sess_epoch(f.s) == 2);
 done:
     fixture_free(&f);
 }

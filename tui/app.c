@@ -354,15 +354,9 @@ void app_provenance(app *a)
     p->test_accuracy = -1.0;
 }
 
-int app_start_session(app *a, thaw_err *err)
+/* The run folder, with config.thaw and session.thaw written. */
+static int open_run(app *a, thaw_err *err)
 {
-    if (a->sess)
-        return THAW_OK;
-    int rc;
-    if ((rc = app_need_plan(a, "train", err)))
-        return rc;
-    if (a->set.aug.shift && (rc = augment_check(&a->set.aug, &a->task.geom, err)))
-        return rc;
     app_provenance(a);
     a->trained_epochs = 0;
     a->trained_test_acc = -1.0;
@@ -376,15 +370,25 @@ int app_start_session(app *a, thaw_err *err)
         safe[k++] = *p;
     safe[k] = '\0';
     const char *runs = getenv("THAW_RUNS");
-    rc = runlog_open(&a->run, a->run_dir[0] ? a->run_dir : NULL, runs && runs[0] ? runs : "runs", safe,
-                     config, err);
+    int rc = runlog_open(&a->run, a->run_dir[0] ? a->run_dir : NULL, runs && runs[0] ? runs : "runs",
+                         safe, config, err);
     if (rc == THAW_OK) {
         /* session.thaw starts from the state the run starts in, so it replays alone. */
         for (char *save, *l = strtok_r(config, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
             app_log_command(a, l);
     }
     free(config);
-    if (rc)
+    return rc;
+}
+
+int app_start_session(app *a, thaw_err *err)
+{
+    if (a->sess)
+        return THAW_OK;
+    int rc;
+    if ((rc = app_need_plan(a, "train", err)))
+        return rc;
+    if (a->set.aug.shift && (rc = augment_check(&a->set.aug, &a->task.geom, err)))
         return rc;
     model scratch, source;
     int have_scratch = 0, have_source = 0;
@@ -416,6 +420,19 @@ int app_start_session(app *a, thaw_err *err)
     if (a->set.aug.shift || a->set.aug.flip || a->set.aug.noise > 0) {
         d.augment = augment_one;
         d.augment_ctx = a;
+    }
+    /* Refused for its memory before the run folder exists, the plan kept. */
+    size_t need;
+    rc = sess_memory_check(&a->plan, have_scratch ? &scratch : NULL, have_source ? &source : NULL,
+                           &d, &a->set.sess, &need, err);
+    if (!rc)
+        rc = open_run(a, err);
+    if (rc) {
+        if (have_scratch)
+            model_free(&scratch);
+        if (have_source)
+            model_free(&source);
+        return rc;
     }
     sess_hooks h = { .ctx = a, .eval = hook_eval, .event = hook_event };
     a->plan.train_bn = a->set.train_bn;
