@@ -446,9 +446,23 @@ static int load_shapes(task *t, const task_spec *sp, shape3 to, ds_raw *train, d
 {
     snprintf(t->where, sizeof t->where, "built in");
     snprintf(t->source, sizeof t->source, "shapes");
-    int rc = shapes_make(train, to, sp->n ? sp->n : 300, SHAPES_TRAIN, err);
+    /* Only the classes kept are drawn, and only when they fit. */
+    unsigned keep = sp->nclass_sel ? 0 : SHAPES_ALL;
+    for (int k = 0; k < sp->nclass_sel; k++) {
+        if (sp->class_sel[k] >= SHAPES_CLASSES)
+            return thaw_fail(err, THAW_EINVAL, "shapes: there is no class %d: shapes has classes "
+                             "0 to %d", sp->class_sel[k], SHAPES_CLASSES - 1);
+        keep |= 1u << sp->class_sel[k];
+    }
+    int n = sp->n ? sp->n : 300, ntest = sp->test ? sp->test : 100;
+    size_t images = (size_t)__builtin_popcount(keep) * ((size_t)n + (size_t)ntest);
+    if (!ds_mul(images, shape3_count(to), DS_MAX_FLOATS))
+        return thaw_fail(err, THAW_EINVAL, "shapes: %zu images of %dx%dx%d (n=%d and test=%d for "
+                         "%d classes) need more than thaw's limit of %zu floats; ask for fewer",
+                         images, to.c, to.h, to.w, n, ntest, __builtin_popcount(keep), DS_MAX_FLOATS);
+    int rc = shapes_make(train, to, n, SHAPES_TRAIN, keep, err);
     if (!rc)
-        rc = shapes_make(test, to, sp->test ? sp->test : 100, SHAPES_TEST, err);
+        rc = shapes_make(test, to, ntest, SHAPES_TEST, keep, err);
     return rc;
 }
 

@@ -5,9 +5,11 @@
  * equal to 10 + 20 * label, so a test can see that each image kept its label. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "augment.h"
+#include "clock.h"
 #include "shapes.h"
 #include "task.h"
 #include "test_datasets.h"
@@ -303,12 +305,12 @@ void test_shapes_deterministic(void)
     task_free(&t);
     task_free(&u);
     ds_raw tr, te;
-    CHECK_OK(shapes_make(&tr, (shape3){ 3, 12, 12 }, 2, SHAPES_TRAIN, &err));
-    CHECK_OK(shapes_make(&te, (shape3){ 3, 12, 12 }, 2, SHAPES_TEST, &err));
+    CHECK_OK(shapes_make(&tr, (shape3){ 3, 12, 12 }, 2, SHAPES_TRAIN, SHAPES_ALL, &err));
+    CHECK_OK(shapes_make(&te, (shape3){ 3, 12, 12 }, 2, SHAPES_TEST, SHAPES_ALL, &err));
     CHECK(tr.n == 16 && tr.labels[9] == 1 && memcmp(tr.pixels, te.pixels, 432) != 0);
     ds_raw_free(&tr);
     ds_raw_free(&te);
-    CHECK_FAILS(shapes_make(&tr, (shape3){ 2, 12, 12 }, 2, SHAPES_TRAIN, &err), err, THAW_EINVAL,
+    CHECK_FAILS(shapes_make(&tr, (shape3){ 2, 12, 12 }, 2, SHAPES_TRAIN, SHAPES_ALL, &err), err, THAW_EINVAL,
                 "2x12x12", NULL);
 }
 
@@ -462,4 +464,35 @@ void test_task_emnist(void)
     CHECK(fabsf(first * 0.353f + 0.286f - 3.0f / 255.0f) < 1e-4f);  /* image 3 of the file */
     CHECK(ds_failed_with(__FILE__, __LINE__, rc2, &err, THAW_EFORMAT,
                          "emnist-letters-train-labels-idx1-ubyte: label 0 of item 0", "expected 1 to 26"));
+}
+
+/* The synthetic set counts before it draws: a spec asking for more images
+ * than thaw holds is refused at once, and only the kept classes are drawn
+ * (the same images as when every class is). */
+void test_task_shapes_counts_first(void)
+{
+    task t, all;
+    thaw_err err = { 0 };
+    double t0 = thaw_now_s();
+    int rc = task_load(&t, "shapes:n=100000,test=100000", NULL, 1, &err);
+    double took = thaw_now_s() - t0;
+    CHECKF(rc == THAW_EINVAL && strstr(err.msg, "ask for fewer"), "%d: %s", rc, err.msg);
+    CHECKF(took < 0.5, "refused after %.2f s", took);
+    CHECK_OK(task_load(&t, "shapes:classes=3,n=40,test=5,val=4", NULL, 1, &err));
+    int drawn = t.source_n[0], ntest = t.source_n[1];
+    int ok = task_load(&all, "shapes:classes=3,n=40,test=5,val=4", NULL, 1, &err) == THAW_OK;
+    task_free(&all);
+    ok = ok && task_load(&all, "shapes:classes=0-7,n=40,test=5,val=4", NULL, 1, &err) == THAW_OK;
+    size_t per = shape3_count(t.geom.in);
+    int same = ok && t.split[TASK_TEST].n == 5;
+    /* class 3 is the fourth class of the full set: its test images are the same */
+    for (int i = 0, k = 0; same && i < all.split[TASK_TEST].n; i++)
+        if (all.split[TASK_TEST].y[i] == 3)
+            same = !memcmp(all.split[TASK_TEST].x + (size_t)i * per, t.split[TASK_TEST].x + (size_t)k++ * per,
+                           per * sizeof(float));
+    task_free(&t);
+    if (ok)
+        task_free(&all);
+    CHECKF(drawn == 40 && ntest == 5, "drew %d training and %d test images for one class", drawn, ntest);
+    CHECK(same);
 }
