@@ -37,8 +37,17 @@ int ds_geom_check(const ds_geom *g, thaw_err *err)
     return THAW_OK;
 }
 
+const uint8_t *ds_raw_image(const ds_raw *r, int i, uint8_t *buf, thaw_err *err)
+{
+    if (r->pixels)
+        return r->pixels + (size_t)i * shape3_count(r->shape);
+    return r->read(r->src, i, buf, err) == THAW_OK ? buf : NULL;
+}
+
 void ds_raw_free(ds_raw *r)
 {
+    if (r->src_free)
+        r->src_free(r->src);
     free(r->pixels);
     free(r->labels);
     if (r->name)

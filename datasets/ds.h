@@ -58,15 +58,25 @@ ds_geom ds_geom_default(void);
 int ds_geom_check(const ds_geom *g, thaw_err *err);
 
 /* A raw image set: n images, 8 bits per value, (n, c, h, w); labels in
- * [0, nclass); one name per class. Everything is owned by the set. */
+ * [0, nclass); one name per class. Everything is owned by the set. The
+ * images are in pixels, or (pixels NULL) read one at a time on demand by
+ * read(src, i, out, err), so a loader that only lists its files first
+ * decodes just the images a task keeps; src_free releases src. */
 typedef struct ds_raw {
     int n;
     shape3 shape;
-    uint8_t *pixels;     /* (n, c, h, w) */
+    uint8_t *pixels;     /* (n, c, h, w), or NULL: read on demand */
     int *labels;         /* (n) */
     int nclass;
     char **name;         /* (nclass) */
+    int (*read)(void *src, int i, uint8_t *out, thaw_err *err);
+    void *src;
+    void (*src_free)(void *src);
 } ds_raw;
+
+/* Image i of r, (c, h, w): in place, or read into buf (shape3_count bytes).
+ * NULL with err set when reading it fails. */
+const uint8_t *ds_raw_image(const ds_raw *r, int i, uint8_t *buf, thaw_err *err);
 
 /* Images ready for a model, at its geometry, with labels in [0, nclass).
  * Labelled splits are float32, normalised (x). A large unlabelled pool is

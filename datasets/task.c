@@ -435,9 +435,10 @@ static int load_folder(task *t, const task_spec *sp, shape3 to, ds_raw *train, d
                          "sub-folder of PNG or JPEG images per class");
     snprintf(t->where, sizeof t->where, "%s", sp->dir);
     snprintf(t->source, sizeof t->source, "image folder");
-    int rc = imgdir_load(train, sp->dir, to, NULL, err);
+    /* Listed only: the cut decodes the images it keeps. */
+    int rc = imgdir_open(train, sp->dir, to, NULL, err);
     if (!rc && sp->testdir[0])
-        rc = imgdir_load(test, sp->testdir, to, train, err);
+        rc = imgdir_open(test, sp->testdir, to, train, err);
     return rc;
 }
 
@@ -550,8 +551,10 @@ static int fill_splits(task *t, const ds_raw *train, const ds_raw *test, const i
     size_t per = shape3_count(t->geom.in), total = 0;
     int n[TASK_SPLITS] = { 0 }, cap = t->spec.test ? t->spec.test : INT_MAX;
     int kept[DS_MAX_CLASSES] = { 0 };   /* test images so far per class: test=N keeps the first N */
+    /* A set read on demand keeps no pool: its images stay unread on disk. */
+    int pool = train->pixels != NULL;
     for (int i = 0; i < train->n; i++)
-        if (mark[i] >= 0)
+        if (mark[i] >= 0 && (pool || mark[i] != TASK_POOL))
             n[mark[i]]++;
     for (int i = 0; i < test->n; i++) {
         int y = newlab[test->labels[i]];
@@ -579,40 +582,53 @@ static int fill_splits(task *t, const ds_raw *train, const ds_raw *test, const i
             return thaw_fail(err, THAW_ENOMEM, "%s: out of memory for %d %s images",
                              t->spec.source, n[s], task_split_names[s]);
     }
+    size_t src_max = shape3_count(train->shape) > shape3_count(test->shape) ? shape3_count(train->shape)
+                                                                               : shape3_count(test->shape);
+    uint8_t *buf = malloc(src_max + 1);       /* one image of a set read on demand */
+    if (!buf)
+        return thaw_fail(err, THAW_ENOMEM, "out of memory");
     ds_conv cv;
-    int rc = ds_conv_init(&cv, train->shape, &t->geom, err);
-    if (rc)
-        return rc;
-    size_t src_per = shape3_count(train->shape);
-    for (int i = 0; i < train->n; i++) {
-        if (mark[i] < 0)
+    int rc = ds_conv_init(&cv, train->shape, &t->geom, err), conv = rc == THAW_OK;
+    for (int i = 0; !rc && i < train->n; i++) {
+        if (mark[i] < 0 || (!pool && mark[i] == TASK_POOL))
             continue;
         ds_split *sp = &t->split[mark[i]];
         int y = newlab[train->labels[i]];
+        const uint8_t *img = ds_raw_image(train, i, buf, err);
+        if (!img) {
+            rc = err ? err->code : THAW_EIO;
+            break;
+        }
         if (sp->x8)
-            ds_conv_image8(&cv, sp->x8 + (size_t)sp->n * per, train->pixels + (size_t)i * src_per);
+            ds_conv_image8(&cv, sp->x8 + (size_t)sp->n * per, img);
         else
-            ds_conv_image(&cv, sp->x + (size_t)sp->n * per, train->pixels + (size_t)i * src_per);
+            ds_conv_image(&cv, sp->x + (size_t)sp->n * per, img);
         sp->y[sp->n++] = y;
         t->count[mark[i] * t->nclass + y]++;
     }
-    ds_conv_free(&cv);
-    if (!n[TASK_TEST])
-        return THAW_OK;
-    if ((rc = ds_conv_init(&cv, test->shape, &t->geom, err)))
+    if (conv)
+        ds_conv_free(&cv);
+    if (rc || !n[TASK_TEST] || (rc = ds_conv_init(&cv, test->shape, &t->geom, err))) {
+        free(buf);
         return rc;
-    src_per = shape3_count(test->shape);
+    }
     ds_split *ts = &t->split[TASK_TEST];
     for (int i = 0; i < test->n; i++) {
         int y = newlab[test->labels[i]];
         if (y < 0 || t->count[TASK_TEST * t->nclass + y] >= cap)
             continue;
-        ds_conv_image(&cv, ts->x + (size_t)ts->n * per, test->pixels + (size_t)i * src_per);
+        const uint8_t *img = ds_raw_image(test, i, buf, err);
+        if (!img) {
+            rc = err ? err->code : THAW_EIO;
+            break;
+        }
+        ds_conv_image(&cv, ts->x + (size_t)ts->n * per, img);
         ts->y[ts->n++] = y;
         t->count[TASK_TEST * t->nclass + y]++;
     }
     ds_conv_free(&cv);
-    return THAW_OK;
+    free(buf);
+    return rc;
 }
 
 /* The kept classes, their names and the source-to-task label map. */

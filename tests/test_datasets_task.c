@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "augment.h"
@@ -495,4 +496,51 @@ void test_task_shapes_counts_first(void)
         task_free(&all);
     CHECKF(drawn == 40 && ntest == 5, "drew %d training and %d test images for one class", drawn, ntest);
     CHECK(same);
+}
+
+/* An image folder is listed, and only the images the cut keeps are read:
+ * with test=1 the one test image of each class is decoded and the broken
+ * files after it never are; the training pool stays on disk. */
+void test_task_folder_decodes_what_it_keeps(void)
+{
+    char root[256], dir[300], spec[700];
+    snprintf(root, sizeof root, "%s/thaw-test-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    CHECK(mkdtemp(root));
+    int made = 1;
+    static const char *const where[2] = { "train", "test" }, *const cls[2] = { "a", "b" };
+    for (int w = 0; w < 2; w++) {
+        snprintf(dir, sizeof dir, "%s/%s", root, where[w]);
+        made = made && mkdir(dir, 0755) == 0;
+        for (int c = 0; c < 2; c++) {
+            snprintf(dir, sizeof dir, "%s/%s/%s", root, where[w], cls[c]);
+            made = made && mkdir(dir, 0755) == 0;
+            for (int i = 0; i < 40; i++) {
+                char name[32];
+                snprintf(name, sizeof name, "%02d.png", i);
+                if (w == 1 && i > 0) {           /* not images at all */
+                    char path[400];
+                    snprintf(path, sizeof path, "%s/%s", dir, name);
+                    FILE *f = fopen(path, "w");
+                    made = made && f && fputs("broken", f) >= 0;
+                    if (f)
+                        fclose(f);
+                } else {
+                    made = made && copy_as(DSDATA "images/good/a_png/grey8.png", dir, name);
+                }
+            }
+        }
+    }
+    thaw_err err = { 0 };
+    task t;
+    snprintf(spec, sizeof spec, "folder:dir=%s/train,testdir=%s/test,test=1,shots=2,val=2,size=8,"
+             "channels=1", root, root);
+    int rc = task_load(&t, spec, NULL, 1, &err);
+    int ok = rc == THAW_OK && t.split[TASK_TRAIN].n == 4 && t.split[TASK_VAL].n == 4 &&
+             t.split[TASK_TEST].n == 2 && t.split[TASK_POOL].n == 0 && t.source_n[0] == 80;
+    if (rc == THAW_OK)
+        task_free(&t);
+    snprintf(spec, sizeof spec, "rm -rf '%s'", root);
+    CHECK(system(spec) == 0);
+    CHECK(made);
+    CHECKF(ok, "rc %d: %s", rc, err.msg);
 }
