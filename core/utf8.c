@@ -58,7 +58,8 @@ int utf8_name_ok(const char *s, size_t max)
     return n >= 1 && n <= max && utf8_bad_byte(s, n) == n;
 }
 
-const char *utf8_quote(char *buf, size_t cap, const char *s)
+/* utf8_quote, keeping line breaks when lines is set. */
+static const char *quote(char *buf, size_t cap, const char *s, int lines)
 {
     const unsigned char *p = (const unsigned char *)s;
     size_t o = 0;
@@ -69,7 +70,7 @@ const char *utf8_quote(char *buf, size_t cap, const char *s)
     }
     while (*p) {                             /* keeps o + 4 <= cap: room for "..." */
         size_t n;
-        int printable = !utf8_control(p, SIZE_MAX, &n);
+        int printable = !utf8_control(p, SIZE_MAX, &n) || (lines && *p == '\n');
         size_t need = printable ? n : 4;
         if (o + need + 4 > cap) {
             memcpy(buf + o, "...", 3);
@@ -88,4 +89,14 @@ const char *utf8_quote(char *buf, size_t cap, const char *s)
     }
     buf[o] = '\0';
     return buf;
+}
+
+const char *utf8_quote(char *buf, size_t cap, const char *s)
+{
+    return quote(buf, cap, s, 0);
+}
+
+const char *utf8_quote_text(char *buf, size_t cap, const char *s)
+{
+    return quote(buf, cap, s, 1);
 }

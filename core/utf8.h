@@ -36,5 +36,7 @@ int utf8_name_ok(const char *s, size_t max);
  * put in a message or on the screen without driving the terminal. Long
  * text is cut, on a character boundary, with "...". Returns buf. */
 const char *utf8_quote(char *buf, size_t cap, const char *s);
+/* The same for text of several lines: line breaks are kept. */
+const char *utf8_quote_text(char *buf, size_t cap, const char *s);
 
 #endif

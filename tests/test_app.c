@@ -928,3 +928,32 @@ void test_app_memory_limit(void)
 done:
     app_free(&a);
 }
+
+/* Command files and piped prompts read whole lines: one longer than the
+ * limit is refused whole (its tail never runs as a command), a NUL byte is
+ * named as such, and the lines around them read normally. */
+void test_app_read_whole_lines(void)
+{
+    static char text[12000];
+    size_t n = 0;
+    n += (size_t)snprintf(text + n, sizeof text - n, "help\n#");
+    memset(text + n, 'x', 9000);
+    n += 9000;
+    n += (size_t)snprintf(text + n, sizeof text - n, " save split.json\nsay a");
+    text[n++] = '\0';
+    n += (size_t)snprintf(text + n, sizeof text - n, "b\nquit\n");
+    FILE *f = fmemopen(text, n, "r");
+    char *line = NULL;
+    size_t cap = 0;
+    thaw_err err = {0};
+    EXPECT(f);
+    EXPECT(app_read_line(f, &line, &cap, &err) == 1 && !strcmp(line, "help"));
+    EXPECT(app_read_line(f, &line, &cap, &err) == -1 && strstr(err.msg, "longer than 8190"));
+    EXPECT(app_read_line(f, &line, &cap, &err) == -1 && strstr(err.msg, "NUL byte (at character 6)"));
+    EXPECT(app_read_line(f, &line, &cap, &err) == 1 && !strcmp(line, "quit"));
+    EXPECT(app_read_line(f, &line, &cap, &err) == 0);
+done:
+    free(line);
+    if (f)
+        fclose(f);
+}

@@ -52,6 +52,7 @@
 
 #include <signal.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "augment.h"
 #include "modelfile.h"
@@ -238,8 +239,10 @@ void app_setting_flags_usage(char *out, size_t cap, const char *indent, int widt
  *     app_lesson_close(&l);
  */
 typedef struct app_lesson {
-    char **line;                /* the file's lines, without line breaks */
+    char **line;                /* the file's lines, without line breaks; NULL: one that cannot run */
     int nline;
+    char why[512];              /* why the first NULL line cannot run */
+    int why_line;
     int next;                   /* lines run so far: the number of the last one run */
     int over;                   /* a line failed */
     char path[TASK_PATH_MAX];   /* as found (paths_find) */
@@ -253,9 +256,18 @@ typedef enum app_lesson_state {
     APP_LESSON_FAILED,          /* line l->next of l->path failed, err says why; the lesson is over */
 } app_lesson_state;
 
+/* The longest command line, in bytes without its line break. */
+enum { APP_LINE_MAX = 8190 };
+
+/* Reads one whole line of f, however long, into *line (getline's buffer,
+ * the caller frees it), without its line break: 1, or 0 at the end of the
+ * file, or -1 with err set for a line longer than APP_LINE_MAX, one holding
+ * a NUL byte (THAW_EINVAL; the line is consumed) or out of memory. */
+int app_read_line(FILE *f, char **line, size_t *cap, thaw_err *err);
+
 /* Reads the file at path ("-": standard input), found as paths_find finds
- * it. THAW_EIO naming the file, THAW_EINVAL for a line longer than 8190
- * characters, THAW_ENOMEM. */
+ * it. THAW_EIO naming the file, THAW_ENOMEM. A line app_read_line refuses
+ * fails when the stepper reaches it, saying why. */
 int app_lesson_open(app_lesson *l, const char *path, thaw_err *err);
 
 /* Runs the next line unless the session is still busy (outside batch mode)

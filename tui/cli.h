@@ -16,6 +16,16 @@ typedef struct cli_out {
     int progress_shown;
 } cli_out;
 
+/* Every line thaw's front ends print passes through here: printf-style,
+ * with every byte that could drive a terminal (escape sequences in a file
+ * name, a class name, a typed command) written as \xNN by utf8_quote_text;
+ * line breaks are kept. */
+void cli_print(FILE *to, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* s as a JSON string, quotes included: '"', '\\' and control characters
+ * escaped, so the line stays one valid JSON value. */
+void cli_json_string(FILE *to, const char *s);
+
 /* An app_out printing through c. */
 void cli_out_init(cli_out *c, FILE *out, int quiet);
 app_out cli_app_out(cli_out *c);

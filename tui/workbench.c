@@ -76,10 +76,12 @@ void ui_post(ui *u, const ui_event *ev)
 
 void ui_message(ui *u, int warn, const char *fmt, ...)
 {
+    char text[sizeof u->msg];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(u->msg, sizeof u->msg, fmt, ap);
+    vsnprintf(text, sizeof text, fmt, ap);
     va_end(ap);
+    utf8_quote(u->msg, sizeof u->msg, text);     /* typed, or named by a file: never raw */
     u->msg_warn = warn;
     u->msg_seq++;
 }
@@ -126,7 +128,8 @@ static void wb_say(void *ctx, app_say_kind kind, const char *text)
     if (kind == APP_PROGRESS || kind == APP_EVAL)
         return;                      /* the plots and the status line show these */
     if (kind == APP_SAY) {
-        ui_post(&w->u, &(ui_event){ .kind = UI_EV_SAY, .text = text });
+        char safe[2048];
+        ui_post(&w->u, &(ui_event){ .kind = UI_EV_SAY, .text = utf8_quote(safe, sizeof safe, text) });
         return;
     }
     ui_message(&w->u, kind == APP_WARN, "%s", text);
@@ -144,7 +147,7 @@ static int lesson_load(wb *w, const char *path)
 {
     thaw_err err = {0};
     if (app_lesson_open(&w->lesson, path, &err)) {
-        fprintf(stderr, "thaw: the lesson: %s\n", err.msg);
+        cli_print(stderr, "thaw: the lesson: %s\n", err.msg);
         return 1;
     }
     return 0;
@@ -492,21 +495,21 @@ static int load_default(wb *w, const wb_opts *o)
     thaw_err err = {0};
     snprintf(line, sizeof line, "load model \"%s\"", model_file);
     if (app_exec(&w->u.a, line, &err)) {
-        fprintf(stderr, "thaw: %s\n", err.msg);
+        cli_print(stderr, "thaw: %s\n", err.msg);
         return 1;
     }
     snprintf(line, sizeof line, "load data \"%s\"", data);
     if (app_exec(&w->u.a, line, &err) == THAW_OK)
         return 0;
     if (o->model || o->data || err.code != THAW_ENOTFOUND) {
-        fprintf(stderr, "thaw: %s\n", err.msg);
+        cli_print(stderr, "thaw: %s\n", err.msg);
         return 1;
     }
     /* No Fashion-MNIST here: the synthetic shapes, and say so. */
     thaw_err err2 = {0};
     if (app_exec(&w->u.a, "load model \"" FALLBACK_MODEL "\"", &err2) ||
         app_exec(&w->u.a, "load data \"" FALLBACK_DATA "\"", &err2)) {
-        fprintf(stderr, "thaw: %s\nthaw: %s\n", err.msg, err2.msg);
+        cli_print(stderr, "thaw: %s\nthaw: %s\n", err.msg, err2.msg);
         return 1;
     }
     ui_message(&w->u, 1, "Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist): "
@@ -530,8 +533,8 @@ static int line_mode(const wb_opts *o)
             snprintf(load_data, sizeof load_data, "load data \"%s\"", o->data);
             first[n++] = load_data;
         }
-        fprintf(stderr, "thaw: no terminal to draw on: running the lesson %s in batch mode, as thaw run does\n",
-                o->lesson);
+        cli_print(stderr, "thaw: no terminal to draw on: running the lesson %s in batch mode, as thaw run does\n",
+                  o->lesson);
         return cli_run_file(o->lesson, first);
     }
     char *argv[4] = { "repl", NULL, NULL, NULL };
@@ -652,7 +655,7 @@ int workbench_main(const wb_opts *o)
         return line_mode(o);
     wb *w = calloc(1, sizeof *w);
     if (!w) {
-        fprintf(stderr, "thaw: out of memory\n");
+        cli_print(stderr, "thaw: out of memory\n");
         return 1;
     }
     w->t0 = thaw_now_s();
@@ -675,7 +678,7 @@ int workbench_main(const wb_opts *o)
     }
     if (panels_init(&w->u)) {
         screen_close();
-        fprintf(stderr, "thaw: out of memory\n");
+        cli_print(stderr, "thaw: out of memory\n");
         rc = 1;
         goto done;
     }
@@ -691,8 +694,8 @@ int workbench_main(const wb_opts *o)
     if (!hard_quit && w->u.a.sess && sess_state_now(w->u.a.sess) != SESS_IDLE && w->u.a.run) {
         /* q, SIGTERM or SIGHUP mid-run: finish it the normal way, so the run
          * keeps its final evaluation and last checkpoint. */
-        fprintf(stderr, "thaw: stopping the training; saving its last checkpoint in %s\n",
-                runlog_dir(w->u.a.run));
+        cli_print(stderr, "thaw: stopping the training; saving its last checkpoint in %s\n",
+                  runlog_dir(w->u.a.run));
         thaw_err err = {0};
         if (sess_control(w->u.a.sess, &(sess_ctl){ .op = SESS_STOP, .count = 1 }, &err) == THAW_OK)
             sess_wait(w->u.a.sess);

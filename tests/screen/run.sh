@@ -579,6 +579,56 @@ check_batch_failed_saves() {
     verdict "$name" "$why" "" "$TMP/saves.txt"
 }
 
+# No byte a user or a file name controls reaches the terminal raw: hostile
+# names (an OSC title sequence, a bell, an erase-screen) in file paths,
+# specs, commands, class folders and lesson text, through thaw run, thaw
+# repl (piped), thaw train, thaw info and thaw data; every output is
+# searched for ESC and BEL. And thaw repl reads whole lines: a comment line
+# longer than the limit with a save at its end is refused, not split.
+check_batch_escapes() {
+    local name=batch_no_raw_bytes d=$TMP/escapes why="" esc osc
+    wanted "$name" || return 0
+    esc=$'\033' osc=$'\033]0;owned\a'
+    mkdir -p "$d/img/ok" "$d/img/cls${osc}"
+    cp tests/data/datasets/images/good/a_png/grey8.png "$d/img/ok/a.png"
+    cp tests/data/datasets/images/good/a_png/grey8.png "$d/img/cls${osc}/a.png"
+    {
+        printf 'load model "%s"\n' "$d/m${osc}.json"
+        printf 'frobnicate%s\n' "$osc"
+        printf 'load data "shapes:classes=0-1%s"\n' "$osc"
+        printf 'load model %s\n' "$ROOT/$MODEL"
+        printf 'load data "folder:dir=%s,size=28,channels=1,val=0"\n' "$d/img"
+        printf 'say "narration%s\033[2J"\n' "$osc"
+        printf 'save "%s"\n' "$d/x${osc}.json"
+    } >"$d/script.thaw"
+    (cd "$d" && eval "$(thaw_env C.UTF-8)$(printf '%q ' timeout "$TIMEOUT" "$ROOT/thaw" run -)") \
+        <"$d/script.thaw" >"$d/out" 2>&1
+    (cd "$d" && eval "$(thaw_env C.UTF-8)$(printf '%q ' timeout "$TIMEOUT" "$ROOT/thaw" repl)") \
+        <"$d/script.thaw" >>"$d/out" 2>&1
+    (cd "$d" && eval "$(thaw_env C.UTF-8)$(printf '%q ' timeout "$TIMEOUT" "$ROOT/thaw" train --model \
+        "$d/m${osc}.json" --data "shapes${osc}" --strategy "x${osc}")") >>"$d/out" 2>&1
+    (cd "$d" && eval "$(thaw_env C.UTF-8)$(printf '%q ' timeout "$TIMEOUT" "$ROOT/thaw" info "$d/m${osc}.json")") \
+        >>"$d/out" 2>&1
+    (cd "$d" && eval "$(thaw_env C.UTF-8)$(printf '%q ' timeout "$TIMEOUT" "$ROOT/thaw" data \
+        "folder:dir=$d/img,size=28,channels=1")") >>"$d/out" 2>&1
+    (cd "$d" && eval "$(thaw_env C.UTF-8)$(printf '%q ' timeout "$TIMEOUT" "$ROOT/thaw" "x${osc}")") \
+        >>"$d/out" 2>&1
+    if LC_ALL=C grep -n $'[\033\a]' "$d/out" >"$TMP/raw.txt"; then
+        why="raw ESC or BEL bytes in the output: $(wc -l <"$TMP/raw.txt") lines"
+    fi
+    grep -q 'x1b\]0;owned' "$d/out" || why="${why:+$why; }the hostile names are not shown escaped"
+    # a comment longer than the limit, a save at its end: refused whole
+    { printf '#%09000d save %s\n' 0 "$d/split.json"; printf 'help\n'; } >"$d/long.thaw"
+    (cd "$d" && eval "$(thaw_env C.UTF-8)$(printf '%q ' timeout "$TIMEOUT" "$ROOT/thaw" repl)") \
+        <"$d/long.thaw" >"$d/long.out" 2>&1
+    local rc=$?
+    [ -e "$d/split.json" ] && why="${why:+$why; }the tail of a long line ran as a command"
+    { [ $rc = 1 ] && grep -q "line 1: the line is longer than" "$d/long.out"; } ||
+        why="${why:+$why; }the long line was not refused (status $rc)"
+    cat "$TMP/raw.txt" "$d/long.out" >"$TMP/esc.txt" 2>/dev/null
+    verdict "$name" "$why" "" "$TMP/esc.txt"
+}
+
 check_restore() {
     restore restore_after_q q 0
     restore restore_after_ctrl_c_twice ctrl-c 0
@@ -832,6 +882,7 @@ check_ascii_help
 check_line_mode
 check_line_lesson
 check_batch_failed_saves
+check_batch_escapes
 check_repl_complete
 check_lesson
 check_restore
