@@ -29,11 +29,18 @@ int ds_geom_check(const ds_geom *g, thaw_err *err)
     if (g->in.h < 1 || g->in.h > DS_MAX_SIDE || g->in.w < 1 || g->in.w > DS_MAX_SIDE)
         return thaw_fail(err, THAW_EINVAL, "model input is %dx%d; height and width must be "
                          "1 to %d", g->in.h, g->in.w, DS_MAX_SIDE);
-    for (int c = 0; c < g->in.c; c++)
+    for (int c = 0; c < g->in.c; c++) {
         if (!isfinite(g->mean[c]) || !isfinite(g->std[c]) || !(g->std[c] > 0.0f))
             return thaw_fail(err, THAW_EINVAL, "channel %d normalisation mean %g std %g: "
                              "the mean must be finite and the std finite and positive",
                              c, (double)g->mean[c], (double)g->std[c]);
+        /* As ds_conv computes them: every normalised pixel must be finite. */
+        const float scale = 1.0f / (255.0f * g->std[c]), shift = g->mean[c] / g->std[c];
+        if (!isfinite(scale) || !isfinite(shift) || !isfinite(255.0f * scale - shift))
+            return thaw_fail(err, THAW_EINVAL, "channel %d normalisation mean %g std %g: the "
+                             "normalised pixels (x - mean) / std are not finite; expected a std "
+                             "well above 0 (like 0.3)", c, (double)g->mean[c], (double)g->std[c]);
+    }
     return THAW_OK;
 }
 

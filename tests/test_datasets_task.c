@@ -544,3 +544,16 @@ void test_task_folder_decodes_what_it_keeps(void)
     CHECK(made);
     CHECKF(ok, "rc %d: %s", rc, err.msg);
 }
+
+/* A std so small that normalised pixels overflow is refused where the
+ * geometry enters, naming mean and std, not blamed on a gradient later. */
+void test_task_geometry_tiny_std(void)
+{
+    ds_geom g = ds_geom_default();
+    thaw_err err = { 0 };
+    g.std[0] = 1e-45f;
+    CHECK(ds_failed_with(__FILE__, __LINE__, ds_geom_check(&g, &err), &err, THAW_EINVAL,
+                         "mean 0.286 std 1.4013e-45", "are not finite"));
+    g.std[0] = 0.3f;
+    CHECK_OK(ds_geom_check(&g, &err));
+}

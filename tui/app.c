@@ -671,8 +671,9 @@ int app_exec(app *a, const char *line, thaw_err *err)
                 break;
             }
             rc = verbs[i].fn(a, argc, argv, err);
-            if (rc == THAW_OK && a->run && strcmp(argv[0], "help") && strcmp(argv[0], "show") &&
-                strcmp(argv[0], "quit"))
+            /* A train that diverged ran too: its replay diverges the same way. */
+            if ((rc == THAW_OK || rc == THAW_ENONFINITE) && a->run && strcmp(argv[0], "help") &&
+                strcmp(argv[0], "show") && strcmp(argv[0], "quit"))
                 app_log_command(a, line);
             break;
         }

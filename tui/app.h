@@ -127,6 +127,8 @@ typedef struct app {
     volatile sig_atomic_t *stop;
     int stopped;
     unsigned failures_seen;     /* the run log's failed writes reported so far */
+    int diverged;               /* a value went non-finite during the last batch command */
+    char diverged_text[192];
     /* Lessons. */
     int lesson;                 /* > 0 while app_exec runs a lesson's line: locks do not apply */
     int wait_key;               /* pause-for-key ran: a front end waits for the presenter */

@@ -80,8 +80,10 @@ void app_settings_help(app *a);
 
 /* ---- app_pump.c ---- */
 
-/* Batch mode: reports progress until the session settles. */
-void app_settle(app *a);
+/* Batch mode: reports progress until the session settles. THAW_ENONFINITE
+ * when the training diverged meanwhile: the session is then stopped (its
+ * final evaluation and last checkpoint made from the last good weights). */
+int app_settle(app *a, thaw_err *err);
 
 /* ---- the verbs ---- */
 

@@ -77,6 +77,10 @@ int app_pump(app *a, int timeout_ms)
             }
             break;
         case SEV_NONFINITE:
+            a->diverged = 1;
+            snprintf(a->diverged_text, sizeof a->diverged_text, "%s", ev.text);
+            app_say(a, APP_WARN, "%s", ev.text);
+            break;
         case SEV_ERROR:
             app_say(a, APP_WARN, "%s", ev.text);
             break;
@@ -108,11 +112,12 @@ void app_report_failures(app *a)
         app_say(a, APP_WARN, "not saved: %s", why);
 }
 
-void app_settle(app *a)
+int app_settle(app *a, thaw_err *err)
 {
     if (!a->batch || !a->sess)
-        return;
+        return THAW_OK;
     int stopping = 0;
+    a->diverged = 0;
     while (sess_busy(a->sess)) {
         app_pump(a, 100);
         if (a->stop && *a->stop && !stopping) {
@@ -126,4 +131,15 @@ void app_settle(app *a)
     app_pump(a, 0);
     if (stopping)
         a->quit = a->stopped = 1;
+    if (!a->diverged)
+        return THAW_OK;
+    /* A batch run that diverged ends there, with the last good weights as
+     * its last checkpoint, and says so: nobody is there to resume it. */
+    if (sess_state_now(a->sess) == SESS_PAUSED &&
+        app_control(a, (sess_ctl){ .op = SESS_STOP }, NULL) == THAW_OK) {
+        sess_wait(a->sess);
+        app_pump(a, 0);
+    }
+    return thaw_fail(err, THAW_ENONFINITE, "training diverged (%s); the run stopped with the "
+                     "last good weights: try a smaller rate", a->diverged_text);
 }

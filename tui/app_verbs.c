@@ -235,8 +235,7 @@ int app_cmd_train(app *a, int argc, char **argv, thaw_err *err)
     if ((rc = app_control(a, (sess_ctl){ .op = SESS_TRAIN, .count = (int)n }, err)))
         return rc;
     a->target_epoch = idle ? sess_epoch(a->sess) + (int)n : a->target_epoch + (int)n;
-    app_settle(a);
-    return THAW_OK;
+    return app_settle(a, err);
 }
 
 int app_cmd_simple(app *a, int argc, char **argv, thaw_err *err)
@@ -257,7 +256,7 @@ int app_cmd_simple(app *a, int argc, char **argv, thaw_err *err)
     if ((rc = app_start_session(a, err)) || (rc = app_control(a, (sess_ctl){ .op = op }, err)))
         return rc;
     if (op == SESS_STEP || op == SESS_EVAL)
-        app_settle(a);
+        return app_settle(a, err);
     return THAW_OK;
 }
 
@@ -281,8 +280,7 @@ int app_cmd_lr_find(app *a, int argc, char **argv, thaw_err *err)
     a->lr_suggestion = NAN;
     if ((rc = app_control(a, (sess_ctl){ .op = SESS_LRFIND, .value = sw.start, .value2 = sw.end, .count = sw.steps }, err)))
         return rc;
-    app_settle(a);
-    return THAW_OK;
+    return app_settle(a, err);
 }
 
 /* Work that must run on the trainer thread once a session exists. The UI
