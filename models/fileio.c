@@ -183,6 +183,8 @@ int fio_lock(const char *path, int exclusive, int *fd, thaw_err *err)
     if (fio_dir(path, dir, sizeof dir) != 0)
         return thaw_fail(err, THAW_EINVAL, "%s: the path is too long", path);
     int d = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (d < 0 && !exclusive)
+        return THAW_OK;               /* a reader goes on: its read says what is wrong */
     if (d < 0)
         return thaw_fail(err, THAW_EIO, "%s: cannot open its folder %s: %s", path, dir, strerror(errno));
     for (int waited = 0;; waited += FIO_LOCK_POLL_MS) {

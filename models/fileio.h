@@ -61,7 +61,9 @@ int fio_save_locked(const char *const *paths, const void *const *bufs, const siz
 /* Locks the folder path lies in: exclusive (savers) or shared (readers),
  * waiting up to 10 s for another process's save. *fd gets the lock for
  * fio_unlock (-1 on a file system without locks: the caller goes on
- * unlocked). THAW_EIO when the folder cannot be opened or stays locked. */
+ * unlocked, as a reader does whose folder cannot be opened: its read then
+ * says what is wrong). THAW_EIO when a saver's folder cannot be opened, or
+ * the folder stays locked. */
 int fio_lock(const char *path, int exclusive, int *fd, thaw_err *err);
 void fio_unlock(int fd);
 

@@ -101,6 +101,11 @@ void test_app_freeze_unknown_layer(void) { refused("freeze stage9", THAW_ENOTFOU
 void test_app_lr_bad_rate(void) { refused("lr head -1", THAW_EINVAL, "RATE"); }
 void test_app_strategy_unknown(void) { refused("strategy magic", THAW_EINVAL, "magic"); }
 void test_app_train_bad_epochs(void) { refused("train 0", THAW_EINVAL, "EPOCHS"); }
+void test_app_train_too_many_epochs(void) { refused("train 1000000", THAW_EINVAL, "1 to 100000"); }
+void test_app_expect_before_evaluation(void)
+{
+    refused("expect step > 0", THAW_EINVAL, "step has not been measured yet");
+}
 void test_app_load_missing_model(void) { refused("load model no/such.json", THAW_EIO, "no/such.json"); }
 void test_app_load_bad_spec(void) { refused("load data shapes:colour=red", THAW_EINVAL, "colour"); }
 void test_app_export_before_training(void) { refused("export plots x.svg", THAW_EINVAL, "trained"); }
@@ -955,4 +960,13 @@ done:
     free(line);
     if (f)
         fclose(f);
+}
+
+/* A folder given as a command file is refused, not run as nothing. */
+void test_app_lesson_folder_refused(void)
+{
+    app_lesson l;
+    thaw_err err = {0};
+    CHECK(app_lesson_open(&l, "tests", &err) == THAW_EIO);
+    CHECKF(strstr(err.msg, "is a folder"), "%s", err.msg);
 }

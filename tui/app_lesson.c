@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "metrics.h"
 #include "paths.h"
@@ -64,7 +65,7 @@ int app_cmd_expect(app *a, int argc, char **argv, thaw_err *err)
         ok = got >= want;
     else
         return thaw_fail(err, THAW_EINVAL, "expect: operator '%s'; expected <, <=, > or >=", op);
-    if (isnan(got))
+    if (isnan(got) || a->nhistory == 0)       /* before any evaluation every column is unmeasured */
         return thaw_fail(err, THAW_EINVAL, "the lesson expected %s %s %g, but %s has not been "
                          "measured yet (train or eval first)", argv[1], op, want, argv[1]);
     if (!ok)
@@ -189,6 +190,13 @@ int app_lesson_open(app_lesson *l, const char *path, thaw_err *err)
     FILE *f = strcmp(path, "-") ? fopen(path, "r") : stdin;
     if (!f)
         return thaw_fail(err, THAW_EIO, "cannot open %s: %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+        if (f != stdin)
+            fclose(f);
+        return thaw_fail(err, THAW_EIO, "%s is a folder; expected a file of commands (a lesson "
+                         "or a run's session.thaw)", path);
+    }
     char *line = NULL;
     size_t linecap = 0;
     int cap = 0, rc = THAW_OK, got;
@@ -218,6 +226,8 @@ int app_lesson_open(app_lesson *l, const char *path, thaw_err *err)
         why = (thaw_err){ 0 };
     }
     free(line);
+    if (!rc && ferror(f))
+        rc = thaw_fail(err, THAW_EIO, "%s: cannot read line %d: %s", path, l->nline + 1, strerror(errno));
     if (f != stdin)
         fclose(f);
     if (rc)

@@ -221,7 +221,7 @@ int app_cmd_train(app *a, int argc, char **argv, thaw_err *err)
     long n = a->set.epochs;
     int rc;
     if (argc > 2 || (argc == 2 && !app_parse_int(argv[1], 1, 100000, &n)))
-        return thaw_fail(err, THAW_EINVAL, "usage: train [EPOCHS] (1 or more; default: set epochs)");
+        return thaw_fail(err, THAW_EINVAL, "usage: train [EPOCHS] (1 to 100000; default: set epochs)");
     if ((rc = app_start_session(a, err)))
         return rc;
     if (a->strategy_text[0] && sess_epoch(a->sess) == 0 && sess_state_now(a->sess) == SESS_IDLE &&

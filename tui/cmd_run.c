@@ -145,16 +145,19 @@ int cmd_repl(int argc, char **argv)
     app_out out = tty ? (app_out){ .ctx = &c, .say = repl_say } : cli_app_out(&c);
     app_init(&a, &out, !tty);
     char line[8192];
+    int failed = 0;
     if (model_file) {
         snprintf(line, sizeof line, "load model \"%s\"", model_file);
-        cli_exec(&a, &c, line);
+        failed |= cli_exec(&a, &c, line) != THAW_OK;
     }
     if (data) {
         snprintf(line, sizeof line, "load data \"%s\"", data);
-        cli_exec(&a, &c, line);
+        failed |= cli_exec(&a, &c, line) != THAW_OK;
     }
     if (!tty) {
-        int rc = repl_lines(&a);
+        /* Without a terminal nobody can fix what did not load: the commands
+         * still run, and the status says it failed. */
+        int rc = repl_lines(&a) || failed;
         app_free(&a);
         return rc;
     }

@@ -300,6 +300,11 @@ int cmd_compare(int argc, char **argv)
         }
         name[n++] = t;
     }
+    if (n == 0) {
+        cli_print(stderr, "thaw compare: --strategies %s names no strategy; expected a comma-separated "
+                  "list, like finetune,feature-extraction\n", o.strategies);
+        return 2;
+    }
     char dir[1024];
     time_t now = time(NULL);
     struct tm tm;

@@ -629,6 +629,27 @@ check_batch_escapes() {
     verdict "$name" "$why" "" "$TMP/esc.txt"
 }
 
+# Commands that used to do nothing and exit 0 give a clear answer and a
+# failing status: thaw run on a folder, thaw compare with no strategy in its
+# list, the workbench without a terminal on a missing model.
+check_batch_clear_answers() {
+    local name=batch_clear_answers why="" rc
+    wanted "$name" || return 0
+    eval "$(thaw_env C.UTF-8)$(printf '%q ' timeout "$TIMEOUT" ./thaw run tests)" </dev/null >"$TMP/ca1" 2>&1
+    rc=$?
+    { [ $rc = 1 ] && grep -q "is a folder" "$TMP/ca1"; } || why="thaw run FOLDER: status $rc"
+    eval "$(thaw_env C.UTF-8)$(printf '%q ' timeout "$TIMEOUT" ./thaw compare --model "$MODEL" \
+        --data "$DATA" --strategies ,,,)" </dev/null >"$TMP/ca2" 2>&1
+    rc=$?
+    { [ $rc = 2 ] && grep -q "names no strategy" "$TMP/ca2"; } || why="${why:+$why; }compare ,,,: status $rc"
+    printf 'quit\n' | eval "$(thaw_env C.UTF-8)$(printf '%q ' timeout "$TIMEOUT" ./thaw no/such.json)" \
+        >"$TMP/ca3" 2>&1
+    rc=$?
+    { [ $rc = 1 ] && grep -q "no/such.json" "$TMP/ca3"; } || why="${why:+$why; }thaw MISSING.json piped: status $rc"
+    cat "$TMP/ca1" "$TMP/ca2" "$TMP/ca3" >"$TMP/ca.txt"
+    verdict "$name" "$why" "" "$TMP/ca.txt"
+}
+
 check_restore() {
     restore restore_after_q q 0
     restore restore_after_ctrl_c_twice ctrl-c 0
@@ -883,6 +904,7 @@ check_line_mode
 check_line_lesson
 check_batch_failed_saves
 check_batch_escapes
+check_batch_clear_answers
 check_repl_complete
 check_lesson
 check_restore
