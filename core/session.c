@@ -88,6 +88,8 @@ void sess_emit_text(session *s, sess_event_kind kind, const char *fmt, ...)
     va_start(ap, fmt);
     textv(&ev, fmt, ap);
     va_end(ap);
+    if (kind == SEV_CHANGE)
+        ev.count = s->change_tag;
     sess_emit(s, &ev);
 }
 
@@ -193,6 +195,31 @@ int sess_pending(session *s, int which)
     return hit;
 }
 
+/* Holds a command until its step (trainer only). */
+static void defer(session *s, const sess_ctl *c)
+{
+    if (s->ndeferred == SESS_DEFER_MAX) {
+        sess_emit_text(s, SEV_ERROR, "more than %d commands wait for their step; one for step %ld "
+                       "is dropped", SESS_DEFER_MAX, c->at_step);
+        return;
+    }
+    s->deferred[s->ndeferred++] = *c;
+}
+
+/* Applies, in the order they came, the held commands whose step has come. */
+static void apply_due(session *s)
+{
+    int kept = 0;
+    for (int i = 0; i < s->ndeferred; i++) {
+        sess_ctl c = s->deferred[i];
+        if (c.at_step <= s->step)
+            sess_apply(s, &c);
+        else
+            s->deferred[kept++] = c;
+    }
+    s->ndeferred = kept;
+}
+
 static void *trainer_main(void *arg)
 {
     session *s = arg;
@@ -204,7 +231,10 @@ static void *trainer_main(void *arg)
             s->ctl_n--;
             s->applying = 1;
             pthread_mutex_unlock(&s->mu);
-            sess_apply(s, &c);
+            if (c.at_step > s->step)
+                defer(s, &c);
+            else
+                sess_apply(s, &c);
             pthread_mutex_lock(&s->mu);
             s->applying = 0;
         }
@@ -212,6 +242,7 @@ static void *trainer_main(void *arg)
             break;
         if (atomic_load(&s->state) == SESS_RUNNING) {
             pthread_mutex_unlock(&s->mu);
+            apply_due(s);
             sess_train_step(s);
             pthread_mutex_lock(&s->mu);
             continue;
@@ -399,6 +430,7 @@ static void sess_release(session *s)
     model_free(&s->source_store);
     free(s->w0);
     free(s->ctl);
+    free(s->deferred);
     free(s->evq);
     free(s->order);
     free(s->bx);
@@ -480,10 +512,11 @@ int sess_new(session **out, model *transfer, model *scratch, model *source, cons
         model_set_lr(s->r[1].m, s->r[1].m->root, c->scratch_lr);
     s->head_layer_slice0 = t->nslice ? t->slice[t->nslice - 1].owner->slice0 : 0;
     s->ctl = calloc(SESS_CTL_MAX, sizeof *s->ctl);
+    s->deferred = calloc(SESS_DEFER_MAX, sizeof *s->deferred);
     s->evq = calloc(SESS_EVENT_MAX, sizeof *s->evq);
     s->order = malloc((size_t)d->split[SESS_TRAIN_SPLIT].n * sizeof(int));
     s->w0 = malloc(t->nfloat * sizeof(float) + 1);
-    if (!s->ctl || !s->evq || !s->order || !s->w0) {
+    if (!s->ctl || !s->deferred || !s->evq || !s->order || !s->w0) {
         rc = thaw_fail(err, THAW_ENOMEM, "out of memory for a training session");
         goto fail;
     }

@@ -153,6 +153,13 @@ typedef struct sess_ctl {
     sess_config config;
     void (*call)(void *ctx, const model *transfer, const model *scratch, struct sess_event *report);
     void *call_ctx;
+    /* When the command applies: at the first step boundary once at_step
+     * steps have been taken (0: at once). A replay applies a mid-run change
+     * where the run it replays did. */
+    long at_step;
+    /* The caller's number for the command, echoed in the count of the
+     * SEV_CHANGE events it makes (0: none). */
+    int tag;
 } sess_ctl;
 
 /* One evaluation: a row of metrics.csv. Values not measured are NaN. Its
@@ -188,7 +195,7 @@ typedef struct sess_eval {
 typedef enum sess_event_kind {
     SEV_STEP,         /* one step: value = loss, value2 = lr, count = images */
     SEV_EVAL,         /* eval */
-    SEV_CHANGE,       /* text: a change to freezing or rates, applied at step */
+    SEV_CHANGE,       /* text: a change to freezing or rates, applied at step; count: its tag */
     SEV_STATE,        /* state: the session changed state; text says why */
     SEV_NONFINITE,    /* text names the layer, value = the loss; the session paused */
     SEV_LRFIND,       /* value = rate, value2 = smoothed loss; count < 0: done, value = suggestion */

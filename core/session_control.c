@@ -155,6 +155,7 @@ static void start_train(session *s, int epochs, int paused)
 
 void sess_apply(session *s, const sess_ctl *c)
 {
+    s->change_tag = c->tag;
     sess_state st = (sess_state)atomic_load(&s->state);
     model *m = s->r[0].m;
     switch (c->op) {

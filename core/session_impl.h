@@ -26,6 +26,7 @@
 
 enum {
     SESS_CTL_MAX = 256,          /* queued commands */
+    SESS_DEFER_MAX = 256,        /* commands waiting for their step (sess_ctl.at_step) */
     SESS_EVENT_MAX = 4096,       /* queued events */
     SESS_STEP_EVENT_MS = 20,     /* at most one queued SEV_STEP per this many ms */
     SESS_DIAG_MS = 100,          /* per-layer diagnostics at most this often */
@@ -90,6 +91,9 @@ struct session {
     /* Trainer-only from here on. */
     run_state run;
     long step;
+    sess_ctl *deferred;      /* (SESS_DEFER_MAX) commands held until their at_step, in order */
+    int ndeferred;
+    int change_tag;          /* the tag of the command being applied, for its SEV_CHANGE */
     int per_epoch;
     int *order;              /* (train n) this epoch's order */
     float *bx;               /* (batch, c, h, w) a batch of images */

@@ -933,6 +933,84 @@ done:
     app_free(&a);
 }
 
+/* A change typed while a run trains is recorded with the step it took
+ * effect at (`at STEP freeze stage1`), and a replay of session.thaw applies
+ * it at that step: the same final numbers, the same metrics but for time. */
+static int metrics_without_time(const char *path, char *out, size_t cap)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    char line[4096];
+    size_t n = 0;
+    while (fgets(line, sizeof line, f)) {
+        int col = 0;
+        for (char *tok = strtok(line, ",\n"); tok; tok = strtok(NULL, ",\n"), col++)
+            if (col != 2 && col != 3 && n < cap)   /* wall, img_s */
+                n += (size_t)snprintf(out + n, cap - n, "%s,", tok);
+        if (n < cap)
+            out[n++] = '\n';
+    }
+    fclose(f);
+    if (n >= cap)
+        return 0;
+    out[n] = '\0';
+    return 1;
+}
+
+void test_app_replay_mid_run_changes(void)
+{
+    app a, b;
+    thaw_err err = {0};
+    char dir[512], path[700], line[512];
+    static char m1[65536], m2[65536];
+    memset(&b, 0, sizeof b);
+    app_init(&a, &(app_out){ .say = quiet }, 0);
+    EXPECT(loaded_with_run(&a, dir, sizeof dir));
+    EXPECT(app_exec(&a, "set baseline off", &err) == THAW_OK);
+    EXPECT(app_exec(&a, "train 3", &err) == THAW_OK);
+    usleep(20000);
+    EXPECT(app_exec(&a, "pause", &err) == THAW_OK && sess_wait_ms(a.sess, 20000));
+    EXPECT(app_exec(&a, "freeze stage1", &err) == THAW_OK);
+    EXPECT(app_exec(&a, "lr head 0.02", &err) == THAW_OK);
+    EXPECT(app_exec(&a, "resume", &err) == THAW_OK);
+    EXPECT(sess_wait_ms(a.sess, 20000));
+    while (app_pump(&a, 0))
+        ;
+    snprintf(path, sizeof path, "%s/run/session.thaw", dir);
+    FILE *f = fopen(path, "r");
+    EXPECT(f);
+    int at_freeze = 0, at_lr = 0, bare = 0;
+    while (fgets(line, sizeof line, f)) {
+        long st;
+        at_freeze |= sscanf(line, "at %ld freeze stage1", &st) == 1;
+        at_lr |= sscanf(line, "at %ld lr head 0.02", &st) == 1;
+        bare |= !strcmp(line, "freeze stage1\n") || !strcmp(line, "lr head 0.02\n");
+    }
+    fclose(f);
+    EXPECTF(at_freeze && at_lr && !bare, "freeze %d lr %d bare %d", at_freeze, at_lr, bare);
+    app_lesson l;
+    EXPECTF(app_lesson_open(&l, path, &err) == THAW_OK, "%s", err.msg);
+    open_app(&b);
+    snprintf(b.run_dir, sizeof b.run_dir, "%s/replay", dir);
+    app_lesson_state st;
+    while ((st = app_lesson_step(&l, &b, &err)) == APP_LESSON_RAN)
+        ;
+    app_lesson_close(&l);
+    EXPECTF(st == APP_LESSON_DONE, "%s", err.msg);
+    EXPECTF(b.final.val_loss == a.final.val_loss && b.final.test_acc == a.final.test_acc,
+            "replay %.9g/%.9g vs %.9g/%.9g", b.final.val_loss, b.final.test_acc, a.final.val_loss,
+            a.final.test_acc);
+    snprintf(path, sizeof path, "%s/run/metrics.csv", dir);
+    EXPECT(metrics_without_time(path, m1, sizeof m1));
+    snprintf(path, sizeof path, "%s/replay/metrics.csv", dir);
+    EXPECT(metrics_without_time(path, m2, sizeof m2));
+    EXPECT(!strcmp(m1, m2));
+done:
+    app_free(&a);
+    app_free(&b);
+}
+
 /* load model, load data and reset while a run trains (or is paused) are
  * refused with "stop first"; after stop the run folder is complete and they
  * work. */

@@ -457,7 +457,82 @@ int app_start_session(app *a, thaw_err *err)
 
 int app_control(app *a, sess_ctl c, thaw_err *err)
 {
+    c.at_step = a->at_step;
+    c.tag = a->cur_tag;
     return sess_control(a->sess, &c, err);
+}
+
+/* The verbs that change freezing or rates: typed during a run, they are
+ * recorded with the step they took effect at; `at` takes only them. */
+static int plan_verb(const char *verb)
+{
+    static const char *const v[] = { "freeze", "unfreeze", "lr", "lr-decay", "strategy" };
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
+        if (!strcmp(verb, v[i]))
+            return 1;
+    return 0;
+}
+
+int app_cmd_at(app *a, int argc, char **argv, thaw_err *err)
+{
+    long step;
+    if (argc < 3 || !app_parse_int(argv[1], 0, 1000000000000L, &step))
+        return thaw_fail(err, THAW_EINVAL, "usage: at STEP COMMAND... (STEP 0 to 1e12; COMMAND one "
+                         "of freeze, unfreeze, lr, lr-decay, strategy)");
+    if (!plan_verb(argv[2]))
+        return thaw_fail(err, THAW_EINVAL, "at %ld %s: at takes freeze, unfreeze, lr, lr-decay or "
+                         "strategy", step, argv[2]);
+    char line[TASK_SPEC_MAX + 256];
+    size_t n = 0;
+    for (int i = 2; i < argc && n < sizeof line; i++)
+        n += (size_t)snprintf(line + n, sizeof line - n, "%s%s", i > 2 ? " " : "", argv[i]);
+    if (n >= sizeof line)
+        return thaw_fail(err, THAW_EINVAL, "at: the command is too long");
+    if (!a->sess) {                      /* the next train hands it to its session */
+        char whole[sizeof line + 32];
+        char **more = realloc(a->at_lines, (size_t)(a->nat_lines + 1) * sizeof *more);
+        if (!more)
+            return thaw_fail(err, THAW_ENOMEM, "out of memory");
+        a->at_lines = more;
+        snprintf(whole, sizeof whole, "at %ld %s", step, line);
+        if (!(a->at_lines[a->nat_lines] = strdup(whole)))
+            return thaw_fail(err, THAW_ENOMEM, "out of memory");
+        a->nat_lines++;
+        return THAW_OK;
+    }
+    a->at_step = step;
+    a->no_log++;
+    int rc = app_exec(a, line, err);
+    a->no_log--;
+    a->at_step = 0;
+    return rc;
+}
+
+int app_flush_at(app *a, thaw_err *err)
+{
+    int rc = THAW_OK;
+    for (int i = 0; i < a->nat_lines; i++) {
+        if (!rc)
+            rc = app_exec(a, a->at_lines[i], err);
+        free(a->at_lines[i]);
+    }
+    free(a->at_lines);
+    a->at_lines = NULL;
+    a->nat_lines = 0;
+    return rc;
+}
+
+void app_record_change(app *a, int tag, long step)
+{
+    int k = tag % APP_TAGGED_MAX;
+    if (tag <= 0 || a->tagged_tag[k] != tag || !a->tagged[k])
+        return;
+    char line[TASK_SPEC_MAX + 300];
+    snprintf(line, sizeof line, "at %ld %s", step, a->tagged[k]);
+    free(a->tagged[k]);
+    a->tagged[k] = NULL;
+    if (a->run)
+        app_log_command(a, line);
 }
 
 /* The table every front end and the help screen read. */
@@ -471,6 +546,7 @@ int app_control(app *a, sess_ctl c, thaw_err *err)
       "feature-extraction, finetune, gradual every=N, discriminative factor=F|lo=R, layer-decay decay=D") \
     X("set", app_cmd_set, "KEY VALUE...", NULL /* the settings' names, from their table */)        \
     X("train", app_cmd_train, "[EPOCHS]", "train (more) epochs with the transferred model and the baseline") \
+    X("at", app_cmd_at, "STEP COMMAND...", "a change to freezing or rates applied at a step (session.thaw records them so)") \
     X("step", app_cmd_simple, "", "one training step, then pause")                                 \
     X("pause", app_cmd_simple, "", "pause training")                                               \
     X("resume", app_cmd_simple, "", "resume training")                                             \
@@ -677,10 +753,22 @@ int app_exec(app *a, const char *line, thaw_err *err)
                                "can unlock it)", argv[0]);
                 break;
             }
+            /* A change typed while a run trains is recorded once the session
+             * says at which step it took effect (app_record_change). */
+            int tag = 0;
+            if (!a->no_log && a->run && a->sess && plan_verb(argv[0]) &&
+                sess_state_now(a->sess) != SESS_IDLE) {
+                tag = a->cur_tag = ++a->tag_seq;
+                int k = tag % APP_TAGGED_MAX;
+                free(a->tagged[k]);
+                a->tagged[k] = strdup(line);
+                a->tagged_tag[k] = tag;
+            }
             rc = verbs[i].fn(a, argc, argv, err);
+            a->cur_tag = 0;
             /* A train that diverged ran too: its replay diverges the same way. */
-            if ((rc == THAW_OK || rc == THAW_ENONFINITE) && a->run && strcmp(argv[0], "help") &&
-                strcmp(argv[0], "show") && strcmp(argv[0], "quit"))
+            if ((rc == THAW_OK || rc == THAW_ENONFINITE) && a->run && !a->no_log && !tag &&
+                strcmp(argv[0], "help") && strcmp(argv[0], "show") && strcmp(argv[0], "quit"))
                 app_log_command(a, line);
             break;
         }
@@ -719,5 +807,10 @@ void app_free(app *a)
         task_free(&a->task);
     mf_meta_free(&a->source_meta);
     free(a->history);
+    for (int i = 0; i < APP_TAGGED_MAX; i++)
+        free(a->tagged[i]);
+    for (int i = 0; i < a->nat_lines; i++)
+        free(a->at_lines[i]);
+    free(a->at_lines);
     memset(a, 0, sizeof *a);
 }

@@ -87,6 +87,8 @@ typedef struct app_settings {
     unsigned long long seed;    /* head and baseline initialisation, data cut */
 } app_settings;
 
+#define APP_TAGGED_MAX 64
+
 typedef struct app {
     app_out out;
     int batch;                  /* batch mode: long commands wait */
@@ -131,6 +133,17 @@ typedef struct app {
     char diverged_text[192];
     /* Lessons. */
     int lesson;                 /* > 0 while app_exec runs a lesson's line: locks do not apply */
+    /* Replays that replay: a change typed while a run trains is written to
+     * session.thaw as `at STEP LINE` once the session says at which step it
+     * took effect (its SEV_CHANGE carries the tag); `at` lines read before
+     * the session exists wait in at_lines for the next train. */
+    long at_step;               /* the step the command being run applies at (0: now) */
+    int tag_seq, cur_tag;
+    int no_log;                 /* > 0: app_exec does not write to session.thaw */
+    char *tagged[APP_TAGGED_MAX];   /* the lines waiting for their step, by tag % APP_TAGGED_MAX */
+    int tagged_tag[APP_TAGGED_MAX];
+    char **at_lines;
+    int nat_lines;
     int wait_key;               /* pause-for-key ran: a front end waits for the presenter */
     unsigned long long locked;  /* bit i: verb i of app_verbs is locked for the audience */
     unsigned long long hidden;  /* bit i: part i of app_parts is hidden */
@@ -247,6 +260,7 @@ typedef struct app_lesson {
     int why_line;
     int next;                   /* lines run so far: the number of the last one run */
     int over;                   /* a line failed */
+    int ran_ahead;              /* lines before this one ran early (the `at` lines after a train) */
     char path[TASK_PATH_MAX];   /* as found (paths_find) */
 } app_lesson;
 

@@ -96,4 +96,14 @@ APP_VERB_FN(app_cmd_expect) APP_VERB_FN(app_cmd_if_quick) APP_VERB_FN(app_cmd_lo
 APP_VERB_FN(app_cmd_quit)
 #undef APP_VERB_FN
 
+/* `at STEP COMMAND`: runs COMMAND (a change to freezing or rates) so that
+ * it applies once the run has taken STEP steps; before a session exists
+ * the line waits for the next train, which calls app_flush_at. */
+int app_cmd_at(app *a, int argc, char **argv, thaw_err *err);
+int app_flush_at(app *a, thaw_err *err);
+
+/* The session applied the change tagged tag at step: session.thaw gets its
+ * line as `at STEP LINE`. */
+void app_record_change(app *a, int tag, long step);
+
 #endif

@@ -242,6 +242,24 @@ app_lesson_state app_lesson_step(app_lesson *l, app *a, thaw_err *err)
     if (!a->batch && a->sess && sess_busy(a->sess))
         return APP_LESSON_BUSY;
     const char *line = l->line[l->next++];
+    /* A replayed session.thaw records a run's mid-run changes after its
+     * train, as `at STEP ...`: in batch mode train waits for the run, so
+     * they are handed over first, and skipped when their turn comes. */
+    if (line && l->next - 1 < l->ran_ahead && !strncmp(line, "at ", 3))
+        return APP_LESSON_RAN;
+    if (line && a->batch && !strncmp(line, "train", 5) && (!line[5] || line[5] == ' '))
+        for (int k = l->next; k < l->nline && l->line[k]; k++) {
+            const char *next = l->line[k];
+            if (!strcmp(next, "pause") || !strcmp(next, "resume"))
+                continue;                 /* what the run did while it trained */
+            if (strncmp(next, "at ", 3))
+                break;
+            if (app_exec_lesson(a, next, err)) {
+                l->over = 1;
+                return APP_LESSON_FAILED;
+            }
+            l->ran_ahead = k + 1;
+        }
     if (!line || app_exec_lesson(a, line, err)) {
         if (!line)
             thaw_fail(err, THAW_EINVAL, "%s", l->next - 1 == l->why_line ? l->why : "the line cannot run");

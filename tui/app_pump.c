@@ -85,6 +85,7 @@ int app_pump(app *a, int timeout_ms)
             app_say(a, APP_WARN, "%s", ev.text);
             break;
         case SEV_CHANGE:
+            app_record_change(a, ev.count, ev.step);
             app_say(a, APP_INFO, "step %ld: %s", ev.step, ev.text);
             break;
         case SEV_NOTE:

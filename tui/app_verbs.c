@@ -231,6 +231,8 @@ int app_cmd_train(app *a, int argc, char **argv, thaw_err *err)
             (rc = app_control(a, (sess_ctl){ .op = SESS_STRATEGY, .strat = st, .value = a->set.lr }, err)))
             return rc;
     }
+    if ((rc = app_flush_at(a, err)))
+        return rc;
     int idle = sess_state_now(a->sess) == SESS_IDLE && !sess_busy(a->sess);
     if ((rc = app_control(a, (sess_ctl){ .op = SESS_TRAIN, .count = (int)n }, err)))
         return rc;
