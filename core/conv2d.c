@@ -77,10 +77,16 @@ static int conv2d_direct(const conv2d *c)
     return c->groups == 1 && c->k == 1 && c->stride == 1 && conv2d_pads(c, 0);
 }
 
+/* One group per input channel, each with its own O/C filters, as long as
+ * the direct loops' tap tables hold the kernel (larger ones, which no
+ * network uses depthwise, loop over the groups' GEMMs). */
+#define DW_KERNEL_MAX 16
+#define DW_STRIDE_MAX 8
 /* One group per input channel, each with its own O/C filters. */
 static int conv2d_depthwise(const conv2d *c)
 {
-    return c->groups > 1 && c->groups == c->cin;
+    return c->groups > 1 && c->groups == c->cin && c->k <= DW_KERNEL_MAX &&
+           c->stride <= DW_STRIDE_MAX;
 }
 
 /* 3×3, stride 1, padding 1: output and input planes match, Winograd applies.
@@ -512,24 +518,19 @@ static void conv2d_forward_depthwise(conv2d *c, model *m, const float *x, int ba
     const float *bias = c->bias ? model_param(m, l->slice0 + 1) : NULL;
     float *xs = m->scratch;                                           /* (s, s, Hs, Wq) */
     float *yw = xs + dw_planes(&g);                                   /* (P, Wq) */
-    size_t off[LAYER_KERNEL_MAX];
+    size_t off[DW_KERNEL_MAX * DW_KERNEL_MAX];
+    for (int t = 0; t < R * R; t++)
+        off[t] = dw_off(&g, t / R, t % R);
     for (int b = 0; b < batch; b++)
         for (int ch = 0; ch < C; ch++) {
             dw_split(xs, x + ((size_t)b * C + ch) * HW, H, W, &g, c->pt, c->pl);
             for (int o = ch * M; o < (ch + 1) * M; o++) {
                 const float *wo = w + (size_t)o * R * R;
-                if (R == 3) {
-                    size_t off9[9];
-                    for (int t = 0; t < 9; t++)
-                        off9[t] = dw_off(&g, t / 3, t % 3);
-                    dw_taps(yw, xs, off9, wo, 9, g.n, 0);
-                } else {
-                    for (int kr = 0; kr < R; kr++) {
-                        for (int ks = 0; ks < R; ks++)
-                            off[ks] = dw_off(&g, kr, ks);
-                        dw_taps(yw, xs, off, wo + kr * R, R, g.n, kr > 0);
-                    }
-                }
+                if (R == 3)
+                    dw_taps(yw, xs, off, wo, 9, g.n, 0);
+                else
+                    for (int kr = 0; kr < R; kr++)
+                        dw_taps(yw, xs, off + kr * R, wo + kr * R, R, g.n, kr > 0);
                 float *yo = l->y + ((size_t)b * O + o) * PQ, bo = bias ? bias[o] : 0.0f;
                 for (int p = 0; p < g.P; p++)
                     for (int q = 0; q < g.Q; q++)
@@ -552,8 +553,24 @@ static void conv2d_backward_depthwise(conv2d *c, model *m, const float *x, float
     float *dy0 = dyz + g.margin;
     memset(xs + planes - DW_LANES, 0, DW_LANES * sizeof(float));
     memset(dyz, 0, (g.margin + g.sub + DW_LANES) * sizeof(float));
-    size_t off[LAYER_KERNEL_MAX * LAYER_KERNEL_MAX];
-    float wt[LAYER_KERNEL_MAX * LAYER_KERNEL_MAX];
+    /* Where each tap reads x's phases; and for dx, the taps phase by phase
+     * (those of phase f are tap[first[f] .. first[f + 1])) and where each
+     * gathers from dy. */
+    enum { TAPS = DW_KERNEL_MAX * DW_KERNEL_MAX };
+    size_t off[TAPS], goff[TAPS];
+    int tap[TAPS], first[DW_STRIDE_MAX * DW_STRIDE_MAX + 1], nt = 0;
+    float wt[TAPS];
+    for (int t = 0; t < R * R; t++)
+        off[t] = dw_off(&g, t / R, t % R);
+    for (int f = 0; f < s * s; f++) {
+        first[f] = nt;
+        for (int kr = f / s; kr < R; kr += s)
+            for (int ks = f % s; ks < R; ks += s) {
+                goff[nt] = g.margin - (size_t)(kr / s) * g.Wq - (size_t)(ks / s);
+                tap[nt++] = kr * R + ks;
+            }
+    }
+    first[s * s] = nt;
     for (int b = 0; b < batch; b++)
         for (int ch = 0; ch < C; ch++) {
             if (dw)
@@ -566,25 +583,21 @@ static void conv2d_backward_depthwise(conv2d *c, model *m, const float *x, float
                     db[o] += dw_sum(dy0, g.n);
                 if (dw)
                     for (int t = 0; t < R * R; t++)
-                        dw[(size_t)o * R * R + t] += dw_dot(dy0, xs + dw_off(&g, t / R, t % R), g.n);
+                        dw[(size_t)o * R * R + t] += dw_dot(dy0, xs + off[t], g.n);
                 if (!dx)
                     continue;
                 /* Each phase of dx gathers from dy through the taps that read it. */
                 const float *wo = w + (size_t)o * R * R;
-                for (int rp = 0; rp < s; rp++)
-                    for (int ph = 0; ph < s; ph++) {
-                        int nt = 0;
-                        for (int kr = rp; kr < R; kr += s)
-                            for (int ks = ph; ks < R; ks += s) {
-                                off[nt] = g.margin - (size_t)(kr / s) * g.Wq - (size_t)(ks / s);
-                                wt[nt++] = wo[kr * R + ks];
-                            }
-                        float *plane = dxs + (size_t)(rp * s + ph) * g.sub;
-                        if (nt)
-                            dw_taps(plane, dyz, off, wt, nt, g.sub, o > ch * M);
-                        else if (o == ch * M)
-                            memset(plane, 0, g.sub * sizeof(float));
-                    }
+                for (int i = 0; i < nt; i++)
+                    wt[i] = wo[tap[i]];
+                for (int f = 0; f < s * s; f++) {
+                    float *plane = dxs + (size_t)f * g.sub;
+                    int k = first[f], n = first[f + 1] - k;
+                    if (n)
+                        dw_taps(plane, dyz, goff + k, wt + k, n, g.sub, o > ch * M);
+                    else if (o == ch * M)
+                        memset(plane, 0, g.sub * sizeof(float));
+                }
             }
             if (!dx)
                 continue;
