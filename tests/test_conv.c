@@ -168,6 +168,7 @@ void test_conv2d_paths_match_definition(void)
         { 3, 3, 10, 9, 3, 3, 1, 1, 2, 3, 0, 0, 0, 0 },  /* depthwise, stride 3 */
         { 2, 4, 11, 10, 5, 2, 0, 0, 2, 2, 1, 2, 2, 1 }, /* depthwise 5×5, stride 2, two per channel */
         { 4, 4, 30, 31, 3, 1, 1, 1, 3, 4, 0, 0, 0, 0 }, /* depthwise, wide planes */
+        { 2, 2, 18, 19, 17, 1, 1, 1, 2, 2, 0, 0, 0, 0 }, /* depthwise 17×17: the groups' GEMMs */
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         const char *what = "";
