@@ -330,9 +330,9 @@ static dw_geom dw_geometry(const conv2d *c)
     return g;
 }
 
-/* Scratch: the input's phases, the input gradient's, dy (or y) laid out Wq
- * apart with its margin, and the weight gradient's lanes; each plane
- * buffer DW_LANES floats longer, for the lanes' last reads. */
+/* Scratch: the input's phases, the input gradient's, and dy (or y) laid
+ * out Wq apart with its margin; each buffer DW_LANES floats longer, for the
+ * lanes' last reads. */
 static size_t dw_planes(const dw_geom *g)
 {
     return (size_t)g->s * g->s * g->sub + DW_LANES;
@@ -340,7 +340,7 @@ static size_t dw_planes(const dw_geom *g)
 
 static size_t dw_scratch(const dw_geom *g)
 {
-    return 2 * dw_planes(g) + g->margin + g->sub + DW_LANES + ((size_t)g->R * g->R + 1) * DW_LANES;
+    return 2 * dw_planes(g) + g->margin + g->sub + DW_LANES;
 }
 
 /* Where tap (kr, ks) reads in the phases, from a plane's first output. */
