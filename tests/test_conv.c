@@ -165,6 +165,10 @@ void test_conv2d_paths_match_definition(void)
         { 3, 3, 8, 8, 5, 1, 2, 1, 2, 3, 0, 0, 0, 0 },   /* depthwise 5×5 */
         { 3, 3, 6, 7, 3, 1, 0, 0, 2, 3, 2, 0, 1, 3 },   /* depthwise, padding beyond the kernel's reach */
         { 2, 4, 5, 5, 1, 2, 0, 1, 2, 2, 0, 0, 0, 0 },   /* depthwise 1×1, stride 2 */
+        { 3, 3, 10, 9, 3, 3, 1, 1, 2, 3, 0, 0, 0, 0 },  /* depthwise, stride 3 */
+        { 2, 4, 11, 10, 5, 2, 0, 0, 2, 2, 1, 2, 2, 1 }, /* depthwise 5×5, stride 2, two per channel */
+        { 4, 4, 30, 31, 3, 1, 1, 1, 3, 4, 0, 0, 0, 0 }, /* depthwise, wide planes */
+        { 2, 2, 18, 19, 17, 1, 1, 1, 2, 2, 0, 0, 0, 0 }, /* depthwise 17×17: the groups' GEMMs */
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         const char *what = "";

@@ -1,6 +1,7 @@
 /* test_models_v2.c — model format version 2: the shipped version 1 models
  * save as version 2 and come back bit for bit, a tree of every layer type
  * round-trips, and the general containers' bad inputs are refused by name. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -203,6 +204,84 @@ void test_mf_v2_every_type(void)
     CHECKF(loaded, "%s", err.msg);
     CHECK(same);
 done:;
+}
+
+/* An interpreter that has PyTorch (THAW_PYTHON, python3 or Debian's
+ * /usr/bin/python3, where python3-torch installs), or NULL. */
+static const char *v2_torch_python(void)
+{
+    const char *cand[] = { getenv("THAW_PYTHON"), "python3", "/usr/bin/python3" };
+    for (size_t i = 0; i < sizeof cand / sizeof cand[0]; i++) {
+        char cmd[512];
+        if (!cand[i] || !*cand[i])
+            continue;
+        snprintf(cmd, sizeof cmd, "%s -c 'import torch' >/dev/null 2>&1", cand[i]);
+        if (system(cmd) == 0)
+            return cand[i];
+    }
+    return NULL;
+}
+
+/* The PyTorch bridge (examples/pytorch/thaw_torch.py) knows every layer
+ * type and computes what thaw computes: the tree of every type, saved,
+ * gives PyTorch's logits on the bridge's batch. Skipped, saying so, where
+ * PyTorch is not installed. */
+void test_bridge_every_type(void)
+{
+    const char *py = v2_torch_python();
+    if (!py) {
+        printf("    skipped: no python3 with PyTorch (Debian: python3-torch; or set THAW_PYTHON)\n");
+        return;
+    }
+    thaw_err err = { 0 };
+    mf_meta meta;
+    model m;
+    char dir[256] = "", json[512], out[512] = "", cmd[2048];
+    st_file f;
+    int have_f = 0;
+    float *x = NULL;
+    CHECKF(mf_parse(&meta, v2_every_type, sizeof v2_every_type - 1, "every.json", &err) == THAW_OK,
+           "%s", err.msg);
+    int rc = mf_build(&m, &meta, 9, &err);
+    if (rc != THAW_OK)
+        mf_meta_free(&meta);
+    CHECKF(rc == THAW_OK, "%s", err.msg);
+    if (!v2_temp_dir(dir, sizeof dir))
+        dir[0] = '\0';
+    EXPECT(dir[0]);
+    snprintf(json, sizeof json, "%s/every.json", dir);
+    snprintf(out, sizeof out, "%s/logits.safetensors", dir);
+    EXPECTF(mf_save(json, &meta, &m, &err) == THAW_OK, "%s", err.msg);
+    snprintf(cmd, sizeof cmd, "%s examples/pytorch/thaw_torch.py logits %s %s", py, json, out);
+    EXPECTF(system(cmd) == 0, "%s failed", cmd);
+    EXPECTF(st_read(&f, out, &err) == THAW_OK, "%s", err.msg);
+    have_f = 1;
+    const st_tensor *xt = st_find(&f, "input"), *yt = st_find(&f, "logits_eval");
+    int B = xt && xt->ndim == 4 ? (int)xt->dim[0] : 0;
+    EXPECT(B > 0 && xt->dtype == ST_F32 && xt->count == (uint64_t)B * shape3_count(m.in) && yt &&
+           yt->dtype == ST_F32 && yt->count == (uint64_t)B * m.classes);
+    EXPECT((x = malloc((xt->count + yt->count) * sizeof *x)) != NULL);
+    float *want = x + xt->count;
+    st_get_f32(&f, xt, x);
+    st_get_f32(&f, yt, want);
+    EXPECTF(model_prepare(&m, B, &err) == THAW_OK, "%s", err.msg);
+    model_forward(&m, x, B, 0);
+    double diff = 0, scale = 1e-12;
+    for (uint64_t i = 0; i < yt->count; i++) {
+        diff = fmax(diff, fabs((double)m.root->y[i] - want[i]));
+        scale = fmax(scale, fabs((double)want[i]));
+    }
+    EXPECTF(diff <= 1e-4 * scale, "thaw and PyTorch differ by %g (largest logit %g)", diff, scale);
+done:
+    free(x);
+    if (have_f)
+        st_free(&f);
+    mf_meta_free(&meta);
+    model_free(&m);
+    if (dir[0]) {
+        unlink(out);
+        v2_remove(dir, "every");
+    }
 }
 
 /* A convolution's groups and padding per side are written only where they

@@ -5,6 +5,7 @@ writes the golden fixture thaw's tests compare against.
     python3 thaw_torch.py to-torch MODEL.json STATE_DICT.pt
     python3 thaw_torch.py golden FOLDER
     python3 thaw_torch.py golden-mobilenet FOLDER
+    python3 thaw_torch.py logits MODEL.json OUT.safetensors [--batch N] [--seed N]
 
 to-thaw   a PyTorch state_dict (torch.save of model.state_dict(), or of the
           model) into MODEL.json + MODEL.safetensors. The architecture is
@@ -23,6 +24,9 @@ golden-mobilenet  the same for a small model of MobileNet v1, v2 and v3 parts
           squeeze-and-excite gate), and layers.safetensors: the activations
           (their kinks included) and convolutions one by one, straight from
           torch.nn.functional rather than through this bridge.
+logits    a seeded random batch for a thaw model ("input") and the model's
+          evaluation-mode logits for it ("logits_eval", float64 inside):
+          thaw's tests check that this bridge computes what thaw does.
 
 Needs PyTorch (Debian: apt-get install python3-torch, then run with
 /usr/bin/python3). safetensors files are read and written here directly:
@@ -532,6 +536,17 @@ def golden_mobilenet(args):
     write_safetensors(os.path.join(args.folder, "layers.safetensors"), golden_layers())
 
 
+def logits(args):
+    meta, net = load_thaw(args.model)
+    torch.manual_seed(args.seed)
+    i = meta["input"]
+    x = torch.randn(args.batch, i["channels"], i["height"], i["width"])
+    net = net.double().eval()
+    with torch.no_grad():
+        y = net(x.double())
+    write_safetensors(args.out, {"input": x, "logits_eval": y.float()})
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sub = ap.add_subparsers(dest="command", required=True)
@@ -551,6 +566,12 @@ def main():
     g = sub.add_parser("golden-mobilenet", help="the MobileNet parts' fixtures for thaw's tests")
     g.add_argument("folder")
     g.set_defaults(run=golden_mobilenet)
+    g = sub.add_parser("logits", help="a random batch and a thaw model's logits for it")
+    g.add_argument("model")
+    g.add_argument("out")
+    g.add_argument("--batch", type=int, default=3)
+    g.add_argument("--seed", type=int, default=1)
+    g.set_defaults(run=logits)
     args = ap.parse_args()
     args.run(args)
 

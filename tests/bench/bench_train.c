@@ -4,13 +4,16 @@
  * training rate (images/s) with everything trainable and with the backbone
  * frozen; the share of BLIS's rate the full training step achieves; and,
  * when PyTorch is installed, PyTorch's rates for the same model and the
- * ratios, as the median of three alternating thaw/PyTorch pairs. The last
- * line is one JSON object with every figure.
+ * ratios, as the median of three alternating thaw/PyTorch pairs. Then
+ * MobileNet's 3×3 depthwise convolutions on their own (batch 32, forward,
+ * and backward to both the input and the weight), in ms and GFLOP/s, thaw
+ * and PyTorch. The last line is one JSON object with every figure.
  *
  * usage: thaw-bench [--peer tests/bench/torch_peer.py] [--batch N]
- *                   [--threads N] [--seconds S] [--profile]
+ *                   [--threads N] [--seconds S] [--profile] [--depthwise]
  * --profile also times every layer's forward and backward and prints where
- * a full training step spends its time.
+ * a full training step spends its time; --depthwise times only the
+ * depthwise convolutions.
  */
 #include <blis.h>
 #include <stdio.h>
@@ -242,6 +245,92 @@ static void run_free(run *r)
     free(r->labels);
 }
 
+/* ---- depthwise convolution ------------------------------------------------
+ * 3×3, padding 1, no bias (a BatchNorm follows), on MobileNet's channel
+ * counts and sides, at stride 1 and 2. */
+
+typedef struct dw_shape {
+    int c, side, stride;
+} dw_shape;
+
+static const dw_shape dw_shapes[] = {
+    { 32, 112, 1 }, { 64, 56, 1 }, { 128, 28, 1 }, { 256, 14, 1 },
+    { 32, 112, 2 }, { 64, 56, 2 }, { 128, 28, 2 }, { 256, 14, 2 },
+};
+enum { DW_SHAPES = sizeof dw_shapes / sizeof dw_shapes[0], DW_BATCH = 32 };
+
+/* Multiply-adds of one forward pass over the batch. */
+static double dw_macs(dw_shape s)
+{
+    double out = (s.side - 1) / s.stride + 1;
+    return 9.0 * s.c * out * out * DW_BATCH;
+}
+
+/* thaw's forward and backward (dx and dW) of one shape, ms per batch: the
+ * median of 5 runs of at least `seconds`/10 each. Negative on failure. */
+static void dw_time(dw_shape s, double seconds, double *fwd_ms, double *bwd_ms)
+{
+    thaw_err err = { 0 };
+    model m;
+    *fwd_ms = *bwd_ms = -1;
+    layer *root = sequential_new("net");
+    if (!root || layer_add(root, conv2d_grouped_new("dw", s.c, s.c, 3, s.stride, s.c,
+                                                    (const int[4]){ 1, 1, 1, 1 }, 0), &err) ||
+        layer_add(root, avgpool_new("pool"), &err)) {
+        layer_free(root);
+        fprintf(stderr, "thaw-bench: depthwise %dx%d: out of memory\n", s.c, s.side);
+        return;
+    }
+    if (model_build(&m, root, (shape3){ s.c, s.side, s.side }, 1, &err) ||
+        model_prepare(&m, DW_BATCH, &err)) {
+        fprintf(stderr, "thaw-bench: depthwise %dx%d: %s\n", s.c, s.side, err.msg);
+        model_free(&m);
+        return;
+    }
+    layer *l = m.root->child[0];
+    size_t nx = (size_t)DW_BATCH * shape3_count(l->in), ny = (size_t)DW_BATCH * shape3_count(l->out);
+    float *x = malloc(nx * sizeof *x), *dx = malloc(nx * sizeof *dx);
+    if (!x || !dx) {
+        free(x), free(dx);
+        model_free(&m);
+        return;
+    }
+    rng g = rng_seeded(5);
+    for (size_t i = 0; i < nx; i++)
+        x[i] = rng_normal(&g);
+    for (size_t i = 0; i < ny; i++)
+        l->dy[i] = rng_normal(&g);
+    layer_grad_plan(m.root, &m, 1);
+    double t[2][5];
+    for (int pass = 0; pass < 2; pass++)
+        for (int r = 0; r < 5; r++) {
+            int n = 0;
+            double t0 = thaw_now_s();
+            do {
+                if (pass == 0)
+                    l->ops->forward(l, &m, x, DW_BATCH, 1);
+                else
+                    l->ops->backward(l, &m, x, dx, 0, DW_BATCH);
+                n++;
+            } while (thaw_now_s() - t0 < seconds / 10);
+            t[pass][r] = 1e3 * (thaw_now_s() - t0) / n;
+        }
+    for (int pass = 0; pass < 2; pass++) {
+        double *v = t[pass];
+        for (int i = 1; i < 5; i++)
+            for (int j = i; j > 0 && v[j] < v[j - 1]; j--) {
+                double tmp = v[j];
+                v[j] = v[j - 1];
+                v[j - 1] = tmp;
+            }
+    }
+    *fwd_ms = t[0][2];
+    *bwd_ms = t[1][2];
+    free(x);
+    free(dx);
+    model_free(&m);
+}
+
 /* ---- PyTorch -------------------------------------------------------------- */
 
 /* Debian's python3-torch installs for Debian's python3; a python3 earlier on
@@ -285,6 +374,69 @@ static double torch_rate(const char *peer, int threads, int batch, const char *m
     }
     pclose(p);
     return rate;
+}
+
+/* PyTorch's times for every dw_shapes entry (torch_peer.py's depthwise
+ * mode, one line per shape: "dw C SIDE STRIDE fwd_ms=F bwd_ms=B"); -1 where
+ * it gave none. */
+static void torch_dw_times(const char *peer, int threads, double seconds, double *fwd, double *bwd)
+{
+    for (int i = 0; i < DW_SHAPES; i++)
+        fwd[i] = bwd[i] = -1;
+    const char *py = peer ? peer_python() : NULL;
+    if (!py)
+        return;
+    char cmd[1024], line[512];
+    snprintf(cmd, sizeof cmd, "%s %s %d %d depthwise %g 2>/dev/null", py, peer, threads, DW_BATCH,
+             seconds);
+    FILE *p = popen(cmd, "r");
+    if (!p)
+        return;
+    while (fgets(line, sizeof line, p)) {
+        int c, side, stride;
+        double f, b;
+        if (sscanf(line, "dw %d %d %d fwd_ms=%lf bwd_ms=%lf", &c, &side, &stride, &f, &b) != 5)
+            continue;
+        for (int i = 0; i < DW_SHAPES; i++)
+            if (dw_shapes[i].c == c && dw_shapes[i].side == side && dw_shapes[i].stride == stride)
+                fwd[i] = f, bwd[i] = b;
+    }
+    pclose(p);
+}
+
+/* Times every depthwise shape in thaw and PyTorch and prints the table;
+ * the figures go into the JSON line through *json (a printf-ready text). */
+static void depthwise_report(const char *peer, int threads, double seconds, char *json, size_t cap)
+{
+    double tf[DW_SHAPES], tb[DW_SHAPES], pf[DW_SHAPES], pb[DW_SHAPES];
+    for (int i = 0; i < DW_SHAPES; i++)
+        dw_time(dw_shapes[i], seconds, &tf[i], &tb[i]);
+    torch_dw_times(peer, threads, seconds, pf, pb);
+    printf("depthwise 3x3 convolution, batch %d, %d thread%s (ms; GFLOP/s; thaw/PyTorch speed)\n",
+           DW_BATCH, threads, threads == 1 ? "" : "s");
+    printf("  %-16s %22s %22s %14s\n", "shape", "forward thaw  torch", "backward thaw  torch",
+           "ratio fwd bwd");
+    size_t used = 0;
+    used += (size_t)snprintf(json + used, cap - used, "\"depthwise\": [");
+    for (int i = 0; i < DW_SHAPES; i++) {
+        dw_shape s = dw_shapes[i];
+        double gf = 2 * dw_macs(s) / 1e6;              /* MFLOP: GFLOP/s = gf / ms */
+        double rf = tf[i] > 0 && pf[i] > 0 ? pf[i] / tf[i] : -1;
+        double rb = tb[i] > 0 && pb[i] > 0 ? pb[i] / tb[i] : -1;
+        char shape[32];
+        snprintf(shape, sizeof shape, "%dx%d^2 /%d", s.c, s.side, s.stride);
+        printf("  %-16s %7.2f %7.2f (%4.1f %4.1f) %7.2f %7.2f (%4.1f %4.1f) %6.2f %6.2f\n", shape,
+               tf[i], pf[i], gf / tf[i], pf[i] > 0 ? gf / pf[i] : 0, tb[i], pb[i], 2 * gf / tb[i],
+               pb[i] > 0 ? 2 * gf / pb[i] : 0, rf, rb);
+        if (used < cap)
+            used += (size_t)snprintf(json + used, cap - used,
+                                     "%s{\"c\": %d, \"side\": %d, \"stride\": %d, \"thaw_fwd_ms\": %.3f, "
+                                     "\"thaw_bwd_ms\": %.3f, \"torch_fwd_ms\": %.3f, "
+                                     "\"torch_bwd_ms\": %.3f}", i ? ", " : "", s.c, s.side, s.stride,
+                                     tf[i], tb[i], pf[i], pb[i]);
+    }
+    if (used < cap)
+        snprintf(json + used, cap - used, "], ");
 }
 
 static double median3(double a, double b, double c)
@@ -411,7 +563,7 @@ done:
 int main(int argc, char **argv)
 {
     const char *peer = NULL;
-    int batch = 64, threads = 0, want_profile = 0;
+    int batch = 64, threads = 0, want_profile = 0, want_depthwise = 0;
     double seconds = 4.0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--peer") && i + 1 < argc)
@@ -424,9 +576,11 @@ int main(int argc, char **argv)
             seconds = atof(argv[++i]);
         else if (!strcmp(argv[i], "--profile"))
             want_profile = 1;
+        else if (!strcmp(argv[i], "--depthwise"))
+            want_depthwise = 1;
         else {
             fprintf(stderr, "usage: thaw-bench [--peer SCRIPT] [--batch N] [--threads N] "
-                            "[--seconds S] [--profile]\n");
+                            "[--seconds S] [--profile] [--depthwise]\n");
             return 2;
         }
     }
@@ -441,6 +595,12 @@ int main(int argc, char **argv)
     }
     if (want_profile) {
         profile(batch, seconds);
+        return 0;
+    }
+    static char dw_json[4096];
+    if (want_depthwise) {
+        depthwise_report(peer, threads, seconds, dw_json, sizeof dw_json);
+        printf("{%s\"threads\": %d, \"batch\": %d}\n", dw_json, threads, DW_BATCH);
         return 0;
     }
 
@@ -492,7 +652,8 @@ int main(int argc, char **argv)
     if (have_peer)
         printf("thaw/PyTorch (median of 3 pairs): full %.2f, frozen backbone %.2f\n",
                ratio_full, ratio_frozen);
-    printf("{");
+    depthwise_report(have_peer ? peer : NULL, threads, seconds, dw_json, sizeof dw_json);
+    printf("{%s", dw_json);
     json_num("thaw_full_img_s", thaw_full, 0);
     json_num("thaw_frozen_img_s", thaw_frozen, 0);
     json_num("torch_full_img_s", torch_full, 0);

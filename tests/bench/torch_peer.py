@@ -9,10 +9,14 @@ The model is fashion-resnet as thaw builds it (core/model.c, reference_net):
 A basic block is conv3x3(stride)-BN-ReLU-conv3x3-BN, plus the input or a
 projection (conv1x1(stride)-BN), then ReLU.
 
-usage: python3 torch_peer.py THREADS BATCH full|head [SECONDS]
+usage: python3 torch_peer.py THREADS BATCH full|head|depthwise [SECONDS]
   full  trains everything; head  trains only the head (the rest frozen)
 Prints one line: img/s=N, the rate of whole SGD steps (momentum 0.9) on
 random input.
+  depthwise  times the 3x3 depthwise convolutions thaw-bench times
+(DEPTHWISE_SHAPES: channels, side, stride; padding 1, no bias), forward and
+backward (input and weight gradients), each the median of 5 runs of
+SECONDS/10: one line per shape, "dw C SIDE STRIDE fwd_ms=F bwd_ms=B".
 """
 import sys
 import time
@@ -53,14 +57,55 @@ class FashionResNet(nn.Module):
         return self.head(x.mean(dim=(2, 3)))
 
 
+DEPTHWISE_SHAPES = [(32, 112, 1), (64, 56, 1), (128, 28, 1), (256, 14, 1),
+                    (32, 112, 2), (64, 56, 2), (128, 28, 2), (256, 14, 2)]
+
+
+def median_ms(run, seconds):
+    times = []
+    for _ in range(5):
+        steps, start = 0, time.perf_counter()
+        while True:
+            run()
+            steps += 1
+            if time.perf_counter() - start >= seconds / 10:
+                break
+        times.append(1e3 * (time.perf_counter() - start) / steps)
+    return sorted(times)[2]
+
+
+def depthwise(batch, seconds):
+    for c, side, stride in DEPTHWISE_SHAPES:
+        x = torch.randn(batch, c, side, side)
+        w = torch.randn(c, 1, 3, 3)
+        with torch.no_grad():
+            y = nn.functional.conv2d(x, w, None, stride, 1, 1, c)
+        dy = torch.randn(y.shape)
+
+        def fwd():
+            with torch.no_grad():
+                nn.functional.conv2d(x, w, None, stride, 1, 1, c)
+
+        def bwd():
+            torch.ops.aten.convolution_backward(dy, x, w, None, [stride, stride], [1, 1], [1, 1],
+                                                False, [0, 0], c, [True, True, False])
+
+        fwd(), bwd()
+        print(f"dw {c} {side} {stride} fwd_ms={median_ms(fwd, seconds):.3f} "
+              f"bwd_ms={median_ms(bwd, seconds):.3f}", flush=True)
+
+
 def main():
     threads = int(sys.argv[1]) if len(sys.argv) > 1 else 1
     batch = int(sys.argv[2]) if len(sys.argv) > 2 else 64
     mode = sys.argv[3] if len(sys.argv) > 3 else "full"
     seconds = float(sys.argv[4]) if len(sys.argv) > 4 else 4.0
-    if mode not in ("full", "head"):
-        sys.exit("torch_peer.py: mode must be full or head")
+    if mode not in ("full", "head", "depthwise"):
+        sys.exit("torch_peer.py: mode must be full, head or depthwise")
     torch.set_num_threads(threads)
+    if mode == "depthwise":
+        depthwise(batch, seconds)
+        return
     torch.manual_seed(0)
     net = FashionResNet()
     if mode == "head":
