@@ -516,7 +516,8 @@ static int bind_tree(imp_binder *b, const mf_node *n, const char *path)
     return THAW_OK;
 }
 
-static int bind_weights(const imp_graph *g, imp_manifest *mf, model *m, const json_ctx *c)
+static int bind_weights(const imp_graph *g, const mf_node *root, imp_manifest *mf, model *m,
+                        const json_ctx *c)
 {
     uint64_t longest = 1;
     for (int i = 0; i < mf->nw; i++)
@@ -524,7 +525,7 @@ static int bind_weights(const imp_graph *g, imp_manifest *mf, model *m, const js
     imp_binder b = { g, mf, m, c, 0, malloc(sizeof(float) * (size_t)longest) };
     if (!b.tmp)
         return thaw_fail(c->err, THAW_ENOMEM, "%s: out of memory", c->file);
-    int rc = bind_tree(&b, g->root, "");
+    int rc = bind_tree(&b, root, "");
     if (rc == THAW_OK && b.next != g->nbind)
         rc = thaw_fail(c->err, THAW_EINVAL, "%s: %d layers' weights have no place in the tree",
                        c->file, g->nbind - b.next);
@@ -583,14 +584,15 @@ static int read_labels(mf_meta *meta, const char *text, size_t len, const char *
     int i = 0, renamed = 0;
     for (const cJSON *e = list->child; e && rc == THAW_OK; e = e->next, i++) {
         char el[JSON_PATH_MAX];
-        rc = json_text_value(e, json_at_index(el, "labels", i), names[i], MF_TEXT_MAX - 8,
+        rc = json_text_value(e, json_at_index(el, "labels", i), names[i], MF_TEXT_MAX,
                              JSON_REQUIRED, &c);
         int again = 1;
         for (const cJSON *f = list->child; f != e && rc == THAW_OK; f = f->next)
             again += !strcmp(f->valuestring, e->valuestring);
         if (rc == THAW_OK && again > 1) {
-            size_t l = strlen(names[i]);
-            snprintf(names[i] + l, MF_TEXT_MAX - l, " (%d)", again);
+            char suffix[16];
+            int k = snprintf(suffix, sizeof suffix, " (%d)", again);
+            snprintf(names[i], MF_TEXT_MAX, "%.*s%s", MF_TEXT_MAX - 1 - k, e->valuestring, suffix);
             if (!renamed++)
                 imp_note(rep, "class %d repeats the name '%.60s'; it is '%.60s'", i,
                          e->valuestring, names[i]);
@@ -749,7 +751,7 @@ int tfjs_import_mem(mf_meta *meta, model *m, tfjs_report *rep, const char *json,
         rc = generic_classes(meta, classes, err);
     if (rc || (rc = mf_build(m, meta, 1, err)))
         goto done;
-    if ((rc = bind_weights(&g, &mf, m, &c)))
+    if ((rc = bind_weights(&g, meta->arch, &mf, m, &c)))
         model_free(m);
 done:
     if (rc)
