@@ -66,9 +66,9 @@ static void print_report(const char *file, const tfjs_report *r, const mf_meta *
         all += m->slice[i].len;
     printf("%s: %s\n", file, r->model);
     printf("  read   %d Keras layers; %d weights (", r->layers, r->weights);
-    for (int d = 0, first = 1; d < TFJS_DTYPES; d++)
-        if (r->by_dtype[d]) {
-            printf("%s%s %d", first ? "" : ", ", dtypes[d], r->by_dtype[d]);
+    for (int t = 0, first = 1; t < TFJS_DTYPES; t++)
+        if (r->by_dtype[t]) {
+            printf("%s%s %d", first ? "" : ", ", dtypes[t], r->by_dtype[t]);
             first = 0;
         }
     printf(") in %d shards, %s bytes, %s values\n", r->shards, grouped(a, sizeof a, r->bytes),
