@@ -90,12 +90,8 @@ run: deps
 	./thaw
 
 test: deps-test
-	@$(MAKE) --no-print-directory $(BUILD)/thaw-tests $(BUILD)/thaw-faults $(BUILD)/thaw-killsave
-	$(BUILD)/thaw-tests
-	@$(MAKE) --no-print-directory thaw
-	bash tests/screen/run.sh
-	$(BUILD)/thaw-faults
-	$(BUILD)/thaw-killsave --kills $(KILLS)
+	@$(MAKE) --no-print-directory $(BUILD)/thaw-tests $(BUILD)/thaw-faults $(BUILD)/thaw-killsave thaw
+	bash tests/run_all.sh $(BUILD) $(KILLS)
 
 # A separate build tree, so sanitized objects never mix with the normal ones.
 asan: deps-test

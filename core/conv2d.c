@@ -1,19 +1,26 @@
-/* conv2d.c — 2-D convolution, forward and backward, as GEMMs over BLIS.
+/* conv2d.c — 2-D convolution, forward and backward, as GEMMs over BLIS, and
+ * depthwise convolution as direct loops.
  *
  * Dimensions: B batch, C input channels, H×W input, O output channels,
- * R×S kernel, P×Q output. Per image b:
- *   col(C·R·S, P·Q)  = im2col(x_b)                 (skipped for a 1×1 stride-1 kernel)
- *   y_b(O, P·Q)      = W(O, C·R·S) · col + bias
- *   dW              += dy_b · colᵀ                  (only when the weight trains)
- *   dcol             = Wᵀ · dy_b;  dx_b = col2im(dcol)   (only when upstream trains)
+ * R×S kernel, P×Q output, G groups (each of C/G input and O/G output
+ * channels); padding per side, top and left shifting the kernel's window.
+ * Per image b and group g:
+ *   col(C/G·R·S, P·Q)  = im2col(x_b, group g)       (skipped for a 1×1 stride-1 kernel)
+ *   y_b(O/G, P·Q)      = W_g(O/G, C/G·R·S) · col + bias
+ *   dW_g              += dy_b · colᵀ                (only when the weight trains)
+ *   dcol               = W_gᵀ · dy_b;  dx_b = col2im(dcol)   (only when upstream trains)
  * The GEMMs run over chunks of images side by side (columns (b, p, q)), so
  * that even a 7×7 output gives BLIS wide enough matrices; a chunk's col
  * stays within the last-level cache. A 1×1 stride-1 convolution multiplies
  * the input in place, image by image, without im2col. A 3×3 stride-1
  * padding-1 convolution (most of a ResNet) runs as Winograd F(2×2, 3×3),
  * which needs 4 multiplications per output where im2col needs 9 (see
- * winograd.h).
+ * winograd.h). A depthwise convolution (G = C: MobileNet's) has too little
+ * work per weight for a GEMM to pay for its copies, and runs as direct
+ * loops over rows (see "depthwise" below).
  */
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,7 +31,19 @@
 typedef struct conv2d {
     layer base;
     int cin, cout, k, stride, pad, bias;
+    int groups;
+    int pt, pb, pl, pr;          /* padding per side: top, bottom, left, right */
 } conv2d;
+
+/* The padding as a model file's reader would say it: "1", or per side. */
+static const char *pad_text(char *out, size_t cap, const conv2d *c)
+{
+    if (c->pt == c->pb && c->pt == c->pl && c->pt == c->pr)
+        snprintf(out, cap, "%d", c->pt);
+    else
+        snprintf(out, cap, "top %d, bottom %d, left %d, right %d", c->pt, c->pb, c->pl, c->pr);
+    return out;
+}
 
 static int conv2d_plan(layer *l, model *m, shape3 in, const layer *prev, thaw_err *err)
 {
@@ -33,13 +52,14 @@ static int conv2d_plan(layer *l, model *m, shape3 in, const layer *prev, thaw_er
     if (in.c != c->cin)
         return thaw_fail(err, THAW_ESHAPE, "expects %d input channels, gets %dx%dx%d",
                          c->cin, in.c, in.h, in.w);
-    int p = (in.h + 2 * c->pad - c->k) / c->stride + 1;
-    int q = (in.w + 2 * c->pad - c->k) / c->stride + 1;
-    if (in.h + 2 * c->pad < c->k || in.w + 2 * c->pad < c->k || p < 1 || q < 1)
-        return thaw_fail(err, THAW_ESHAPE, "a %dx%d kernel does not fit a %dx%d input with padding %d",
-                         c->k, c->k, in.h, in.w, c->pad);
-    l->out = (shape3){ c->cout, p, q };
-    int wdim[4] = { c->cout, c->cin, c->k, c->k };
+    int hp = in.h + c->pt + c->pb, wp = in.w + c->pl + c->pr;
+    if (hp < c->k || wp < c->k) {
+        char pad[64];
+        return thaw_fail(err, THAW_ESHAPE, "a %dx%d kernel does not fit a %dx%d input with padding %s",
+                         c->k, c->k, in.h, in.w, pad_text(pad, sizeof pad, c));
+    }
+    l->out = (shape3){ c->cout, (hp - c->k) / c->stride + 1, (wp - c->k) / c->stride + 1 };
+    int wdim[4] = { c->cout, c->cin / c->groups, c->k, c->k };
     if (model_declare(m, l, "weight", PARAM_WEIGHT, 4, wdim, err) < 0)
         return THAW_ENOMEM;
     if (c->bias && model_declare(m, l, "bias", PARAM_BIAS, 1, &c->cout, err) < 0)
@@ -47,9 +67,20 @@ static int conv2d_plan(layer *l, model *m, shape3 in, const layer *prev, thaw_er
     return THAW_OK;
 }
 
+static int conv2d_pads(const conv2d *c, int pad)
+{
+    return c->pt == pad && c->pb == pad && c->pl == pad && c->pr == pad;
+}
+
 static int conv2d_direct(const conv2d *c)
 {
-    return c->k == 1 && c->stride == 1 && c->pad == 0;
+    return c->groups == 1 && c->k == 1 && c->stride == 1 && conv2d_pads(c, 0);
+}
+
+/* One group per input channel, each with its own O/C filters. */
+static int conv2d_depthwise(const conv2d *c)
+{
+    return c->groups > 1 && c->groups == c->cin;
 }
 
 /* 3×3, stride 1, padding 1: output and input planes match, Winograd applies.
@@ -57,8 +88,8 @@ static int conv2d_direct(const conv2d *c)
  * the transforms (a first layer on grey images has one). */
 static int conv2d_winograd(const conv2d *c)
 {
-    return c->k == 3 && c->stride == 1 && c->pad == 1 && c->cin >= 8 && c->cout >= 8 &&
-           c->base.in.h <= WINO_MAX_SIDE && c->base.in.w <= WINO_MAX_SIDE;
+    return c->groups == 1 && c->k == 3 && c->stride == 1 && conv2d_pads(c, 1) && c->cin >= 8 &&
+           c->cout >= 8 && c->base.in.h <= WINO_MAX_SIDE && c->base.in.w <= WINO_MAX_SIDE;
 }
 
 static void conv2d_alloc(layer *l, arena *a, int batch)
@@ -70,7 +101,7 @@ static void conv2d_init(layer *l, model *m, rng *r)
 {
     /* PyTorch's default: U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weight and bias. */
     conv2d *c = (conv2d *)l;
-    float bound = 1.0f / sqrtf((float)(c->cin * c->k * c->k));
+    float bound = 1.0f / sqrtf((float)(c->cin / c->groups * c->k * c->k));
     for (int s = l->slice0; s < l->slice0 + l->nslice; s++) {
         float *p = model_param(m, s);
         for (size_t i = 0; i < m->slice[s].len; i++)
@@ -91,9 +122,10 @@ static void valid_cols(int *q0, int *q1, int W, int Q, int ks, int stride, int p
         *q0 = *q1;
 }
 
-/* col(C·R·S, P·Q), rows ld floats apart, from x(C, H, W); padding reads as zero. */
+/* col(C·R·S, P·Q), rows ld floats apart, from x(C, H, W) padded by pt rows
+ * on top and pl columns on the left; padding reads as zero. */
 static void im2col(float *col, size_t ld, const float *x, int C, int H, int W, int R,
-                   int stride, int pad, int P, int Q)
+                   int stride, int pt, int pl, int P, int Q)
 {
     for (int ch = 0; ch < C; ch++)
         for (int kr = 0; kr < R; kr++)
@@ -101,15 +133,15 @@ static void im2col(float *col, size_t ld, const float *x, int C, int H, int W, i
                 float *row = col + (size_t)((ch * R + kr) * R + ks) * ld;
                 const float *xc = x + (size_t)ch * H * W;
                 int q0, q1;
-                valid_cols(&q0, &q1, W, Q, ks, stride, pad);
+                valid_cols(&q0, &q1, W, Q, ks, stride, pl);
                 for (int p = 0; p < P; p++) {
-                    int h = p * stride - pad + kr;
+                    int h = p * stride - pt + kr;
                     float *out = row + p * Q;
                     if (h < 0 || h >= H || q0 == q1) {
                         memset(out, 0, Q * sizeof(float));
                         continue;
                     }
-                    const float *xr = xc + (size_t)h * W + ks - pad;
+                    const float *xr = xc + (size_t)h * W + ks - pl;
                     for (int q = 0; q < q0; q++)
                         out[q] = 0.0f;
                     if (stride == 1)
@@ -125,7 +157,7 @@ static void im2col(float *col, size_t ld, const float *x, int C, int H, int W, i
 
 /* dx(C, H, W) += col2im(dcol(C·R·S, P·Q)), rows of dcol ld floats apart. */
 static void col2im(float *dx, const float *dcol, size_t ld, int C, int H, int W, int R,
-                   int stride, int pad, int P, int Q)
+                   int stride, int pt, int pl, int P, int Q)
 {
     for (int ch = 0; ch < C; ch++)
         for (int kr = 0; kr < R; kr++)
@@ -133,12 +165,12 @@ static void col2im(float *dx, const float *dcol, size_t ld, int C, int H, int W,
                 const float *row = dcol + (size_t)((ch * R + kr) * R + ks) * ld;
                 float *dxc = dx + (size_t)ch * H * W;
                 int q0, q1;
-                valid_cols(&q0, &q1, W, Q, ks, stride, pad);
+                valid_cols(&q0, &q1, W, Q, ks, stride, pl);
                 for (int p = 0; p < P; p++) {
-                    int h = p * stride - pad + kr;
+                    int h = p * stride - pt + kr;
                     if (h < 0 || h >= H)
                         continue;
-                    float *restrict dxr = dxc + (size_t)h * W + ks - pad;
+                    float *restrict dxr = dxc + (size_t)h * W + ks - pl;
                     const float *restrict in = row + p * Q;
                     if (stride == 1)
                         for (int q = q0; q < q1; q++)
@@ -157,7 +189,7 @@ static void col2im(float *dx, const float *dcol, size_t ld, int C, int H, int W,
 
 static int conv2d_chunk(const conv2d *c, const layer *l, int batch)
 {
-    size_t K = (size_t)c->cin * c->k * c->k, PQ = (size_t)l->out.h * l->out.w;
+    size_t K = (size_t)c->cin / c->groups * c->k * c->k, PQ = (size_t)l->out.h * l->out.w;
     size_t nb = (CONV_TARGET_COLS + PQ - 1) / PQ;
     if (nb * PQ * K > CONV_COL_FLOATS)
         nb = CONV_COL_FLOATS / (PQ * K);
@@ -191,8 +223,11 @@ static size_t conv2d_scratch(const layer *l, int batch)
         return 16 * (2 * (size_t)c->cout * c->cin + wino_plane(c->cin, T) + wino_plane(c->cout, T)) +
                wino_rows_floats();
     }
-    size_t K = (size_t)c->cin * c->k * c->k, N = (size_t)conv2d_chunk(c, l, batch) * l->out.h * l->out.w;
-    return (K + (size_t)c->cout) * N;     /* col (reused for dcol), and y or dy as (O, N) */
+    if (conv2d_depthwise(c))
+        return ((size_t)c->k * c->k + 1) * l->out.w;   /* the weight gradient's rows */
+    size_t K = (size_t)c->cin / c->groups * c->k * c->k;
+    size_t N = (size_t)conv2d_chunk(c, l, batch) * l->out.h * l->out.w;
+    return (K + (size_t)c->cout) * N;     /* a group's col (reused for dcol), and y or dy as (O, N) */
 }
 
 /* Direct 1×1 stride-1 convolution: the input already is the GEMM operand. */
@@ -268,28 +303,190 @@ static void conv2d_backward_winograd(conv2d *c, model *m, const float *x, float 
         wino_kernel_grad(dw, D, O, C);
 }
 
+/* ---- depthwise ----------------------------------------------------------
+ * G = C: output channel o reads input channel o / M alone (M = O / C, the
+ * depth multiplier) through its own R×R kernel. Each pass works a row at a
+ * time: for output row p and kernel tap (kr, ks), the output columns
+ * [q0, q1) whose input column q·stride - pl + ks lies inside the image
+ * (valid_cols) take one multiply-add each, in a loop over q that the
+ * compiler vectorises (unit stride at stride 1). */
+
+/* y(P, Q) = w(R, R) ⋆ x(H, W) + bias for one plane. */
+static void dw_forward_plane(float *restrict y, const float *restrict x, const float *restrict w,
+                             float bias, int H, int W, int P, int Q, int R, int stride, int pt,
+                             int pl)
+{
+    for (int p = 0; p < P; p++) {
+        float *restrict yr = y + (size_t)p * Q;
+        for (int q = 0; q < Q; q++)
+            yr[q] = bias;
+        for (int kr = 0; kr < R; kr++) {
+            int h = p * stride - pt + kr;
+            if (h < 0 || h >= H)
+                continue;
+            const float *restrict xr = x + (size_t)h * W;
+            for (int ks = 0; ks < R; ks++) {
+                int q0, q1, off = ks - pl;
+                float wv = w[kr * R + ks];
+                valid_cols(&q0, &q1, W, Q, ks, stride, pl);
+                if (stride == 1)
+                    for (int q = q0; q < q1; q++)
+                        yr[q] += wv * xr[q + off];
+                else
+                    for (int q = q0; q < q1; q++)
+                        yr[q] += wv * xr[q * stride + off];
+            }
+        }
+    }
+}
+
+/* dx(H, W) += the input gradient of one plane's dy(P, Q) through w(R, R). */
+static void dw_dx_plane(float *restrict dx, const float *restrict dy, const float *restrict w,
+                        int H, int W, int P, int Q, int R, int stride, int pt, int pl)
+{
+    for (int p = 0; p < P; p++) {
+        const float *restrict dyr = dy + (size_t)p * Q;
+        for (int kr = 0; kr < R; kr++) {
+            int h = p * stride - pt + kr;
+            if (h < 0 || h >= H)
+                continue;
+            float *restrict dxr = dx + (size_t)h * W;
+            for (int ks = 0; ks < R; ks++) {
+                int q0, q1, off = ks - pl;
+                float wv = w[kr * R + ks];
+                valid_cols(&q0, &q1, W, Q, ks, stride, pl);
+                if (stride == 1)
+                    for (int q = q0; q < q1; q++)
+                        dxr[q + off] += wv * dyr[q];
+                else
+                    for (int q = q0; q < q1; q++)
+                        dxr[q * stride + off] += wv * dyr[q];
+            }
+        }
+    }
+}
+
+/* acc(R·R + 1, Q) += one plane's products dy·x per kernel tap, column by
+ * column, and in the last row dy itself (the bias's gradient): sums over
+ * rows and images stay elementwise, which vectorises where one running
+ * sum per tap would not; dw_reduce adds each row up at the end. */
+static void dw_dw_plane(float *restrict acc, const float *restrict dy, const float *restrict x,
+                        int H, int W, int P, int Q, int R, int stride, int pt, int pl)
+{
+    float *restrict accb = acc + (size_t)R * R * Q;
+    for (int p = 0; p < P; p++) {
+        const float *restrict dyr = dy + (size_t)p * Q;
+        for (int q = 0; q < Q; q++)
+            accb[q] += dyr[q];
+        for (int kr = 0; kr < R; kr++) {
+            int h = p * stride - pt + kr;
+            if (h < 0 || h >= H)
+                continue;
+            const float *restrict xr = x + (size_t)h * W;
+            for (int ks = 0; ks < R; ks++) {
+                int q0, q1, off = ks - pl;
+                float *restrict a = acc + (size_t)(kr * R + ks) * Q;
+                valid_cols(&q0, &q1, W, Q, ks, stride, pl);
+                if (stride == 1)
+                    for (int q = q0; q < q1; q++)
+                        a[q] += dyr[q] * xr[q + off];
+                else
+                    for (int q = q0; q < q1; q++)
+                        a[q] += dyr[q] * xr[q * stride + off];
+            }
+        }
+    }
+}
+
+static float dw_reduce(const float *a, int Q)
+{
+    float s = 0.0f;
+    for (int q = 0; q < Q; q++)
+        s += a[q];
+    return s;
+}
+
+static void conv2d_forward_depthwise(conv2d *c, model *m, const float *x, int batch)
+{
+    layer *l = &c->base;
+    int C = c->cin, O = c->cout, M = O / C, H = l->in.h, W = l->in.w, P = l->out.h, Q = l->out.w;
+    int R = c->k;
+    const float *w = model_param(m, l->slice0);                       /* (O, 1, R, R) */
+    const float *bias = c->bias ? model_param(m, l->slice0 + 1) : NULL;
+    for (int b = 0; b < batch; b++)
+        for (int o = 0; o < O; o++)
+            dw_forward_plane(l->y + ((size_t)b * O + o) * P * Q,
+                             x + ((size_t)b * C + o / M) * H * W, w + (size_t)o * R * R,
+                             bias ? bias[o] : 0.0f, H, W, P, Q, R, c->stride, c->pt, c->pl);
+}
+
+static void conv2d_backward_depthwise(conv2d *c, model *m, const float *x, float *dx, int acc,
+                                      float *dw, float *db, int batch)
+{
+    layer *l = &c->base;
+    int C = c->cin, O = c->cout, M = O / C, H = l->in.h, W = l->in.w, P = l->out.h, Q = l->out.w;
+    int R = c->k;
+    size_t HW = (size_t)H * W, PQ = (size_t)P * Q;
+    const float *w = model_param(m, l->slice0);
+    if (dw || db) {
+        float *rows = m->scratch;                                     /* (R·R + 1, Q) */
+        for (int o = 0; o < O; o++) {
+            memset(rows, 0, ((size_t)R * R + 1) * Q * sizeof(float));
+            for (int b = 0; b < batch; b++)
+                dw_dw_plane(rows, l->dy + ((size_t)b * O + o) * PQ, x + ((size_t)b * C + o / M) * HW,
+                            H, W, P, Q, R, c->stride, c->pt, c->pl);
+            for (int t = 0; dw && t < R * R; t++)
+                dw[(size_t)o * R * R + t] += dw_reduce(rows + (size_t)t * Q, Q);
+            if (db)
+                db[o] += dw_reduce(rows + (size_t)R * R * Q, Q);
+        }
+    }
+    if (!dx)
+        return;
+    for (int b = 0; b < batch; b++)
+        for (int ch = 0; ch < C; ch++) {
+            float *dxc = dx + ((size_t)b * C + ch) * HW;
+            if (!acc)
+                memset(dxc, 0, HW * sizeof(float));
+            for (int o = ch * M; o < (ch + 1) * M; o++)
+                dw_dx_plane(dxc, l->dy + ((size_t)b * O + o) * PQ, w + (size_t)o * R * R, H, W, P,
+                            Q, R, c->stride, c->pt, c->pl);
+        }
+}
+
+/* ---- the passes ---------------------------------------------------------- */
+
 static void conv2d_forward(layer *l, model *m, const float *x, int batch, int train)
 {
     (void)train;
     conv2d *c = (conv2d *)l;
     int C = c->cin, H = l->in.h, W = l->in.w, O = c->cout, P = l->out.h, Q = l->out.w;
-    size_t K = (size_t)C * c->k * c->k, PQ = (size_t)P * Q, CHW = (size_t)C * H * W;
+    int G = c->groups, Cg = C / G, Og = O / G;
+    size_t K = (size_t)Cg * c->k * c->k, PQ = (size_t)P * Q, HW = (size_t)H * W, CHW = C * HW;
     const float *w = model_param(m, l->slice0);
     const float *bias = c->bias ? model_param(m, l->slice0 + 1) : NULL;
+    if (conv2d_depthwise(c)) {
+        conv2d_forward_depthwise(c, m, x, batch);
+        return;                                /* the bias is in */
+    }
     if (conv2d_direct(c)) {
         conv2d_forward_direct(c, m, x, batch);
     } else if (conv2d_winograd(c)) {
         conv2d_forward_winograd(c, m, x, batch);
     } else {
         int nb = conv2d_chunk(c, l, batch);
-        float *col = m->scratch;                   /* (K, N) */
+        float *col = m->scratch;                   /* (K, N): one group's */
         float *ycn = m->scratch + K * nb * PQ;     /* (O, N): images side by side */
         for (int b0 = 0; b0 < batch; b0 += nb) {
             int n = batch - b0 < nb ? batch - b0 : nb;
             size_t N = (size_t)n * PQ;
-            for (int i = 0; i < n; i++)
-                im2col(col + i * PQ, N, x + (b0 + i) * CHW, C, H, W, c->k, c->stride, c->pad, P, Q);
-            gemm(0, 0, O, (int)N, (int)K, 1.0f, w, (int)K, col, (int)N, 0.0f, ycn, (int)N);
+            for (int g = 0; g < G; g++) {
+                for (int i = 0; i < n; i++)
+                    im2col(col + i * PQ, N, x + (b0 + i) * CHW + g * Cg * HW, Cg, H, W, c->k,
+                           c->stride, c->pt, c->pl, P, Q);
+                gemm(0, 0, Og, (int)N, (int)K, 1.0f, w + g * Og * K, (int)K, col, (int)N, 0.0f,
+                     ycn + g * Og * N, (int)N);
+            }
             for (int i = 0; i < n; i++)
                 for (int o = 0; o < O; o++)
                     memcpy(l->y + ((size_t)(b0 + i) * O + o) * PQ, ycn + o * N + i * PQ,
@@ -309,10 +506,15 @@ static void conv2d_backward(layer *l, model *m, const float *x, float *dx, int a
 {
     conv2d *c = (conv2d *)l;
     int C = c->cin, H = l->in.h, W = l->in.w, O = c->cout, P = l->out.h, Q = l->out.w;
-    size_t K = (size_t)C * c->k * c->k, PQ = (size_t)P * Q, CHW = (size_t)C * H * W;
+    int G = c->groups, Cg = C / G, Og = O / G;
+    size_t K = (size_t)Cg * c->k * c->k, PQ = (size_t)P * Q, HW = (size_t)H * W, CHW = C * HW;
     const float *w = model_param(m, l->slice0);
     float *dw = m->slice[l->slice0].frozen ? NULL : model_grad(m, l->slice0);
     float *db = c->bias && !m->slice[l->slice0 + 1].frozen ? model_grad(m, l->slice0 + 1) : NULL;
+    if (conv2d_depthwise(c)) {
+        conv2d_backward_depthwise(c, m, x, dx, acc, dw, db, batch);
+        return;
+    }
     if (db)
         for (int b = 0; b < batch; b++)
             for (int o = 0; o < O; o++) {
@@ -338,7 +540,7 @@ static void conv2d_backward(layer *l, model *m, const float *x, float *dx, int a
         return;
     }
     int nb = conv2d_chunk(c, l, batch);
-    float *col = m->scratch;                   /* (K, N): col, then dcol */
+    float *col = m->scratch;                   /* (K, N): a group's col, then its dcol */
     float *dycn = m->scratch + K * nb * PQ;    /* (O, N) */
     for (int b0 = 0; b0 < batch; b0 += nb) {
         int n = batch - b0 < nb ? batch - b0 : nb;
@@ -347,23 +549,32 @@ static void conv2d_backward(layer *l, model *m, const float *x, float *dx, int a
             for (int o = 0; o < O; o++)
                 memcpy(dycn + o * N + i * PQ, l->dy + ((size_t)(b0 + i) * O + o) * PQ,
                        PQ * sizeof(float));
-        if (dw) {
-            for (int i = 0; i < n; i++)
-                im2col(col + i * PQ, N, x + (b0 + i) * CHW, C, H, W, c->k, c->stride, c->pad, P, Q);
-            gemm(0, 1, O, (int)K, (int)N, 1.0f, dycn, (int)N, col, (int)N, 1.0f, dw, (int)K);
-        }
-        if (!dx)
-            continue;
-        gemm(1, 0, (int)K, (int)N, O, 1.0f, w, (int)K, dycn, (int)N, 0.0f, col, (int)N);
-        for (int i = 0; i < n; i++) {
-            float *dxb = dx + (b0 + i) * CHW;
-            if (!acc)
-                memset(dxb, 0, CHW * sizeof(float));
-            col2im(dxb, col + i * PQ, N, C, H, W, c->k, c->stride, c->pad, P, Q);
+        for (int g = 0; g < G; g++) {
+            const float *dyg = dycn + g * Og * N;
+            if (dw) {
+                for (int i = 0; i < n; i++)
+                    im2col(col + i * PQ, N, x + (b0 + i) * CHW + g * Cg * HW, Cg, H, W, c->k,
+                           c->stride, c->pt, c->pl, P, Q);
+                gemm(0, 1, Og, (int)K, (int)N, 1.0f, dyg, (int)N, col, (int)N, 1.0f, dw + g * Og * K,
+                     (int)K);
+            }
+            if (!dx)
+                continue;
+            gemm(1, 0, (int)K, (int)N, Og, 1.0f, w + g * Og * K, (int)K, dyg, (int)N, 0.0f, col,
+                 (int)N);
+            for (int i = 0; i < n; i++) {
+                float *dxg = dx + (b0 + i) * CHW + g * Cg * HW;
+                if (!acc)
+                    memset(dxg, 0, Cg * HW * sizeof(float));
+                col2im(dxg, col + i * PQ, N, Cg, H, W, c->k, c->stride, c->pt, c->pl, P, Q);
+            }
         }
     }
 }
 
+/* groups must divide both channel counts; the padding per side defaults to
+ * `padding` and is written only where it differs, so files from before it
+ * existed save unchanged. */
 static const layer_hparam conv2d_hp[] = {
     { "in_channels", LAYER_HP_INT, LAYER_HP_REQUIRED, 1, LAYER_WIDTH_MAX, .def = 0 },
     { "out_channels", LAYER_HP_INT, LAYER_HP_REQUIRED, 1, LAYER_WIDTH_MAX, .def = 0 },
@@ -371,24 +582,49 @@ static const layer_hparam conv2d_hp[] = {
     { "stride", LAYER_HP_INT, 0, 1, LAYER_KERNEL_MAX, .def = 1 },
     { "padding", LAYER_HP_INT, 0, 0, LAYER_KERNEL_MAX, .def = 0 },
     { "bias", LAYER_HP_BOOL, 0, 0, 1, .def = 1 },
+    { "groups", LAYER_HP_INT, LAYER_HP_QUIET, 1, LAYER_WIDTH_MAX, .def = 1 },
+    { "pad_top", LAYER_HP_INT, LAYER_HP_QUIET, 0, LAYER_KERNEL_MAX, .def_from = "padding" },
+    { "pad_bottom", LAYER_HP_INT, LAYER_HP_QUIET, 0, LAYER_KERNEL_MAX, .def_from = "padding" },
+    { "pad_left", LAYER_HP_INT, LAYER_HP_QUIET, 0, LAYER_KERNEL_MAX, .def_from = "padding" },
+    { "pad_right", LAYER_HP_INT, LAYER_HP_QUIET, 0, LAYER_KERNEL_MAX, .def_from = "padding" },
 };
+enum { CONV_IN, CONV_OUT, CONV_K, CONV_STRIDE, CONV_PAD, CONV_BIAS, CONV_GROUPS, CONV_PAD_TOP };
 
 static void conv2d_setup(layer *l, const double *hp)
 {
     conv2d *c = (conv2d *)l;
-    c->cin = (int)hp[0], c->cout = (int)hp[1], c->k = (int)hp[2];
-    c->stride = (int)hp[3], c->pad = (int)hp[4], c->bias = (int)hp[5];
+    c->cin = (int)hp[CONV_IN], c->cout = (int)hp[CONV_OUT], c->k = (int)hp[CONV_K];
+    c->stride = (int)hp[CONV_STRIDE], c->pad = (int)hp[CONV_PAD], c->bias = (int)hp[CONV_BIAS];
+    c->groups = (int)hp[CONV_GROUPS];
+    c->pt = (int)hp[CONV_PAD_TOP], c->pb = (int)hp[CONV_PAD_TOP + 1];
+    c->pl = (int)hp[CONV_PAD_TOP + 2], c->pr = (int)hp[CONV_PAD_TOP + 3];
 }
 
 static void conv2d_hparams(const layer *l, double *hp)
 {
     const conv2d *c = (const conv2d *)l;
-    hp[0] = c->cin, hp[1] = c->cout, hp[2] = c->k, hp[3] = c->stride, hp[4] = c->pad, hp[5] = c->bias;
+    hp[CONV_IN] = c->cin, hp[CONV_OUT] = c->cout, hp[CONV_K] = c->k;
+    hp[CONV_STRIDE] = c->stride, hp[CONV_PAD] = c->pad, hp[CONV_BIAS] = c->bias;
+    hp[CONV_GROUPS] = c->groups;
+    hp[CONV_PAD_TOP] = c->pt, hp[CONV_PAD_TOP + 1] = c->pb;
+    hp[CONV_PAD_TOP + 2] = c->pl, hp[CONV_PAD_TOP + 3] = c->pr;
+}
+
+static int conv2d_relate(const double *hp, int *bad, thaw_err *err)
+{
+    double g = hp[CONV_GROUPS];
+    if (fmod(hp[CONV_IN], g) == 0 && fmod(hp[CONV_OUT], g) == 0)
+        return THAW_OK;
+    if (bad)
+        *bad = CONV_GROUPS;
+    return thaw_fail(err, THAW_EINVAL, "groups = %g: expected a divisor of both in_channels (%g) "
+                     "and out_channels (%g)", g, hp[CONV_IN], hp[CONV_OUT]);
 }
 
 static double conv2d_count(const double *hp)
 {
-    return hp[1] * hp[0] * hp[2] * hp[2] + (hp[5] ? hp[1] : 0);
+    return hp[CONV_OUT] * (hp[CONV_IN] / hp[CONV_GROUPS]) * hp[CONV_K] * hp[CONV_K] +
+           (hp[CONV_BIAS] ? hp[CONV_OUT] : 0);
 }
 
 const layer_ops conv2d_ops = {
@@ -397,6 +633,7 @@ const layer_ops conv2d_ops = {
     .size = sizeof(conv2d),
     LAYER_HPARAMS(conv2d),
     .count = conv2d_count,
+    .relate = conv2d_relate,
     .plan = conv2d_plan,
     .alloc = conv2d_alloc,
     .scratch = conv2d_scratch,
@@ -406,6 +643,16 @@ const layer_ops conv2d_ops = {
 
 layer *conv2d_new(const char *name, int cin, int cout, int kernel, int stride, int pad, int bias)
 {
+    return conv2d_grouped_new(name, cin, cout, kernel, stride, 1, (const int[4]){ pad, pad, pad, pad },
+                              bias);
+}
+
+layer *conv2d_grouped_new(const char *name, int cin, int cout, int kernel, int stride, int groups,
+                          const int pad[4], int bias)
+{
+    int even = pad[0] == pad[1] && pad[0] == pad[2] && pad[0] == pad[3];
     return layer_create(&conv2d_ops, name,
-                        (const double[]){ cin, cout, kernel, stride, pad, bias != 0 }, NULL);
+                        (const double[]){ cin, cout, kernel, stride, even ? pad[0] : 0, bias != 0,
+                                          groups, pad[0], pad[1], pad[2], pad[3] },
+                        NULL);
 }

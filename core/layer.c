@@ -73,13 +73,19 @@ int layer_hp_check(const layer_ops *ops, const double *hp, int *bad, thaw_err *e
                              (h->flags & LAYER_HP_HI_OPEN) ? " (excluded)" : "");
         }
     }
+    thaw_err why = { 0 };
+    if (ops->relate && ops->relate(hp, bad, &why) != THAW_OK)
+        return thaw_fail(err, THAW_EINVAL, "%s %s", ops->type, why.msg);
     return THAW_OK;
 }
 
 layer *layer_create(const layer_ops *ops, const char *name, const double *hp, thaw_err *err)
 {
-    if (layer_hp_check(ops, hp, NULL, err) != THAW_OK)
+    thaw_err why = { 0 };
+    if (layer_hp_check(ops, hp, NULL, &why) != THAW_OK) {
+        thaw_fail(err, why.code, "layer '%s': %s", name, why.msg);
         return NULL;
+    }
     layer *l = calloc(1, ops->size ? ops->size : sizeof(layer));
     if (!l) {
         thaw_fail(err, THAW_ENOMEM, "out of memory building layer %s", name);

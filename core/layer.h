@@ -70,9 +70,12 @@ enum layer_hp_flags {
     LAYER_HP_REQUIRED = 1,
     LAYER_HP_LO_OPEN = 2,      /* lo itself is out of range */
     LAYER_HP_HI_OPEN = 4,      /* hi itself is out of range */
+    LAYER_HP_QUIET = 8,        /* written to model files only when not at its
+                                  default, so that files from before it existed
+                                  save unchanged */
 };
 
-#define LAYER_HP_MAX 8
+#define LAYER_HP_MAX 12
 
 typedef struct layer_hparam {
     const char *key;           /* "kernel_size" */
@@ -124,6 +127,13 @@ typedef struct layer_ops {
     /* Floats of parameters and statistics a leaf with these hyper-parameters
      * declares (at most about 2^50, so no overflow). NULL for none. */
     double (*count)(const double *hp);
+
+    /* Relations between hyper-parameters that ranges cannot state (a
+     * convolution's groups divide both its channel counts), checked after
+     * the ranges: THAW_EINVAL with what is wrong in err (without the type's
+     * name) and *bad the index of the hyper-parameter to blame. NULL when
+     * the type has none. */
+    int (*relate)(const double *hp, int *bad, thaw_err *err);
 
     /* Checks that the layer accepts one-sample input `in`, sets l->out and
      * declares its parameters with model_declare. Containers plan their
@@ -189,11 +199,13 @@ struct layer {
 
 /* Builds a layer of type ops from hyper-parameters in the type's order
  * (ops->hp); they are checked first (layer_hp_check). NULL with err set
- * (when given) on a bad name or value, or when memory runs out. */
+ * (when given, naming the layer) on a bad name or value, or when memory
+ * runs out. */
 layer *layer_create(const layer_ops *ops, const char *name, const double *hp, thaw_err *err);
 
-/* Checks hp against the type's ranges: THAW_EINVAL naming the first
- * hyper-parameter out of range, and *bad its index (bad may be NULL). */
+/* Checks hp against the type's ranges and relations (ops->relate):
+ * THAW_EINVAL naming the first hyper-parameter out of range or at odds with
+ * the others, and *bad its index (bad may be NULL). */
 int layer_hp_check(const layer_ops *ops, const double *hp, int *bad, thaw_err *err);
 
 /* The index of hyper-parameter key in ops->hp, or -1. */
@@ -236,6 +248,12 @@ layer *residual_new(const char *name, int cin, int cout, int stride, int proj, t
  * 1, a negative padding, a probability outside [0, 1)) or memory runs out;
  * loaders check the arguments first, so they can say which. */
 layer *conv2d_new(const char *name, int cin, int cout, int kernel, int stride, int pad, int bias);
+/* A convolution in `groups` groups (dividing cin and cout; depthwise when
+ * groups == cin), its weight (cout, cin/groups, kernel, kernel) as PyTorch's,
+ * padded pad[0] rows on top, pad[1] below, pad[2] columns on the left and
+ * pad[3] on the right (TensorFlow's "same" at stride 2: 0, 1, 0, 1). */
+layer *conv2d_grouped_new(const char *name, int cin, int cout, int kernel, int stride, int groups,
+                          const int pad[4], int bias);
 layer *batchnorm2d_new(const char *name, int channels, float eps, float momentum);
 extern const layer_ops relu_ops, silu_ops, avgpool_ops, flatten_ops;
 static inline layer *relu_new(const char *name)
@@ -246,6 +264,27 @@ static inline layer *relu_new(const char *name)
 static inline layer *silu_new(const char *name)
 {
     return layer_create(&silu_ops, name, NULL, NULL);
+}
+extern const layer_ops relu6_ops, hardswish_ops, hardsigmoid_ops, sigmoid_ops;
+/* y = min(max(x, 0), 6) */
+static inline layer *relu6_new(const char *name)
+{
+    return layer_create(&relu6_ops, name, NULL, NULL);
+}
+/* y = x·relu6(x + 3)/6 */
+static inline layer *hardswish_new(const char *name)
+{
+    return layer_create(&hardswish_ops, name, NULL, NULL);
+}
+/* y = relu6(x + 3)/6 */
+static inline layer *hardsigmoid_new(const char *name)
+{
+    return layer_create(&hardsigmoid_ops, name, NULL, NULL);
+}
+/* y = 1/(1 + e^-x) */
+static inline layer *sigmoid_new(const char *name)
+{
+    return layer_create(&sigmoid_ops, name, NULL, NULL);
 }
 layer *maxpool2d_new(const char *name, int kernel, int stride, int pad);
 /* global average pool: (C,H,W) -> (C,1,1) */

@@ -17,6 +17,12 @@ const char *const task_split_names[TASK_SPLITS] = { "train", "val", "test", "poo
 
 #define FASHION_DEBIAN_DIR "/usr/share/datasets/fashion-mnist"
 
+int task_default_val(int n, int shots)
+{
+    int v = shots ? (shots < n - shots ? shots : n - shots) : n / 5;
+    return v < 0 ? 0 : v > TASK_DEFAULT_VAL_MAX ? TASK_DEFAULT_VAL_MAX : v;
+}
+
 /* ---- the spec -------------------------------------------------------------- */
 
 enum {
@@ -140,6 +146,7 @@ static int set_key(task_spec *sp, int bit, const char *key, const char *val, tha
             return thaw_fail(err, THAW_EINVAL, "%s=%s: expected a whole number from %d to %d",
                              key, q, bit == K_VAL ? 0 : 1, DS_MAX_IMAGES);
         *(bit == K_SHOTS ? &sp->shots : bit == K_VAL ? &sp->val : bit == K_N ? &sp->n : &sp->test) = (int)v;
+        sp->val_given |= bit == K_VAL;
         return THAW_OK;
     case K_SEED:
         if (!parse_num(val, 0, 999999999999999999LL, &v))
@@ -503,7 +510,8 @@ static int assign(int *mark, const ds_raw *train, task *t, thaw_err *err)
     rng r = rng_seeded(t->seed ^ 0x7461736B5F637574ull);
     for (int k = 0; k < t->nclass && !rc; k++) {
         int c = t->orig[k], n = start[c + 1] - start[c], *list = idx + start[c];
-        int need = sp->shots ? sp->shots + sp->val : sp->val + 1;
+        int val = sp->val_given ? sp->val : task_default_val(n, sp->shots);
+        int need = sp->shots ? sp->shots + val : val + 1;
         if (n < need) {
             char q[96];
             rc = thaw_fail(err, THAW_EINVAL, "%s: class %d '%s' has %d training image%s, "
@@ -512,7 +520,7 @@ static int assign(int *mark, const ds_raw *train, task *t, thaw_err *err)
                            need, sp->shots ? "" : " (one left to train on)");
             break;
         }
-        int draw = sp->shots ? need : sp->val;
+        int draw = sp->shots ? need : val;
         for (int i = 0; i < draw; i++) {
             int j = i + (int)(rng_next(&r) % (uint64_t)(n - i));
             int tmp = list[i];
@@ -520,7 +528,7 @@ static int assign(int *mark, const ds_raw *train, task *t, thaw_err *err)
         }
         for (int i = 0; i < n; i++) {
             int split = sp->shots ? (i < sp->shots ? TASK_TRAIN : i < need ? TASK_VAL : TASK_POOL)
-                                  : (i < sp->val ? TASK_VAL : TASK_TRAIN);
+                                  : (i < val ? TASK_VAL : TASK_TRAIN);
             mark[list[i]] = split;
         }
     }

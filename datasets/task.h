@@ -17,7 +17,8 @@
  *                 may go on past a comma.
  *   shots=K       K training images per class, drawn with the seed; all of the
  *                 training pool (less val) when absent.
- *   val=V         V validation images per class, drawn from what shots left.
+ *   val=V         V validation images per class, drawn from what shots left;
+ *                 without it task_default_val's count, val=0 for none.
  *   test=T        only the first T test images of each class (file order):
  *                 a quicker, coarser test figure; the whole test split when
  *                 absent.
@@ -83,11 +84,19 @@ typedef struct task_spec {
     int nclass_sel;                  /* 0: every class */
     int class_sel[DS_MAX_CLASSES];
     int shots, val;                  /* 0 when not given */
+    int val_given;                   /* val= was given (val=0: no validation); else task_default_val */
     int has_seed;
     unsigned long long seed;
     int height, width, channels;     /* 0 when not given */
     int n, test;                     /* shapes; 0 when not given */
 } task_spec;
+
+/* Validation images per class when a spec has no val=, for a class of n
+ * training images: as many as the shots (at most what they leave), or a
+ * fifth of the class without shots, at most TASK_DEFAULT_VAL_MAX (0 for a
+ * class too small to spare one). The cut is per class, so the split is stratified. */
+#define TASK_DEFAULT_VAL_MAX 100
+int task_default_val(int n, int shots);
 
 /* Parses a spec. THAW_EINVAL with a message saying what is wrong and what
  * is valid. */

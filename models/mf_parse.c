@@ -171,6 +171,11 @@ static int mf_parse_node(mf_node *n, const cJSON *v, const char *at, int root, m
         return mf_v1_residual(n, v, at, &p->c);
     for (int i = 0; i < n->type->nhp && rc == THAW_OK; i++)
         rc = mf_parse_hp(n, i, v, at, p);
+    thaw_err why = { 0 };
+    int bad = 0;
+    if (rc == THAW_OK && n->type->relate && n->type->relate(n->hp, &bad, &why) != THAW_OK)
+        return thaw_fail(p->c.err, THAW_EFORMAT, "%s: %s: layer '%s' (%s): %s", p->c.file,
+                         json_at(sub, at, n->type->hp[bad].key), n->name, n->type->type, why.msg);
     if (rc == THAW_OK && n->type->children)
         rc = mf_parse_list(&n->child, &n->nchild, v, at, n->type->children, p);
     if (rc == THAW_OK && n->type->side)

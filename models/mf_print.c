@@ -58,12 +58,15 @@ static int mf_add_item(cJSON *obj, const char *key, cJSON *item)
     return 1;
 }
 
-/* n's hyper-parameters, as its type declares them. */
+/* n's hyper-parameters, as its type declares them; a quiet one only when it
+ * is not at its default. */
 static int mf_print_hp(const mf_node *n, cJSON *o)
 {
     int ok = 1;
     for (int i = 0; i < n->type->nhp && ok; i++) {
         const layer_hparam *h = &n->type->hp[i];
+        if ((h->flags & LAYER_HP_QUIET) && n->hp[i] == layer_hp_default(n->type, i, n->hp))
+            continue;
         if (h->kind == LAYER_HP_BOOL)
             ok = cJSON_AddBoolToObject(o, h->key, n->hp[i] != 0) != NULL;
         else if (h->kind == LAYER_HP_CHOICE)

@@ -13,14 +13,16 @@
 #include "mf_impl.h"
 #include "registry.h"
 
-/* A node of a type with hyper-parameters hp, in the type's order. */
-static void mf_leaf(mf_node *n, const char *type, const char *name, const double *hp)
+/* A node of a type with its first `given` hyper-parameters hp, in the
+ * type's order, and the others (those version 1 did not know) at their
+ * defaults. */
+static void mf_leaf(mf_node *n, const char *type, const char *name, const double *hp, int given)
 {
     memset(n, 0, sizeof *n);
     n->type = layer_type_find(type);
     snprintf(n->name, sizeof n->name, "%s", name);
     for (int i = 0; i < n->type->nhp; i++)
-        n->hp[i] = hp[i];
+        n->hp[i] = i < given ? hp[i] : layer_hp_default(n->type, i, n->hp);
 }
 
 int mf_v1_residual(mf_node *n, const cJSON *v, const char *at, const json_ctx *c)
@@ -51,18 +53,18 @@ int mf_v1_residual(mf_node *n, const cJSON *v, const char *at, const json_ctx *c
     if (!n->child || (proj && (!sc || !(sc->child = calloc(2, sizeof *sc->child)))))
         return thaw_fail(c->err, THAW_ENOMEM, "%s: out of memory", c->file);
     n->nchild = 5;
-    mf_leaf(&n->child[0], "conv2d", "conv1", (const double[]){ i, o, 3, s, 1, 0 });
-    mf_leaf(&n->child[1], "batchnorm2d", "bn1", (const double[]){ o, 1e-5, 0.1 });
-    mf_leaf(&n->child[2], "relu", "relu", NULL);
-    mf_leaf(&n->child[3], "conv2d", "conv2", (const double[]){ o, o, 3, 1, 1, 0 });
-    mf_leaf(&n->child[4], "batchnorm2d", "bn2", (const double[]){ o, 1e-5, 0.1 });
+    mf_leaf(&n->child[0], "conv2d", "conv1", (const double[]){ i, o, 3, s, 1, 0 }, 6);
+    mf_leaf(&n->child[1], "batchnorm2d", "bn1", (const double[]){ o, 1e-5, 0.1 }, 3);
+    mf_leaf(&n->child[2], "relu", "relu", NULL, 0);
+    mf_leaf(&n->child[3], "conv2d", "conv2", (const double[]){ o, o, 3, 1, 1, 0 }, 6);
+    mf_leaf(&n->child[4], "batchnorm2d", "bn2", (const double[]){ o, 1e-5, 0.1 }, 3);
     if (proj) {
         mf_node *kids = sc->child;
-        mf_leaf(sc, "sequential", "proj", NULL);
+        mf_leaf(sc, "sequential", "proj", NULL, 0);
         sc->child = kids;
         sc->nchild = 2;
-        mf_leaf(&sc->child[0], "conv2d", "0", (const double[]){ i, o, 1, s, 0, 0 });
-        mf_leaf(&sc->child[1], "batchnorm2d", "1", (const double[]){ o, 1e-5, 0.1 });
+        mf_leaf(&sc->child[0], "conv2d", "0", (const double[]){ i, o, 1, s, 0, 0 }, 6);
+        mf_leaf(&sc->child[1], "batchnorm2d", "1", (const double[]){ o, 1e-5, 0.1 }, 3);
     }
     return THAW_OK;
 }

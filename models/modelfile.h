@@ -41,12 +41,20 @@
  *                when absent), activation: "relu" or "none" (after the sum)
  *   gate         branch: [NODE, ...]   (input × branch(input))
  *   conv2d       in_channels, out_channels, kernel_size, stride (1),
- *                padding (0), bias (true)
+ *                padding (0), bias (true), groups (1: dividing both channel
+ *                counts; depthwise when in_channels), pad_top, pad_bottom,
+ *                pad_left, pad_right (each `padding`; TensorFlow's "same"
+ *                at stride 2 is 0, 1, 0, 1); weight (out_channels,
+ *                in_channels / groups, kernel_size, kernel_size). groups
+ *                and the pad_ keys are written only when not at their
+ *                defaults
  *   batchnorm2d  num_features, eps (1e-5), momentum (0.1)
  *   maxpool2d    kernel_size, stride (kernel_size), padding (0)
  *   linear       in_features, out_features, bias (true)
  *   dropout      p (0.5)
- *   relu, silu, avgpool (global average), flatten
+ *   relu, silu, relu6, hardswish, hardsigmoid, sigmoid (as PyTorch
+ *   defines them: relu6 = min(max(x, 0), 6), hardsigmoid = relu6(x + 3)/6,
+ *   hardswish = x·hardsigmoid(x)), avgpool (global average), flatten
  *
  * Version 1 files load too: version 1 wrote a ResNet basic block as
  * {"type": "residual", in_channels, out_channels, stride (1), projection

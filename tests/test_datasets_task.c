@@ -160,7 +160,7 @@ void test_task_classes_in_listed_order(void)
 {
     thaw_err err = { 0 };
     task t;
-    CHECK_OK(task_load(&t, MNIST ",classes=8,1,size=8", NULL, 1, &err));
+    CHECK_OK(task_load(&t, MNIST ",classes=8,1,size=8,val=0", NULL, 1, &err));
     CHECK(t.nclass == 2 && t.orig[0] == 8 && t.orig[1] == 1 && !strcmp(t.name[0], "8"));
     CHECK(t.split[TASK_TRAIN].n == 16 && t.split[TASK_VAL].n == 0 && t.split[TASK_POOL].n == 0);
     for (int i = 0; i < t.split[TASK_TRAIN].n; i++)
@@ -240,7 +240,7 @@ void test_task_thaw_data_variable(void)
     const char *old = getenv("THAW_DATA");
     char *saved = old ? strdup(old) : NULL;
     setenv("THAW_DATA", DSDATA, 1);                      /* holds mnist/ */
-    int rc = task_load(&t, "mnist:classes=0-1", NULL, 1, &err);
+    int rc = task_load(&t, "mnist:classes=0-1,val=0", NULL, 1, &err);
     int n = rc ? 0 : t.split[TASK_TRAIN].n;
     if (!rc)
         task_free(&t);
@@ -295,7 +295,8 @@ void test_shapes_deterministic(void)
     task t, u;
     CHECK_OK(task_load(&t, "shapes:classes=0-4,shots=10,n=30,test=5", NULL, 1, &err));
     CHECK(t.nclass == 5 && !strcmp(t.name[0], "circle") && !strcmp(t.name[4], "cross"));
-    CHECK(t.split[TASK_TRAIN].n == 50 && t.split[TASK_POOL].n == 100 && t.split[TASK_TEST].n == 25);
+    CHECK(t.split[TASK_TRAIN].n == 50 && t.split[TASK_VAL].n == 50 && t.split[TASK_POOL].n == 50 &&
+          t.split[TASK_TEST].n == 25);   /* no val=: as many validation images as shots */
     CHECK(t.geom.in.h == 28 && !strcmp(t.where, "built in"));
     /* the images do not depend on the run seed, only the cut does */
     CHECK_OK(task_load(&u, "shapes:classes=0-4,n=30,test=5", NULL, 99, &err));
@@ -441,7 +442,7 @@ void test_task_emnist(void)
         }
     thaw_err err = { 0 };
     task t;
-    snprintf(spec, sizeof spec, "emnist:dir=%s,split=digits,classes=3,size=8", dir);
+    snprintf(spec, sizeof spec, "emnist:dir=%s,split=digits,classes=3,size=8,val=0", dir);
     int rc = task_load(&t, spec, NULL, 1, &err);
     int ok = rc == 0 && !strcmp(t.source, "EMNIST (digits)") && t.nclass == 1 &&
              !strcmp(t.name[0], "3") && t.split[TASK_TRAIN].n == 8 && shown_label(&t, TASK_TRAIN, 0) == 3;
@@ -462,4 +463,25 @@ void test_task_emnist(void)
     CHECK(fabsf(first * 0.353f + 0.286f - 3.0f / 255.0f) < 1e-4f);  /* image 3 of the file */
     CHECK(ds_failed_with(__FILE__, __LINE__, rc2, &err, THAW_EFORMAT,
                          "emnist-letters-train-labels-idx1-ubyte: label 0 of item 0", "expected 1 to 26"));
+}
+
+/* A spec without val= gets a stratified validation split: a fifth of each
+ * class (at most TASK_DEFAULT_VAL_MAX), or as many as the shots; val=0
+ * asks for none. */
+void test_task_default_validation(void)
+{
+    thaw_err err = { 0 };
+    task t;
+    CHECK_OK(task_load(&t, "shapes:classes=0-1,n=20,test=5", NULL, 1, &err));
+    CHECK(t.count[TASK_VAL * t.nclass] == 4 && t.count[TASK_VAL * t.nclass + 1] == 4 &&
+          t.split[TASK_TRAIN].n == 32);
+    task_free(&t);
+    CHECK_OK(task_load(&t, "shapes:classes=0-1,shots=3,n=20,test=5", NULL, 1, &err));
+    CHECK(t.split[TASK_VAL].n == 6 && t.split[TASK_TRAIN].n == 6 && t.split[TASK_POOL].n == 28);
+    task_free(&t);
+    CHECK_OK(task_load(&t, "shapes:classes=0-1,n=20,test=5,val=0", NULL, 1, &err));
+    CHECK(t.split[TASK_VAL].n == 0 && t.split[TASK_TRAIN].n == 40);
+    task_free(&t);
+    CHECK(task_default_val(1000, 0) == TASK_DEFAULT_VAL_MAX && task_default_val(1, 0) == 0 &&
+          task_default_val(12, 10) == 2);
 }

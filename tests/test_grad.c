@@ -350,6 +350,45 @@ void test_grad_conv2d_chunks(void)
     conv_case(3, 2, 1, 1, 0, 1, 60, 60, 3, 120);
 }
 
+/* A convolution in groups, padded per side (top, bottom, left, right). */
+static void grouped_case(int cin, int cout, int k, int stride, int groups, const int pad[4],
+                         int bias, int h, int w, int batch, size_t limit)
+{
+    char name[96];
+    snprintf(name, sizeof name, "conv2d %d->%d %dx%d stride %d groups %d pad %d,%d,%d,%d on %dx%d",
+             cin, cout, k, k, stride, groups, pad[0], pad[1], pad[2], pad[3], h, w);
+    probe p;
+    if (!probe_open(&p, name, conv2d_grouped_new("conv", cin, cout, k, stride, groups, pad, bias),
+                    (shape3){ cin, h, w }, batch, 1))
+        return;
+    rng r = rng_seeded(5);
+    fill_uniform(p.x, p.nx, -1.0f, 1.0f, &r);
+    p.limit = limit;
+    probe_check(&p);
+    probe_close(&p);
+}
+
+/* Depthwise (groups = in_channels): the direct kernels. */
+void test_grad_conv2d_depthwise(void)
+{
+    grouped_case(4, 4, 3, 1, 4, (const int[4]){ 1, 1, 1, 1 }, 1, 7, 9, 2, 0);
+    grouped_case(3, 3, 3, 2, 3, (const int[4]){ 0, 1, 0, 1 }, 0, 8, 7, 2, 0);   /* TF "same" */
+    grouped_case(3, 6, 3, 2, 3, (const int[4]){ 1, 1, 1, 1 }, 1, 7, 7, 2, 0);   /* 2 per channel */
+    grouped_case(2, 2, 5, 1, 2, (const int[4]){ 2, 2, 2, 2 }, 1, 6, 8, 2, 0);
+    grouped_case(3, 3, 3, 1, 3, (const int[4]){ 2, 0, 0, 3 }, 1, 5, 6, 2, 0);
+    grouped_case(4, 4, 3, 2, 4, (const int[4]){ 0, 1, 0, 1 }, 1, 40, 40, 3, 120);
+}
+
+/* Groups over the GEMM path, and uneven padding without groups. */
+void test_grad_conv2d_grouped(void)
+{
+    grouped_case(4, 6, 3, 1, 2, (const int[4]){ 1, 1, 1, 1 }, 1, 6, 7, 2, 0);
+    grouped_case(6, 3, 1, 1, 3, (const int[4]){ 0, 0, 0, 0 }, 0, 5, 5, 2, 0);
+    grouped_case(4, 4, 3, 2, 2, (const int[4]){ 0, 1, 0, 1 }, 1, 8, 8, 2, 0);
+    grouped_case(3, 4, 3, 2, 1, (const int[4]){ 0, 1, 0, 1 }, 1, 8, 7, 2, 0);
+    grouped_case(8, 8, 3, 1, 1, (const int[4]){ 1, 2, 0, 1 }, 0, 6, 6, 2, 0);
+}
+
 /* ---- batch normalisation ----------------------------------------------- */
 
 /* A BatchNorm probe with random scale, shift and running statistics. */
@@ -713,6 +752,103 @@ void test_grad_silu(void)
         probe_check(&p);
     free(want);
     probe_close(&p);
+}
+
+/* Uniform values in [lo, hi] none of which lies within 0.05 of a kink. */
+static void fill_away(float *x, size_t n, float lo, float hi, const float *kink, int nkink, rng *r)
+{
+    for (size_t i = 0; i < n; i++) {
+        int near;
+        do {
+            x[i] = lo + (hi - lo) * rng_uniform(r);
+            near = 0;
+            for (int k = 0; k < nkink; k++)
+                near |= fabsf(x[i] - kink[k]) < 0.05f;
+        } while (near);
+    }
+}
+
+/* An activation's forward against its definition (in double) and its
+ * backward against central differences, away from its kinks; then at the
+ * kinks themselves, where the gradient is PyTorch's choice. */
+typedef struct act_case {
+    const char *name;
+    layer *(*make)(const char *name);
+    double (*f)(double x);
+    float kink[2];
+    int nkink;
+    float at[4], dx_at[4];      /* inputs at the kinks and PyTorch's gradient there */
+} act_case;
+
+static double ref_relu6(double x)
+{
+    return fmin(fmax(x, 0.0), 6.0);
+}
+static double ref_hardsigmoid(double x)
+{
+    return fmin(fmax(x + 3.0, 0.0), 6.0) / 6.0;
+}
+static double ref_hardswish(double x)
+{
+    return x * ref_hardsigmoid(x);
+}
+static double ref_sigmoid(double x)
+{
+    return 1.0 / (1.0 + exp(-x));
+}
+
+static void act_check(const act_case *c)
+{
+    probe p;
+    if (!probe_open(&p, c->name, c->make("act"), (shape3){ 3, 4, 5 }, 2, 1))
+        return;
+    rng r = rng_seeded(61);
+    fill_away(p.x, p.nx, -8.0f, 8.0f, c->kink, c->nkink, &r);
+    double *want = malloc(p.nx * sizeof *want);
+    for (size_t i = 0; i < p.nx; i++)
+        want[i] = c->f(p.x[i]);
+    int ok = forward_matches(&p, want, 1e-6) && probe_check(&p);
+    free(want);
+    /* dy = 1 at the kinks, 0 elsewhere: dx there is the gradient itself. */
+    for (size_t i = 0; ok && c->nkink && i < p.nx; i++)
+        p.x[i] = i < 4 ? c->at[i] : 1.0f;
+    layer *l = probe_layer(&p);
+    for (int i = 0; ok && c->nkink && i < 4; i++) {
+        model_forward(&p.m, p.x, p.batch, 1);
+        memset(l->dy, 0, p.nx * sizeof(float));
+        l->dy[i] = 1.0f;
+        l->ops->backward(l, &p.m, p.x, p.dx, 0, p.batch);
+        if (p.dx[i] != c->dx_at[i]) {
+            test_failed(__FILE__, __LINE__, "%s: at x = %g the gradient is %g; PyTorch's is %g",
+                        c->name, c->at[i], p.dx[i], c->dx_at[i]);
+            ok = 0;
+        }
+    }
+    probe_close(&p);
+}
+
+void test_grad_relu6(void)
+{
+    act_check(&(act_case){ "relu6", relu6_new, ref_relu6, { 0.0f, 6.0f }, 2,
+                           { 0.0f, 6.0f, 3.0f, -1.0f }, { 0.0f, 0.0f, 1.0f, 0.0f } });
+}
+
+void test_grad_hardsigmoid(void)
+{
+    act_check(&(act_case){ "hardsigmoid", hardsigmoid_new, ref_hardsigmoid, { -3.0f, 3.0f }, 2,
+                           { -3.0f, 3.0f, 0.0f, 4.0f }, { 0.0f, 0.0f, 1.0f / 6.0f, 0.0f } });
+}
+
+void test_grad_hardswish(void)
+{
+    act_check(&(act_case){ "hardswish", hardswish_new, ref_hardswish, { -3.0f, 3.0f }, 2,
+                           { -3.0f, 3.0f, 0.0f, 6.0f }, { -0.5f, 1.5f, 0.5f, 1.0f } });
+}
+
+void test_grad_sigmoid(void)
+{
+    act_check(&(act_case){ "sigmoid", sigmoid_new, ref_sigmoid, { 0.0f, 0.0f }, 0,
+                           { 0.0f, 0.0f, 0.0f, 0.0f }, { 0.0f, 0.0f, 0.0f, 0.0f } });
 }
 
 /* A chain of smooth layers under a container: no kinks to step around. */

@@ -1,8 +1,12 @@
-/* test_models_golden.c — thaw against PyTorch on one small model with
- * residual blocks and BatchNorm: logits (evaluation and training mode),
- * loss, every parameter gradient and the updated running statistics, from
- * tests/data/golden/ (written by examples/pytorch/thaw_torch.py golden,
- * PyTorch computing in float64). No Python needed here. */
+/* test_models_golden.c — thaw against PyTorch on small models: one with
+ * residual blocks and BatchNorm (golden.json), and one of MobileNet v1, v2
+ * and v3 parts (mobilenet.json: depthwise convolutions padded as
+ * TensorFlow's "same", BatchNorm with eps 1e-3, relu6, hardswish, an
+ * inverted residual with squeeze-and-excite). For each: logits (evaluation
+ * and training mode), loss, every parameter gradient and the updated
+ * running statistics, from tests/data/golden/ (written by
+ * examples/pytorch/thaw_torch.py golden and golden-mobilenet, PyTorch
+ * computing in float64). No Python needed here. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -95,23 +99,34 @@ static void golden_compare(model *m, const st_file *f, golden_worst *w)
                     name);
     }
     /* Each BatchNorm counted one more training batch. */
-    const st_tensor *tr = st_find(f, "after.stem.1.num_batches_tracked");
-    int64_t tracked = -1;
-    if (tr && tr->dtype == ST_I64 && tr->count == 1)
-        st_get_i64(f, tr, &tracked);
-    if (tracked != batchnorm2d_tracked(model_find(m, "stem.1")))
-        golden_note(w, INFINITY, "num_batches_tracked");
+    for (int s = 0; s < m->nslice; s++) {
+        const layer *l = m->slice[s].owner;
+        if (!layer_is_batchnorm(l) || s != l->slice0)
+            continue;
+        char name[ST_NAME_MAX];
+        snprintf(name, sizeof name, "after.%s.num_batches_tracked", l->path);
+        const st_tensor *tr = st_find(f, name);
+        int64_t tracked = -1;
+        if (tr && tr->dtype == ST_I64 && tr->count == 1)
+            st_get_i64(f, tr, &tracked);
+        if (tracked != batchnorm2d_tracked(l))
+            golden_note(w, INFINITY, name);
+    }
 }
 
-void test_golden_matches_pytorch(void)
+/* Loads tests/data/golden/NAME.json and compares it with EXPECT. */
+static void golden_case(const char *name, const char *expect)
 {
     thaw_err err = { 0 };
     mf_meta meta;
     model m;
     st_file f;
-    CHECKF(mf_load(&meta, &m, "tests/data/golden/golden.json", NULL, &err) == THAW_OK, "%s", err.msg);
+    char path[256];
+    snprintf(path, sizeof path, "tests/data/golden/%s.json", name);
+    CHECKF(mf_load(&meta, &m, path, NULL, &err) == THAW_OK, "%s", err.msg);
     golden_worst w = { 0, "" };
-    if (st_read(&f, "tests/data/golden/expect.safetensors", &err) == THAW_OK) {
+    snprintf(path, sizeof path, "tests/data/golden/%s", expect);
+    if (st_read(&f, path, &err) == THAW_OK) {
         golden_compare(&m, &f, &w);
         st_free(&f);
     } else {
@@ -119,6 +134,16 @@ void test_golden_matches_pytorch(void)
     }
     mf_meta_free(&meta);
     model_free(&m);
-    CHECKF(w.e <= GOLDEN_TOLERANCE, "relative error %g at %s; expected at most %g", w.e, w.where,
-           GOLDEN_TOLERANCE);
+    CHECKF(w.e <= GOLDEN_TOLERANCE, "%s: relative error %g at %s; expected at most %g", name, w.e,
+           w.where, GOLDEN_TOLERANCE);
+}
+
+void test_golden_matches_pytorch(void)
+{
+    golden_case("golden", "expect.safetensors");
+}
+
+void test_golden_mobilenet_matches_pytorch(void)
+{
+    golden_case("mobilenet", "mobilenet_expect.safetensors");
 }

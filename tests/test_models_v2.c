@@ -122,7 +122,8 @@ void test_mf_v2_shipped_round_trip(void)
 }
 
 /* A version 2 tree holding every layer type: MobileNet-style inverted
- * residual, squeeze-and-excite gate, a basic block with a shortcut. */
+ * residual (a depthwise convolution padded as TensorFlow's "same"),
+ * squeeze-and-excite gate, a basic block with a shortcut. */
 static const char v2_every_type[] =
     "{\"format\": \"thaw-model\", \"version\": 2, \"weights\": \"every.safetensors\","
     " \"input\": {\"channels\": 2, \"height\": 8, \"width\": 8, \"mean\": [0, 0], \"std\": [1, 1]},"
@@ -135,11 +136,20 @@ static const char v2_every_type[] =
     "      {\"name\": \"0\", \"type\": \"conv2d\", \"in_channels\": 4, \"out_channels\": 8, \"kernel_size\": 1},"
     "      {\"name\": \"1\", \"type\": \"batchnorm2d\", \"num_features\": 8},"
     "      {\"name\": \"2\", \"type\": \"silu\"},"
+    "      {\"name\": \"dw\", \"type\": \"conv2d\", \"in_channels\": 8, \"out_channels\": 8,"
+    "       \"kernel_size\": 3, \"groups\": 8, \"pad_top\": 1, \"pad_bottom\": 1, \"pad_left\": 0,"
+    "       \"pad_right\": 2, \"bias\": false},"
+    "      {\"name\": \"act\", \"type\": \"hardswish\"},"
+    "      {\"name\": \"clip\", \"type\": \"relu6\"},"
     "      {\"name\": \"se\", \"type\": \"gate\", \"branch\": ["
     "        {\"name\": \"avgpool\", \"type\": \"avgpool\"},"
     "        {\"name\": \"fc1\", \"type\": \"conv2d\", \"in_channels\": 8, \"out_channels\": 2, \"kernel_size\": 1},"
     "        {\"name\": \"relu\", \"type\": \"relu\"},"
-    "        {\"name\": \"fc2\", \"type\": \"conv2d\", \"in_channels\": 2, \"out_channels\": 8, \"kernel_size\": 1}]},"
+    "        {\"name\": \"fc2\", \"type\": \"conv2d\", \"in_channels\": 2, \"out_channels\": 8, \"kernel_size\": 1},"
+    "        {\"name\": \"gate\", \"type\": \"hardsigmoid\"}]},"
+    "      {\"name\": \"se2\", \"type\": \"gate\", \"branch\": ["
+    "        {\"name\": \"avgpool\", \"type\": \"avgpool\"},"
+    "        {\"name\": \"sig\", \"type\": \"sigmoid\"}]},"
     "      {\"name\": \"3\", \"type\": \"conv2d\", \"in_channels\": 8, \"out_channels\": 4, \"kernel_size\": 1}]}]},"
     "  {\"name\": \"block\", \"type\": \"residual\", \"activation\": \"relu\", \"body\": ["
     "    {\"name\": \"conv1\", \"type\": \"conv2d\", \"in_channels\": 4, \"out_channels\": 6,"
@@ -195,6 +205,49 @@ void test_mf_v2_every_type(void)
 done:;
 }
 
+/* A convolution's groups and padding per side are written only where they
+ * differ from their defaults (1; `padding`), so that a file from before
+ * they existed saves as it was; they read back as written. */
+static const char v2_conv_keys[] =
+    "{\"format\": \"thaw-model\", \"version\": 2, \"weights\": \"c.safetensors\","
+    " \"input\": {\"channels\": 2, \"height\": 8, \"width\": 8, \"mean\": [0, 0], \"std\": [1, 1]},"
+    " \"classes\": [\"a\", \"b\"],"
+    " \"architecture\": {\"type\": \"sequential\", \"layers\": ["
+    "  {\"name\": \"plain\", \"type\": \"conv2d\", \"in_channels\": 2, \"out_channels\": 4,"
+    "   \"kernel_size\": 3, \"padding\": 1, \"groups\": 1, \"pad_left\": 1},"
+    "  {\"name\": \"dw\", \"type\": \"conv2d\", \"in_channels\": 4, \"out_channels\": 4,"
+    "   \"kernel_size\": 3, \"stride\": 2, \"padding\": 1, \"pad_bottom\": 2, \"groups\": 4},"
+    "  {\"name\": \"pool\", \"type\": \"avgpool\"}, {\"name\": \"flat\", \"type\": \"flatten\"},"
+    "  {\"name\": \"head\", \"type\": \"linear\", \"in_features\": 4, \"out_features\": 2}]}}";
+
+void test_mf_v2_conv_keys_only_when_needed(void)
+{
+    thaw_err err = { 0 };
+    mf_meta meta, back;
+    char *text = NULL;
+    size_t len = 0;
+    CHECKF(mf_parse(&meta, v2_conv_keys, sizeof v2_conv_keys - 1, "c.json", &err) == THAW_OK, "%s",
+           err.msg);
+    int rc = mf_print(&meta, NULL, "c.safetensors", &text, &len, &err);
+    const char *dw = rc == THAW_OK ? strstr(text, "\"dw\"") : NULL;
+    int reread = dw && mf_parse(&back, text, len, "c.json", &err) == THAW_OK;
+    int same = reread;
+    for (int i = 0; same && i < 2; i++)
+        same = !memcmp(meta.arch->child[i].hp, back.arch->child[i].hp, sizeof meta.arch->child[i].hp);
+    if (reread)
+        mf_meta_free(&back);
+    mf_meta_free(&meta);
+    EXPECTF(dw, "%s", err.msg);
+    /* The plain convolution says nothing new; the depthwise one says its
+     * groups and the side that differs. */
+    EXPECTF(strstr(text, "\"groups\"") > dw && strstr(text, "\"pad_bottom\"") > dw &&
+            !strstr(text, "\"pad_top\"") && !strstr(text, "\"pad_left\"") &&
+            !strstr(text, "\"pad_right\""), "%s", text);
+    EXPECTF(same, "%s", err.msg);
+done:
+    free(text);
+}
+
 /* The architecture node `node_json` inside a minimal version 2 file fails
  * to parse or build with a message holding `want`. */
 static void v2_refused(const char *node_json, const char *want)
@@ -243,6 +296,10 @@ void test_mf_v2_bad_containers(void)
     v2_refused("{\"name\": \"g\", \"type\": \"gate\", \"branch\": [{\"name\": \"f\", \"type\": "
                "\"conv2d\", \"in_channels\": 2, \"out_channels\": 3, \"kernel_size\": 1}]}",
                "gate g: the branch gives 3x4x4; expected 2x1x1 or 2x4x4");
+    v2_refused("{\"name\": \"dw\", \"type\": \"conv2d\", \"in_channels\": 2, \"out_channels\": 3, "
+               "\"kernel_size\": 3, \"groups\": 2}",
+               "architecture.layers[0].groups: layer 'dw' (conv2d): groups = 2: expected a divisor "
+               "of both in_channels (2) and out_channels (3)");
     v2_refused("{\"name\": \"s\", \"type\": \"silu\", \"body\": []}",
                "architecture.layers[0]: unknown key 'body'; expected one of: name, type");
 }

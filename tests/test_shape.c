@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "model.h"
+#include "registry.h"
 #include "test.h"
 
 /* Builds root on `in`; returns model_build's code, the message in err. */
@@ -66,6 +67,32 @@ void test_shape_conv_channels(void)
     CHECK(err.code == THAW_ESHAPE);
     CHECKF(strstr(err.msg, "features.conv2") && strstr(err.msg, "features.conv1"), "%s", err.msg);
     CHECKF(strstr(err.msg, "16") && strstr(err.msg, "32"), "%s", err.msg);
+}
+
+/* Groups must divide both channel counts; the message names the layer. A
+ * kernel that does not fit its uneven padding says the padding per side. */
+void test_shape_conv_groups(void)
+{
+    thaw_err err = { 0 };
+    const layer_ops *conv = layer_type_find("conv2d");
+    double hp[LAYER_HP_MAX] = { 8, 12, 3, 1, 1, 1, 3, 1, 1, 1, 1 };
+    CHECK(conv && layer_create(conv, "dw", hp, &err) == NULL && err.code == THAW_EINVAL);
+    CHECKF(strstr(err.msg, "layer 'dw'") && strstr(err.msg, "groups = 3") &&
+           strstr(err.msg, "in_channels (8)") && strstr(err.msg, "out_channels (12)"), "%s", err.msg);
+    int bad = -1;
+    CHECK(layer_hp_check(conv, hp, &bad, NULL) == THAW_EINVAL && bad == layer_hp_index(conv, "groups"));
+    hp[6] = 4;
+    layer *ok = layer_create(conv, "dw", hp, &err);
+    CHECK(ok);
+    layer_free(ok);
+    CHECK(conv2d_grouped_new("dw", 6, 6, 3, 1, 4, (const int[4]){ 1, 1, 1, 1 }, 0) == NULL);
+    CHECK(conv2d_grouped_new("dw", 6, 6, 3, 1, 6, (const int[4]){ 0, -1, 0, 1 }, 0) == NULL);
+    layer *root = chain(conv2d_grouped_new("dw", 2, 2, 5, 1, 2, (const int[4]){ 0, 1, 2, 0 }, 0),
+                        avgpool_new("pool"), linear_new("head", 2, 2, 1), NULL);
+    CHECK(root);
+    CHECK(try_build(root, (shape3){ 2, 3, 3 }, &err) == THAW_ESHAPE);
+    CHECKF(strstr(err.msg, "dw") && strstr(err.msg, "padding top 0, bottom 1, left 2, right 0"), "%s",
+           err.msg);
 }
 
 /* A conv that does not fit what a residual block gives; and a block that

@@ -261,8 +261,8 @@ int app_build_plan(app *a, thaw_err *err)
         return err->code;
     a->have_data = 1;
     if (a->task.split[TASK_VAL].n == 0)
-        return thaw_fail(err, THAW_EINVAL, "data %s has no validation images; add val=N (for "
-                         "example val=50)", a->data_spec);
+        return thaw_fail(err, THAW_EINVAL, "data %s has no validation images (its classes are too "
+                         "small to spare any); add val=N", a->data_spec);
     int keep_head = same_classes(&a->source_meta, &a->task);
     mf_load_opts o = { .classes = a->task.nclass, .fresh_head = !keep_head, .seed = a->set.seed };
     if (mf_load(&a->meta, &a->plan, a->model_path, &o, err))

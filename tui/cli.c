@@ -81,6 +81,31 @@ int cli_exec(app *a, cli_out *c, const char *line)
     return rc;
 }
 
+#define DEFAULT_MODEL "models/fashion-resnet.json"
+#define DEFAULT_DATA "fashion:classes=5-9,shots=20,val=50"
+#define FALLBACK_MODEL "models/shapes-resnet.json"
+#define FALLBACK_DATA "shapes:classes=0-4,shots=20,val=50"
+
+int cli_load_default(app *a, const char *model_file, const char *data, int *fallback, thaw_err *err)
+{
+    char line[8192];
+    *fallback = 0;
+    snprintf(line, sizeof line, "load model \"%s\"", model_file ? model_file : DEFAULT_MODEL);
+    if (app_exec(a, line, err))
+        return err->code;
+    snprintf(line, sizeof line, "load data \"%s\"", data ? data : DEFAULT_DATA);
+    if (app_exec(a, line, err) == THAW_OK)
+        return THAW_OK;
+    if (model_file || data || err->code != THAW_ENOTFOUND)
+        return err->code;
+    thaw_err why = *err;
+    if (app_exec(a, "load model \"" FALLBACK_MODEL "\"", err) ||
+        app_exec(a, "load data \"" FALLBACK_DATA "\"", err))
+        return thaw_fail(err, err->code, "%s; %s", why.msg, err->msg);
+    *fallback = 1;
+    return THAW_OK;
+}
+
 double cli_epochs_to_95(const app *a, int scratch)
 {
     double final = scratch ? a->final.scratch_val_acc : a->final.val_acc;

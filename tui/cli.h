@@ -37,6 +37,15 @@ int cli_exec(app *a, cli_out *c, const char *line);
  * FILE:LINE: why at the first failing line. The exit status. */
 int cli_run_file(const char *path, const char *const *first);
 
+/* The workbench's opening: model (NULL: models/fashion-resnet.json) and
+ * data (NULL: classes 5-9 of Fashion-MNIST, 20 shots); when neither was
+ * asked for and Fashion-MNIST is not installed, shapes-resnet on the
+ * synthetic shapes, with *fallback set to 1 (the caller says so). The
+ * first failing load's status, err saying why. */
+int cli_load_default(app *a, const char *model_file, const char *data, int *fallback, thaw_err *err);
+#define CLI_FALLBACK_NOTE "Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist): " \
+                          "showing shapes-resnet on the synthetic shapes"
+
 /* Epochs until the accuracy series first reached 95% of its final value
  * (scratch selects the baseline's); NaN without a final evaluation. */
 double cli_epochs_to_95(const app *a, int scratch);

@@ -51,11 +51,17 @@ static void print_task(const task *t, double secs)
     printf("cut       seed %llu: ", t->seed);
     if (t->spec.shots)
         printf("%d shots and %d validation images per class; the rest is the unlabelled pool\n",
-               t->spec.shots, t->spec.val);
-    else if (t->spec.val)
+               t->spec.shots, t->count[TASK_VAL * t->nclass]);
+    else if (t->spec.val_given && t->spec.val)
         printf("%d validation images per class; every other training image trains\n", t->spec.val);
+    else if (t->spec.val_given)
+        printf("every training image trains; no validation set (val=0)\n");
     else
-        printf("every training image trains; no validation set\n");
+        printf("every training image but the validation images trains\n");
+    if (!t->spec.val_given)
+        printf("          validation: no val= given, so %d per class by default (%s, at most %d; "
+               "val=N sets it)\n", t->count[TASK_VAL * t->nclass],
+               t->spec.shots ? "as many as the shots" : "a fifth of each class", TASK_DEFAULT_VAL_MAX);
     if (t->spec.test && strcmp(t->spec.source, "shapes"))
         printf("test      the first %d test images of each class\n", t->spec.test);
     printf("images    %dx%dx%d float32, normalised with ", g->in.c, g->in.h, g->in.w);

@@ -133,15 +133,13 @@ int cmd_repl(int argc, char **argv)
     app a;
     app_out out = tty ? (app_out){ .ctx = &c, .say = repl_say } : cli_app_out(&c);
     app_init(&a, &out, !tty);
-    char line[8192];
-    if (model_file) {
-        snprintf(line, sizeof line, "load model \"%s\"", model_file);
-        cli_exec(&a, &c, line);
-    }
-    if (data) {
-        snprintf(line, sizeof line, "load data \"%s\"", data);
-        cli_exec(&a, &c, line);
-    }
+    /* The workbench's model and task unless told otherwise. */
+    thaw_err err = {0};
+    int fallback;
+    if (cli_load_default(&a, model_file, data, &fallback, &err))
+        out.say(out.ctx, APP_WARN, err.msg);
+    else if (fallback)
+        out.say(out.ctx, APP_WARN, CLI_FALLBACK_NOTE);
     if (!tty) {
         int rc = repl_lines(&a);
         app_free(&a);

@@ -1,5 +1,8 @@
 /* panel_lrbar.c — beside each row of the layer tree, its learning rate as a
- * bar on a log scale from 1e-6 to 1: how the rates fall with depth. */
+ * bar on a log scale: how the rates fall with depth. The scale runs from
+ * the highest rate shown (a full bar) down two decades below it, or to the
+ * lowest rate shown when that is further, and bars end in eighths of a
+ * cell under UTF-8, so a layer decay of 0.5 per group is a visible slope. */
 #include <curses.h>
 #include <math.h>
 
@@ -16,18 +19,34 @@ static void lrbar_draw(ui_panel *p, layout_rect r)
     attroff(A_BOLD);
     if (r.w < 2)
         return;
+    double hi = 0, lo = INFINITY;
+    for (int i = 0; i < u->nrow_lr; i++) {
+        double lr = u->row_lr[i];
+        if (!isnan(lr) && lr > 0) {
+            hi = lr > hi ? lr : hi;
+            lo = lr < lo ? lr : lo;
+        }
+    }
+    if (hi <= 0)
+        return;
+    lo = lo < hi / 100 ? lo : hi / 100;
+    double span = log10(hi) - log10(lo);
+    static const char *const eighth[8] = { "", "▏", "▎", "▍", "▌", "▋", "▊", "▉" };
+    int steps = screen_utf8() ? 8 : 1;
+    attron(screen_color(SCREEN_S2));
     for (int i = 0; i < u->nrow_lr; i++) {
         double lr = u->row_lr[i];
         if (isnan(lr) || lr <= 0)
             continue;
-        double f = (log10(lr) + 6.0) / 6.0;
-        f = f < 0 ? 0 : f > 1 ? 1 : f;
-        int n = (int)lround(f * r.w);
-        attron(screen_color(SCREEN_S2));
-        for (int k = 0; k < n; k++)
-            mvaddstr(r.y + 1 + i, r.x + k, screen_glyph("▬", "="));
-        attroff(screen_color(SCREEN_S2));
+        double f = (log10(lr) - log10(lo)) / span;
+        int n = (int)lround((f < 0 ? 0 : f > 1 ? 1 : f) * (r.w - 1) * steps);   /* a blank column before the plots */
+        n = n < 1 ? 1 : n;
+        for (int k = 0; k < n / steps; k++)
+            mvaddstr(r.y + 1 + i, r.x + k, screen_glyph("█", "="));
+        if (n % steps)
+            mvaddstr(r.y + 1 + i, r.x + n / steps, eighth[n % steps]);
     }
+    attroff(screen_color(SCREEN_S2));
 }
 
 const ui_panel_ops ui_lrbar_panel = {

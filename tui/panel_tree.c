@@ -139,8 +139,8 @@ static void cell_text(char *cell, size_t cap, const ui *u, const node *n, const 
         snprintf(cell, cap, "%s", v->frozen < 0 ? none : v->frozen == 1 ? screen_glyph("❄", "*") :
                  v->frozen == 2 ? screen_glyph("◐", "~") : screen_glyph("✓", "+"));
         break;
-    case LAYOUT_COL_LR:
-        if (v->frozen < 0)
+    case LAYOUT_COL_LR:   /* a frozen layer's rate does nothing until it thaws */
+        if (v->frozen < 0 || v->frozen == 1)
             snprintf(cell, cap, "%s", none);
         else if (isnan(v->lr))
             snprintf(cell, cap, "mixed");

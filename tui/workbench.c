@@ -28,10 +28,6 @@
 #include "runlog.h"
 #include "screen.h"
 
-#define DEFAULT_MODEL "models/fashion-resnet.json"
-#define DEFAULT_DATA "fashion:classes=5-9,shots=20,val=50"
-#define FALLBACK_MODEL "models/shapes-resnet.json"
-#define FALLBACK_DATA "shapes:classes=0-4,shots=20,val=50"
 
 typedef struct wb {
     ui u;
@@ -491,31 +487,14 @@ static void write_stats(const wb *w)
 
 static int load_default(wb *w, const wb_opts *o)
 {
-    char line[8192];
-    const char *model_file = o->model ? o->model : DEFAULT_MODEL;
-    const char *data = o->data ? o->data : DEFAULT_DATA;
     thaw_err err = {0};
-    snprintf(line, sizeof line, "load model \"%s\"", model_file);
-    if (app_exec(&w->u.a, line, &err)) {
+    int fallback;
+    if (cli_load_default(&w->u.a, o->model, o->data, &fallback, &err)) {
         fprintf(stderr, "thaw: %s\n", err.msg);
         return 1;
     }
-    snprintf(line, sizeof line, "load data \"%s\"", data);
-    if (app_exec(&w->u.a, line, &err) == THAW_OK)
-        return 0;
-    if (o->model || o->data || err.code != THAW_ENOTFOUND) {
-        fprintf(stderr, "thaw: %s\n", err.msg);
-        return 1;
-    }
-    /* No Fashion-MNIST here: the synthetic shapes, and say so. */
-    thaw_err err2 = {0};
-    if (app_exec(&w->u.a, "load model \"" FALLBACK_MODEL "\"", &err2) ||
-        app_exec(&w->u.a, "load data \"" FALLBACK_DATA "\"", &err2)) {
-        fprintf(stderr, "thaw: %s\nthaw: %s\n", err.msg, err2.msg);
-        return 1;
-    }
-    ui_message(&w->u, 1, "Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist): "
-               "showing shapes-resnet on the synthetic shapes");
+    if (fallback)
+        ui_message(&w->u, 1, "%s", CLI_FALLBACK_NOTE);
     return 0;
 }
 
@@ -541,7 +520,8 @@ static int line_mode(const wb_opts *o)
     }
     char *argv[4] = { "repl", NULL, NULL, NULL };
     int argc = 1;
-    argv[argc++] = (char *)(o->model ? o->model : DEFAULT_MODEL);
+    if (o->model)
+        argv[argc++] = (char *)o->model;
     if (o->data) {
         argv[argc++] = "--data";
         argv[argc++] = (char *)o->data;

@@ -4,6 +4,7 @@ writes the golden fixture thaw's tests compare against.
     python3 thaw_torch.py to-thaw STATE_DICT.pt MODEL.json [--like OTHER.json] [--size H W]
     python3 thaw_torch.py to-torch MODEL.json STATE_DICT.pt
     python3 thaw_torch.py golden FOLDER
+    python3 thaw_torch.py golden-mobilenet FOLDER
 
 to-thaw   a PyTorch state_dict (torch.save of model.state_dict(), or of the
           model) into MODEL.json + MODEL.safetensors. The architecture is
@@ -16,6 +17,12 @@ to-torch  a thaw model into a state_dict file that load_state_dict accepts
 golden    a small model with residual blocks and BatchNorm, an input batch,
           and PyTorch's logits, loss, parameter gradients and updated running
           statistics for it, computed in float64 (tests/data/golden/).
+golden-mobilenet  the same for a small model of MobileNet v1, v2 and v3 parts
+          (mobilenet.json: depthwise and grouped convolutions, TensorFlow's
+          "same" padding, relu6, hardswish, an inverted residual and a
+          squeeze-and-excite gate), and layers.safetensors: the activations
+          (their kinks included) and convolutions one by one, straight from
+          torch.nn.functional rather than through this bridge.
 
 Needs PyTorch (Debian: apt-get install python3-torch, then run with
 /usr/bin/python3). safetensors files are read and written here directly:
@@ -171,6 +178,23 @@ class FlatLinear(nn.Linear):
         return super().forward(x.reshape(x.shape[0], -1)).reshape(x.shape[0], -1, 1, 1)
 
 
+class SidePaddedConv2d(nn.Conv2d):
+    """thaw's conv2d: padding per side (top, bottom, left, right), as
+    nn.ZeroPad2d before a convolution would add it, but keeping the
+    convolution's own tensor names; even padding is nn.Conv2d's own."""
+
+    def __init__(self, cin, cout, k, stride, sides, groups, bias):
+        top, bottom, left, right = sides
+        even = top == bottom and left == right
+        super().__init__(cin, cout, k, stride, (top, left) if even else 0, groups=groups, bias=bias)
+        self.sides = None if even else (left, right, top, bottom)   # F.pad's order
+
+    def forward(self, x):
+        if self.sides is not None:
+            x = nn.functional.pad(x, self.sides)
+        return super().forward(x)
+
+
 def build(node):
     t = node["type"]
     if t == "sequential":
@@ -184,9 +208,20 @@ def build(node):
         return Gate(node["branch"])
     if t == "silu":
         return nn.SiLU()
+    if t == "relu6":
+        return nn.ReLU6()
+    if t == "hardswish":
+        return nn.Hardswish()
+    if t == "hardsigmoid":
+        return nn.Hardsigmoid()
+    if t == "sigmoid":
+        return nn.Sigmoid()
     if t == "conv2d":
-        return nn.Conv2d(node["in_channels"], node["out_channels"], node["kernel_size"],
-                         node.get("stride", 1), node.get("padding", 0), bias=node.get("bias", True))
+        pad = node.get("padding", 0)
+        sides = [node.get(k, pad) for k in ("pad_top", "pad_bottom", "pad_left", "pad_right")]
+        return SidePaddedConv2d(node["in_channels"], node["out_channels"], node["kernel_size"],
+                                node.get("stride", 1), sides, node.get("groups", 1),
+                                bias=node.get("bias", True))
     if t == "batchnorm2d":
         return nn.BatchNorm2d(node["num_features"], node.get("eps", 1e-5), node.get("momentum", 0.1))
     if t == "relu":
@@ -321,16 +356,9 @@ GOLDEN_ARCH = {"type": "sequential", "layers": [
     {"name": "head", "type": "linear", "in_features": 16, "out_features": 5, "bias": True}]}
 
 
-def golden(args):
-    torch.manual_seed(1)
-    os.makedirs(args.folder, exist_ok=True)
-    meta = {"input": {"channels": 3, "height": 8, "width": 8, "mean": [0, 0, 0], "std": [1, 1, 1]},
-            "classes": ["a", "b", "c", "d", "e"],
-            "provenance": {"dataset": "random", "seed": 1},
-            "architecture": GOLDEN_ARCH}
-    net = ThawNet(GOLDEN_ARCH)
-    # BatchNorm away from its identity start, so scale, shift and the running
-    # statistics all matter.
+def golden_bn(net):
+    """BatchNorm away from its identity start, so scale, shift and the
+    running statistics all matter."""
     for m in net.modules():
         if isinstance(m, nn.BatchNorm2d):
             m.weight.data.uniform_(0.5, 1.5)
@@ -338,10 +366,12 @@ def golden(args):
             m.running_mean.uniform_(-0.3, 0.3)
             m.running_var.uniform_(0.5, 2.0)
             m.num_batches_tracked.fill_(5)
-    save_thaw(os.path.join(args.folder, "golden.json"), meta, net)
 
-    x = torch.randn(4, 3, 8, 8)
-    y = torch.tensor([0, 3, 1, 4])
+
+def golden_expect(net, x, y):
+    """net's logits (evaluation and training mode), loss, parameter gradients
+    and the running statistics after the training pass, in float64; net
+    becomes float64."""
     net64 = net.double()
     net64.eval()
     with torch.no_grad():
@@ -350,7 +380,6 @@ def golden(args):
     logits = net64(x.double())
     loss = nn.functional.cross_entropy(logits, y)
     loss.backward()
-
     expect = {"input": x, "labels": y.to(torch.int64),
               "logits_eval": logits_eval.float(), "logits": logits.detach().float(),
               "loss": loss.detach().float().reshape(())}
@@ -358,7 +387,149 @@ def golden(args):
         expect["grad." + name] = p.grad.float()
     for name, b in net64.named_buffers():
         expect["after." + name] = b.to(torch.int64) if name.endswith("num_batches_tracked") else b.float()
-    write_safetensors(os.path.join(args.folder, "expect.safetensors"), expect)
+    return expect
+
+
+def golden(args):
+    torch.manual_seed(1)
+    os.makedirs(args.folder, exist_ok=True)
+    meta = {"input": {"channels": 3, "height": 8, "width": 8, "mean": [0, 0, 0], "std": [1, 1, 1]},
+            "classes": ["a", "b", "c", "d", "e"],
+            "provenance": {"dataset": "random", "seed": 1},
+            "architecture": GOLDEN_ARCH}
+    net = ThawNet(GOLDEN_ARCH)
+    golden_bn(net)
+    save_thaw(os.path.join(args.folder, "golden.json"), meta, net)
+    x = torch.randn(4, 3, 8, 8)
+    y = torch.tensor([0, 3, 1, 4])
+    write_safetensors(os.path.join(args.folder, "expect.safetensors"), golden_expect(net, x, y))
+
+
+def conv_bn_act(name, cin, cout, k, stride, groups, sides, act):
+    """conv (no bias) - BatchNorm (eps 1e-3, as Keras) - act, as a sequential."""
+    top, bottom, left, right = sides
+    return {"name": name, "type": "sequential", "layers": [
+        {"name": "0", "type": "conv2d", "in_channels": cin, "out_channels": cout,
+         "kernel_size": k, "stride": stride, "padding": 0, "bias": False, "groups": groups,
+         "pad_top": top, "pad_bottom": bottom, "pad_left": left, "pad_right": right},
+        {"name": "1", "type": "batchnorm2d", "num_features": cout, "eps": 1e-3, "momentum": 0.1},
+        {"name": "2", "type": act}]}
+
+
+SAME_S2, SAME_S1 = (0, 1, 0, 1), (1, 1, 1, 1)   # TensorFlow's "same" for a 3x3 kernel
+
+MOBILENET_ARCH = {"type": "sequential", "layers": [
+    # MobileNet v1: a strided stem, then depthwise 3x3 stride 2 and pointwise 1x1.
+    conv_bn_act("conv1", 3, 8, 3, 2, 1, SAME_S2, "relu6"),
+    conv_bn_act("conv_dw_1", 8, 8, 3, 2, 8, SAME_S2, "relu6"),
+    conv_bn_act("conv_pw_1", 8, 16, 1, 1, 1, (0, 0, 0, 0), "relu6"),
+    # MobileNet v2/v3: an inverted residual (expand, depthwise, squeeze-and-
+    # excite, project; the identity shortcut, no activation after the sum).
+    {"name": "block1", "type": "residual", "activation": "none", "body": [
+        conv_bn_act("expand", 16, 32, 1, 1, 1, (0, 0, 0, 0), "hardswish"),
+        conv_bn_act("depthwise", 32, 32, 3, 1, 32, SAME_S1, "hardswish"),
+        {"name": "se", "type": "gate", "branch": [
+            {"name": "avgpool", "type": "avgpool"},
+            {"name": "fc1", "type": "conv2d", "in_channels": 32, "out_channels": 8,
+             "kernel_size": 1, "stride": 1, "padding": 0, "bias": True},
+            {"name": "relu", "type": "relu"},
+            {"name": "fc2", "type": "conv2d", "in_channels": 8, "out_channels": 32,
+             "kernel_size": 1, "stride": 1, "padding": 0, "bias": True},
+            {"name": "scale", "type": "hardsigmoid"}]},
+        {"name": "project", "type": "sequential", "layers": [
+            {"name": "0", "type": "conv2d", "in_channels": 32, "out_channels": 16,
+             "kernel_size": 1, "stride": 1, "padding": 0, "bias": False},
+            {"name": "1", "type": "batchnorm2d", "num_features": 16, "eps": 1e-3,
+             "momentum": 0.1}]}]},
+    # A grouped convolution (two groups) with a depth multiplier of two in a
+    # depthwise one, and a sigmoid-gated squeeze.
+    conv_bn_act("mix", 16, 16, 3, 1, 2, SAME_S1, "relu6"),
+    conv_bn_act("dw2", 16, 32, 3, 1, 16, SAME_S1, "hardswish"),
+    {"name": "se2", "type": "gate", "branch": [
+        {"name": "avgpool", "type": "avgpool"},
+        {"name": "fc", "type": "conv2d", "in_channels": 32, "out_channels": 32,
+         "kernel_size": 1, "stride": 1, "padding": 0, "bias": True},
+        {"name": "sigmoid", "type": "sigmoid"}]},
+    {"name": "pool", "type": "avgpool"},
+    {"name": "flat", "type": "flatten"},
+    {"name": "head", "type": "linear", "in_features": 32, "out_features": 5, "bias": True}]}
+
+# (in, out, kernel, stride, groups, (top, bottom, left, right), bias, height, width)
+GOLDEN_CONVS = [
+    (4, 4, 3, 2, 4, (0, 1, 0, 1), True, 9, 8),     # depthwise, TensorFlow "same" at stride 2
+    (3, 6, 3, 1, 3, (1, 1, 1, 1), True, 7, 7),     # depthwise, two filters per channel
+    (4, 6, 3, 1, 2, (1, 1, 1, 1), False, 6, 7),    # two groups
+    (8, 8, 3, 1, 1, (1, 2, 0, 1), True, 6, 6),     # uneven padding
+    (4, 4, 5, 2, 4, (2, 2, 2, 2), False, 9, 9),    # depthwise 5x5, stride 2
+]
+
+ACTIVATIONS = {"relu6": nn.functional.relu6, "hardswish": nn.functional.hardswish,
+               "hardsigmoid": nn.functional.hardsigmoid, "sigmoid": torch.sigmoid}
+
+
+def scalar_grad(f, x, dy):
+    """The gradient of f at x (float32) for output gradient dy, one value at a
+    time: ATen's scalar kernels. torch 1.13's vectorised CPU hardswish
+    backward gives 1 at x = 3 where its scalar and CUDA kernels (and later
+    CPU releases, pytorch/pytorch#136345) give 3/2; thaw follows the latter."""
+    dx = torch.empty(x.numel())
+    for i, (xi, gi) in enumerate(zip(x.flatten(), dy.flatten())):
+        t = xi.reshape(1).clone().requires_grad_()
+        f(t).backward(gi.reshape(1))
+        dx[i] = t.grad[0]
+    return dx.reshape(x.shape)
+
+
+def golden_layers():
+    """Each activation on random values and on its kinks, and each of
+    GOLDEN_CONVS, with a random output gradient: y and the gradients. The
+    activations in float32 (their gradients at the kinks are PyTorch's
+    choices), the convolutions in float64."""
+    out = {}
+    kinks = torch.tensor([-3.0, 0.0, 3.0, 6.0, -6.0, 1e-7, 2.5, -2.5])
+    for name, f in ACTIVATIONS.items():
+        x = torch.cat([kinks, torch.randn(40) * 4]).reshape(2, 3, 2, 4)
+        dy = torch.randn(2, 3, 2, 4)
+        out.update({"act.%s.x" % name: x, "act.%s.dy" % name: dy,
+                    "act.%s.y" % name: f(x), "act.%s.dx" % name: scalar_grad(f, x, dy)})
+    for i, (cin, cout, k, stride, groups, sides, bias, h, w) in enumerate(GOLDEN_CONVS):
+        top, bottom, left, right = sides
+        x = torch.randn(2, cin, h, w)
+        wt = torch.randn(cout, cin // groups, k, k) * 0.5
+        b = torch.randn(cout) if bias else None
+        x64 = x.double().requires_grad_()
+        w64 = wt.double().requires_grad_()
+        b64 = b.double().requires_grad_() if bias else None
+        y = nn.functional.conv2d(nn.functional.pad(x64, (left, right, top, bottom)), w64, b64,
+                                 stride, 0, 1, groups)
+        dy = torch.randn(y.shape)
+        y.backward(dy.double())
+        at = "conv.%d." % i
+        out[at + "hp"] = torch.tensor([cin, cout, k, stride, groups, top, bottom, left, right,
+                                       int(bias), h, w], dtype=torch.int64)
+        out.update({at + "x": x, at + "weight": wt, at + "dy": dy, at + "y": y.detach().float(),
+                    at + "dx": x64.grad.float(), at + "dweight": w64.grad.float()})
+        if bias:
+            out.update({at + "bias": b, at + "dbias": b64.grad.float()})
+    return out
+
+
+def golden_mobilenet(args):
+    torch.manual_seed(16)
+    os.makedirs(args.folder, exist_ok=True)
+    meta = {"input": {"channels": 3, "height": 16, "width": 16, "mean": [0.5, 0.5, 0.5],
+                      "std": [0.5, 0.5, 0.5]},
+            "classes": ["a", "b", "c", "d", "e"],
+            "provenance": {"dataset": "random", "seed": 16},
+            "architecture": MOBILENET_ARCH}
+    net = ThawNet(MOBILENET_ARCH)
+    golden_bn(net)
+    save_thaw(os.path.join(args.folder, "mobilenet.json"), meta, net)
+    x = torch.randn(4, 3, 16, 16)
+    y = torch.tensor([2, 0, 4, 1])
+    write_safetensors(os.path.join(args.folder, "mobilenet_expect.safetensors"),
+                      golden_expect(net, x, y))
+    write_safetensors(os.path.join(args.folder, "layers.safetensors"), golden_layers())
 
 
 def main():
@@ -377,6 +548,9 @@ def main():
     g = sub.add_parser("golden", help="the golden fixture for thaw's tests")
     g.add_argument("folder")
     g.set_defaults(run=golden)
+    g = sub.add_parser("golden-mobilenet", help="the MobileNet parts' fixtures for thaw's tests")
+    g.add_argument("folder")
+    g.set_defaults(run=golden_mobilenet)
     args = ap.parse_args()
     args.run(args)
 

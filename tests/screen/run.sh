@@ -325,6 +325,51 @@ check_training() {
     stop $s
 }
 
+# Layer-wise decay 0.5 (key 5) is a slope in the rate bars: each group's
+# bar shorter than the one above it, in eighths of a cell; a frozen layer's
+# rate reads "–" (strategy 1 freezes the body).
+bar_eighths() {   # bar_eighths LINE -> the bar's length in eighths of a cell
+    local bar last
+    bar=$(sed 's/[^█▏▎▍▌▋▊▉]//g' <<<"$1")
+    [ -z "$bar" ] && { echo 0; return; }
+    last=${bar: -1}
+    case $last in
+        █) echo $((${#bar} * 8)) ;;
+        ▏) echo $(((${#bar} - 1) * 8 + 1)) ;; ▎) echo $(((${#bar} - 1) * 8 + 2)) ;;
+        ▍) echo $(((${#bar} - 1) * 8 + 3)) ;; ▌) echo $(((${#bar} - 1) * 8 + 4)) ;;
+        ▋) echo $(((${#bar} - 1) * 8 + 5)) ;; ▊) echo $(((${#bar} - 1) * 8 + 6)) ;;
+        ▉) echo $(((${#bar} - 1) * 8 + 7)) ;;
+    esac
+}
+check_lrbar_slope() {
+    wanted lrbar || return 0
+    local s=lrb bad="" prev=-1 name line n
+    start $s 120 40 C.UTF-8 -- "$MODEL" --data "$DATA"
+    if ! wait_for $s "$FOOTER"; then
+        fail lrbar_decay_slope "thaw never drew its first frame"
+        stop $s
+        return
+    fi
+    keys $s 5
+    until_ok 5 has $s "0.00062" || bad="layer decay did not set stem's rate to 0.000625;"
+    for name in stem stage1 stage2 stage3 head; do
+        line=$(capture $s | grep -m1 "^[▸▾ ] $name ")
+        n=$(bar_eighths "${line:70}")
+        [ "$n" -gt "$prev" ] || bad="$bad $name's bar ($n/8) is not longer than the one above it ($prev/8);"
+        prev=$n
+    done
+    capture $s >"$TMP/screen.txt"
+    verdict lrbar_decay_slope "$bad" "" "$TMP/screen.txt"
+    keys $s 1
+    if until_ok 5 has $s "▸ stem" && until_ok 5 bash -c "tmux -L $SOCK capture-pane -p -t $s | grep -q '^▸ stem .* ❄ *– '"; then
+        ok lr_frozen_shows_dash
+    else
+        capture $s >"$TMP/screen.txt"
+        fail lr_frozen_shows_dash "a frozen layer's rate is not shown as –:" "$TMP/screen.txt"
+    fi
+    stop $s
+}
+
 # After a run: s, :save and :export say what they wrote (or the error), and
 # show confusion opens the pager naming its split, which q closes.
 check_results() {
@@ -715,6 +760,20 @@ STEPS
     done
 }
 
+# thaw repl without arguments opens the workbench's model and task, so
+# show settings names them.
+check_repl_default() {
+    wanted repl || return 0
+    local out=$TMP/repl-default.out
+    printf 'show settings\nquit\n' |
+        eval "$(thaw_env C.UTF-8 TERM=dumb)$(printf '%q ' timeout "$TIMEOUT" ./thaw repl)" >"$out" 2>&1
+    if grep -qE '^load model "models/(fashion|shapes)-resnet.json"' "$out" && grep -q '^load data "' "$out"; then
+        ok repl_opens_the_default
+    else
+        fail repl_opens_the_default "show settings in a bare thaw repl names no model and data:" "$out"
+    fi
+}
+
 # thaw repl completes a partial word from its place on the line: a command,
 # a strategy, a setting, a layer path.
 check_repl_complete() {
@@ -903,11 +962,13 @@ check_ascii_help
 check_line_mode
 check_line_lesson
 check_repl_complete
+check_repl_default
 check_cmdline_edit
 check_lesson
 check_restore
 check_training
 check_results
+check_lrbar_slope
 check_env_matrix
 check_resize_storm
 echo "screen tests: $((SECONDS - t0)) s"
