@@ -11,6 +11,7 @@
 
 #include "kvtext.h"
 #include "paths.h"
+#include "predict.h"
 #include "runlog.h"
 
 /* spec with its dir= and testdir= folders found as paths_find finds them;
@@ -283,7 +284,8 @@ int app_cmd_lr_find(app *a, int argc, char **argv, thaw_err *err)
 /* Work that must run on the trainer thread once a session exists. */
 typedef struct call_job {
     app *a;
-    int kind;                 /* 0 save, 1 metrics, 2 plots */
+    int kind;                 /* 0 save, 1 metrics, 2 plots, 3 copy the weights into `copy` */
+    model *copy;
     char path[TASK_PATH_MAX];
     pthread_mutex_t mu;
     pthread_cond_t cv;
@@ -302,6 +304,11 @@ static void call_run(void *ctx, const model *transfer, const model *scratch)
         m.prov.epochs = j->a->trained_epochs;
         m.prov.test_accuracy = j->a->trained_test_acc;
         rc = mf_save(j->path, &m, transfer, &j->err);
+    } else if (j->kind == 3) {
+        rc = j->copy->nfloat == transfer->nfloat ? THAW_OK
+             : thaw_fail(&j->err, THAW_EINVAL, "predict: the session's model is not the plan's");
+        if (rc == THAW_OK)
+            memcpy(j->copy->param, transfer->param, transfer->nfloat * sizeof(float));
     } else if (j->kind == 1)
         rc = runlog_export_metrics(j->a->run, j->path, &j->err);
     else
@@ -314,12 +321,13 @@ static void call_run(void *ctx, const model *transfer, const model *scratch)
     pthread_mutex_unlock(&j->mu);
 }
 
-static int on_trainer(app *a, int kind, const char *path, thaw_err *err)
+static int on_trainer(app *a, int kind, const char *path, model *copy, thaw_err *err)
 {
     call_job j;
     memset(&j, 0, sizeof j);
     j.a = a;
     j.kind = kind;
+    j.copy = copy;
     snprintf(j.path, sizeof j.path, "%s", path);
     pthread_mutex_init(&j.mu, NULL);
     pthread_cond_init(&j.cv, NULL);
@@ -347,7 +355,7 @@ int app_cmd_save(app *a, int argc, char **argv, thaw_err *err)
     if ((rc = app_need_plan(a, "save", err)))
         return rc;
     if (a->sess)
-        rc = on_trainer(a, 0, argv[1], err);
+        rc = on_trainer(a, 0, argv[1], NULL, err);
     else
         rc = (app_provenance(a), mf_save(argv[1], &a->meta, &a->plan, err));
     if (rc == THAW_OK)
@@ -361,9 +369,60 @@ int app_cmd_export(app *a, int argc, char **argv, thaw_err *err)
         return thaw_fail(err, THAW_EINVAL, "usage: export metrics FILE.csv | export plots FILE.svg");
     if (!a->sess || !a->run)
         return thaw_fail(err, THAW_EINVAL, "export: nothing has been trained yet");
-    int rc = on_trainer(a, strcmp(argv[1], "metrics") ? 2 : 1, argv[2], err);
+    int rc = on_trainer(a, strcmp(argv[1], "metrics") ? 2 : 1, argv[2], NULL, err);
     if (rc == THAW_OK)
         app_say(a, APP_INFO, "wrote %s", argv[2]);
+    return rc;
+}
+
+/* predict [source] IMAGE...: the top 5 of the model as it stands (the
+ * transferred model, trained so far), or of the model file with its own
+ * head and classes. The model is a copy: the session's keeps training. */
+int app_cmd_predict(app *a, int argc, char **argv, thaw_err *err)
+{
+    int source = argc > 1 && !strcmp(argv[1], "source"), first = 1 + source, rc;
+    if (argc <= first)
+        return thaw_fail(err, THAW_EINVAL, "usage: predict [source] IMAGE... (the top 5 of the "
+                         "current model; source: of the model file, with its own classes)");
+    if (!a->have_model)
+        return thaw_fail(err, THAW_EINVAL, "predict: load a model first (load model FILE)");
+    int current = !source && (a->sess || a->have_plan);
+    mf_meta own;
+    model m;
+    const mf_meta *meta = current ? &a->meta : &own;
+    if (current) {
+        if ((rc = mf_build(&m, &a->meta, 1, err)))
+            return rc;
+        if (a->sess)
+            rc = on_trainer(a, 3, "", &m, err);
+        else if (m.nfloat == a->plan.nfloat)
+            memcpy(m.param, a->plan.param, m.nfloat * sizeof(float));
+        else
+            rc = thaw_fail(err, THAW_EINVAL, "predict: the plan's model is not its description's");
+    } else if ((rc = mf_load(&own, &m, a->model_path, NULL, err))) {
+        return rc;
+    }
+    float *x = malloc(sizeof(float) * shape3_count(meta->input));
+    float *p = malloc(sizeof(float) * (size_t)m.classes);
+    if (rc == THAW_OK && (!x || !p))
+        rc = thaw_fail(err, THAW_ENOMEM, "predict: out of memory");
+    for (int i = first; i < argc && rc == THAW_OK; i++) {
+        char where[PATHS_MAX];
+        predict_hit top[5];
+        if ((rc = predict_load(x, meta, paths_find(argv[i], where, sizeof where), err)) ||
+            (rc = predict_run(&m, x, p, err)))
+            break;
+        int n = predict_top(p, m.classes, top, 5);
+        app_say(a, APP_INFO, "%s, by the %s (%d classes):", argv[i],
+                current ? "transferred model as it stands" : "model file", m.classes);
+        for (int k = 0; k < n; k++)
+            app_say(a, APP_INFO, "  %6.2f%%  %s", 100.0 * top[k].p, meta->class_name[top[k].cls]);
+    }
+    free(x);
+    free(p);
+    model_free(&m);
+    if (!current)
+        mf_meta_free(&own);
     return rc;
 }
 

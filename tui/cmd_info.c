@@ -96,8 +96,11 @@ static void info_print(const mf_meta *meta, const model *m)
     char label[32];
     snprintf(label, sizeof label, "classes (%d)", meta->nclass);
     printf("%-17s", label);
-    for (int i = 0; i < meta->nclass; i++)
-        printf("%s%s", i ? ", " : "", meta->class_name[i]);
+    int shown = meta->nclass > 20 ? 10 : meta->nclass;   /* ImageNet's thousand would fill pages */
+    for (int i = 0; i < shown; i++)
+        printf("%s%s", i ? "; " : "", meta->class_name[i]);
+    if (shown < meta->nclass)
+        printf("; ... and %d more", meta->nclass - shown);
     printf("\n");
 
     const mf_provenance *pv = &meta->prov;
