@@ -95,15 +95,32 @@ static size_t model_scratch_need(const layer *l, int batch)
     return need;
 }
 
+/* Points the layers (and the scratch) into a for `batch`: a measuring arena
+ * only counts. */
+static void model_bind(model *m, arena *a, size_t nscratch, int batch)
+{
+    m->scratch = arena_alloc(a, nscratch * sizeof(float));
+    layer_alloc(m->root, a, batch);
+}
+
+size_t model_prepare_bytes(model *m, int batch)
+{
+    arena measure = {0};
+    model_bind(m, &measure, model_scratch_need(m->root, batch), batch);
+    /* The measuring pass pointed every layer at nothing: back into the
+     * buffers the model has. */
+    if (m->act.base) {
+        m->act.used = 0;
+        model_bind(m, &m->act, m->nscratch, m->batch);
+    }
+    return measure.used;
+}
+
 int model_prepare(model *m, int batch, thaw_err *err)
 {
     if (batch < 1)
         return thaw_fail(err, THAW_EINVAL, "batch size %d: expected at least 1", batch);
-    arena a = {0};
-    size_t nscratch = model_scratch_need(m->root, batch);
-    arena_alloc(&a, nscratch * sizeof(float));
-    layer_alloc(m->root, &a, batch);
-    size_t need = a.used;
+    size_t need = model_prepare_bytes(m, batch);
     /* Reserve beside the old buffers and switch only on success: the layers
      * keep pointing into the old arena, still valid, when memory runs out. */
     arena fresh = {0};
@@ -112,9 +129,8 @@ int model_prepare(model *m, int batch, thaw_err *err)
                          batch, need >> 20);
     arena_free(&m->act);
     m->act = fresh;
-    m->nscratch = nscratch;
-    m->scratch = arena_alloc(&m->act, m->nscratch * sizeof(float));
-    layer_alloc(m->root, &m->act, batch);
+    m->nscratch = model_scratch_need(m->root, batch);
+    model_bind(m, &m->act, m->nscratch, batch);
     m->batch = batch;
     return THAW_OK;
 }

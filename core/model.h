@@ -89,6 +89,10 @@ int model_build(model *m, layer *root, shape3 in, unsigned long long seed, thaw_
  * THAW_ENOMEM the model keeps its previous buffers and batch size. */
 int model_prepare(model *m, int batch, thaw_err *err);
 
+/* The bytes of activations and scratch model_prepare(m, batch) would
+ * reserve; the model's buffers stay as they are. */
+size_t model_prepare_bytes(model *m, int batch);
+
 void model_free(model *m);
 
 /* Forward pass of `batch` (<= prepared) samples x (B, in.c, in.h, in.w);

@@ -13,6 +13,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "clock.h"
+
 void sess_config_default(sess_config *c)
 {
     memset(c, 0, sizeof *c);
@@ -27,13 +29,16 @@ void sess_config_default(sess_config *c)
     c->evals_per_epoch = 1;
     c->seed = 1;
     c->cache_bytes = (size_t)512 << 20;
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    c->memory_bytes = pages > 0 && page > 0 ? (size_t)pages / 2 * (size_t)page : 0;
 }
 
 /* ---- events ------------------------------------------------------------ */
 
 static int hooked(sess_event_kind k)
 {
-    return k == SEV_CHANGE || k == SEV_STATE || k == SEV_NONFINITE || k == SEV_ERROR;
+    return k == SEV_CHANGE || k == SEV_STATE || k == SEV_NONFINITE || k == SEV_ERROR ||
+           k == SEV_NOTE;
 }
 
 void sess_stamp(session *s, sess_event *ev)
@@ -178,12 +183,22 @@ void sess_run_pair(session *s, void (*job)(session *, void *), void *a, void *b)
     pthread_mutex_unlock(&s->wmu);
 }
 
+int sess_pending(session *s, int which)
+{
+    pthread_mutex_lock(&s->mu);
+    int hit = s->quit || (which == SESS_PENDING_ANY && s->ctl_n > 0);
+    for (int i = 0; !hit && i < s->ctl_n; i++)
+        hit = s->ctl[(s->ctl_head + i) % SESS_CTL_MAX].op == SESS_STOP;
+    pthread_mutex_unlock(&s->mu);
+    return hit;
+}
+
 static void *trainer_main(void *arg)
 {
     session *s = arg;
     pthread_mutex_lock(&s->mu);
     for (;;) {
-        while (s->ctl_n > 0) {
+        while (s->ctl_n > 0 && !s->quit) {
             sess_ctl c = s->ctl[s->ctl_head];
             s->ctl_head = (s->ctl_head + 1) % SESS_CTL_MAX;
             s->ctl_n--;
@@ -247,7 +262,7 @@ int sess_control(session *s, const sess_ctl *c, thaw_err *err)
     case SESS_CONFIGURE:
         if (sess_state_now(s) != SESS_IDLE)
             return thaw_fail(err, THAW_EINVAL, "settings change between train commands; stop "
-                             "or let the training sess_finish first");
+                             "the training or let it finish first");
         if (c->config.batch < 1 || c->config.batch > 4096 || c->config.evals_per_epoch < 1 ||
             c->config.evals_per_epoch > 1000 || c->config.patience < 0)
             return thaw_fail(err, THAW_EINVAL, "batch %d, %d evaluations per epoch, patience %d: "
@@ -288,6 +303,19 @@ void sess_wait(session *s)
     while (s->ctl_n > 0 || s->applying || atomic_load(&s->state) == SESS_RUNNING)
         pthread_cond_wait(&s->settled, &s->mu);
     pthread_mutex_unlock(&s->mu);
+}
+
+int sess_wait_ms(session *s, int timeout_ms)
+{
+    struct timespec until = thaw_deadline(timeout_ms);
+    pthread_mutex_lock(&s->mu);
+    int busy;
+    while ((busy = s->ctl_n > 0 || s->applying || atomic_load(&s->state) == SESS_RUNNING) &&
+           pthread_cond_timedwait(&s->settled, &s->mu, &until) == 0)
+        ;
+    busy = s->ctl_n > 0 || s->applying || atomic_load(&s->state) == SESS_RUNNING;
+    pthread_mutex_unlock(&s->mu);
+    return !busy;
 }
 
 const model *sess_model(const session *s, int scratch)
@@ -497,10 +525,18 @@ void sess_free(session *s)
         return;
     pthread_mutex_lock(&s->mu);
     s->quit = 1;
-    s->ctl_n = 0;
     pthread_cond_signal(&s->wake);
     pthread_mutex_unlock(&s->mu);
     pthread_join(s->thread, NULL);
+    /* Commands never applied; a call's owner may hold memory for it. */
+    for (; s->ctl_n > 0; s->ctl_n--, s->ctl_head = (s->ctl_head + 1) % SESS_CTL_MAX) {
+        sess_ctl *c = &s->ctl[s->ctl_head];
+        if (c->op == SESS_CALL) {
+            sess_event unused;
+            memset(&unused, 0, sizeof unused);
+            c->call(c->call_ctx, NULL, NULL, &unused);
+        }
+    }
     worker_stop(s);
     pthread_mutex_destroy(&s->mu);
     pthread_mutex_destroy(&s->board_mu);

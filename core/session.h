@@ -23,7 +23,11 @@
  * Control. sess_control queues a command; the trainer applies it at the next
  * step boundary (at once when idle or paused), and every applied change to
  * freezing or rates comes back as an SEV_CHANGE event carrying the step, so
- * plots can mark it. Paths are checked when queued.
+ * plots can mark it. Paths are checked when queued. No loop on the trainer
+ * makes a command wait long: a queued command ends an lr-find sweep at its
+ * next step and interrupts a feature-cache fill within 256 images
+ * (the fill goes on after it), and a queued stop (or sess_free) cuts an
+ * evaluation short as quickly.
  *
  * Events. The trainer pushes events into a bounded single-producer,
  * single-consumer queue and never waits: when the queue is full the event is
@@ -102,6 +106,8 @@ typedef struct sess_config {
     int evals_per_epoch;       /* 1 */
     unsigned long long seed;   /* data order and augmentation: 1 */
     size_t cache_bytes;        /* feature cache budget: 512 MiB; 0 = off */
+    size_t memory_bytes;       /* everything the session holds (see sess_new): half the
+                                  physical memory; 0 = no limit */
 } sess_config;
 
 void sess_config_default(sess_config *c);
@@ -116,7 +122,9 @@ typedef enum sess_op {
     SESS_TRAIN,       /* train `count` more epochs (continues the epoch count) */
     SESS_PAUSE,
     SESS_RESUME,
-    SESS_STOP,        /* ends the current train command after the step */
+    SESS_STOP,        /* ends the current train command after the step (count 1: quickly,
+                         its final evaluation without passes over the data: a stop
+                         signal's); stops a running evaluation or lr-find early */
     SESS_STEP,        /* one step, then pause (starts a train of 1 epoch when idle) */
     SESS_FREEZE,      /* path */
     SESS_UNFREEZE,    /* path */
@@ -126,10 +134,15 @@ typedef enum sess_op {
     SESS_EVAL,        /* evaluate now (val and test) */
     SESS_LRFIND,      /* value: start rate, value2: end rate, count: steps */
     SESS_CONFIGURE,   /* config: replaces the configuration (idle only) */
-    SESS_CALL,        /* call(call_ctx, transfer, scratch) on the trainer thread at the
-                         next step boundary: how a front end saves while training */
+    SESS_CALL,        /* call(call_ctx, transfer, scratch, report) on the trainer thread
+                         at the next step boundary: how a front end saves while training.
+                         A text the call leaves in report goes out as an event of the
+                         kind it sets (SEV_NOTE or SEV_ERROR); a call sess_free discards
+                         is made with NULL models, so its context can be released */
     SESS_OPS
 } sess_op;
+
+struct sess_event;
 
 typedef struct sess_ctl {
     sess_op op;
@@ -138,7 +151,7 @@ typedef struct sess_ctl {
     int count;
     strategy strat;
     sess_config config;
-    void (*call)(void *ctx, const model *transfer, const model *scratch);
+    void (*call)(void *ctx, const model *transfer, const model *scratch, struct sess_event *report);
     void *call_ctx;
 } sess_ctl;
 
@@ -180,6 +193,7 @@ typedef enum sess_event_kind {
     SEV_NONFINITE,    /* text names the layer, value = the loss; the session paused */
     SEV_LRFIND,       /* value = rate, value2 = smoothed loss; count < 0: done, value = suggestion */
     SEV_ERROR,        /* text */
+    SEV_NOTE,         /* text: what a SESS_CALL reported */
 } sess_event_kind;
 
 typedef struct sess_event {
@@ -232,9 +246,22 @@ typedef struct session session;
 /* Takes transfer, scratch (NULL when there is no baseline) and source (the
  * source model with its own head for the forgetting monitor, or NULL) and
  * starts the idle trainer thread. THAW_EINVAL when a model does not match
- * the data, THAW_ENOMEM. hooks may be NULL. */
+ * the data, or when what the session would hold — the models' weights,
+ * gradients and optimizer state, their activations for a batch, the batch
+ * buffers and the data's images — is more than c->memory_bytes (the
+ * message gives both figures), THAW_ENOMEM. The same check refuses a
+ * SESS_CONFIGURE with a larger batch (an SEV_ERROR); the feature cache is
+ * kept only within what is left. A batch larger than the training split is
+ * prepared at the split's size. hooks may be NULL. */
 int sess_new(session **s, model *transfer, model *scratch, model *source, const sess_data *d,
              const sess_config *c, const sess_hooks *hooks, thaw_err *err);
+
+/* The check sess_new makes of c->memory_bytes, for a front end to make
+ * before it hands its models over: *need gets the bytes; THAW_EINVAL with
+ * both figures when that is over the budget. scratch and source may be
+ * NULL; the models' buffers stay as they are. */
+int sess_memory_check(model *transfer, model *scratch, model *source, const sess_data *d,
+                      const sess_config *c, size_t *need, thaw_err *err);
 
 /* Stops training, joins the thread and frees everything, models included. */
 void sess_free(session *s);
@@ -256,6 +283,8 @@ int sess_busy(session *s);
 /* Blocks until the trainer is idle (or paused) with every queued command
  * applied; events stay queued for sess_poll. */
 void sess_wait(session *s);
+/* As sess_wait for at most timeout_ms; 1 when the trainer settled, 0 on timeout. */
+int sess_wait_ms(session *s, int timeout_ms);
 
 /* Copies the newest per-layer view into out (up to cap), returns the count. */
 int sess_layers(session *s, sess_layer *out, int cap);

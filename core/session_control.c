@@ -10,8 +10,52 @@
 
 static const char *shown(const char *path) { return path[0] ? path : "all"; }
 
+/* What one model costs besides its activations: weights and gradients,
+ * the optimizer's state, the last good and the best copies. */
+static size_t model_bytes(const model *m, int training)
+{
+    return m->nfloat * sizeof(float) * (training ? 6 : 2);
+}
+
+static size_t mib(size_t bytes) { return (bytes + (1 << 20) - 1) >> 20; }
+
+int sess_memory_check(model *transfer, model *scratch, model *source, const sess_data *d,
+                      const sess_config *c, size_t *need, thaw_err *err)
+{
+    int batch = c->batch < d->split[SESS_TRAIN_SPLIT].n ? c->batch : d->split[SESS_TRAIN_SPLIT].n;
+    if (batch < 1)
+        batch = 1;
+    size_t img = shape3_count(d->in), data = 0, weights = 0, act = 0;
+    for (int k = 0; k < SESS_SPLITS; k++)
+        data += (size_t)d->split[k].n * (img * sizeof(float) + sizeof(int));
+    model *m[3] = { transfer, scratch, source };
+    for (int k = 0; k < 3; k++)
+        if (m[k]) {
+            weights += model_bytes(m[k], k < 2);
+            act += model_prepare_bytes(m[k], batch);
+        }
+    size_t buffers = (size_t)batch * (img * sizeof(float) + sizeof(int)) + transfer->nfloat * sizeof(float);
+    *need = data + weights + act + buffers;
+    if (c->memory_bytes && *need > c->memory_bytes)
+        return thaw_fail(err, THAW_EINVAL, "a batch of %d needs %zu MiB (activations %zu, weights "
+                         "and optimizer %zu, images %zu, buffers %zu); the memory limit is %zu MiB: "
+                         "use a smaller batch (set batch) or raise the limit (set memory-mb)",
+                         batch, mib(*need), mib(act), mib(weights), mib(data), mib(buffers),
+                         mib(c->memory_bytes));
+    return THAW_OK;
+}
+
 int sess_prepare_buffers(session *s, int batch, thaw_err *err)
 {
+    int ntrain = s->d.split[SESS_TRAIN_SPLIT].n;
+    if (batch > ntrain)
+        batch = ntrain;                   /* no step is larger than the training split */
+    size_t need;
+    sess_config c = s->c;
+    c.batch = batch;
+    int rc = sess_memory_check(s->r[0].m, s->r[1].m, s->source, &s->d, &c, &need, err);
+    if (rc)
+        return rc;
     size_t img = shape3_count(s->d.in);
     float *bx = malloc((size_t)batch * img * sizeof(float));
     int *by = malloc((size_t)batch * sizeof(int));
@@ -35,8 +79,8 @@ int sess_prepare_buffers(session *s, int batch, thaw_err *err)
     free(s->by);
     s->bx = bx;
     s->by = by;
-    int n = s->d.split[SESS_TRAIN_SPLIT].n;
-    s->per_epoch = (n + batch - 1) / batch;
+    s->mem_need = need;
+    s->per_epoch = (ntrain + batch - 1) / batch;
     return THAW_OK;
 }
 
@@ -84,8 +128,10 @@ static void configure(session *s, const sess_config *c)
         }
     if (s->r[1].m && c->scratch_lr != old.scratch_lr)
         model_set_lr(s->r[1].m, s->r[1].m->root, c->scratch_lr);
-    if (c->cache_bytes != old.cache_bytes)
+    if (c->cache_bytes != old.cache_bytes || c->memory_bytes != old.memory_bytes) {
+        sess_cache_drop(s);
         s->cache_stale = 1;
+    }
 }
 
 static void start_train(session *s, int epochs, int paused)
@@ -125,7 +171,7 @@ void sess_apply(session *s, const sess_ctl *c)
         break;
     case SESS_STOP:
         if (st != SESS_IDLE)
-            sess_finish(s, "stopped");
+            sess_finish(s, "stopped", c->count == 1);
         break;
     case SESS_STEP:
         if (st == SESS_IDLE)
@@ -179,8 +225,8 @@ void sess_apply(session *s, const sess_ctl *c)
     }
     case SESS_EVAL:
         if (s->cache_stale)
-            sess_cache_update(s);
-        sess_evaluate(s, 0, 1);
+            sess_cache_update(s);        /* interrupted: this evaluation goes without it */
+        sess_evaluate(s, 0, 1, 1);
         break;
     case SESS_LRFIND:
         sess_lr_find(s, c->value, c->value2, c->count);
@@ -191,9 +237,16 @@ void sess_apply(session *s, const sess_ctl *c)
         else
             configure(s, &c->config);
         break;
-    case SESS_CALL:
-        c->call(c->call_ctx, s->r[0].m, s->r[1].m);
+    case SESS_CALL: {
+        sess_event report;
+        memset(&report, 0, sizeof report);
+        c->call(c->call_ctx, s->r[0].m, s->r[1].m, &report);
+        if (report.text[0]) {
+            report.kind = report.kind == SEV_ERROR ? SEV_ERROR : SEV_NOTE;
+            sess_emit(s, &report);
+        }
         break;
+    }
     case SESS_OPS:
         break;
     }

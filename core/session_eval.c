@@ -17,6 +17,7 @@ typedef struct eval_job {
     int first;
     long *confusion;          /* (classes, classes) or NULL */
     double loss, acc;
+    int cut;                  /* a queued stop ended the pass early: loss and acc are NaN */
 } eval_job;
 
 static void replica_eval(session *s, void *arg)
@@ -27,8 +28,14 @@ static void replica_eval(session *s, void *arg)
     const float *x = j->feat ? j->feat : j->sp->x;
     double loss = 0.0;
     long correct = 0;
-    for (int i = 0; i < j->sp->n; i += m->batch) {
-        int n = j->sp->n - i < m->batch ? j->sp->n - i : m->batch;
+    int chunk = m->batch < SESS_CHUNK ? m->batch : SESS_CHUNK;
+    j->cut = 0;
+    for (int i = 0; i < j->sp->n; i += chunk) {
+        if (sess_pending(s, SESS_PENDING_STOP)) {
+            j->cut = 1;
+            break;
+        }
+        int n = j->sp->n - i < chunk ? j->sp->n - i : chunk;
         const int *y = j->sp->y + i;
         model_forward_from(m, j->feat ? j->first : 0, x + (size_t)i * img, n, 0);
         loss += (double)loss_softmax_xent(NULL, m->root->y, y, n, m->classes) * n;
@@ -43,12 +50,13 @@ static void replica_eval(session *s, void *arg)
                 j->confusion[(size_t)y[b] * m->classes + best]++;
         }
     }
-    j->loss = j->sp->n ? loss / j->sp->n : NAN;
-    j->acc = j->sp->n ? (double)correct / j->sp->n : NAN;
+    j->loss = j->sp->n && !j->cut ? loss / j->sp->n : NAN;
+    j->acc = j->sp->n && !j->cut ? (double)correct / j->sp->n : NAN;
 }
 
-/* Evaluates both models on one split (transfer's confusion into conf). */
-static void eval_split(session *s, int split, long *conf, double out[2][2])
+/* Evaluates both models on one split (transfer's confusion into conf); 1
+ * when a queued stop cut it short. */
+static int eval_split(session *s, int split, long *conf, double out[2][2])
 {
     const sess_split *sp = &s->d.split[split];
     eval_job j[2] = {
@@ -61,6 +69,7 @@ static void eval_split(session *s, int split, long *conf, double out[2][2])
         out[k][0] = s->r[k].m ? j[k].loss : NAN;
         out[k][1] = s->r[k].m ? j[k].acc : NAN;
     }
+    return j[0].cut || (s->r[1].m && j[1].cut);
 }
 
 /* The backbone as it is now, with the source model's own head, on the
@@ -106,21 +115,23 @@ void sess_publish_confusion(session *s)
 }
 
 
-void sess_evaluate(session *s, int final, int with_test)
+void sess_evaluate(session *s, int final, int with_test, int measure)
 {
     sess_eval e;
-    double v[2][2], t[2][2];
+    double v[2][2] = { { NAN, NAN }, { NAN, NAN } }, t[2][2] = { { NAN, NAN }, { NAN, NAN } };
     memset(&e, 0, sizeof e);
     size_t cn = (size_t)s->d.classes * (size_t)s->d.classes;
     memset(s->confusion_next, 0, cn * sizeof(long));
     int test = with_test && s->d.split[SESS_TEST_SPLIT].n > 0;
-    eval_split(s, SESS_VAL_SPLIT, test ? NULL : s->confusion_next, v);
-    if (test)
-        eval_split(s, SESS_TEST_SPLIT, s->confusion_next, t);
-    else
-        t[0][1] = t[1][1] = NAN;
-    s->conf_split = test ? SESS_TEST_SPLIT : SESS_VAL_SPLIT;
-    sess_publish_confusion(s);
+    int cut = !measure || eval_split(s, SESS_VAL_SPLIT, test ? NULL : s->confusion_next, v);
+    if (test && !cut)
+        cut = eval_split(s, SESS_TEST_SPLIT, s->confusion_next, t);
+    if (cut && !final)
+        return;                          /* a stop is queued: its final evaluation follows */
+    if (!cut) {
+        s->conf_split = test ? SESS_TEST_SPLIT : SESS_VAL_SPLIT;
+        sess_publish_confusion(s);
+    }
 
     e.epoch = atomic_load(&s->epoch);
     e.step = s->step;
@@ -149,7 +160,7 @@ void sess_evaluate(session *s, int final, int with_test)
     e.test_acc = t[0][1];
     e.scratch_test_acc = t[1][1];
     e.test_delta = e.test_acc - e.scratch_test_acc;
-    e.source_acc = source_accuracy(s);
+    e.source_acc = cut ? NAN : source_accuracy(s);
     e.final = final;
 
     /* Best: the highest validation accuracy, ties to the lower loss. */

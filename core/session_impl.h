@@ -29,6 +29,7 @@ enum {
     SESS_EVENT_MAX = 4096,       /* queued events */
     SESS_STEP_EVENT_MS = 20,     /* at most one queued SEV_STEP per this many ms */
     SESS_DIAG_MS = 100,          /* per-layer diagnostics at most this often */
+    SESS_CHUNK = 256,            /* images a fill or an evaluation runs between looks at the queue */
 };
 
 /* One model in training: the transferred one or the baseline. */
@@ -95,11 +96,14 @@ struct session {
     int *by;                 /* (batch) its labels */
     thaw_plan plan;
     double t_train;          /* seconds spent training */
+    size_t mem_need;         /* bytes the session holds without the feature cache */
     double last_step_event, last_diag;
     long seen_total;
 
-    int cache_first;         /* root children the cache skips; 0 = no cache */
+    int cache_first;         /* root children the cache skips; 0 = no cache (or not filled yet) */
     int cache_stale;
+    int cache_plan;          /* the prefix the buffers are for (filled up to cache_pos) */
+    int cache_pos[2];        /* train and validation images filled so far */
     size_t feat;             /* floats per cached sample */
     float *cache[2];         /* train and validation features */
     float *fx;               /* (batch, feat) a batch of features */
@@ -137,6 +141,11 @@ void sess_set_state(session *s, sess_state st, const char *why);
 /* Runs job(a) here and job(b) on the baseline's worker (or here, after a,
  * without one); b NULL runs a alone. */
 void sess_run_pair(session *s, void (*job)(session *, void *), void *a, void *b);
+/* What the long loops (the sweep, the cache fill, evaluations) look at
+ * between chunks: 1 when the session is being freed, or when a command is
+ * queued (SESS_PENDING_ANY) or a stop is (SESS_PENDING_STOP). Any thread. */
+enum { SESS_PENDING_ANY, SESS_PENDING_STOP };
+int sess_pending(session *s, int which);
 
 /* ---- session_control.c ------------------------------------------------- */
 
@@ -177,24 +186,30 @@ void sess_shuffle(session *s, rng *r);
 /* Samples order[pos .. pos+n) into bx/by (and their cached features into
  * fx), augmenting from r. */
 void sess_gather(session *s, int pos, int n, rng *r);
-/* Makes the feature cache match the current freezing (see session.h). */
-void sess_cache_update(session *s);
+/* Makes the feature cache match the current freezing (see session.h),
+ * SESS_CHUNK images at a time; 1 when a queued command interrupted the fill
+ * (it goes on from there next time, the cache still stale), else 0. */
+int sess_cache_update(session *s);
 void sess_cache_drop(session *s);
 
 /* One step of the running train command, with what follows it:
  * evaluations, the end of an epoch or of the command. */
 void sess_train_step(session *s);
 /* Ends the train command: best weights back under early stopping, the
- * final evaluation with the test split, idle. */
-void sess_finish(session *s, const char *why);
+ * final evaluation with the test split (without passes over the data when
+ * quick), idle. */
+void sess_finish(session *s, const char *why, int quick);
 /* The schedule's factor at the current step. */
 double sess_factor(const session *s);
 
 /* ---- session_eval.c ---------------------------------------------------- */
 
 /* One evaluation of both models (final: the end of a train command; with
- * the test split when with_test), to the eval hook and the event queue. */
-void sess_evaluate(session *s, int final, int with_test);
+ * the test split when with_test; measure 0 skips the passes over the data,
+ * leaving their figures NaN), to the eval hook and the event queue. A
+ * queued stop cuts the passes short: a final evaluation then reports what
+ * it measured, any other is dropped. */
+void sess_evaluate(session *s, int final, int with_test, int measure);
 /* Recomputes the per-layer view and publishes it when the board is free. */
 void sess_diagnostics(session *s);
 /* Publishes the pending confusion matrix when the board is free. */
@@ -205,7 +220,8 @@ float sess_head_lr(const model *m);
 /* ---- session_lrfind.c -------------------------------------------------- */
 
 /* Sweeps the transferred model's rates from lo to hi over `steps` steps,
- * streaming SEV_LRFIND, then puts weights, optimizer state and order back. */
+ * streaming SEV_LRFIND, then puts weights, optimizer state and order back.
+ * Any queued command ends the sweep early (it is applied next). */
 void sess_lr_find(session *s, double lo, double hi, int steps);
 
 #endif

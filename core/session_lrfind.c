@@ -51,12 +51,13 @@ void sess_lr_find(session *s, double lo, double hi, int steps)
         memcpy(st2, r->opt.state2, r->opt.n * sizeof(float));
     memcpy(ss, r->opt.slice_steps, (size_t)m->nslice * sizeof(long));
     memcpy(order, s->order, (size_t)nt * sizeof(int));
-    if (s->cache_stale)
-        sess_cache_update(s);
+    int stopped = s->cache_stale && sess_cache_update(s);
     double avg = 0.0, best = INFINITY;
     int n = 0, pos = nt;
     rng stream = sess_stream(s, -1);
-    for (int i = 0; i < steps; i++) {
+    for (int i = 0; i < steps && !stopped; i++) {
+        if ((stopped = sess_pending(s, SESS_PENDING_ANY)))
+            break;
         if (pos >= nt) {
             sess_shuffle(s, &stream);
             pos = 0;
@@ -102,9 +103,15 @@ void sess_lr_find(session *s, double lo, double hi, int steps)
     ev.count = -1;
     ev.value = n >= 3 ? lr[valley(sm, n, lds)] : NAN;
     ev.value2 = ref;
-    snprintf(ev.text, sizeof ev.text, n >= 3 ? "lr-find: %d steps from %.3g to %.3g; suggested head rate %.3g"
-                                             : "lr-find: only %d steps before the loss diverged (from %.3g to %.3g)",
-             n, lo, n ? lr[n - 1] : lo, ev.value);
+    if (stopped && n < 3)
+        snprintf(ev.text, sizeof ev.text, "lr-find: stopped after %d of %d steps, too few to suggest a rate",
+                 n, steps);
+    else if (n < 3)
+        snprintf(ev.text, sizeof ev.text, "lr-find: only %d steps before the loss diverged (from %.3g to %.3g)",
+                 n, lo, n ? lr[n - 1] : lo);
+    else
+        snprintf(ev.text, sizeof ev.text, "lr-find: %s%d steps from %.3g to %.3g; suggested head rate %.3g",
+                 stopped ? "stopped early, after " : "", n, lo, lr[n - 1], ev.value);
     sess_emit(s, &ev);
 done:
     free(lr);

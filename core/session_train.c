@@ -108,50 +108,63 @@ void sess_cache_drop(session *s)
     free(s->cache[1]);
     free(s->fx);
     s->cache[0] = s->cache[1] = s->fx = NULL;
-    s->cache_first = 0;
+    s->cache_first = s->cache_plan = 0;
+    s->cache_pos[0] = s->cache_pos[1] = 0;
 }
 
-/* Runs one split through the frozen prefix into dst. */
-static void cache_fill(session *s, float *dst, const sess_split *sp)
+/* Runs images *pos.. of one split through the frozen prefix into dst, a
+ * chunk at a time; 1 when a queued command came first. */
+static int cache_fill(session *s, float *dst, const sess_split *sp, int *pos)
 {
     model *m = s->r[0].m;
-    const layer *cut = m->root->child[s->cache_first - 1];
+    const layer *cut = m->root->child[s->cache_plan - 1];
     size_t img = shape3_count(s->d.in);
-    for (int i = 0; i < sp->n; i += m->batch) {
-        int n = sp->n - i < m->batch ? sp->n - i : m->batch;
+    int chunk = m->batch < SESS_CHUNK ? m->batch : SESS_CHUNK;
+    while (*pos < sp->n) {
+        if (sess_pending(s, SESS_PENDING_ANY))
+            return 1;
+        int i = *pos, n = sp->n - i < chunk ? sp->n - i : chunk;
         model_forward(m, sp->x + (size_t)i * img, n, 0);
         memcpy(dst + (size_t)i * s->feat, cut->y, (size_t)n * s->feat * sizeof(float));
+        *pos += n;
     }
+    return 0;
 }
 
 /* Makes the cache match the current freezing: rebuilt when the frozen
  * prefix moved, dropped when it is gone, the budget is too small or
- * augmentation is on. */
-void sess_cache_update(session *s)
+ * augmentation is on. A fill a command interrupts keeps what it did. */
+int sess_cache_update(session *s)
 {
-    s->cache_stale = 0;
     model *m = s->r[0].m;
     int first = s->d.augment || !s->c.cache_bytes ? 0 : model_frozen_prefix(m);
-    if (first == s->cache_first)
-        return;
-    sess_cache_drop(s);
-    if (first == 0)
-        return;
-    size_t feat = shape3_count(m->root->child[first - 1]->out);
-    size_t n = (size_t)s->d.split[SESS_TRAIN_SPLIT].n + (size_t)s->d.split[SESS_VAL_SPLIT].n;
-    if (feat * n > s->c.cache_bytes / sizeof(float))
-        return;
-    s->feat = feat;
-    s->cache[0] = malloc(feat * (size_t)s->d.split[SESS_TRAIN_SPLIT].n * sizeof(float) + 1);
-    s->cache[1] = malloc(feat * (size_t)s->d.split[SESS_VAL_SPLIT].n * sizeof(float) + 1);
-    s->fx = malloc(feat * (size_t)s->c.batch * sizeof(float));
-    if (!s->cache[0] || !s->cache[1] || !s->fx) {
-        sess_cache_drop(s);               /* training goes on without a cache */
-        return;
+    if (first != s->cache_plan) {
+        sess_cache_drop(s);
+        s->cache_plan = first;
+        size_t feat = first ? shape3_count(m->root->child[first - 1]->out) : 0;
+        size_t n = (size_t)s->d.split[SESS_TRAIN_SPLIT].n + (size_t)s->d.split[SESS_VAL_SPLIT].n;
+        size_t left = s->c.memory_bytes > s->mem_need ? s->c.memory_bytes - s->mem_need : 0;
+        size_t budget = s->c.memory_bytes && left < s->c.cache_bytes ? left : s->c.cache_bytes;
+        int batch = s->r[0].m->batch;
+        if (first && feat * (n + (size_t)batch) <= budget / sizeof(float)) {
+            s->feat = feat;
+            s->cache[0] = malloc(feat * (size_t)s->d.split[SESS_TRAIN_SPLIT].n * sizeof(float) + 1);
+            s->cache[1] = malloc(feat * (size_t)s->d.split[SESS_VAL_SPLIT].n * sizeof(float) + 1);
+            s->fx = malloc(feat * (size_t)batch * sizeof(float));
+            if (!s->cache[0] || !s->cache[1] || !s->fx) {
+                sess_cache_drop(s);       /* training goes on without a cache */
+                s->cache_plan = first;
+            }
+        }
     }
-    s->cache_first = first;
-    cache_fill(s, s->cache[0], &s->d.split[SESS_TRAIN_SPLIT]);
-    cache_fill(s, s->cache[1], &s->d.split[SESS_VAL_SPLIT]);
+    if (s->cache_plan && s->cache[0] && !s->cache_first) {
+        if (cache_fill(s, s->cache[0], &s->d.split[SESS_TRAIN_SPLIT], &s->cache_pos[0]) ||
+            cache_fill(s, s->cache[1], &s->d.split[SESS_VAL_SPLIT], &s->cache_pos[1]))
+            return 1;
+        s->cache_first = s->cache_plan;
+    }
+    s->cache_stale = 0;
+    return 0;
 }
 
 double sess_factor(const session *s)
@@ -207,11 +220,11 @@ static void restore_best(session *s)
 }
 
 /* The end of a train command: the final evaluation with the test split. */
-void sess_finish(session *s, const char *why)
+void sess_finish(session *s, const char *why, int quick)
 {
     if (s->c.patience > 0 && s->run.best_acc >= 0)
         restore_best(s);
-    sess_evaluate(s, 1, 1);
+    sess_evaluate(s, 1, 1, !quick);
     s->run.step_once = 0;
     sess_set_state(s, SESS_IDLE, why);
 }
@@ -240,8 +253,8 @@ void sess_train_step(session *s)
         s->run.aug = sess_stream(s, epoch);
         sess_shuffle(s, &s->run.aug);
     }
-    if (s->cache_stale)
-        sess_cache_update(s);
+    if (s->cache_stale && sess_cache_update(s))
+        return;                          /* a command first; the fill goes on after it */
     double t0 = thaw_now_s();
     int n = ntrain - s->run.pos < s->c.batch ? ntrain - s->run.pos : s->c.batch;
     sess_gather(s, s->run.pos, n, &s->run.aug);
@@ -306,13 +319,13 @@ void sess_train_step(session *s)
     }
     int last = end_of_epoch && epoch + 1 >= s->run.end_epoch;
     if (last) {
-        sess_finish(s, "finished");
+        sess_finish(s, "finished", 0);
         return;
     }
     if (end_of_epoch || mid_eval) {
-        sess_evaluate(s, 0, 0);
+        sess_evaluate(s, 0, 0, 1);
         if (s->c.patience > 0 && s->run.since_best >= s->c.patience) {
-            sess_finish(s, "early stop");
+            sess_finish(s, "early stop", 0);
             return;
         }
     }

@@ -109,6 +109,25 @@ static void names_text(char *out, size_t cap, layer *const *l, int n)
         num_text_add(&t, "%s%s", i ? ", " : "", l[i]->name);
 }
 
+/* The learning rate of group i of n. */
+static double strat_rate(const strategy *s, double base, int i, int n)
+{
+    switch (s->kind) {
+    case STRAT_DISCRIMINATIVE:
+        if (s->lo > 0)
+            return s->lo * pow(base / s->lo, (double)i / (n - 1));
+        return i == n - 1 ? base : base / s->factor;
+    case STRAT_LAYER_DECAY:
+        return base * pow(s->decay, n - 1 - i);
+    case STRAT_FEATURE_EXTRACTION:
+    case STRAT_FINETUNE:
+    case STRAT_GRADUAL:
+    case STRAT_KIND_COUNT:
+        break;
+    }
+    return base;
+}
+
 /* Everything strategy_apply refuses, checked before it changes anything. */
 static int strat_check(const strategy *s, layer *const *group, int n, float base_lr,
                        const thaw_plan *plan, thaw_err *err)
@@ -140,26 +159,19 @@ static int strat_check(const strategy *s, layer *const *group, int n, float base
     if (s->kind == STRAT_DISCRIMINATIVE && s->lo > base_lr)
         return thaw_fail(err, THAW_EINVAL, "strategy discriminative: lo=%g is above the head's "
                          "rate %g: expected lo <= the base rate", s->lo, (double)base_lr);
-    return THAW_OK;
-}
-
-/* The learning rate of group i of n. */
-static double strat_rate(const strategy *s, double base, int i, int n)
-{
-    switch (s->kind) {
-    case STRAT_DISCRIMINATIVE:
-        if (s->lo > 0)
-            return s->lo * pow(base / s->lo, (double)i / (n - 1));
-        return i == n - 1 ? base : base / s->factor;
-    case STRAT_LAYER_DECAY:
-        return base * pow(s->decay, n - 1 - i);
-    case STRAT_FEATURE_EXTRACTION:
-    case STRAT_FINETUNE:
-    case STRAT_GRADUAL:
-    case STRAT_KIND_COUNT:
-        break;
+    /* Every group's rate as it will be stored: a float above 0, at most
+     * what `lr` takes, so that training and a replayed session.thaw agree. */
+    for (int i = 0; i < n; i++) {
+        float r = (float)strat_rate(s, base_lr, i, n);
+        if (!(r > 0.0f && r <= 1e12f)) {
+            char text[STRATEGY_TEXT_MAX];
+            strategy_format(s, text, sizeof text);
+            return thaw_fail(err, THAW_EINVAL, "strategy %s: %s would train at a rate of %g; "
+                             "expected every rate above 0 and at most 1e12 (a factor or decay "
+                             "nearer 1)", text, group[i]->path, (double)r);
+        }
     }
-    return base;
+    return THAW_OK;
 }
 
 /* ULMFiT's order: the group below the head first, group 0 last. */

@@ -32,7 +32,7 @@ int augment_parse(augment *a, const char *text, thaw_err *err)
             long v = val ? strtol(val, &end, 10) : 4;
             if ((val && (end == val || *end)) || v < 1 || v > AUGMENT_MAX_SHIFT)
                 return thaw_fail(err, THAW_EINVAL, "augment: shift=%s: expected 1 to %d pixels",
-                                 ds_quote(q, sizeof q, val ? val : ""), AUGMENT_MAX_SHIFT);
+                                 utf8_quote(q, sizeof q, val ? val : ""), AUGMENT_MAX_SHIFT);
             a->shift = (int)v;
             seen_shift = 1;
         } else if (!strcmp(item, "flip") && !val && !a->flip) {
@@ -41,12 +41,12 @@ int augment_parse(augment *a, const char *text, thaw_err *err)
             float v = val ? strtof(val, &end) : 0.05f;
             if ((val && (end == val || *end)) || !(v > 0.0f && v <= 1.0f))
                 return thaw_fail(err, THAW_EINVAL, "augment: noise=%s: expected a sigma above 0 "
-                                 "and at most 1", ds_quote(q, sizeof q, val ? val : ""));
+                                 "and at most 1", utf8_quote(q, sizeof q, val ? val : ""));
             a->noise = v;
             seen_noise = 1;
         } else {
             return thaw_fail(err, THAW_EINVAL, "augment: '%s' is unknown or repeated; expected %s",
-                             ds_quote(q, sizeof q, item), augment_choices);
+                             utf8_quote(q, sizeof q, item), augment_choices);
         }
     }
     return THAW_OK;

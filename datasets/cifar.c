@@ -76,7 +76,7 @@ int cifar_parse(ds_raw *out, const uint8_t *buf, size_t len, const char *name, t
 {
     char q[256];
     memset(out, 0, sizeof *out);
-    size_t n = check_records(buf, len, ds_quote(q, sizeof q, name), err);
+    size_t n = check_records(buf, len, utf8_quote(q, sizeof q, name), err);
     if (!n)
         return THAW_EFORMAT;
     int rc = raw_alloc(out, n, err);
@@ -115,7 +115,7 @@ int cifar_load_dir(ds_raw *train, ds_raw *test, const char *dir, thaw_err *err)
         else
             snprintf(file, sizeof file, "test_batch.bin");
         if (snprintf(path[f], PATH_MAX, "%s/%s", dir, file) >= PATH_MAX)
-            return thaw_fail(err, THAW_EINVAL, "%s: path too long", ds_quote(q, sizeof q, dir));
+            return thaw_fail(err, THAW_EINVAL, "%s: path too long", utf8_quote(q, sizeof q, dir));
         if (access(path[f], F_OK) != 0) {
             size_t o = strlen(missing);
             snprintf(missing + o, sizeof missing - o, "%s%s", nmissing ? ", " : "", file);
@@ -125,18 +125,18 @@ int cifar_load_dir(ds_raw *train, ds_raw *test, const char *dir, thaw_err *err)
     if (nmissing)
         return thaw_fail(err, THAW_ENOTFOUND, "%s: missing %s (a CIFAR-10 folder holds "
                          "data_batch_1.bin to data_batch_5.bin and test_batch.bin)",
-                         ds_quote(q, sizeof q, dir), missing);
+                         utf8_quote(q, sizeof q, dir), missing);
 
     uint8_t *buf[CIFAR_TRAIN_FILES + 1] = { 0 };
     size_t len[CIFAR_TRAIN_FILES + 1], n[CIFAR_TRAIN_FILES + 1], ntrain = 0;
     int rc = THAW_OK;
     for (int f = 0; f <= CIFAR_TRAIN_FILES && !rc; f++) {
         rc = ds_read_file(path[f], DS_MAX_FILE_BYTES, &buf[f], &len[f], err);
-        if (!rc && !(n[f] = check_records(buf[f], len[f], ds_quote(q, sizeof q, path[f]), err)))
+        if (!rc && !(n[f] = check_records(buf[f], len[f], utf8_quote(q, sizeof q, path[f]), err)))
             rc = THAW_EFORMAT;
         if (!rc && f < CIFAR_TRAIN_FILES && (ntrain += n[f]) > DS_MAX_IMAGES)
             rc = thaw_fail(err, THAW_EFORMAT, "%s: more than %d training images in all",
-                           ds_quote(q, sizeof q, dir), DS_MAX_IMAGES);
+                           utf8_quote(q, sizeof q, dir), DS_MAX_IMAGES);
     }
     if (!rc)
         rc = raw_alloc(train, ntrain, err);

@@ -29,16 +29,32 @@ int ds_geom_check(const ds_geom *g, thaw_err *err)
     if (g->in.h < 1 || g->in.h > DS_MAX_SIDE || g->in.w < 1 || g->in.w > DS_MAX_SIDE)
         return thaw_fail(err, THAW_EINVAL, "model input is %dx%d; height and width must be "
                          "1 to %d", g->in.h, g->in.w, DS_MAX_SIDE);
-    for (int c = 0; c < g->in.c; c++)
+    for (int c = 0; c < g->in.c; c++) {
         if (!isfinite(g->mean[c]) || !isfinite(g->std[c]) || !(g->std[c] > 0.0f))
             return thaw_fail(err, THAW_EINVAL, "channel %d normalisation mean %g std %g: "
                              "the mean must be finite and the std finite and positive",
                              c, (double)g->mean[c], (double)g->std[c]);
+        /* As ds_conv computes them: every normalised pixel must be finite. */
+        const float scale = 1.0f / (255.0f * g->std[c]), shift = g->mean[c] / g->std[c];
+        if (!isfinite(scale) || !isfinite(shift) || !isfinite(255.0f * scale - shift))
+            return thaw_fail(err, THAW_EINVAL, "channel %d normalisation mean %g std %g: the "
+                             "normalised pixels (x - mean) / std are not finite; expected a std "
+                             "well above 0 (like 0.3)", c, (double)g->mean[c], (double)g->std[c]);
+    }
     return THAW_OK;
+}
+
+const uint8_t *ds_raw_image(const ds_raw *r, int i, uint8_t *buf, thaw_err *err)
+{
+    if (r->pixels)
+        return r->pixels + (size_t)i * shape3_count(r->shape);
+    return r->read(r->src, i, buf, err) == THAW_OK ? buf : NULL;
 }
 
 void ds_raw_free(ds_raw *r)
 {
+    if (r->src_free)
+        r->src_free(r->src);
     free(r->pixels);
     free(r->labels);
     if (r->name)
@@ -54,9 +70,16 @@ int ds_raw_set_names(ds_raw *r, const char *const *names, int nclass, thaw_err *
     if (!r->name)
         return thaw_fail(err, THAW_ENOMEM, "out of memory for %d class names", nclass);
     r->nclass = nclass;
-    for (int i = 0; i < nclass; i++)
+    for (int i = 0; i < nclass; i++) {
+        if (!utf8_name_ok(names[i], THAW_NAME_MAX)) {
+            char q[192];
+            return thaw_fail(err, THAW_EFORMAT, "class '%s': a class name is 1 to %d bytes of "
+                             "printable UTF-8 (it is saved in model files); rename it",
+                             utf8_quote(q, sizeof q, names[i]), THAW_NAME_MAX);
+        }
         if (!(r->name[i] = strdup(names[i])))
             return thaw_fail(err, THAW_ENOMEM, "out of memory for class names");
+    }
     return THAW_OK;
 }
 
@@ -69,23 +92,23 @@ int ds_read_file(const char *path, size_t max_bytes, uint8_t **buf, size_t *len,
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0)
         return thaw_fail(err, errno == ENOENT ? THAW_ENOTFOUND : THAW_EIO, "%s: cannot open: %s",
-                         ds_quote(q, sizeof q, path), strerror(errno));
+                         utf8_quote(q, sizeof q, path), strerror(errno));
     struct stat st;
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
         close(fd);
-        return thaw_fail(err, THAW_EIO, "%s: not a regular file", ds_quote(q, sizeof q, path));
+        return thaw_fail(err, THAW_EIO, "%s: not a regular file", utf8_quote(q, sizeof q, path));
     }
     if ((uint64_t)st.st_size > max_bytes) {
         close(fd);
         return thaw_fail(err, THAW_EFORMAT, "%s: %lld bytes, more than the limit of %zu",
-                         ds_quote(q, sizeof q, path), (long long)st.st_size, max_bytes);
+                         utf8_quote(q, sizeof q, path), (long long)st.st_size, max_bytes);
     }
     size_t size = (size_t)st.st_size;
     uint8_t *b = ds_alloc(size + 1);
     if (!b) {
         close(fd);
         return thaw_fail(err, THAW_ENOMEM, "%s: out of memory for %zu bytes",
-                         ds_quote(q, sizeof q, path), size);
+                         utf8_quote(q, sizeof q, path), size);
     }
     /* Read one byte past the size fstat gave, to notice a file that grows. */
     size_t got = 0;
@@ -97,7 +120,7 @@ int ds_read_file(const char *path, size_t max_bytes, uint8_t **buf, size_t *len,
             int e = errno;
             close(fd);
             free(b);
-            return thaw_fail(err, THAW_EIO, "%s: read failed: %s", ds_quote(q, sizeof q, path),
+            return thaw_fail(err, THAW_EIO, "%s: read failed: %s", utf8_quote(q, sizeof q, path),
                              strerror(e));
         }
         if (r == 0)
@@ -108,7 +131,7 @@ int ds_read_file(const char *path, size_t max_bytes, uint8_t **buf, size_t *len,
     if (got != size) {
         free(b);
         return thaw_fail(err, THAW_EFORMAT, "%s: changed size while being read",
-                         ds_quote(q, sizeof q, path));
+                         utf8_quote(q, sizeof q, path));
     }
     *buf = b;
     *len = size;
@@ -136,38 +159,6 @@ size_t ds_mul(size_t a, size_t b, size_t limit)
     return a * b > limit ? 0 : a * b;
 }
 
-const char *ds_quote(char *buf, size_t cap, const char *s)
-{
-    const unsigned char *p = (const unsigned char *)s;
-    size_t o = 0;
-    if (cap < 4) {
-        if (cap)
-            buf[0] = '\0';
-        return buf;
-    }
-    while (*p) {                             /* keeps o + 4 <= cap: room for "..." */
-        int n = (int)utf8_len(p, SIZE_MAX);
-        int c1 = n == 2 && p[0] == 0xC2 && p[1] < 0xA0;   /* U+0080..U+009F: C1 controls */
-        int printable = (n > 1 && !c1) || (n == 1 && *p >= 0x20 && *p != 0x7F);
-        size_t need = printable ? (size_t)n : 4;
-        if (o + need + 4 > cap) {
-            memcpy(buf + o, "...", 3);
-            o += 3;
-            break;
-        }
-        if (printable) {
-            memcpy(buf + o, p, (size_t)n);
-            p += n;
-        } else {
-            static const char hex[] = "0123456789abcdef";
-            buf[o] = '\\', buf[o + 1] = 'x', buf[o + 2] = hex[*p >> 4], buf[o + 3] = hex[*p & 15];
-            p++;
-        }
-        o += need;
-    }
-    buf[o] = '\0';
-    return buf;
-}
 
 /* ---- resampling ----------------------------------------------------------- */
 

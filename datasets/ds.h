@@ -31,6 +31,7 @@
 
 #include "layer.h"
 #include "status.h"
+#include "utf8.h"
 
 enum {
     DS_MAX_CHANNELS = 3,
@@ -57,15 +58,25 @@ ds_geom ds_geom_default(void);
 int ds_geom_check(const ds_geom *g, thaw_err *err);
 
 /* A raw image set: n images, 8 bits per value, (n, c, h, w); labels in
- * [0, nclass); one name per class. Everything is owned by the set. */
+ * [0, nclass); one name per class. Everything is owned by the set. The
+ * images are in pixels, or (pixels NULL) read one at a time on demand by
+ * read(src, i, out, err), so a loader that only lists its files first
+ * decodes just the images a task keeps; src_free releases src. */
 typedef struct ds_raw {
     int n;
     shape3 shape;
-    uint8_t *pixels;     /* (n, c, h, w) */
+    uint8_t *pixels;     /* (n, c, h, w), or NULL: read on demand */
     int *labels;         /* (n) */
     int nclass;
     char **name;         /* (nclass) */
+    int (*read)(void *src, int i, uint8_t *out, thaw_err *err);
+    void *src;
+    void (*src_free)(void *src);
 } ds_raw;
+
+/* Image i of r, (c, h, w): in place, or read into buf (shape3_count bytes).
+ * NULL with err set when reading it fails. */
+const uint8_t *ds_raw_image(const ds_raw *r, int i, uint8_t *buf, thaw_err *err);
 
 /* Images ready for a model, at its geometry, with labels in [0, nclass).
  * Labelled splits are float32, normalised (x). A large unlabelled pool is
@@ -84,7 +95,9 @@ void ds_split_image(const ds_split *s, const ds_geom *g, int i, float *out);
 /* Frees what r owns and zeroes it; r may be zeroed already. */
 void ds_raw_free(ds_raw *r);
 
-/* Copies nclass names into r->name. THAW_ENOMEM. */
+/* Copies nclass names into r->name. THAW_EFORMAT naming a class whose name
+ * breaks the rule for names (utf8_name_ok, THAW_NAME_MAX bytes: every
+ * class name must be one a model file can hold), THAW_ENOMEM. */
 int ds_raw_set_names(ds_raw *r, const char *const *names, int nclass, thaw_err *err);
 
 /* Reads a whole regular file of at most max_bytes into *buf (caller frees
@@ -103,11 +116,6 @@ void *ds_alloc(size_t bytes);
 /* a * b, or 0 when that overflows size_t or exceeds limit. */
 size_t ds_mul(size_t a, size_t b, size_t limit);
 
-/* Copies s into buf (cap bytes, always terminated) with control characters
- * written as \xNN, so that a file or class name can be put in a message or
- * on the screen without driving the terminal. Long names are cut with "...".
- * Returns buf. */
-const char *ds_quote(char *buf, size_t cap, const char *s);
 
 /* Resampling one plane of floats from (ih, iw) to (oh, ow). */
 typedef struct ds_resample ds_resample;

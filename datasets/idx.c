@@ -204,7 +204,7 @@ static int parse_gz(idx_array *out, const uint8_t *buf, size_t len, const char *
 int idx_parse(idx_array *out, const uint8_t *buf, size_t len, const char *name, thaw_err *err)
 {
     char q[256];
-    ds_quote(q, sizeof q, name);
+    utf8_quote(q, sizeof q, name);
     memset(out, 0, sizeof *out);
     int rc = len >= 2 && buf[0] == 0x1F && buf[1] == 0x8B ? parse_gz(out, buf, len, q, err)
                                                           : parse_raw(out, buf, len, q, err);
@@ -254,8 +254,8 @@ int idx_to_raw(ds_raw *out, idx_array *images, const idx_array *labels, const id
                const char *images_name, const char *labels_name, thaw_err *err)
 {
     char qi[256], ql[256];
-    ds_quote(qi, sizeof qi, images_name);
-    ds_quote(ql, sizeof ql, labels_name);
+    utf8_quote(qi, sizeof qi, images_name);
+    utf8_quote(ql, sizeof ql, labels_name);
     memset(out, 0, sizeof *out);
     if (images->ndim != 3)
         return thaw_fail(err, THAW_EFORMAT, "%s: %d dimension%s, expected 3 (count, rows, "

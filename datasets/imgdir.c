@@ -153,7 +153,7 @@ static size_t png_chunk_overrun(const uint8_t *b, size_t len, uint32_t *declared
 int imgdir_info(const uint8_t *buf, size_t len, const char *name, int *w, int *h, thaw_err *err)
 {
     char q[256];
-    ds_quote(q, sizeof q, name);
+    utf8_quote(q, sizeof q, name);
     *w = *h = 0;
     if (len == 0)
         return thaw_fail(err, THAW_EFORMAT, "%s: empty file, not an image", q);
@@ -183,7 +183,7 @@ int imgdir_info(const uint8_t *buf, size_t len, const char *name, int *w, int *h
         memcpy(type, buf + at + 4, 4);
         return thaw_fail(err, THAW_EFORMAT, "%s: corrupt or truncated PNG: chunk '%s' at byte "
                          "%zu declares %u bytes, more than the file holds", q,
-                         ds_quote(qt, sizeof qt, type), at, declared);
+                         utf8_quote(qt, sizeof qt, type), at, declared);
     }
     const char *bad = fmt == 'J' ? jpeg_tables_bad(buf, len) : NULL;
     if (bad)
@@ -225,7 +225,7 @@ static int decode_px(uint8_t **px, int *w, int *h, int channels, const uint8_t *
                      const char *name, thaw_err *err)
 {
     char q[256];
-    ds_quote(q, sizeof q, name);
+    utf8_quote(q, sizeof q, name);
     int rc = imgdir_info(buf, len, name, w, h, err);
     if (rc)
         return rc;
@@ -253,7 +253,7 @@ int imgdir_decode(uint8_t *out, shape3 to, const uint8_t *buf, size_t len, const
                   thaw_err *err)
 {
     char q[256];
-    ds_quote(q, sizeof q, name);
+    utf8_quote(q, sizeof q, name);
     if ((to.c != 1 && to.c != 3) || to.h < 1 || to.h > DS_MAX_SIDE || to.w < 1 || to.w > DS_MAX_SIDE)
         return thaw_fail(err, THAW_EINVAL, "%s: cannot convert to %dx%dx%d", q, to.c, to.h, to.w);
     int w, h;
@@ -367,7 +367,7 @@ static int scan(name_list *out, const char *dir, int want_dirs, int limit, int *
                 thaw_err *err)
 {
     char q[256], path[PATH_MAX];
-    ds_quote(q, sizeof q, dir);
+    utf8_quote(q, sizeof q, dir);
     DIR *d = opendir(dir);
     if (!d)
         return thaw_fail(err, errno == ENOENT ? THAW_ENOTFOUND : THAW_EIO, "%s: cannot open "
@@ -404,11 +404,42 @@ static int scan(name_list *out, const char *dir, int want_dirs, int limit, int *
     return THAW_OK;
 }
 
-int imgdir_load(ds_raw *out, const char *dir, shape3 to, const ds_raw *classes, thaw_err *err)
+/* What an opened folder reads its images from: one path per image. */
+typedef struct imgdir_src {
+    char **path;
+    int n;
+    shape3 to;
+} imgdir_src;
+
+static void imgdir_src_free(void *p)
+{
+    imgdir_src *src = p;
+    if (!src)
+        return;
+    for (int i = 0; i < src->n; i++)
+        free(src->path[i]);
+    free(src->path);
+    free(src);
+}
+
+static int imgdir_read(void *p, int i, uint8_t *out, thaw_err *err)
+{
+    imgdir_src *src = p;
+    uint8_t *buf;
+    size_t len;
+    int rc = ds_read_file(src->path[i], IMG_MAX_FILE_BYTES, &buf, &len, err);
+    if (rc)
+        return rc;
+    rc = imgdir_decode(out, src->to, buf, len, src->path[i], err);
+    free(buf);
+    return rc;
+}
+
+int imgdir_open(ds_raw *out, const char *dir, shape3 to, const ds_raw *classes, thaw_err *err)
 {
     char q[256], path[PATH_MAX];
     memset(out, 0, sizeof *out);
-    ds_quote(q, sizeof q, dir);
+    utf8_quote(q, sizeof q, dir);
     name_list cls = { 0 };
     int ignored;
     int rc = scan(&cls, dir, 1, DS_MAX_CLASSES, &ignored, err);
@@ -421,7 +452,8 @@ int imgdir_load(ds_raw *out, const char *dir, shape3 to, const ds_raw *classes, 
     }
     name_list *files = calloc((size_t)cls.n, sizeof *files);
     int *label = calloc((size_t)cls.n, sizeof *label);
-    if (!files || !label)
+    imgdir_src *src = calloc(1, sizeof *src);
+    if (!files || !label || !src)
         rc = thaw_fail(err, THAW_ENOMEM, "%s: out of memory", q);
     size_t total = 0;
     for (int c = 0; !rc && c < cls.n; c++) {
@@ -434,7 +466,7 @@ int imgdir_load(ds_raw *out, const char *dir, shape3 to, const ds_raw *classes, 
             if (label[c] < 0) {
                 char qc[128];
                 rc = thaw_fail(err, THAW_EFORMAT, "%s: class folder '%s' is not one of the "
-                               "training classes", q, ds_quote(qc, sizeof qc, cls.s[c]));
+                               "training classes", q, utf8_quote(qc, sizeof qc, cls.s[c]));
                 break;
             }
         }
@@ -443,21 +475,18 @@ int imgdir_load(ds_raw *out, const char *dir, shape3 to, const ds_raw *classes, 
         if (!rc && files[c].n == 0) {
             char qp[256], qc[128];
             rc = thaw_fail(err, THAW_EFORMAT, "%s: class '%s' has no PNG or JPEG images "
-                           "(%d other entr%s ignored)", ds_quote(qp, sizeof qp, path),
-                           ds_quote(qc, sizeof qc, cls.s[c]), ignored, ignored == 1 ? "y" : "ies");
+                           "(%d other entr%s ignored)", utf8_quote(qp, sizeof qp, path),
+                           utf8_quote(qc, sizeof qc, cls.s[c]), ignored, ignored == 1 ? "y" : "ies");
         }
         if (!rc && (total += (size_t)files[c].n) > DS_MAX_IMAGES)
             rc = thaw_fail(err, THAW_EFORMAT, "%s: more than %d images", q, DS_MAX_IMAGES);
     }
-    size_t per = shape3_count(to);
-    if (!rc && !ds_mul(total, per, DS_MAX_FLOATS))
-        rc = thaw_fail(err, THAW_EFORMAT, "%s: %zu images of %dx%dx%d are more than thaw's "
-                       "limit of %zu bytes", q, total, to.c, to.h, to.w, DS_MAX_FLOATS);
     if (!rc) {
         out->shape = to;
-        out->pixels = ds_alloc(total * per);
-        out->labels = malloc(sizeof(int) * total);
-        if (!out->pixels || !out->labels)
+        out->labels = malloc(sizeof(int) * (total ? total : 1));
+        src->path = calloc(total ? total : 1, sizeof *src->path);
+        src->to = to;
+        if (!out->labels || !src->path)
             rc = thaw_fail(err, THAW_ENOMEM, "%s: out of memory for %zu images", q, total);
     }
     if (!rc)
@@ -465,22 +494,52 @@ int imgdir_load(ds_raw *out, const char *dir, shape3 to, const ds_raw *classes, 
                      : ds_raw_set_names(out, (const char *const *)cls.s, cls.n, err);
     for (int c = 0; !rc && c < cls.n; c++)
         for (int i = 0; !rc && i < files[c].n; i++) {
-            uint8_t *buf;
-            size_t len;
             snprintf(path, sizeof path, "%s/%s/%s", dir, cls.s[c], files[c].s[i]);
-            rc = ds_read_file(path, IMG_MAX_FILE_BYTES, &buf, &len, err);
-            if (rc)
-                break;
-            rc = imgdir_decode(out->pixels + (size_t)out->n * per, to, buf, len, path, err);
-            free(buf);
-            out->labels[out->n++] = label[c];
+            if (!(src->path[src->n] = strdup(path)))
+                rc = thaw_fail(err, THAW_ENOMEM, "%s: out of memory", q);
+            else
+                out->labels[src->n++] = label[c];
         }
     for (int c = 0; files && c < cls.n; c++)
         list_free(&files[c]);
     free(files);
     free(label);
     list_free(&cls);
+    out->n = src ? src->n : 0;
+    out->read = imgdir_read;
+    out->src = src;
+    out->src_free = imgdir_src_free;
     if (rc)
         ds_raw_free(out);
     return rc;
+}
+
+int imgdir_load(ds_raw *out, const char *dir, shape3 to, const ds_raw *classes, thaw_err *err)
+{
+    char q[256];
+    int rc = imgdir_open(out, dir, to, classes, err);
+    if (rc)
+        return rc;
+    size_t per = shape3_count(to);
+    if (!ds_mul((size_t)out->n, per, DS_MAX_FLOATS))
+        rc = thaw_fail(err, THAW_EFORMAT, "%s: %d images of %dx%dx%d are more than thaw's "
+                       "limit of %zu bytes", utf8_quote(q, sizeof q, dir), out->n, to.c, to.h, to.w,
+                       DS_MAX_FLOATS);
+    uint8_t *pixels = rc ? NULL : ds_alloc((size_t)out->n * per);
+    if (!rc && !pixels)
+        rc = thaw_fail(err, THAW_ENOMEM, "%s: out of memory for %d images", utf8_quote(q, sizeof q, dir),
+                       out->n);
+    for (int i = 0; !rc && i < out->n; i++)
+        rc = imgdir_read(out->src, i, pixels + (size_t)i * per, err);
+    if (rc) {
+        free(pixels);
+        ds_raw_free(out);
+        return rc;
+    }
+    out->src_free(out->src);
+    out->src = NULL;
+    out->src_free = NULL;
+    out->read = NULL;
+    out->pixels = pixels;
+    return THAW_OK;
 }

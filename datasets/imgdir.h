@@ -97,4 +97,10 @@ int imgdir_decode_input(float *out, const ds_geom *g, const uint8_t *buf, size_t
  * *out is zeroed. */
 int imgdir_load(ds_raw *out, const char *dir, shape3 to, const ds_raw *classes, thaw_err *err);
 
+/* As imgdir_load, but lists the files only: out->pixels is NULL and each
+ * image is read and decoded when asked for (ds_raw_image), so a task that
+ * keeps five images a class decodes five. The errors of imgdir_load but
+ * those of decoding, which come from ds_raw_image. */
+int imgdir_open(ds_raw *out, const char *dir, shape3 to, const ds_raw *classes, thaw_err *err);
+
 #endif

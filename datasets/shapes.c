@@ -124,7 +124,7 @@ void shapes_draw(uint8_t *out, shape3 s, int cls, uint64_t seed)
         }
 }
 
-int shapes_make(ds_raw *out, shape3 s, int per_class, int split, thaw_err *err)
+int shapes_make(ds_raw *out, shape3 s, int per_class, int split, unsigned keep, thaw_err *err)
 {
     memset(out, 0, sizeof *out);
     if ((s.c != 1 && s.c != 3) || s.h < 1 || s.h > DS_MAX_SIDE || s.w < 1 || s.w > DS_MAX_SIDE)
@@ -135,7 +135,11 @@ int shapes_make(ds_raw *out, shape3 s, int per_class, int split, thaw_err *err)
                          per_class, SHAPES_MAX_PER_CLASS);
     if (split != SHAPES_TRAIN && split != SHAPES_TEST)
         return thaw_fail(err, THAW_EINVAL, "shapes: unknown split %d", split);
-    size_t n = (size_t)per_class * SHAPES_CLASSES, per = shape3_count(s);
+    keep &= (1u << SHAPES_CLASSES) - 1;
+    int kept = __builtin_popcount(keep);
+    if (kept == 0)
+        return thaw_fail(err, THAW_EINVAL, "shapes: no class to draw (classes 0 to %d)", SHAPES_CLASSES - 1);
+    size_t n = (size_t)per_class * (size_t)kept, per = shape3_count(s);
     if (!ds_mul(n, per, DS_MAX_FLOATS))
         return thaw_fail(err, THAW_EINVAL, "shapes: %zu images of %dx%dx%d are more than the "
                          "limit of %zu bytes", n, s.c, s.h, s.w, DS_MAX_FLOATS);
@@ -152,11 +156,18 @@ int shapes_make(ds_raw *out, shape3 s, int per_class, int split, thaw_err *err)
     }
     out->n = (int)n;
     out->shape = s;
-    for (size_t j = 0; j < n; j++) {
-        int cls = (int)(j % SHAPES_CLASSES);
-        uint64_t seed = (uint64_t)split << 56 ^ (uint64_t)cls << 40 ^ (uint64_t)(j / SHAPES_CLASSES);
-        out->labels[j] = cls;
-        shapes_draw(out->pixels + j * per, s, cls, seed);
-    }
+    /* Image i of class c is drawn from (split, c, i) alone, in the order
+     * of every class's i-th image, so leaving classes out changes nothing
+     * about the others. */
+    size_t j = 0;
+    for (int i = 0; i < per_class; i++)
+        for (int cls = 0; cls < SHAPES_CLASSES; cls++) {
+            if (!(keep >> cls & 1))
+                continue;
+            uint64_t seed = (uint64_t)split << 56 ^ (uint64_t)cls << 40 ^ (uint64_t)i;
+            out->labels[j] = cls;
+            shapes_draw(out->pixels + j * per, s, cls, seed);
+            j++;
+        }
     return THAW_OK;
 }

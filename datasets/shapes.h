@@ -7,7 +7,7 @@
  * tests and the offline fallback use it.
  *
  *     ds_raw train;
- *     if (shapes_make(&train, (shape3){ 1, 28, 28 }, 300, SHAPES_TRAIN, &err))
+ *     if (shapes_make(&train, (shape3){ 1, 28, 28 }, 300, SHAPES_TRAIN, SHAPES_ALL, &err))
  *         ... out of memory ...
  *     ds_raw_free(&train);
  *
@@ -31,11 +31,14 @@ extern const char *const shapes_class_names[SHAPES_CLASSES];
  * into out, (c, h, w) 8-bit, entirely from seed. */
 void shapes_draw(uint8_t *out, shape3 s, int cls, uint64_t seed);
 
-/* per_class images of every class of one split (SHAPES_TRAIN or
- * SHAPES_TEST) at shape s, with the class names. Errors: THAW_EINVAL (a
- * shape that is not 1 or 3 channels and 1..DS_MAX_SIDE a side, per_class
- * not 1..SHAPES_MAX_PER_CLASS, a bad split), THAW_ENOMEM. On failure *out
- * is zeroed. */
-int shapes_make(ds_raw *out, shape3 s, int per_class, int split, thaw_err *err);
+/* per_class images of each class of one split (SHAPES_TRAIN or
+ * SHAPES_TEST) whose bit is set in keep (SHAPES_ALL: every class) at shape
+ * s, with all the class names; an image is the same whichever other
+ * classes are drawn. Errors: THAW_EINVAL (a shape that is not 1 or 3
+ * channels and 1..DS_MAX_SIDE a side, per_class not
+ * 1..SHAPES_MAX_PER_CLASS, a bad split, no class kept), THAW_ENOMEM. On
+ * failure *out is zeroed. */
+#define SHAPES_ALL ((1u << SHAPES_CLASSES) - 1)
+int shapes_make(ds_raw *out, shape3 s, int per_class, int split, unsigned keep, thaw_err *err);
 
 #endif

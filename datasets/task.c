@@ -101,17 +101,17 @@ static int add_classes(task_spec *sp, const char *item, thaw_err *err)
     size_t alen = dash ? (size_t)(dash - item) : strlen(item);
     if (alen >= sizeof a || (dash && strlen(dash + 1) >= sizeof b))
         return thaw_fail(err, THAW_EINVAL, "classes: '%s' is not a class number or range "
-                         "(like 3 or 5-9)", ds_quote(q, sizeof q, item));
+                         "(like 3 or 5-9)", utf8_quote(q, sizeof q, item));
     memcpy(a, item, alen);
     a[alen] = '\0';
     snprintf(b, sizeof b, "%s", dash ? dash + 1 : a);
     if (!parse_num(a, 0, DS_MAX_CLASSES - 1, &lo) || !parse_num(b, 0, DS_MAX_CLASSES - 1, &hi))
         return thaw_fail(err, THAW_EINVAL, "classes: '%s' is not a class number or range "
-                         "(like 3 or 5-9, numbers 0 to %d)", ds_quote(q, sizeof q, item),
+                         "(like 3 or 5-9, numbers 0 to %d)", utf8_quote(q, sizeof q, item),
                          DS_MAX_CLASSES - 1);
     if (hi < lo)
         return thaw_fail(err, THAW_EINVAL, "classes: range '%s' runs backwards",
-                         ds_quote(q, sizeof q, item));
+                         utf8_quote(q, sizeof q, item));
     for (long long c = lo; c <= hi; c++) {
         for (int i = 0; i < sp->nclass_sel; i++)
             if (sp->class_sel[i] == c)
@@ -134,7 +134,7 @@ static int set_key(task_spec *sp, int bit, const char *key, const char *val, tha
 {
     char q[96];
     long long v;
-    ds_quote(q, sizeof q, val);
+    utf8_quote(q, sizeof q, val);
     switch (bit) {
     case K_CLASSES:
         return add_classes(sp, val, err);
@@ -210,7 +210,7 @@ int task_spec_parse(task_spec *sp, const char *spec, thaw_err *err)
         for (int i = 0; i < NSOURCES; i++)
             o += (size_t)snprintf(names + o, sizeof names - o, "%s%s", i ? ", " : "", sources[i].name);
         return thaw_fail(err, THAW_EINVAL, "unknown data set '%s': expected one of %s "
-                         "(like fashion:classes=5-9,shots=20)", ds_quote(q, sizeof q, buf), names);
+                         "(like fashion:classes=5-9,shots=20)", utf8_quote(q, sizeof q, buf), names);
     }
     memcpy(sp->source, buf, strlen(buf) + 1);
     int seen = 0, last = 0;
@@ -228,7 +228,7 @@ int task_spec_parse(task_spec *sp, const char *spec, thaw_err *err)
         }
         if (!eq || eq == item)
             return thaw_fail(err, THAW_EINVAL, "%s: expected KEY=VALUE, got '%s'", sp->source,
-                             ds_quote(q, sizeof q, item));
+                             utf8_quote(q, sizeof q, item));
         *eq = '\0';
         int bit = 0;
         for (int k = 0; k < SPEC_NKEYS; k++)
@@ -238,7 +238,7 @@ int task_spec_parse(task_spec *sp, const char *spec, thaw_err *err)
             char valid[160];
             valid_keys(valid, sizeof valid, src->keys);
             return thaw_fail(err, THAW_EINVAL, "%s: unknown key '%s': expected %s", sp->source,
-                             ds_quote(q, sizeof q, item), valid);
+                             utf8_quote(q, sizeof q, item), valid);
         }
         if (seen & bit)
             return thaw_fail(err, THAW_EINVAL, "%s: key '%s' given twice", sp->source, item);
@@ -305,7 +305,7 @@ static int load_idx_split(ds_raw *out, task *t, const char *images, const char *
     int found_l = find_idx(lp, sizeof lp, t->where, labels);
     if (!found_i || !found_l)
         return thaw_fail(err, THAW_ENOTFOUND, "%s: cannot find %s(.gz) in %s%s", t->spec.source,
-                         found_i ? labels : images, ds_quote(q, sizeof q, t->where), hint);
+                         found_i ? labels : images, utf8_quote(q, sizeof q, t->where), hint);
     idx_array im, lb;
     int rc = idx_load(&im, ip, err);
     if (!rc) {
@@ -442,9 +442,10 @@ static int load_folder(task *t, const task_spec *sp, shape3 to, ds_raw *train, d
                          "sub-folder of PNG or JPEG images per class");
     snprintf(t->where, sizeof t->where, "%s", sp->dir);
     snprintf(t->source, sizeof t->source, "image folder");
-    int rc = imgdir_load(train, sp->dir, to, NULL, err);
+    /* Listed only: the cut decodes the images it keeps. */
+    int rc = imgdir_open(train, sp->dir, to, NULL, err);
     if (!rc && sp->testdir[0])
-        rc = imgdir_load(test, sp->testdir, to, train, err);
+        rc = imgdir_open(test, sp->testdir, to, train, err);
     return rc;
 }
 
@@ -453,9 +454,23 @@ static int load_shapes(task *t, const task_spec *sp, shape3 to, ds_raw *train, d
 {
     snprintf(t->where, sizeof t->where, "built in");
     snprintf(t->source, sizeof t->source, "shapes");
-    int rc = shapes_make(train, to, sp->n ? sp->n : 300, SHAPES_TRAIN, err);
+    /* Only the classes kept are drawn, and only when they fit. */
+    unsigned keep = sp->nclass_sel ? 0 : SHAPES_ALL;
+    for (int k = 0; k < sp->nclass_sel; k++) {
+        if (sp->class_sel[k] >= SHAPES_CLASSES)
+            return thaw_fail(err, THAW_EINVAL, "shapes: there is no class %d: shapes has classes "
+                             "0 to %d", sp->class_sel[k], SHAPES_CLASSES - 1);
+        keep |= 1u << sp->class_sel[k];
+    }
+    int n = sp->n ? sp->n : 300, ntest = sp->test ? sp->test : 100;
+    size_t images = (size_t)__builtin_popcount(keep) * ((size_t)n + (size_t)ntest);
+    if (!ds_mul(images, shape3_count(to), DS_MAX_FLOATS))
+        return thaw_fail(err, THAW_EINVAL, "shapes: %zu images of %dx%dx%d (n=%d and test=%d for "
+                         "%d classes) need more than thaw's limit of %zu floats; ask for fewer",
+                         images, to.c, to.h, to.w, n, ntest, __builtin_popcount(keep), DS_MAX_FLOATS);
+    int rc = shapes_make(train, to, n, SHAPES_TRAIN, keep, err);
     if (!rc)
-        rc = shapes_make(test, to, sp->test ? sp->test : 100, SHAPES_TEST, err);
+        rc = shapes_make(test, to, ntest, SHAPES_TEST, keep, err);
     return rc;
 }
 
@@ -515,7 +530,7 @@ static int assign(int *mark, const ds_raw *train, task *t, thaw_err *err)
         if (n < need) {
             char q[96];
             rc = thaw_fail(err, THAW_EINVAL, "%s: class %d '%s' has %d training image%s, "
-                           "fewer than %s%d%s", sp->source, c, ds_quote(q, sizeof q, t->name[k]),
+                           "fewer than %s%d%s", sp->source, c, utf8_quote(q, sizeof q, t->name[k]),
                            n, n == 1 ? "" : "s", sp->shots ? "shots + val = " : "val + 1 = ",
                            need, sp->shots ? "" : " (one left to train on)");
             break;
@@ -544,8 +559,10 @@ static int fill_splits(task *t, const ds_raw *train, const ds_raw *test, const i
     size_t per = shape3_count(t->geom.in), total = 0;
     int n[TASK_SPLITS] = { 0 }, cap = t->spec.test ? t->spec.test : INT_MAX;
     int kept[DS_MAX_CLASSES] = { 0 };   /* test images so far per class: test=N keeps the first N */
+    /* A set read on demand keeps no pool: its images stay unread on disk. */
+    int pool = train->pixels != NULL;
     for (int i = 0; i < train->n; i++)
-        if (mark[i] >= 0)
+        if (mark[i] >= 0 && (pool || mark[i] != TASK_POOL))
             n[mark[i]]++;
     for (int i = 0; i < test->n; i++) {
         int y = newlab[test->labels[i]];
@@ -573,40 +590,53 @@ static int fill_splits(task *t, const ds_raw *train, const ds_raw *test, const i
             return thaw_fail(err, THAW_ENOMEM, "%s: out of memory for %d %s images",
                              t->spec.source, n[s], task_split_names[s]);
     }
+    size_t src_max = shape3_count(train->shape) > shape3_count(test->shape) ? shape3_count(train->shape)
+                                                                               : shape3_count(test->shape);
+    uint8_t *buf = malloc(src_max + 1);       /* one image of a set read on demand */
+    if (!buf)
+        return thaw_fail(err, THAW_ENOMEM, "out of memory");
     ds_conv cv;
-    int rc = ds_conv_init(&cv, train->shape, &t->geom, err);
-    if (rc)
-        return rc;
-    size_t src_per = shape3_count(train->shape);
-    for (int i = 0; i < train->n; i++) {
-        if (mark[i] < 0)
+    int rc = ds_conv_init(&cv, train->shape, &t->geom, err), conv = rc == THAW_OK;
+    for (int i = 0; !rc && i < train->n; i++) {
+        if (mark[i] < 0 || (!pool && mark[i] == TASK_POOL))
             continue;
         ds_split *sp = &t->split[mark[i]];
         int y = newlab[train->labels[i]];
+        const uint8_t *img = ds_raw_image(train, i, buf, err);
+        if (!img) {
+            rc = err ? err->code : THAW_EIO;
+            break;
+        }
         if (sp->x8)
-            ds_conv_image8(&cv, sp->x8 + (size_t)sp->n * per, train->pixels + (size_t)i * src_per);
+            ds_conv_image8(&cv, sp->x8 + (size_t)sp->n * per, img);
         else
-            ds_conv_image(&cv, sp->x + (size_t)sp->n * per, train->pixels + (size_t)i * src_per);
+            ds_conv_image(&cv, sp->x + (size_t)sp->n * per, img);
         sp->y[sp->n++] = y;
         t->count[mark[i] * t->nclass + y]++;
     }
-    ds_conv_free(&cv);
-    if (!n[TASK_TEST])
-        return THAW_OK;
-    if ((rc = ds_conv_init(&cv, test->shape, &t->geom, err)))
+    if (conv)
+        ds_conv_free(&cv);
+    if (rc || !n[TASK_TEST] || (rc = ds_conv_init(&cv, test->shape, &t->geom, err))) {
+        free(buf);
         return rc;
-    src_per = shape3_count(test->shape);
+    }
     ds_split *ts = &t->split[TASK_TEST];
     for (int i = 0; i < test->n; i++) {
         int y = newlab[test->labels[i]];
         if (y < 0 || t->count[TASK_TEST * t->nclass + y] >= cap)
             continue;
-        ds_conv_image(&cv, ts->x + (size_t)ts->n * per, test->pixels + (size_t)i * src_per);
+        const uint8_t *img = ds_raw_image(test, i, buf, err);
+        if (!img) {
+            rc = err ? err->code : THAW_EIO;
+            break;
+        }
+        ds_conv_image(&cv, ts->x + (size_t)ts->n * per, img);
         ts->y[ts->n++] = y;
         t->count[TASK_TEST * t->nclass + y]++;
     }
     ds_conv_free(&cv);
-    return THAW_OK;
+    free(buf);
+    return rc;
 }
 
 /* The kept classes, their names and the source-to-task label map. */

@@ -39,6 +39,9 @@
  *   folder   dir=PATH, testdir=PATH
  *                      one sub-folder per class (imgdir.h); the optional test
  *                      folder has sub-folders named like the training ones.
+ *                      The files are listed, and only the images the cut
+ *                      keeps are decoded: no pool is kept (its images are
+ *                      counted in source_n, never read).
  *   shapes   n=N        the synthetic set (shapes.h): N training images per
  *                      class (default 300); test=T makes T test images per
  *                      class (default 100).

@@ -9,7 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 int fio_read(const char *path, size_t max, char **buf, size_t *len, thaw_err *err)
@@ -173,8 +175,62 @@ static int fio_stage(const char *path, const void *buf, size_t len, char *tmp, s
     return THAW_OK;
 }
 
+int fio_lock(const char *path, int exclusive, int *fd, thaw_err *err)
+{
+    enum { FIO_LOCK_WAIT_MS = 10000, FIO_LOCK_POLL_MS = 5 };
+    char dir[PATH_MAX];
+    *fd = -1;
+    if (fio_dir(path, dir, sizeof dir) != 0)
+        return thaw_fail(err, THAW_EINVAL, "%s: the path is too long", path);
+    int d = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (d < 0 && !exclusive)
+        return THAW_OK;               /* a reader goes on: its read says what is wrong */
+    if (d < 0)
+        return thaw_fail(err, THAW_EIO, "%s: cannot open its folder %s: %s", path, dir, strerror(errno));
+    for (int waited = 0;; waited += FIO_LOCK_POLL_MS) {
+        if (flock(d, (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB) == 0)
+            break;
+        if (errno == EOPNOTSUPP || errno == ENOLCK || errno == EINVAL) {
+            close(d);                 /* a file system without locks: go on without */
+            return THAW_OK;
+        }
+        if (errno != EWOULDBLOCK && errno != EINTR) {
+            int e = errno;
+            close(d);
+            return thaw_fail(err, THAW_EIO, "%s: cannot lock its folder %s: %s", path, dir, strerror(e));
+        }
+        if (waited >= FIO_LOCK_WAIT_MS) {
+            close(d);
+            return thaw_fail(err, THAW_EIO, "%s: another process has been saving into %s for "
+                             "%d s; try again", path, dir, FIO_LOCK_WAIT_MS / 1000);
+        }
+        struct timespec nap = { 0, FIO_LOCK_POLL_MS * 1000000L };
+        nanosleep(&nap, NULL);
+    }
+    *fd = d;
+    return THAW_OK;
+}
+
+void fio_unlock(int fd)
+{
+    if (fd >= 0)
+        close(fd);                    /* closing the descriptor releases its flock */
+}
+
 int fio_save(const char *const *paths, const void *const *bufs, const size_t *lens, int n,
              thaw_err *err)
+{
+    int lock, rc = n >= 1 ? fio_lock(paths[0], 1, &lock, err) : THAW_OK;
+    if (rc)
+        return rc;
+    rc = fio_save_locked(paths, bufs, lens, n, err);
+    if (n >= 1)
+        fio_unlock(lock);
+    return rc;
+}
+
+int fio_save_locked(const char *const *paths, const void *const *bufs, const size_t *lens, int n,
+                    thaw_err *err)
 {
     enum { FIO_FILES_MAX = 8 };
     if (n < 1 || n > FIO_FILES_MAX)

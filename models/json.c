@@ -306,10 +306,10 @@ int json_text_value(const cJSON *v, const char *at, char *out, size_t cap, int f
     if (n == 0 || n >= cap)
         return thaw_fail(c->err, THAW_EFORMAT, "%s: %s: expected %s, got %zu bytes", c->file,
                          at, what, n);
-    for (size_t i = 0; i < n; i++)
-        if (s[i] < 0x20 || s[i] == 0x7f || (s[i] == 0xC2 && i + 1 < n && s[i + 1] < 0xA0))
-            return thaw_fail(c->err, THAW_EFORMAT, "%s: %s: byte %zu is a control character; "
-                             "expected printable text", c->file, at, i);
+    size_t bad = utf8_bad_byte((const char *)s, n);
+    if (bad < n)
+        return thaw_fail(c->err, THAW_EFORMAT, "%s: %s: byte %zu is a control character or "
+                         "not UTF-8; expected printable text", c->file, at, bad);
     memcpy(out, s, n + 1);
     return THAW_OK;
 }

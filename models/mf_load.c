@@ -248,24 +248,37 @@ int mf_load(mf_meta *meta, model *m, const char *path, const mf_load_opts *opt, 
     unsigned long long seed = opt ? opt->seed : 0;
     char *text;
     size_t len;
-    int rc = fio_read(path, MF_JSON_MAX, &text, &len, err);
+    int lock;
+    /* The JSON and the weights it names are read under the folder's shared
+     * lock, so a save by another process cannot come between them. */
+    int rc = fio_lock(path, 0, &lock, err);
     if (rc)
         return rc;
+    rc = fio_read(path, MF_JSON_MAX, &text, &len, err);
+    if (rc) {
+        fio_unlock(lock);
+        return rc;
+    }
     rc = mf_parse(meta, text, len, path, err);
     free(text);
-    if (rc)
+    if (rc) {
+        fio_unlock(lock);
         return rc;
+    }
     char wpath[4096];
     const char *slash = strrchr(path, '/');
     int n = slash ? snprintf(wpath, sizeof wpath, "%.*s/%s", (int)(slash - path), path, meta->weights)
                   : snprintf(wpath, sizeof wpath, "%s", meta->weights);
     if (n < 0 || (size_t)n >= sizeof wpath) {
+        fio_unlock(lock);
         mf_meta_free(meta);
         return thaw_fail(err, THAW_EINVAL, "%s: the path is too long", path);
     }
     st_file f;
     model a;
-    if ((rc = st_read(&f, wpath, err))) {
+    rc = st_read(&f, wpath, err);
+    fio_unlock(lock);
+    if (rc) {
         mf_meta_free(meta);
         return rc;
     }

@@ -228,6 +228,16 @@ static int mf_parse_input(mf_meta *meta, const cJSON *v, const mf_parser *p)
                                      stats[s].flags | JSON_REQUIRED, &dst[i], &p->c)))
                 return rc;
     }
+    /* Images in [0, 1] normalised in single precision must stay finite. */
+    for (int i = 0; i < (int)c; i++) {
+        float mean = (float)meta->mean[i], std = (float)meta->std[i];
+        if (!(std > 0.0f) || !isfinite((0.0f - mean) / std) || !isfinite((1.0f - mean) / std) ||
+            !isfinite(1.0f / (255.0f * std)))
+            return thaw_fail(p->c.err, THAW_EFORMAT, "%s: input.std[%d] = %g with input.mean[%d] = "
+                             "%g: the normalised pixels (x - mean) / std are not finite; expected "
+                             "a std well above 0 (like 0.3)", p->c.file, i, meta->std[i], i,
+                             meta->mean[i]);
+    }
     return THAW_OK;
 }
 

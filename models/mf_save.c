@@ -36,6 +36,29 @@ static int mf_check_describes(const mf_meta *meta, const model *m, thaw_err *err
 }
 
 
+/* Every text the JSON will hold is one mf_parse takes back: class names
+ * (unique) and the provenance's labels under the rule for names. */
+static int mf_check_texts(const char *path, const mf_meta *meta, thaw_err *err)
+{
+    char q[192];
+    for (int k = 0; k < meta->nclass; k++) {
+        if (!utf8_name_ok(meta->class_name[k], THAW_NAME_MAX))
+            return thaw_fail(err, THAW_EINVAL, "%s: not saved: class %d, '%s', is not 1 to %d bytes "
+                             "of printable UTF-8", path, k, utf8_quote(q, sizeof q, meta->class_name[k]),
+                             THAW_NAME_MAX);
+        for (int j = 0; j < k; j++)
+            if (!strcmp(meta->class_name[j], meta->class_name[k]))
+                return thaw_fail(err, THAW_EINVAL, "%s: not saved: classes %d and %d are both '%s'",
+                                 path, j, k, utf8_quote(q, sizeof q, meta->class_name[k]));
+    }
+    const char *label[] = { meta->prov.dataset, meta->prov.finetuned_from };
+    for (int i = 0; i < 2; i++)
+        if (label[i][0] && !utf8_name_ok(label[i], THAW_NAME_MAX))
+            return thaw_fail(err, THAW_EINVAL, "%s: not saved: the provenance label '%s' is not "
+                             "printable UTF-8", path, utf8_quote(q, sizeof q, label[i]));
+    return THAW_OK;
+}
+
 /* The weights file name the model JSON at path refers to now: "" when there
  * is no such JSON or it is not a model file. THAW_ENOMEM, or THAW_EIO when
  * the file exists but cannot be read. */
@@ -78,14 +101,16 @@ int mf_save(const char *path, const mf_meta *meta, const model *m, thaw_err *err
     const char *wname[2] = { wpath[0] + dirlen, wpath[1] + dirlen };
     if (!mf_weights_name_ok(wname[0]))
         return thaw_fail(err, THAW_EINVAL, "%s: expected a file name not starting with '.'", path);
-    int rc = mf_current_weights(path, old, sizeof old);
-    if (rc == THAW_ENOMEM)
-        return thaw_fail(err, rc, "%s: out of memory reading the model it replaces", path);
-    if (rc)
-        return thaw_fail(err, rc, "%s: exists but cannot be read, so it is not replaced", path);
-    int next = !strcmp(old, wname[0]);
-    rc = mf_check_describes(meta, m, err);
-    if (rc)
+    /* The weights' name goes into the JSON, under the rule for names. */
+    if (!utf8_name_ok(wname[1], THAW_NAME_MAX)) {
+        char q[192];
+        return thaw_fail(err, THAW_EINVAL, "%s: a model's file name is at most %zu bytes of "
+                         "printable UTF-8 before \".json\" (its weights' name, NAME.1.safetensors, "
+                         "is written inside it)", utf8_quote(q, sizeof q, path),
+                         THAW_NAME_MAX - strlen(".1.safetensors"));
+    }
+    int rc, lock = -1;
+    if ((rc = mf_check_texts(path, meta, err)) || (rc = mf_check_describes(meta, m, err)))
         return rc;
     for (int s = 0; s < m->nslice; s++) {
         const float *p = model_param(m, s);
@@ -94,6 +119,18 @@ int mf_save(const char *path, const mf_meta *meta, const model *m, thaw_err *err
                 return thaw_fail(err, THAW_ENONFINITE, "%s: not saved: '%s' element %zu is %s",
                                  path, m->slice[s].name, i, isnan(p[i]) ? "NaN" : "Inf");
     }
+    /* From reading which weights the JSON names to removing the old ones,
+     * no other save into the folder runs, and no reader reads a pair. */
+    if ((rc = fio_lock(path, 1, &lock, err)))
+        return rc;
+    rc = mf_current_weights(path, old, sizeof old);
+    if (rc) {
+        fio_unlock(lock);
+        if (rc == THAW_ENOMEM)
+            return thaw_fail(err, rc, "%s: out of memory reading the model it replaces", path);
+        return thaw_fail(err, rc, "%s: exists but cannot be read, so it is not replaced", path);
+    }
+    int next = !strcmp(old, wname[0]);
     st_out *t = calloc((size_t)m->nslice * 2 + 1, sizeof *t);
     int64_t *tracked = calloc((size_t)m->nslice + 1, sizeof *tracked);
     char (*tname)[ST_NAME_MAX] = calloc((size_t)m->nslice + 1, sizeof *tname);
@@ -128,7 +165,7 @@ int mf_save(const char *path, const mf_meta *meta, const model *m, thaw_err *err
     const char *paths[] = { wpath[next], path };
     const void *bufs[] = { weights, json };
     size_t lens[] = { nweights, njson };
-    rc = fio_save(paths, bufs, lens, 2, err);
+    rc = fio_save_locked(paths, bufs, lens, 2, err);
     /* The weights file the JSON now positively does not name goes; when
      * that cannot be told, both stay. */
     char now[MF_TEXT_MAX];
@@ -139,6 +176,7 @@ int mf_save(const char *path, const mf_meta *meta, const model *m, thaw_err *err
             unlink(wpath[next]);
     }
 done:
+    fio_unlock(lock);
     free(t);
     free(tracked);
     free(tname);

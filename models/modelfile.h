@@ -83,6 +83,7 @@
 #include <stdint.h>
 
 #include "model.h"
+#include "utf8.h"
 
 #define MF_FORMAT       "thaw-model"
 #define MF_VERSION      2             /* written; 1 and 2 are read */
@@ -93,7 +94,7 @@
 #define MF_CHANNELS_MAX 64            /* input channels */
 #define MF_SIDE_MAX     4096          /* input height and width */
 #define MF_PARAMS_MAX   (1ull << 27)  /* floats of parameters and statistics */
-#define MF_TEXT_MAX     128           /* bytes of a name or label, with the NUL */
+#define MF_TEXT_MAX     (THAW_NAME_MAX + 1)   /* bytes of a name or label, with the NUL */
 
 /* One node of an architecture: its type and the hyper-parameters and
  * children it is built from. */

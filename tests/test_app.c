@@ -13,6 +13,7 @@
 
 #include "app.h"
 #include "cli.h"
+#include "clock.h"
 #include "metrics.h"
 #include "paths.h"
 #include "runlog.h"
@@ -100,6 +101,11 @@ void test_app_freeze_unknown_layer(void) { refused("freeze stage9", THAW_ENOTFOU
 void test_app_lr_bad_rate(void) { refused("lr head -1", THAW_EINVAL, "RATE"); }
 void test_app_strategy_unknown(void) { refused("strategy magic", THAW_EINVAL, "magic"); }
 void test_app_train_bad_epochs(void) { refused("train 0", THAW_EINVAL, "EPOCHS"); }
+void test_app_train_too_many_epochs(void) { refused("train 1000000", THAW_EINVAL, "1 to 100000"); }
+void test_app_expect_before_evaluation(void)
+{
+    refused("expect step > 0", THAW_EINVAL, "step has not been measured yet");
+}
 void test_app_load_missing_model(void) { refused("load model no/such.json", THAW_EIO, "no/such.json"); }
 void test_app_load_bad_spec(void) { refused("load data shapes:colour=red", THAW_EINVAL, "colour"); }
 void test_app_export_before_training(void) { refused("export plots x.svg", THAW_EINVAL, "trained"); }
@@ -520,6 +526,28 @@ done:
     app_free(&a);
 }
 
+/* One evaluation's Δ below zero after a good run does not make the
+ * smoothed Δ negative (seen: +30 at epoch 16, -21 at epoch 30); a run that
+ * stays below zero does. */
+void test_app_delta_smoothed(void)
+{
+    app a;
+    memset(&a, 0, sizeof a);
+    sess_eval h[3];
+    memset(h, 0, sizeof h);
+    h[0].delta = 0.30, h[1].delta = 0.28, h[2].delta = -0.21;
+    a.history = h;
+    a.nhistory = 0;
+    EXPECT(isnan(cli_delta_smoothed(&a)));
+    a.nhistory = 3;
+    double s = cli_delta_smoothed(&a);
+    EXPECTF(s > 0 && fabs(s - (0.6 * (0.6 * 0.30 + 0.4 * 0.28) + 0.4 * -0.21)) < 1e-12, "%g", s);
+    h[0].delta = h[1].delta = -0.05;
+    EXPECT(cli_delta_smoothed(&a) < 0);
+done:
+    return;
+}
+
 void test_app_lesson_commands(void)
 {
     app a;
@@ -580,8 +608,9 @@ done:
     app_free(&a);
 }
 
-/* A rate of 1e9 diverges on the first step: caught there, the run pauses
- * with finite weights, stopping it writes finite checkpoints, and every
+/* A rate of 1e9 diverges on the first step: caught there with finite
+ * weights; in batch mode the train fails saying so (thaw train and thaw run
+ * exit 1) and the run is stopped, its checkpoints finite, and every
  * metrics.jsonl line is JSON. */
 void test_app_divergence(void)
 {
@@ -592,14 +621,12 @@ void test_app_divergence(void)
     open_app(&a);
     EXPECT(loaded_with_run(&a, dir, sizeof dir));
     EXPECT(app_exec(&a, "lr all 1e9", &err) == THAW_OK);
-    EXPECT(app_exec(&a, "train 3", &err) == THAW_OK);
-    EXPECT(sess_state_now(a.sess) == SESS_PAUSED);
+    EXPECT(app_exec(&a, "train 3", &err) == THAW_ENONFINITE);
+    EXPECTF(strstr(err.msg, "diverged") && strstr(err.msg, "not finite"), "%s", err.msg);
+    EXPECT(sess_state_now(a.sess) == SESS_IDLE && a.final.final);
     const model *m = app_model(&a);
     for (size_t i = 0; i < m->nfloat; i++)
         EXPECTF(isfinite(m->param[i]), "weight %zu is %g", i, (double)m->param[i]);
-    EXPECT(app_exec(&a, "stop", &err) == THAW_OK);
-    sess_wait(a.sess);
-    app_pump(&a, 0);
     static const char *const ckpt[] = { "last.json", "best.json" };
     for (int i = 0; i < 2; i++) {
         mf_meta meta;
@@ -804,4 +831,190 @@ void test_app_complete_partial_words(void)
     EXPECT(!app_complete_file("freeze ", 7));
 done:
     app_free(&a);
+}
+
+/* Outside batch mode the UI never waits long for the trainer: a save while
+ * the trainer evaluates thousands of images returns within a second, saying
+ * it will happen; a stop cuts the evaluation short, the save runs, and its
+ * result arrives as a line like any other. */
+static void keep_said(void *ctx, app_say_kind kind, const char *text)
+{
+    (void)kind;
+    char *all = ctx;
+    size_t n = strlen(all);
+    snprintf(all + n, 4096 - n, "%s\n", text);
+}
+
+void test_app_save_does_not_wait_for_trainer(void)
+{
+    app a;
+    thaw_err err = {0};
+    char dir[512], line[700], file[600];
+    static char heard[4096];
+    heard[0] = '\0';
+    app_init(&a, &(app_out){ .ctx = heard, .say = keep_said }, 0);
+    EXPECT(temp_dir(dir, sizeof dir));
+    snprintf(a.run_dir, sizeof a.run_dir, "%s/run", dir);
+    EXPECT(app_exec(&a, "load model " SHAPES_MODEL, &err) == THAW_OK);
+    EXPECTF(app_exec(&a, "load data shapes:classes=0-3,shots=4,val=2000,n=2004,test=4", &err) == THAW_OK,
+            "%s", err.msg);
+    EXPECT(app_exec(&a, "eval", &err) == THAW_OK);
+    snprintf(file, sizeof file, "%s/mid.json", dir);
+    snprintf(line, sizeof line, "save %s", file);
+    double t0 = thaw_now_s();
+    EXPECTF(app_exec(&a, line, &err) == THAW_OK, "%s", err.msg);
+    double took = thaw_now_s() - t0;
+    EXPECTF(took < 1.0, "save waited %.2f s for the trainer", took);
+    EXPECTF(strstr(heard, "once the trainer is free"), "%s", heard);
+    EXPECT(app_exec(&a, "stop", &err) == THAW_OK);
+    for (int i = 0; i < 100 && !strstr(heard, "saved "); i++)
+        app_pump(&a, 100);
+    EXPECTF(strstr(heard, "saved "), "%s", heard);
+    mf_meta meta;
+    model back;
+    EXPECTF(mf_load(&meta, &back, file, NULL, &err) == THAW_OK, "%s", err.msg);
+    mf_meta_free(&meta);
+    model_free(&back);
+done:
+    app_free(&a);
+}
+
+/* A run whose best.json and loss.svg cannot be written (folders stand in
+ * their place): every other save is still made (last.json loads), each
+ * failure is said as a warning, and the summary lists what is missing. */
+static void keep_warned(void *ctx, app_say_kind kind, const char *text)
+{
+    if (kind == APP_WARN)
+        keep_said(ctx, kind, text);
+}
+
+void test_app_failed_saves_reported(void)
+{
+    app a;
+    thaw_err err = {0};
+    char dir[512], path[700], text[4096];
+    static char heard[4096];
+    FILE *f = NULL;
+    cJSON *j = NULL;
+    heard[0] = '\0';
+    app_init(&a, &(app_out){ .ctx = heard, .say = keep_warned }, 1);
+    EXPECT(loaded_with_run(&a, dir, sizeof dir));
+    snprintf(path, sizeof path, "%s/run", dir);
+    EXPECT(mkdir(path, 0755) == 0);
+    snprintf(path, sizeof path, "%s/run/best.json", dir);
+    EXPECT(mkdir(path, 0755) == 0);
+    snprintf(path, sizeof path, "%s/run/loss.svg", dir);
+    EXPECT(mkdir(path, 0755) == 0);
+    EXPECT(app_exec(&a, "train 1", &err) == THAW_OK);
+    EXPECTF(strstr(heard, "not saved") && strstr(heard, "best.json") && strstr(heard, "loss.svg"),
+            "%s", heard);
+    mf_meta meta;
+    model back;
+    snprintf(path, sizeof path, "%s/run/last.json", dir);
+    EXPECTF(mf_load(&meta, &back, path, NULL, &err) == THAW_OK, "%s", err.msg);
+    mf_meta_free(&meta);
+    model_free(&back);
+    snprintf(path, sizeof path, "%s/summary.json", dir);
+    f = fopen(path, "w+");
+    EXPECT(f);
+    cli_print_json(f, &a);
+    rewind(f);
+    EXPECT(fgets(text, sizeof text, f));
+    j = cJSON_Parse(text);
+    EXPECTF(j, "%s", text);
+    cJSON *missing = cJSON_GetObjectItem(j, "not_written");
+    EXPECTF(cJSON_IsArray(missing) && cJSON_GetArraySize(missing) == 2 &&
+            !strcmp(cJSON_GetArrayItem(missing, 0)->valuestring, "best.json") &&
+            !strcmp(cJSON_GetArrayItem(missing, 1)->valuestring, "plots"), "%s", text);
+done:
+    cJSON_Delete(j);
+    if (f)
+        fclose(f);
+    app_free(&a);
+}
+
+/* load model, load data and reset while a run trains (or is paused) are
+ * refused with "stop first"; after stop the run folder is complete and they
+ * work. */
+void test_app_load_while_training_refused(void)
+{
+    app a;
+    thaw_err err = {0};
+    char dir[512], path[700];
+    app_init(&a, &(app_out){ .say = quiet }, 0);
+    EXPECT(loaded_with_run(&a, dir, sizeof dir));
+    EXPECT(app_exec(&a, "train 1000", &err) == THAW_OK);
+    static const char *const lines[] = { "load data " SHAPES_DATA, "load model " SHAPES_MODEL, "reset" };
+    for (int i = 0; i < 3; i++) {
+        EXPECTF(app_exec(&a, lines[i], &err) == THAW_EINVAL && strstr(err.msg, "stop first"),
+                "%s: %s", lines[i], err.msg);
+        if (i == 1)
+            EXPECT(app_exec(&a, "pause", &err) == THAW_OK && sess_wait_ms(a.sess, 5000));
+    }
+    EXPECT(app_exec(&a, "stop", &err) == THAW_OK);
+    EXPECT(sess_wait_ms(a.sess, 5000));
+    app_pump(&a, 0);
+    snprintf(path, sizeof path, "%s/run/last.json", dir);
+    EXPECT(access(path, F_OK) == 0);
+    EXPECTF(app_exec(&a, "load data " SHAPES_DATA, &err) == THAW_OK, "%s", err.msg);
+done:
+    app_free(&a);
+}
+
+/* set memory-mb bounds a run: train refuses, naming both figures, and
+ * nothing is left running; the default is a share of the machine's memory. */
+void test_app_memory_limit(void)
+{
+    app a;
+    thaw_err err = {0};
+    char dir[512];
+    open_app(&a);
+    EXPECT(a.set.sess.memory_bytes >= (size_t)64 << 20);
+    EXPECT(loaded_with_run(&a, dir, sizeof dir));
+    EXPECT(app_exec(&a, "set memory-mb 1", &err) == THAW_OK);
+    EXPECT(app_exec(&a, "train 1", &err) == THAW_EINVAL);
+    EXPECTF(strstr(err.msg, "needs") && strstr(err.msg, "the memory limit is 1 MiB"), "%s", err.msg);
+    EXPECT(!a.sess);
+    EXPECT(app_exec(&a, "set memory-mb 0 batch 4096", &err) == THAW_OK);
+    EXPECTF(app_exec(&a, "train 1", &err) == THAW_OK, "%s", err.msg);
+done:
+    app_free(&a);
+}
+
+/* Command files and piped prompts read whole lines: one longer than the
+ * limit is refused whole (its tail never runs as a command), a NUL byte is
+ * named as such, and the lines around them read normally. */
+void test_app_read_whole_lines(void)
+{
+    static char text[12000];
+    size_t n = 0;
+    n += (size_t)snprintf(text + n, sizeof text - n, "help\n#");
+    memset(text + n, 'x', 9000);
+    n += 9000;
+    n += (size_t)snprintf(text + n, sizeof text - n, " save split.json\nsay a");
+    text[n++] = '\0';
+    n += (size_t)snprintf(text + n, sizeof text - n, "b\nquit\n");
+    FILE *f = fmemopen(text, n, "r");
+    char *line = NULL;
+    size_t cap = 0;
+    thaw_err err = {0};
+    EXPECT(f);
+    EXPECT(app_read_line(f, &line, &cap, &err) == 1 && !strcmp(line, "help"));
+    EXPECT(app_read_line(f, &line, &cap, &err) == -1 && strstr(err.msg, "longer than 8190"));
+    EXPECT(app_read_line(f, &line, &cap, &err) == -1 && strstr(err.msg, "NUL byte (at character 6)"));
+    EXPECT(app_read_line(f, &line, &cap, &err) == 1 && !strcmp(line, "quit"));
+    EXPECT(app_read_line(f, &line, &cap, &err) == 0);
+done:
+    free(line);
+    if (f)
+        fclose(f);
+}
+
+/* A folder given as a command file is refused, not run as nothing. */
+void test_app_lesson_folder_refused(void)
+{
+    app_lesson l;
+    thaw_err err = {0};
+    CHECK(app_lesson_open(&l, "tests", &err) == THAW_EIO);
+    CHECKF(strstr(err.msg, "is a folder"), "%s", err.msg);
 }

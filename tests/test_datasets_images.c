@@ -282,9 +282,9 @@ void test_image_i9_hostile_names(void)
 {
     char dir[256], path[512];
     CHECK(make_tmp(dir, sizeof dir));
-    snprintf(path, sizeof path, "%s/cls\x1b[2J", dir);
+    snprintf(path, sizeof path, "%s/cls", dir);
     int made = mkdir(path, 0755) == 0;
-    snprintf(path, sizeof path, "%s/cls\x1b[2J/x\nname\xff.png", dir);
+    snprintf(path, sizeof path, "%s/cls/x\nname\x1b[2J\xff.png", dir);
     FILE *f = made ? fopen(path, "wb") : NULL;
     made = f && fputs("text, not an image", f) >= 0;
     if (f)
@@ -293,12 +293,42 @@ void test_image_i9_hostile_names(void)
     ds_raw r;
     int rc = imgdir_load(&r, dir, (shape3){ 1, 8, 8 }, NULL, &err);
     int ok = ds_failed_with(__FILE__, __LINE__, rc, &err, THAW_EFORMAT,
-                            "cls\\x1b[2J/x\\x0aname\\xff.png", "not a PNG or JPEG image");
+                            "cls/x\\x0aname\\x1b[2J\\xff.png", "not a PNG or JPEG image");
     rm_tree(dir);
     CHECK(made && ok);
     for (const char *p = err.msg; *p; p++)
         CHECKF((unsigned char)*p >= 0x20 && (unsigned char)*p != 0x7F && (unsigned char)*p < 0x80,
                "raw byte 0x%02x in the message", (unsigned char)*p);
+}
+
+/* A class folder whose name a model file could not hold (a control
+ * character, more than 127 bytes, not UTF-8) is refused when the data
+ * loads, the name escaped in the message: every class name thaw accepts
+ * saves and loads back. */
+void test_image_i12_class_names_follow_the_rule(void)
+{
+    static const char *const bad[] = { "osc\x1b]0;owned\x07", "tab\there", "latin1\xe9", NULL };
+    char dir[256], path[512], longname[160];
+    memset(longname, 'n', 150);
+    longname[150] = '\0';
+    for (int i = 0; i < 4; i++) {
+        const char *name = bad[i] ? bad[i] : longname;
+        CHECK(make_tmp(dir, sizeof dir));
+        snprintf(path, sizeof path, "%s/%s", dir, name);
+        int made = mkdir(path, 0755) == 0;
+        snprintf(path, sizeof path, "%s/%s/a.png", dir, name);
+        made = made && copy_file(IMGDIR "good/a_png/grey8.png", path);
+        thaw_err err = { 0 };
+        ds_raw r;
+        int rc = imgdir_load(&r, dir, (shape3){ 1, 8, 8 }, NULL, &err);
+        int ok = ds_failed_with(__FILE__, __LINE__, rc, &err, THAW_EFORMAT, "class '",
+                                "1 to 127 bytes of printable UTF-8");
+        rm_tree(dir);
+        CHECKF(made && ok, "class folder %d", i);
+        for (const char *p = err.msg; *p; p++)
+            CHECKF((unsigned char)*p >= 0x20 && (unsigned char)*p != 0x7F && (unsigned char)*p < 0x80,
+                   "raw byte 0x%02x in the message", (unsigned char)*p);
+    }
 }
 
 void test_image_i10_file_vanishes(void)

@@ -5,9 +5,12 @@
  * equal to 10 + 20 * label, so a test can see that each image kept its label. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "augment.h"
+#include "clock.h"
 #include "shapes.h"
 #include "task.h"
 #include "test_datasets.h"
@@ -304,12 +307,12 @@ void test_shapes_deterministic(void)
     task_free(&t);
     task_free(&u);
     ds_raw tr, te;
-    CHECK_OK(shapes_make(&tr, (shape3){ 3, 12, 12 }, 2, SHAPES_TRAIN, &err));
-    CHECK_OK(shapes_make(&te, (shape3){ 3, 12, 12 }, 2, SHAPES_TEST, &err));
+    CHECK_OK(shapes_make(&tr, (shape3){ 3, 12, 12 }, 2, SHAPES_TRAIN, SHAPES_ALL, &err));
+    CHECK_OK(shapes_make(&te, (shape3){ 3, 12, 12 }, 2, SHAPES_TEST, SHAPES_ALL, &err));
     CHECK(tr.n == 16 && tr.labels[9] == 1 && memcmp(tr.pixels, te.pixels, 432) != 0);
     ds_raw_free(&tr);
     ds_raw_free(&te);
-    CHECK_FAILS(shapes_make(&tr, (shape3){ 2, 12, 12 }, 2, SHAPES_TRAIN, &err), err, THAW_EINVAL,
+    CHECK_FAILS(shapes_make(&tr, (shape3){ 2, 12, 12 }, 2, SHAPES_TRAIN, SHAPES_ALL, &err), err, THAW_EINVAL,
                 "2x12x12", NULL);
 }
 
@@ -484,4 +487,95 @@ void test_task_default_validation(void)
     task_free(&t);
     CHECK(task_default_val(1000, 0) == TASK_DEFAULT_VAL_MAX && task_default_val(1, 0) == 0 &&
           task_default_val(12, 10) == 2);
+}
+
+/* The synthetic set counts before it draws: a spec asking for more images
+ * than thaw holds is refused at once, and only the kept classes are drawn
+ * (the same images as when every class is). */
+void test_task_shapes_counts_first(void)
+{
+    task t, all;
+    thaw_err err = { 0 };
+    double t0 = thaw_now_s();
+    int rc = task_load(&t, "shapes:n=100000,test=100000", NULL, 1, &err);
+    double took = thaw_now_s() - t0;
+    CHECKF(rc == THAW_EINVAL && strstr(err.msg, "ask for fewer"), "%d: %s", rc, err.msg);
+    CHECKF(took < 0.5, "refused after %.2f s", took);
+    CHECK_OK(task_load(&t, "shapes:classes=3,n=40,test=5,val=4", NULL, 1, &err));
+    int drawn = t.source_n[0], ntest = t.source_n[1];
+    int ok = task_load(&all, "shapes:classes=3,n=40,test=5,val=4", NULL, 1, &err) == THAW_OK;
+    task_free(&all);
+    ok = ok && task_load(&all, "shapes:classes=0-7,n=40,test=5,val=4", NULL, 1, &err) == THAW_OK;
+    size_t per = shape3_count(t.geom.in);
+    int same = ok && t.split[TASK_TEST].n == 5;
+    /* class 3 is the fourth class of the full set: its test images are the same */
+    for (int i = 0, k = 0; same && i < all.split[TASK_TEST].n; i++)
+        if (all.split[TASK_TEST].y[i] == 3)
+            same = !memcmp(all.split[TASK_TEST].x + (size_t)i * per, t.split[TASK_TEST].x + (size_t)k++ * per,
+                           per * sizeof(float));
+    task_free(&t);
+    if (ok)
+        task_free(&all);
+    CHECKF(drawn == 40 && ntest == 5, "drew %d training and %d test images for one class", drawn, ntest);
+    CHECK(same);
+}
+
+/* An image folder is listed, and only the images the cut keeps are read:
+ * with test=1 the one test image of each class is decoded and the broken
+ * files after it never are; the training pool stays on disk. */
+void test_task_folder_decodes_what_it_keeps(void)
+{
+    char root[256], dir[300], spec[700];
+    snprintf(root, sizeof root, "%s/thaw-test-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    CHECK(mkdtemp(root));
+    int made = 1;
+    static const char *const where[2] = { "train", "test" }, *const cls[2] = { "a", "b" };
+    for (int w = 0; w < 2; w++) {
+        snprintf(dir, sizeof dir, "%s/%s", root, where[w]);
+        made = made && mkdir(dir, 0755) == 0;
+        for (int c = 0; c < 2; c++) {
+            snprintf(dir, sizeof dir, "%s/%s/%s", root, where[w], cls[c]);
+            made = made && mkdir(dir, 0755) == 0;
+            for (int i = 0; i < 40; i++) {
+                char name[32];
+                snprintf(name, sizeof name, "%02d.png", i);
+                if (w == 1 && i > 0) {           /* not images at all */
+                    char path[400];
+                    snprintf(path, sizeof path, "%s/%s", dir, name);
+                    FILE *f = fopen(path, "w");
+                    made = made && f && fputs("broken", f) >= 0;
+                    if (f)
+                        fclose(f);
+                } else {
+                    made = made && copy_as(DSDATA "images/good/a_png/grey8.png", dir, name);
+                }
+            }
+        }
+    }
+    thaw_err err = { 0 };
+    task t;
+    snprintf(spec, sizeof spec, "folder:dir=%s/train,testdir=%s/test,test=1,shots=2,val=2,size=8,"
+             "channels=1", root, root);
+    int rc = task_load(&t, spec, NULL, 1, &err);
+    int ok = rc == THAW_OK && t.split[TASK_TRAIN].n == 4 && t.split[TASK_VAL].n == 4 &&
+             t.split[TASK_TEST].n == 2 && t.split[TASK_POOL].n == 0 && t.source_n[0] == 80;
+    if (rc == THAW_OK)
+        task_free(&t);
+    snprintf(spec, sizeof spec, "rm -rf '%s'", root);
+    CHECK(system(spec) == 0);
+    CHECK(made);
+    CHECKF(ok, "rc %d: %s", rc, err.msg);
+}
+
+/* A std so small that normalised pixels overflow is refused where the
+ * geometry enters, naming mean and std, not blamed on a gradient later. */
+void test_task_geometry_tiny_std(void)
+{
+    ds_geom g = ds_geom_default();
+    thaw_err err = { 0 };
+    g.std[0] = 1e-45f;
+    CHECK(ds_failed_with(__FILE__, __LINE__, ds_geom_check(&g, &err), &err, THAW_EINVAL,
+                         "mean 0.286 std 1.4013e-45", "are not finite"));
+    g.std[0] = 0.3f;
+    CHECK_OK(ds_geom_check(&g, &err));
 }

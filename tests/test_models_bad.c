@@ -258,6 +258,7 @@ MF_BAD(bad_class_count, "classes: 4 names, but the architecture ends with 3 outp
 MF_BAD(bad_duplicate_class, "classes[2]: the same name as classes[0]")
 MF_BAD(bad_mean_length, "input.mean: expected 2 to 2 elements, got 1")
 MF_BAD(bad_std_zero, "input.std[1]: expected a number > 0 and <= 1e+06, got 0")
+MF_BAD(bad_std_tiny, "input.std[1] = 1e-45 with input.mean[1] = 0.25: the normalised pixels (x - mean) / std are not finite")
 MF_BAD(bad_accuracy_range, "provenance.test_accuracy: expected a number >= 0 and <= 1, got 87.5")
 MF_BAD(bad_duplicate_layer_name, "architecture.layers[2].name: 'stage1' is already the name of "
                                  "architecture.layers[1]")

@@ -357,6 +357,41 @@ done:
     remove_tree(root);
 }
 
+/* A checkpoint or plot write that fails is recorded by file; a later good
+ * write of the same file clears it, and each save stands alone (a failed
+ * best does not stop last). A folder in place of best.json makes the
+ * fault, as root too. */
+void test_runlog_records_failures(void)
+{
+    char root[256], path[300], files[256], why[512];
+    CHECK(temp_dir(root, sizeof root));
+    runlog *r = NULL;
+    thaw_err err = { 0 };
+    mf_meta meta = { 0 };
+    model m = { 0 };
+    int built = 0;
+    EXPECTF(runlog_open(&r, root, NULL, NULL, "", &err) == THAW_OK, "%s", err.msg);
+    EXPECTF(mf_meta_reference(&meta, (shape3){ 1, 8, 8 }, 3, &err) == THAW_OK, "%s", err.msg);
+    EXPECTF(mf_build(&m, &meta, 7, &err) == THAW_OK, "%s", err.msg);
+    built = 1;
+    EXPECT(runlog_failures(r, files, sizeof files, why, sizeof why) == 0 && !files[0]);
+    snprintf(path, sizeof path, "%s/best.json", root);
+    EXPECT(mkdir(path, 0755) == 0);
+    EXPECT(runlog_checkpoint(r, "best", &meta, &m, &err) != THAW_OK);
+    EXPECT(runlog_checkpoint(r, "last", &meta, &m, &err) == THAW_OK);
+    EXPECT(runlog_failures(r, files, sizeof files, why, sizeof why) == 1);
+    EXPECTF(!strcmp(files, "best.json") && strstr(why, "best.json"), "%s: %s", files, why);
+    EXPECT(rmdir(path) == 0);
+    EXPECT(runlog_checkpoint(r, "best", &meta, &m, &err) == THAW_OK);
+    EXPECT(runlog_failures(r, files, sizeof files, NULL, 0) == 1 && !files[0]);
+done:
+    if (built)
+        model_free(&m);
+    mf_meta_free(&meta);
+    runlog_close(r);
+    remove_tree(root);
+}
+
 /* A small fixed run: five evaluations, a gap in the validation loss, a
  * thaw at step 120, test points at the end, an early negative Δ. */
 static int small_run(runlog *r, thaw_err *err)

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "modelfile.h"
 #include "session.h"
 #include "test.h"
@@ -513,6 +514,242 @@ void test_session_nonfinite_carries_loss(void)
     EXPECTF(strstr(p.nonfinite_text, "the loss is") ? !isfinite(p.nonfinite_loss)
                                                     : isfinite(p.nonfinite_loss),
             "%s; loss %g", p.nonfinite_text, p.nonfinite_loss);
+done:
+    fixture_free(&f);
+}
+
+/* ---- nothing on the trainer waits long for a stop ---------------------- */
+
+/* Seconds from now until the trainer settles, up to limit (more: it did
+ * not); the text of an SEV_LRFIND "done" event read meanwhile into lrfind
+ * (a sweep sends an event a step: they are read as they come, so the queue
+ * never drops the last). */
+static double settle_time_reading(session *s, double limit, char *lrfind, size_t cap)
+{
+    double t0 = thaw_now_s();
+    sess_event ev;
+    if (lrfind)
+        lrfind[0] = '\0';
+    for (int settled = 0; !settled && thaw_now_s() - t0 < limit;) {
+        settled = sess_wait_ms(s, 20);
+        while (sess_poll(s, &ev, 0))
+            if (lrfind && ev.kind == SEV_LRFIND && ev.count < 0)
+                snprintf(lrfind, cap, "%s", ev.text);
+    }
+    return thaw_now_s() - t0;
+}
+
+/* Seconds from now until the trainer settles, up to limit (more: it did not). */
+static double settle_time(session *s, double limit)
+{
+    double t0 = thaw_now_s();
+    while (!sess_wait_ms(s, 20) && thaw_now_s() - t0 < limit)
+        ;
+    return thaw_now_s() - t0;
+}
+
+/* A sweep of 100,000 steps stops at the next step for a stop, with the
+ * weights put back, and for any other command (here a save), which then
+ * runs. */
+static void saw_call(void *ctx, const model *t, const model *b, sess_event *report)
+{
+    (void)b;
+    (void)report;
+    *(int *)ctx = t ? 1 : -1;
+}
+
+void test_session_lrfind_stops(void)
+{
+    fixture f;
+    float *before = NULL;
+    char text[192];
+    int called = 0;
+    EXPECT(fixture_open(&f, NULL, "feature-extraction"));
+    sess_wait(f.s);
+    const model *m = sess_model(f.s, 0);
+    before = malloc(m->nfloat * sizeof(float));
+    EXPECT(before);
+    memcpy(before, m->param, m->nfloat * sizeof(float));
+    for (int round = 0; round < 2; round++) {
+        EXPECT(control(f.s, (sess_ctl){ .op = SESS_LRFIND, .value = 1e-7, .value2 = 1e-6,
+                                        .count = 100000 }));
+        sess_event ev;
+        for (double t = thaw_now_s(); thaw_now_s() - t < 0.05;)
+            sess_poll(f.s, &ev, 5);       /* 50 ms of the sweep, its events read */
+        EXPECT(round == 0 ? control(f.s, (sess_ctl){ .op = SESS_STOP })
+                          : control(f.s, (sess_ctl){ .op = SESS_CALL, .call = saw_call,
+                                                     .call_ctx = &called }));
+        double took = settle_time_reading(f.s, 5.0, text, sizeof text);
+        EXPECTF(took < 1.0, "round %d: the sweep went on for %.2f s after the command", round, took);
+        EXPECTF(strstr(text, "stopped"), "round %d: %s", round, text);
+        EXPECT(!memcmp(before, m->param, m->nfloat * sizeof(float)));
+    }
+    EXPECT(called == 1);
+done:
+    free(before);
+    fixture_free(&f);
+}
+
+/* Freeing the session mid-sweep ends it at once. */
+void test_session_lrfind_quits(void)
+{
+    fixture f;
+    EXPECT(fixture_open(&f, NULL, "feature-extraction"));
+    EXPECT(control(f.s, (sess_ctl){ .op = SESS_LRFIND, .value = 1e-7, .value2 = 1e-6, .count = 100000 }));
+    struct timespec nap = { 0, 50 * 1000000L };
+    nanosleep(&nap, NULL);
+    double t0 = thaw_now_s();
+    sess_free(f.s);
+    f.s = NULL;
+    double took = thaw_now_s() - t0;
+    EXPECTF(took < 1.0, "sess_free took %.2f s", took);
+done:
+    fixture_free(&f);
+}
+
+/* A session whose split `split` has n quadrant images, so that a pass over
+ * it takes seconds. */
+static int fixture_big(fixture *f, int split, int n, const char *strategy_text,
+                       const sess_hooks *h)
+{
+    if (!fixture_open(f, NULL, strategy_text))
+        return 0;
+    sess_free(f->s);
+    f->s = NULL;
+    float *x = malloc((size_t)n * SX_PIXELS * sizeof(float));
+    int *y = malloc((size_t)n * sizeof(int));
+    if (!x || !y) {
+        free(x);
+        free(y);
+        return 0;
+    }
+    quadrants(x, y, n, 300);
+    free(f->x[split]);
+    free(f->y[split]);
+    f->x[split] = x;
+    f->y[split] = y;
+    f->d.split[split] = (sess_split){ x, y, n };
+    thaw_err err = {0};
+    model t, b;
+    if (!net(&t, 5))
+        return 0;
+    if (!net(&b, 6)) {
+        model_free(&t);
+        return 0;
+    }
+    sess_ctl ctl = { .op = SESS_STRATEGY, .value = 0.05 };
+    if (sess_new(&f->s, &t, &b, NULL, &f->d, &f->c, h, &err) ||
+        strategy_parse(&ctl.strat, strategy_text, &err) || sess_control(f->s, &ctl, &err)) {
+        test_failed(__FILE__, __LINE__, "%s", err.msg);
+        return 0;
+    }
+    return 1;
+}
+
+/* A stop while the feature cache fills (about 6 s here) ends the train
+ * command within a second, with its final evaluation; training again goes
+ * on with the fill where it stopped. */
+void test_session_cache_fill_stops(void)
+{
+    fixture f;
+    seen o;
+    memset(&f, 0, sizeof f);
+    EXPECT(fixture_big(&f, SESS_TRAIN_SPLIT, 200000, "feature-extraction", NULL));
+    EXPECT(control(f.s, (sess_ctl){ .op = SESS_TRAIN, .count = 1 }));
+    struct timespec nap = { 0, 100 * 1000000L };
+    nanosleep(&nap, NULL);
+    EXPECT(control(f.s, (sess_ctl){ .op = SESS_STOP, .count = 1 }));
+    double took = settle_time(f.s, 30.0);
+    EXPECTF(took < 1.0, "the fill went on for %.2f s after the stop", took);
+    memset(&o, 0, sizeof o);
+    drain(f.s, &o);
+    EXPECTF(o.nevals == 1 && o.eval[0].final && isnan(o.eval[0].val_acc), "%d evaluations", o.nevals);
+    EXPECT(sess_state_now(f.s) == SESS_IDLE);
+done:
+    fixture_free(&f);
+}
+
+/* The end of a run's pass over many test images looks at the queue: a stop
+ * that arrives during it (here queued from the last step's hook) cuts it
+ * short, and the final evaluation still comes, its test figures NaN. */
+static void stop_on_last_step(void *ctx, const sess_event *ev)
+{
+    fixture *f = ctx;
+    if (ev->step == SX_TRAIN / 16)
+        sess_control(f->s, &(sess_ctl){ .op = SESS_STOP }, NULL);
+}
+
+void test_session_test_pass_stops(void)
+{
+    fixture f;
+    seen o;
+    memset(&f, 0, sizeof f);
+    sess_hooks h = { .ctx = &f, .step = stop_on_last_step };
+    EXPECT(fixture_big(&f, SESS_TEST_SPLIT, 200000, "finetune", &h));
+    EXPECT(control(f.s, (sess_ctl){ .op = SESS_TRAIN, .count = 1 }));
+    double took = settle_time(f.s, 30.0);
+    EXPECTF(took < 1.0, "the run took %.2f s to end", took);
+    memset(&o, 0, sizeof o);
+    drain(f.s, &o);
+    EXPECTF(o.nevals == 1 && o.eval[0].final && isnan(o.eval[0].test_acc), "%d evaluations",
+            o.nevals);
+done:
+    fixture_free(&f);
+}
+
+/* Freeing the session during a long evaluation ends it at once; a call
+ * still queued behind it is made with NULL models so its owner can let go. */
+void test_session_free_discards_calls(void)
+{
+    fixture f;
+    int called = 0;
+    memset(&f, 0, sizeof f);
+    EXPECT(fixture_big(&f, SESS_VAL_SPLIT, 200000, "feature-extraction", NULL));
+    sess_wait(f.s);
+    EXPECT(control(f.s, (sess_ctl){ .op = SESS_EVAL }));
+    struct timespec nap = { 0, 50 * 1000000L };
+    nanosleep(&nap, NULL);
+    EXPECT(control(f.s, (sess_ctl){ .op = SESS_CALL, .call = saw_call, .call_ctx = &called }));
+    double t0 = thaw_now_s();
+    sess_free(f.s);
+    f.s = NULL;
+    double took = thaw_now_s() - t0;
+    EXPECTF(took < 1.0, "sess_free took %.2f s", took);
+    EXPECTF(called == -1, "the queued call was made with %d", called);
+done:
+    fixture_free(&f);
+}
+
+/* The memory a session would hold is checked against its budget before
+ * anything large is allocated (the message gives both figures), and a
+ * batch larger than the training split is prepared at the split's size. */
+void test_session_memory_budget(void)
+{
+    fixture f;
+    sess_config c;
+    thaw_err err = {0};
+    model t, b;
+    memset(&f, 0, sizeof f);
+    EXPECT(fixture_data(&f));
+    sess_config_default(&c);
+    EXPECT(c.memory_bytes > 0);
+    c.batch = 16;
+    c.memory_bytes = 64 << 10;
+    EXPECT(net(&t, 5));
+    EXPECT(net(&b, 6));
+    EXPECT(sess_new(&f.s, &t, &b, NULL, &f.d, &c, NULL, &err) == THAW_EINVAL);
+    EXPECTF(strstr(err.msg, "a batch of 16 needs") && strstr(err.msg, "the memory limit is 1 MiB") &&
+            strstr(err.msg, "set memory-mb"), "%s", err.msg);
+    c.memory_bytes = (size_t)1 << 30;
+    c.batch = 4096;
+    EXPECT(net(&t, 5));
+    EXPECT(net(&b, 6));
+    EXPECTF(sess_new(&f.s, &t, &b, NULL, &f.d, &c, NULL, &err) == THAW_OK, "%s", err.msg);
+    EXPECTF(sess_model(f.s, 0)->batch == SX_TRAIN && sess_model(f.s, 1)->batch == SX_TRAIN,
+            "prepared for %d", sess_model(f.s, 0)->batch);
+    EXPECT(control(f.s, (sess_ctl){ .op = SESS_TRAIN, .count = 2 }));
+    sess_wait(f.s);
+    EXPECT(sess_epoch(f.s) == 2);
 done:
     fixture_free(&f);
 }

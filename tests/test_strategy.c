@@ -397,6 +397,25 @@ void test_strategy_apply_refuses(void)
     CHECK(st_refused(&s, ST_BASE, NULL, "unknown strategy kind 5"));
 }
 
+/* A factor, lo or decay whose rates are not finite floats above 0 (or over
+ * the 1e12 that lr takes) is refused naming the group, so no run trains at
+ * inf and no session.thaw holds a rate it cannot replay. */
+void test_strategy_rates_stay_finite(void)
+{
+    strategy s;
+    strategy_default(&s, STRAT_DISCRIMINATIVE);
+    s.factor = 1e-300;
+    CHECK(st_refused(&s, ST_BASE, NULL, "would train at a rate of inf"));
+    s.factor = 1e300;
+    CHECK(st_refused(&s, ST_BASE, NULL, "would train at a rate of 0"));
+    strategy_default(&s, STRAT_LAYER_DECAY);
+    s.decay = 1e-30;
+    CHECK(st_refused(&s, ST_BASE, NULL, "stem would train at a rate of 0"));
+    strategy_default(&s, STRAT_DISCRIMINATIVE);
+    s.factor = 1e-6;
+    CHECK(st_refused(&s, 1e7f, NULL, "expected every rate above 0 and at most 1e12"));
+}
+
 void test_strategy_names(void)
 {
     CHECK(!strcmp(strategy_name(STRAT_FEATURE_EXTRACTION), "feature-extraction"));

@@ -148,6 +148,7 @@ static void drop_session(app *a)
     runlog_close(a->run);
     a->run = NULL;
     a->nhistory = 0;
+    a->failures_seen = 0;
 }
 
 void app_drop_plan(app *a)
@@ -279,6 +280,14 @@ int app_build_plan(app *a, thaw_err *err)
     return THAW_OK;
 }
 
+int app_need_idle(app *a, const char *cmd, thaw_err *err)
+{
+    if (!a->sess || (sess_state_now(a->sess) == SESS_IDLE && !sess_busy(a->sess)))
+        return THAW_OK;
+    return thaw_fail(err, THAW_EINVAL, "%s: training is in progress (or paused, or an lr-find "
+                     "runs); stop first (stop), so the run folder gets its last checkpoint", cmd);
+}
+
 int app_need_plan(app *a, const char *cmd, thaw_err *err)
 {
     if (a->have_plan || a->sess)
@@ -307,13 +316,18 @@ static void hook_eval(void *ctx, const sess_eval *e, const model *transfer, cons
     mf_meta m = a->meta;
     m.prov.epochs = a->trained_epochs;
     m.prov.test_accuracy = a->trained_test_acc;
-    if (runlog_eval(a->run, e, &err) ||
-        (e->best && runlog_checkpoint(a->run, "best", &m, transfer, &err)) ||
-        (e->final && runlog_checkpoint(a->run, "last", &m, transfer, &err)) ||
-        (e->final && runlog_plots(a->run, &err))) {
-        sess_event ev = { .kind = SEV_ERROR, .step = e->step, .epoch = e->epoch };
-        snprintf(ev.text, sizeof ev.text, "%.*s", (int)sizeof ev.text - 1, err.msg);
-        runlog_event(a->run, &ev, NULL);
+    /* Each write is tried whatever became of the others; the run log keeps
+     * the failures, which app_pump reports. */
+    for (int k = 0; k < 4; k++) {
+        int rc = k == 0 ? runlog_eval(a->run, e, &err)
+               : k == 1 ? (e->best ? runlog_checkpoint(a->run, "best", &m, transfer, &err) : THAW_OK)
+               : k == 2 ? (e->final ? runlog_checkpoint(a->run, "last", &m, transfer, &err) : THAW_OK)
+                        : (e->final ? runlog_plots(a->run, &err) : THAW_OK);
+        if (rc) {
+            sess_event ev = { .kind = SEV_ERROR, .step = e->step, .epoch = e->epoch };
+            snprintf(ev.text, sizeof ev.text, "%.*s", (int)sizeof ev.text - 1, err.msg);
+            runlog_event(a->run, &ev, NULL);
+        }
     }
     app_leave_c(old);
 }
@@ -334,8 +348,11 @@ void app_provenance(app *a)
     size_t n = strlen(base);
     if (n > 5 && !strcmp(base + n - 5, ".json"))
         n -= 5;
-    snprintf(p->finetuned_from, sizeof p->finetuned_from, "%.*s", (int)n, base);
-    snprintf(p->dataset, sizeof p->dataset, "%s", a->task.source);
+    /* Labels, not names: escaped (and cut) to what a model file holds. */
+    char stem[TASK_PATH_MAX];
+    snprintf(stem, sizeof stem, "%.*s", (int)n, base);
+    utf8_quote(p->finetuned_from, sizeof p->finetuned_from, stem);
+    utf8_quote(p->dataset, sizeof p->dataset, a->task.source);
     p->ndataset_classes = a->task.nclass;
     for (int k = 0; k < a->task.nclass; k++)
         p->dataset_classes[k] = a->task.orig[k];
@@ -344,15 +361,9 @@ void app_provenance(app *a)
     p->test_accuracy = -1.0;
 }
 
-int app_start_session(app *a, thaw_err *err)
+/* The run folder, with config.thaw and session.thaw written. */
+static int open_run(app *a, thaw_err *err)
 {
-    if (a->sess)
-        return THAW_OK;
-    int rc;
-    if ((rc = app_need_plan(a, "train", err)))
-        return rc;
-    if (a->set.aug.shift && (rc = augment_check(&a->set.aug, &a->task.geom, err)))
-        return rc;
     app_provenance(a);
     a->trained_epochs = 0;
     a->trained_test_acc = -1.0;
@@ -366,15 +377,25 @@ int app_start_session(app *a, thaw_err *err)
         safe[k++] = *p;
     safe[k] = '\0';
     const char *runs = getenv("THAW_RUNS");
-    rc = runlog_open(&a->run, a->run_dir[0] ? a->run_dir : NULL, runs && runs[0] ? runs : "runs", safe,
-                     config, err);
+    int rc = runlog_open(&a->run, a->run_dir[0] ? a->run_dir : NULL, runs && runs[0] ? runs : "runs",
+                         safe, config, err);
     if (rc == THAW_OK) {
         /* session.thaw starts from the state the run starts in, so it replays alone. */
         for (char *save, *l = strtok_r(config, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
             app_log_command(a, l);
     }
     free(config);
-    if (rc)
+    return rc;
+}
+
+int app_start_session(app *a, thaw_err *err)
+{
+    if (a->sess)
+        return THAW_OK;
+    int rc;
+    if ((rc = app_need_plan(a, "train", err)))
+        return rc;
+    if (a->set.aug.shift && (rc = augment_check(&a->set.aug, &a->task.geom, err)))
         return rc;
     model scratch, source;
     int have_scratch = 0, have_source = 0;
@@ -406,6 +427,19 @@ int app_start_session(app *a, thaw_err *err)
     if (a->set.aug.shift || a->set.aug.flip || a->set.aug.noise > 0) {
         d.augment = augment_one;
         d.augment_ctx = a;
+    }
+    /* Refused for its memory before the run folder exists, the plan kept. */
+    size_t need;
+    rc = sess_memory_check(&a->plan, have_scratch ? &scratch : NULL, have_source ? &source : NULL,
+                           &d, &a->set.sess, &need, err);
+    if (!rc)
+        rc = open_run(a, err);
+    if (rc) {
+        if (have_scratch)
+            model_free(&scratch);
+        if (have_source)
+            model_free(&source);
+        return rc;
     }
     sess_hooks h = { .ctx = a, .eval = hook_eval, .event = hook_event };
     a->plan.train_bn = a->set.train_bn;
@@ -631,6 +665,10 @@ int app_exec(app *a, const char *line, thaw_err *err)
     int argc = split(buf, argv, APP_ARGS_MAX, err);
     if (argc <= 0)
         return argc < 0 ? err->code : THAW_OK;
+    if (a->stop && *a->stop) {          /* a stop signal came: nothing more runs */
+        a->quit = a->stopped = 1;
+        return THAW_OK;
+    }
     locale_t old = app_enter_c();
     int rc = -1;
     for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++)
@@ -641,8 +679,9 @@ int app_exec(app *a, const char *line, thaw_err *err)
                 break;
             }
             rc = verbs[i].fn(a, argc, argv, err);
-            if (rc == THAW_OK && a->run && strcmp(argv[0], "help") && strcmp(argv[0], "show") &&
-                strcmp(argv[0], "quit"))
+            /* A train that diverged ran too: its replay diverges the same way. */
+            if ((rc == THAW_OK || rc == THAW_ENONFINITE) && a->run && strcmp(argv[0], "help") &&
+                strcmp(argv[0], "show") && strcmp(argv[0], "quit"))
                 app_log_command(a, line);
             break;
         }

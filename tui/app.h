@@ -52,6 +52,7 @@
 
 #include <signal.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "augment.h"
 #include "modelfile.h"
@@ -121,8 +122,13 @@ typedef struct app {
     int verbose_lrfind;         /* report every point of the lr-find curve as a line */
     int quit;                   /* quit was given, or a stop signal ended a batch run */
     /* Batch mode: when *stop becomes non-zero (a signal handler sets it),
-     * the running train command stops, saves, and the app quits. */
+     * the running command stops (training saves its last checkpoint, without
+     * a final pass over the data), the app quits and stopped is set. */
     volatile sig_atomic_t *stop;
+    int stopped;
+    unsigned failures_seen;     /* the run log's failed writes reported so far */
+    int diverged;               /* a value went non-finite during the last batch command */
+    char diverged_text[192];
     /* Lessons. */
     int lesson;                 /* > 0 while app_exec runs a lesson's line: locks do not apply */
     int wait_key;               /* pause-for-key ran: a front end waits for the presenter */
@@ -140,6 +146,11 @@ int app_exec(app *a, const char *line, thaw_err *err);
 /* Handles the session's events for up to timeout_ms (0: what is waiting),
  * reporting through a->out; returns how many were handled. */
 int app_pump(app *a, int timeout_ms);
+
+/* Reports, as a warning, a write into the run folder (a log line, a
+ * checkpoint, the plots) that failed since the last report; app_pump calls
+ * it. runlog_failures(a->run, ...) lists what is not written. */
+void app_report_failures(app *a);
 
 /* Loads what the first train needs beyond the plan (the source task's
  * images for the forgetting monitor), so a front end can do it while idle
@@ -230,8 +241,10 @@ void app_setting_flags_usage(char *out, size_t cap, const char *indent, int widt
  *     app_lesson_close(&l);
  */
 typedef struct app_lesson {
-    char **line;                /* the file's lines, without line breaks */
+    char **line;                /* the file's lines, without line breaks; NULL: one that cannot run */
     int nline;
+    char why[512];              /* why the first NULL line cannot run */
+    int why_line;
     int next;                   /* lines run so far: the number of the last one run */
     int over;                   /* a line failed */
     char path[TASK_PATH_MAX];   /* as found (paths_find) */
@@ -245,9 +258,18 @@ typedef enum app_lesson_state {
     APP_LESSON_FAILED,          /* line l->next of l->path failed, err says why; the lesson is over */
 } app_lesson_state;
 
+/* The longest command line, in bytes without its line break. */
+enum { APP_LINE_MAX = 8190 };
+
+/* Reads one whole line of f, however long, into *line (getline's buffer,
+ * the caller frees it), without its line break: 1, or 0 at the end of the
+ * file, or -1 with err set for a line longer than APP_LINE_MAX, one holding
+ * a NUL byte (THAW_EINVAL; the line is consumed) or out of memory. */
+int app_read_line(FILE *f, char **line, size_t *cap, thaw_err *err);
+
 /* Reads the file at path ("-": standard input), found as paths_find finds
- * it. THAW_EIO naming the file, THAW_EINVAL for a line longer than 8190
- * characters, THAW_ENOMEM. */
+ * it. THAW_EIO naming the file, THAW_ENOMEM. A line app_read_line refuses
+ * fails when the stepper reaches it, saying why. */
 int app_lesson_open(app_lesson *l, const char *path, thaw_err *err);
 
 /* Runs the next line unless the session is still busy (outside batch mode)

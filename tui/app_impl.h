@@ -18,7 +18,11 @@
 
 #include "app.h"
 
-enum { APP_SOURCE_EVAL_MAX = 250, APP_LAYERS_MAX = 4096 };
+enum {
+    APP_SOURCE_EVAL_MAX = 250,
+    APP_LAYERS_MAX = 4096,
+    APP_CALL_WAIT_MS = 500,     /* how long a save waits for the trainer outside batch mode */
+};
 
 /* ---- app.c ---- */
 
@@ -40,6 +44,10 @@ void app_log_command(app *a, const char *line);
 
 /* The plan before the session, the session's model after; NULL before both. */
 const model *app_current_model(const app *a);
+
+/* THAW_EINVAL naming cmd, saying to stop first, while the session trains,
+ * is paused or busy: what would replace the session waits for that. */
+int app_need_idle(app *a, const char *cmd, thaw_err *err);
 
 /* THAW_EINVAL naming cmd unless a plan (or a session) exists. */
 int app_need_plan(app *a, const char *cmd, thaw_err *err);
@@ -72,8 +80,10 @@ void app_settings_help(app *a);
 
 /* ---- app_pump.c ---- */
 
-/* Batch mode: reports progress until the session settles. */
-void app_settle(app *a);
+/* Batch mode: reports progress until the session settles. THAW_ENONFINITE
+ * when the training diverged meanwhile: the session is then stopped (its
+ * final evaluation and last checkpoint made from the last good weights). */
+int app_settle(app *a, thaw_err *err);
 
 /* ---- the verbs ---- */
 

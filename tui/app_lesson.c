@@ -8,11 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "metrics.h"
 #include "paths.h"
-
-enum { LESSON_LINE_MAX = 8192 };
 
 const char *const app_parts[APP_PART_COUNT + 1] = {
 #define APP_PART_NAME(part, name) [APP_PART_##part] = name,
@@ -66,7 +65,7 @@ int app_cmd_expect(app *a, int argc, char **argv, thaw_err *err)
         ok = got >= want;
     else
         return thaw_fail(err, THAW_EINVAL, "expect: operator '%s'; expected <, <=, > or >=", op);
-    if (isnan(got))
+    if (isnan(got) || a->nhistory == 0)       /* before any evaluation every column is unmeasured */
         return thaw_fail(err, THAW_EINVAL, "the lesson expected %s %s %g, but %s has not been "
                          "measured yet (train or eval first)", argv[1], op, want, argv[1]);
     if (!ok)
@@ -163,6 +162,25 @@ int app_cmd_hide(app *a, int argc, char **argv, thaw_err *err)
 
 /* ---- the lesson stepper ------------------------------------------------------ */
 
+int app_read_line(FILE *f, char **line, size_t *cap, thaw_err *err)
+{
+    errno = 0;
+    ssize_t n = getline(line, cap, f);
+    if (n < 0)
+        return errno == ENOMEM ? thaw_fail(err, THAW_ENOMEM, "out of memory for a line"), -1 : 0;
+    size_t len = (size_t)n;
+    if (len > 0 && (*line)[len - 1] == '\n')
+        (*line)[--len] = '\0';
+    if (len > 0 && (*line)[len - 1] == '\r')
+        (*line)[--len] = '\0';
+    if (memchr(*line, '\0', len))
+        return thaw_fail(err, THAW_EINVAL, "the line holds a NUL byte (at character %zu); a "
+                         "command file is text", strlen(*line) + 1), -1;
+    if (len > APP_LINE_MAX)
+        return thaw_fail(err, THAW_EINVAL, "the line is longer than %d characters", APP_LINE_MAX), -1;
+    return 1;
+}
+
 int app_lesson_open(app_lesson *l, const char *path, thaw_err *err)
 {
     memset(l, 0, sizeof *l);
@@ -172,9 +190,22 @@ int app_lesson_open(app_lesson *l, const char *path, thaw_err *err)
     FILE *f = strcmp(path, "-") ? fopen(path, "r") : stdin;
     if (!f)
         return thaw_fail(err, THAW_EIO, "cannot open %s: %s", path, strerror(errno));
-    char line[LESSON_LINE_MAX];
-    int cap = 0, rc = THAW_OK;
-    while (!rc && fgets(line, sizeof line, f)) {
+    struct stat st;
+    if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+        if (f != stdin)
+            fclose(f);
+        return thaw_fail(err, THAW_EIO, "%s is a folder; expected a file of commands (a lesson "
+                         "or a run's session.thaw)", path);
+    }
+    char *line = NULL;
+    size_t linecap = 0;
+    int cap = 0, rc = THAW_OK, got;
+    thaw_err why = {0};
+    while (!rc && (got = app_read_line(f, &line, &linecap, &why)) != 0) {
+        if (why.code == THAW_ENOMEM) {
+            rc = thaw_fail(err, THAW_ENOMEM, "%s: out of memory for line %d", path, l->nline + 1);
+            break;
+        }
         if (l->nline == cap) {
             cap = cap ? 2 * cap : 64;
             char **grown = realloc(l->line, (size_t)cap * sizeof *grown);
@@ -184,18 +215,19 @@ int app_lesson_open(app_lesson *l, const char *path, thaw_err *err)
             }
             l->line = grown;
         }
-        /* A line too long for the buffer stays as NULL: the step that
-         * reaches it fails, after the lines before it ran. */
-        int whole = strchr(line, '\n') || feof(f);
-        if (!whole)
-            while (fgets(line, sizeof line, f) && !strchr(line, '\n'))
-                ;
-        line[strcspn(line, "\r\n")] = '\0';
-        l->line[l->nline] = whole ? strdup(line) : NULL;
-        if (whole && !l->line[l->nline])
+        /* A line that cannot run stays as NULL with its reason: the step
+         * that reaches it fails, after the lines before it ran. */
+        l->line[l->nline] = got > 0 ? strdup(line) : NULL;
+        if (got < 0 && !l->why[0])
+            snprintf(l->why, sizeof l->why, "%s", why.msg), l->why_line = l->nline;
+        if (got > 0 && !l->line[l->nline])
             rc = thaw_fail(err, THAW_ENOMEM, "%s: out of memory for line %d", path, l->nline + 1);
         l->nline++;
+        why = (thaw_err){ 0 };
     }
+    free(line);
+    if (!rc && ferror(f))
+        rc = thaw_fail(err, THAW_EIO, "%s: cannot read line %d: %s", path, l->nline + 1, strerror(errno));
     if (f != stdin)
         fclose(f);
     if (rc)
@@ -212,7 +244,7 @@ app_lesson_state app_lesson_step(app_lesson *l, app *a, thaw_err *err)
     const char *line = l->line[l->next++];
     if (!line || app_exec_lesson(a, line, err)) {
         if (!line)
-            thaw_fail(err, THAW_EINVAL, "the line is longer than %d characters", LESSON_LINE_MAX - 2);
+            thaw_fail(err, THAW_EINVAL, "%s", l->next - 1 == l->why_line ? l->why : "the line cannot run");
         l->over = 1;
         return APP_LESSON_FAILED;
     }

@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "runlog.h"
+
 static void remember(app *a, const sess_eval *e)
 {
     if (a->nhistory == a->caphistory) {
@@ -22,6 +24,10 @@ static void remember(app *a, const sess_eval *e)
 
 static void report_eval(app *a, const sess_eval *e)
 {
+    if (isnan(e->val_acc)) {            /* a stop came first */
+        app_say(a, APP_EVAL, "epoch %3d  step %ld  stopped before the evaluation", e->epoch, e->step);
+        return;
+    }
     char scratch[96] = "", test[128] = "", source[48] = "";
     if (!isnan(e->scratch_val_acc))
         snprintf(scratch, sizeof scratch, "  scratch %5.1f%%  delta %+5.1f", 100 * e->scratch_val_acc,
@@ -71,36 +77,69 @@ int app_pump(app *a, int timeout_ms)
             }
             break;
         case SEV_NONFINITE:
+            a->diverged = 1;
+            snprintf(a->diverged_text, sizeof a->diverged_text, "%s", ev.text);
+            app_say(a, APP_WARN, "%s", ev.text);
+            break;
         case SEV_ERROR:
             app_say(a, APP_WARN, "%s", ev.text);
             break;
         case SEV_CHANGE:
             app_say(a, APP_INFO, "step %ld: %s", ev.step, ev.text);
             break;
+        case SEV_NOTE:
+            app_say(a, APP_INFO, "%s", ev.text);
+            break;
         case SEV_STATE:
             break;
         }
     }
     app_leave_c(old);
+    app_report_failures(a);
     return handled;
 }
 
-void app_settle(app *a)
+void app_report_failures(app *a)
+{
+    char files[256], why[512];
+    unsigned seq = a->run ? runlog_failures(a->run, files, sizeof files, why, sizeof why) : 0;
+    if (seq == a->failures_seen)
+        return;
+    a->failures_seen = seq;
+    if (files[0])
+        app_say(a, APP_WARN, "not saved in %s: %s (the last error: %s)", runlog_dir(a->run), files, why);
+    else
+        app_say(a, APP_WARN, "not saved: %s", why);
+}
+
+int app_settle(app *a, thaw_err *err)
 {
     if (!a->batch || !a->sess)
-        return;
+        return THAW_OK;
     int stopping = 0;
+    a->diverged = 0;
     while (sess_busy(a->sess)) {
         app_pump(a, 100);
         if (a->stop && *a->stop && !stopping) {
             /* SIGINT, SIGTERM or SIGHUP: end the training the normal way, so
              * the final evaluation writes the last checkpoint. */
             stopping = 1;
-            app_say(a, APP_WARN, "stopping: evaluating and saving the last checkpoint");
-            app_control(a, (sess_ctl){ .op = SESS_STOP }, NULL);
+            app_say(a, APP_WARN, "stopping: saving the last checkpoint");
+            app_control(a, (sess_ctl){ .op = SESS_STOP, .count = 1 }, NULL);
         }
     }
     app_pump(a, 0);
     if (stopping)
-        a->quit = 1;
+        a->quit = a->stopped = 1;
+    if (!a->diverged)
+        return THAW_OK;
+    /* A batch run that diverged ends there, with the last good weights as
+     * its last checkpoint, and says so: nobody is there to resume it. */
+    if (sess_state_now(a->sess) == SESS_PAUSED &&
+        app_control(a, (sess_ctl){ .op = SESS_STOP }, NULL) == THAW_OK) {
+        sess_wait(a->sess);
+        app_pump(a, 0);
+    }
+    return thaw_fail(err, THAW_ENONFINITE, "training diverged (%s); the run stopped with the "
+                     "last good weights: try a smaller rate", a->diverged_text);
 }

@@ -180,6 +180,22 @@ static void format_cache_mb(const app_settings *s, const app_setting *d, char *o
     snprintf(out, cap, "%zu", s->sess.cache_bytes >> 20);
 }
 
+/* The session's memory budget in MiB; 0 is no limit. */
+static int parse_memory_mb(app_settings *s, const app_setting *d, const char *v, thaw_err *err)
+{
+    long n;
+    if (!app_parse_int(v, (long)d->lo, (long)d->hi, &n))
+        return out_of_range(d, v, err);
+    s->sess.memory_bytes = (size_t)n << 20;
+    return THAW_OK;
+}
+
+static void format_memory_mb(const app_settings *s, const app_setting *d, char *out, size_t cap)
+{
+    (void)d;
+    snprintf(out, cap, "%zu", s->sess.memory_bytes >> 20);
+}
+
 #define INT_FIELD parse_int_field, format_int_field
 #define FLOAT_FIELD parse_float_field, format_float_field
 #define ON_OFF parse_on_off, format_on_off
@@ -215,7 +231,9 @@ static void format_cache_mb(const app_settings *s, const app_setting *d, char *o
       AT(train_bn), 0, 0, 42, 1)                                                                  \
     X("evals", "N", "evaluations per epoch", INT_FIELD, AT(sess.evals_per_epoch), 1, 1000, 43, 0) \
     X("cache-mb", "N", "the budget for cached features of the frozen prefix (MB)", OWN(cache_mb), \
-      0, 0, 1 << 20, 44, 0)
+      0, 0, 1 << 20, 44, 0)                                                                       \
+    X("memory-mb", "N", "what training may hold: models, activations, images, cache (MB; 0 = "   \
+      "no limit; default half the memory)", OWN(memory_mb), 0, 0, 1 << 24, 0, 0)
 
 #define INT_FIELD parse_int_field, format_int_field
 #define FLOAT_FIELD parse_float_field, format_float_field

@@ -2,6 +2,7 @@
  * (freezing, rates, strategies), drive the session and save what it made. */
 #include "app_impl.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stddef.h>
 #include <pthread.h>
@@ -9,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "kvtext.h"
 #include "paths.h"
 #include "predict.h"
@@ -44,6 +46,9 @@ int app_cmd_load(app *a, int argc, char **argv, thaw_err *err)
 {
     if (argc != 3 || (strcmp(argv[1], "model") && strcmp(argv[1], "data")))
         return thaw_fail(err, THAW_EINVAL, "usage: load model FILE.json | load data SPEC");
+    int rc = app_need_idle(a, !strcmp(argv[1], "model") ? "load model" : "load data", err);
+    if (rc)
+        return rc;
     if (!strcmp(argv[1], "model")) {
         mf_meta meta;
         model m;
@@ -217,7 +222,7 @@ int app_cmd_train(app *a, int argc, char **argv, thaw_err *err)
     long n = a->set.epochs;
     int rc;
     if (argc > 2 || (argc == 2 && !app_parse_int(argv[1], 1, 100000, &n)))
-        return thaw_fail(err, THAW_EINVAL, "usage: train [EPOCHS] (1 or more; default: set epochs)");
+        return thaw_fail(err, THAW_EINVAL, "usage: train [EPOCHS] (1 to 100000; default: set epochs)");
     if ((rc = app_start_session(a, err)))
         return rc;
     if (a->strategy_text[0] && sess_epoch(a->sess) == 0 && sess_state_now(a->sess) == SESS_IDLE &&
@@ -231,8 +236,7 @@ int app_cmd_train(app *a, int argc, char **argv, thaw_err *err)
     if ((rc = app_control(a, (sess_ctl){ .op = SESS_TRAIN, .count = (int)n }, err)))
         return rc;
     a->target_epoch = idle ? sess_epoch(a->sess) + (int)n : a->target_epoch + (int)n;
-    app_settle(a);
-    return THAW_OK;
+    return app_settle(a, err);
 }
 
 int app_cmd_simple(app *a, int argc, char **argv, thaw_err *err)
@@ -253,7 +257,7 @@ int app_cmd_simple(app *a, int argc, char **argv, thaw_err *err)
     if ((rc = app_start_session(a, err)) || (rc = app_control(a, (sess_ctl){ .op = op }, err)))
         return rc;
     if (op == SESS_STEP || op == SESS_EVAL)
-        app_settle(a);
+        return app_settle(a, err);
     return THAW_OK;
 }
 
@@ -277,28 +281,45 @@ int app_cmd_lr_find(app *a, int argc, char **argv, thaw_err *err)
     a->lr_suggestion = NAN;
     if ((rc = app_control(a, (sess_ctl){ .op = SESS_LRFIND, .value = sw.start, .value2 = sw.end, .count = sw.steps }, err)))
         return rc;
-    app_settle(a);
-    return THAW_OK;
+    return app_settle(a, err);
 }
 
-/* Work that must run on the trainer thread once a session exists. */
+/* Work that must run on the trainer thread once a session exists. The UI
+ * waits for it a while (APP_CALL_WAIT_MS outside batch mode); when the
+ * trainer is busy longer (an evaluation of many images), it lets go and the
+ * job, then the trainer's, reports its result as a session event. */
 typedef struct call_job {
     app *a;
     int kind;                 /* 0 save, 1 metrics, 2 plots, 3 copy the weights into `copy` */
-    model *copy;
+    model *copy;              /* the job's until on_trainer hands it back */
     char path[TASK_PATH_MAX];
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    int done, rc;
+    int done, rc, let_go;
     thaw_err err;
 } call_job;
 
-static void call_run(void *ctx, const model *transfer, const model *scratch)
+static void call_free(call_job *j)
+{
+    if (j->copy) {
+        model_free(j->copy);
+        free(j->copy);
+    }
+    pthread_mutex_destroy(&j->mu);
+    pthread_cond_destroy(&j->cv);
+    free(j);
+}
+
+static void call_run(void *ctx, const model *transfer, const model *scratch, sess_event *report)
 {
     (void)scratch;
     call_job *j = ctx;
+    int rc = THAW_EINVAL;
+    if (!transfer) {                  /* the session ended before it ran */
+        call_free(j);
+        return;
+    }
     locale_t old = app_enter_c();
-    int rc;
     if (j->kind == 0) {
         mf_meta m = j->a->meta;
         m.prov.epochs = j->a->trained_epochs;
@@ -317,33 +338,69 @@ static void call_run(void *ctx, const model *transfer, const model *scratch)
     pthread_mutex_lock(&j->mu);
     j->rc = rc;
     j->done = 1;
+    int alone = j->let_go;
     pthread_cond_signal(&j->cv);
     pthread_mutex_unlock(&j->mu);
+    if (!alone)
+        return;
+    report->kind = rc ? SEV_ERROR : SEV_NOTE;
+    if (rc)
+        snprintf(report->text, sizeof report->text, "%.*s", (int)sizeof report->text - 1, j->err.msg);
+    else if (j->kind == 3)
+        snprintf(report->text, sizeof report->text, "predict: the trainer was busy evaluating; "
+                 "ask again");
+    else
+        snprintf(report->text, sizeof report->text, "%s %.*s", j->kind ? "wrote" : "saved",
+                 (int)sizeof report->text - 8, j->path);
+    call_free(j);
 }
 
-static int on_trainer(app *a, int kind, const char *path, model *copy, thaw_err *err)
+/* Runs the job on the trainer; *later is 1 when the UI let go of it (its
+ * result comes as an event). A copy (kind 3) is the job's while it runs:
+ * *copy comes back NULL when the UI let go. */
+static int on_trainer(app *a, int kind, const char *path, model **copy, int *later, thaw_err *err)
 {
-    call_job j;
-    memset(&j, 0, sizeof j);
-    j.a = a;
-    j.kind = kind;
-    j.copy = copy;
-    snprintf(j.path, sizeof j.path, "%s", path);
-    pthread_mutex_init(&j.mu, NULL);
-    pthread_cond_init(&j.cv, NULL);
-    int rc = app_control(a, (sess_ctl){ .op = SESS_CALL, .call = call_run, .call_ctx = &j }, err);
-    if (rc == THAW_OK) {
-        /* At most one step: the trainer runs it at the next boundary. */
-        pthread_mutex_lock(&j.mu);
-        while (!j.done)
-            pthread_cond_wait(&j.cv, &j.mu);
-        pthread_mutex_unlock(&j.mu);
-        rc = j.rc;
-        if (rc && err)
-            *err = j.err;
+    *later = 0;
+    call_job *j = calloc(1, sizeof *j);
+    if (!j)
+        return thaw_fail(err, THAW_ENOMEM, "out of memory");
+    j->a = a;
+    j->kind = kind;
+    j->copy = copy ? *copy : NULL;
+    if (copy)
+        *copy = NULL;
+    snprintf(j->path, sizeof j->path, "%s", path);
+    pthread_mutex_init(&j->mu, NULL);
+    pthread_cond_init(&j->cv, NULL);
+    int rc = app_control(a, (sess_ctl){ .op = SESS_CALL, .call = call_run, .call_ctx = j }, err);
+    if (rc) {
+        if (copy)
+            *copy = j->copy, j->copy = NULL;
+        call_free(j);
+        return rc;
     }
-    pthread_mutex_destroy(&j.mu);
-    pthread_cond_destroy(&j.cv);
+    struct timespec until = thaw_deadline(APP_CALL_WAIT_MS);
+    int timed_out = 0;
+    pthread_mutex_lock(&j->mu);
+    while (!j->done && !timed_out) {
+        if (a->batch)                 /* nothing else to do, and the trainer is idle or paused */
+            pthread_cond_wait(&j->cv, &j->mu);
+        else
+            timed_out = pthread_cond_timedwait(&j->cv, &j->mu, &until) == ETIMEDOUT;
+    }
+    if (!j->done) {
+        j->let_go = 1;                /* the trainer frees it */
+        pthread_mutex_unlock(&j->mu);
+        *later = 1;
+        return THAW_OK;
+    }
+    pthread_mutex_unlock(&j->mu);
+    rc = j->rc;
+    if (rc && err)
+        *err = j->err;
+    if (copy)
+        *copy = j->copy, j->copy = NULL;
+    call_free(j);
     return rc;
 }
 
@@ -354,12 +411,14 @@ int app_cmd_save(app *a, int argc, char **argv, thaw_err *err)
         return thaw_fail(err, THAW_EINVAL, "usage: save FILE.json (the weights go beside it)");
     if ((rc = app_need_plan(a, "save", err)))
         return rc;
+    int later = 0;
     if (a->sess)
-        rc = on_trainer(a, 0, argv[1], NULL, err);
+        rc = on_trainer(a, 0, argv[1], NULL, &later, err);
     else
         rc = (app_provenance(a), mf_save(argv[1], &a->meta, &a->plan, err));
     if (rc == THAW_OK)
-        app_say(a, APP_INFO, "saved %s", argv[1]);
+        app_say(a, APP_INFO, later ? "saving %s once the trainer is free (it is evaluating)"
+                                   : "saved %s", argv[1]);
     return rc;
 }
 
@@ -369,9 +428,11 @@ int app_cmd_export(app *a, int argc, char **argv, thaw_err *err)
         return thaw_fail(err, THAW_EINVAL, "usage: export metrics FILE.csv | export plots FILE.svg");
     if (!a->sess || !a->run)
         return thaw_fail(err, THAW_EINVAL, "export: nothing has been trained yet");
-    int rc = on_trainer(a, strcmp(argv[1], "metrics") ? 2 : 1, argv[2], NULL, err);
+    int later = 0;
+    int rc = on_trainer(a, strcmp(argv[1], "metrics") ? 2 : 1, argv[2], NULL, &later, err);
     if (rc == THAW_OK)
-        app_say(a, APP_INFO, "wrote %s", argv[2]);
+        app_say(a, APP_INFO, later ? "writing %s once the trainer is free (it is evaluating)"
+                                   : "wrote %s", argv[2]);
     return rc;
 }
 
@@ -380,7 +441,7 @@ int app_cmd_export(app *a, int argc, char **argv, thaw_err *err)
  * head and classes. The model is a copy: the session's keeps training. */
 int app_cmd_predict(app *a, int argc, char **argv, thaw_err *err)
 {
-    int source = argc > 1 && !strcmp(argv[1], "source"), first = 1 + source, rc;
+    int source = argc > 1 && !strcmp(argv[1], "source"), first = 1 + source, rc, later = 0;
     if (argc <= first)
         return thaw_fail(err, THAW_EINVAL, "usage: predict [source] IMAGE... (the top 5 of the "
                          "current model; source: of the model file, with its own classes)");
@@ -388,39 +449,44 @@ int app_cmd_predict(app *a, int argc, char **argv, thaw_err *err)
         return thaw_fail(err, THAW_EINVAL, "predict: load a model first (load model FILE)");
     int current = !source && (a->sess || a->have_plan);
     mf_meta own;
-    model m;
     const mf_meta *meta = current ? &a->meta : &own;
-    if (current) {
-        if ((rc = mf_build(&m, &a->meta, 1, err)))
-            return rc;
-        if (a->sess)
-            rc = on_trainer(a, 3, "", &m, err);
-        else if (m.nfloat == a->plan.nfloat)
-            memcpy(m.param, a->plan.param, m.nfloat * sizeof(float));
-        else
-            rc = thaw_fail(err, THAW_EINVAL, "predict: the plan's model is not its description's");
-    } else if ((rc = mf_load(&own, &m, a->model_path, NULL, err))) {
+    model *m = calloc(1, sizeof *m);
+    if (!m)
+        return thaw_fail(err, THAW_ENOMEM, "predict: out of memory");
+    if (!current)
+        rc = mf_load(&own, m, a->model_path, NULL, err);
+    else if ((rc = mf_build(m, &a->meta, 1, err)) == THAW_OK && a->sess)
+        rc = on_trainer(a, 3, "", &m, &later, err);
+    else if (rc == THAW_OK && m->nfloat == a->plan.nfloat)
+        memcpy(m->param, a->plan.param, m->nfloat * sizeof(float));
+    else if (rc == THAW_OK)
+        rc = thaw_fail(err, THAW_EINVAL, "predict: the plan's model is not its description's");
+    if (rc || later) {
+        free(m);
+        if (later)
+            app_say(a, APP_INFO, "predict: the trainer is evaluating; ask again in a moment");
         return rc;
     }
     float *x = malloc(sizeof(float) * shape3_count(meta->input));
-    float *p = malloc(sizeof(float) * (size_t)m.classes);
-    if (rc == THAW_OK && (!x || !p))
+    float *p = malloc(sizeof(float) * (size_t)m->classes);
+    if (!x || !p)
         rc = thaw_fail(err, THAW_ENOMEM, "predict: out of memory");
     for (int i = first; i < argc && rc == THAW_OK; i++) {
         char where[PATHS_MAX];
         predict_hit top[5];
         if ((rc = predict_load(x, meta, paths_find(argv[i], where, sizeof where), err)) ||
-            (rc = predict_run(&m, x, p, err)))
+            (rc = predict_run(m, x, p, err)))
             break;
-        int n = predict_top(p, m.classes, top, 5);
+        int n = predict_top(p, m->classes, top, 5);
         app_say(a, APP_INFO, "%s, by the %s (%d classes):", argv[i],
-                current ? "transferred model as it stands" : "model file", m.classes);
+                current ? "transferred model as it stands" : "model file", m->classes);
         for (int k = 0; k < n; k++)
             app_say(a, APP_INFO, "  %6.2f%%  %s", 100.0 * top[k].p, meta->class_name[top[k].cls]);
     }
     free(x);
     free(p);
-    model_free(&m);
+    model_free(m);
+    free(m);
     if (!current)
         mf_meta_free(&own);
     return rc;
@@ -535,6 +601,9 @@ int app_cmd_reset(app *a, int argc, char **argv, thaw_err *err)
     (void)argv;
     if (argc != 1)
         return thaw_fail(err, THAW_EINVAL, "usage: reset");
+    int rc = app_need_idle(a, "reset", err);
+    if (rc)
+        return rc;
     if (!a->have_model || !a->data_spec[0]) {
         app_drop_plan(a);
         return THAW_OK;

@@ -3,17 +3,54 @@
 
 #include <math.h>
 #include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "runlog.h"
+
+void cli_print(FILE *to, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    size_t cap = 4 * (size_t)n + 8;
+    char *text = malloc((size_t)n + 1), *safe = malloc(cap);
+    if (text && safe) {
+        va_start(ap, fmt);
+        vsnprintf(text, (size_t)n + 1, fmt, ap);
+        va_end(ap);
+        fputs(utf8_quote_text(safe, cap, text), to);
+    }
+    free(text);
+    free(safe);
+}
+
+void cli_json_string(FILE *to, const char *s)
+{
+    fputc('"', to);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"' || *p == '\\')
+            fprintf(to, "\\%c", *p);
+        else if (*p < 0x20 || *p == 0x7F)
+            fprintf(to, "\\u%04x", *p);
+        else
+            fputc(*p, to);
+    }
+    fputc('"', to);
+}
 
 static void cli_say(void *ctx, app_say_kind kind, const char *text)
 {
     cli_out *c = ctx;
     if (kind == APP_PROGRESS) {
         if (c->tty && !c->quiet) {
-            fprintf(stderr, "\r%s\033[K", text);
+            char safe[1024];
+            fprintf(stderr, "\r%s\033[K", utf8_quote(safe, sizeof safe, text));
             fflush(stderr);
             c->progress_shown = 1;
         }
@@ -24,11 +61,11 @@ static void cli_say(void *ctx, app_say_kind kind, const char *text)
         c->progress_shown = 0;
     }
     if (kind == APP_WARN)
-        fprintf(stderr, "thaw: %s\n", text);
+        cli_print(stderr, "thaw: %s\n", text);
     else if (kind == APP_SAY)
-        fprintf(c->out, "\n  %s\n\n", text);
+        cli_print(c->out, "\n  %s\n\n", text);
     else if (!c->quiet)
-        fprintf(c->out, "%s\n", text);
+        cli_print(c->out, "%s\n", text);
     fflush(c->out);
 }
 
@@ -70,6 +107,15 @@ void cli_signals(app *a)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGHUP, &sa, NULL);
     a->stop = &stop_requested;
+}
+
+void cli_stopped(const app *a)
+{
+    if (a->run)
+        cli_print(stderr, "thaw: stopped by a signal; the run folder %s holds what was saved\n",
+                  runlog_dir(a->run));
+    else
+        cli_print(stderr, "thaw: stopped by a signal before training began\n");
 }
 
 int cli_exec(app *a, cli_out *c, const char *line)
@@ -120,12 +166,23 @@ double cli_epochs_to_95(const app *a, int scratch)
     return NAN;
 }
 
+double cli_delta_smoothed(const app *a)
+{
+    double s = NAN;
+    for (int i = 0; i < a->nhistory; i++) {
+        double d = a->history[i].delta;
+        if (isfinite(d))
+            s = isnan(s) ? d : CLI_DELTA_SMOOTH * s + (1 - CLI_DELTA_SMOOTH) * d;
+    }
+    return s;
+}
+
 static void field(FILE *to, const char *name, double v, int last)
 {
     if (isnan(v) || isinf(v))
-        fprintf(to, "\"%s\":null%s", name, last ? "" : ",");
+        cli_print(to, "\"%s\":null%s", name, last ? "" : ",");
     else
-        fprintf(to, "\"%s\":%.6g%s", name, v, last ? "" : ",");
+        cli_print(to, "\"%s\":%.6g%s", name, v, last ? "" : ",");
 }
 
 void cli_print_json(FILE *to, const app *a)
@@ -146,9 +203,29 @@ void cli_print_json(FILE *to, const app *a)
     field(to, "img_s", f->wall > 0 ? images / f->wall : NAN, 0);
     field(to, "wall_s", f->wall, 0);
     field(to, "trainable_params", (double)app_count(a, 1), 0);
-    fprintf(to, "\"strategy\":\"%s\",", a->strategy_text[0] ? a->strategy_text : "plan");
-    fprintf(to, "\"run\":\"");
-    for (const char *p = a->run ? runlog_dir(a->run) : ""; *p; p++)
-        fprintf(to, *p == '"' || *p == '\\' ? "\\%c" : "%c", *p);
-    fprintf(to, "\"}\n");
+    cli_print(to, "\"strategy\":");
+    cli_json_string(to, a->strategy_text[0] ? a->strategy_text : "plan");
+    cli_print(to, ",\"run\":");
+    cli_json_string(to, a->run ? runlog_dir(a->run) : "");
+    cli_print(to, ",\"not_written\":[");
+    char files[256];
+    if (a->run)
+        runlog_failures(a->run, files, sizeof files, NULL, 0);
+    else
+        files[0] = '\0';
+    const char *sep = "";
+    /* the run's own file names: nothing to escape */
+    for (char *save, *name = strtok_r(files, " ", &save); name;
+         name = strtok_r(NULL, " ", &save), sep = ",")
+        cli_print(to, "%s\"%s\"", sep, name);
+    cli_print(to, "]}\n");
+}
+
+int cli_run_incomplete(const app *a)
+{
+    char files[256];
+    if (!a->run || !runlog_failures(a->run, files, sizeof files, NULL, 0) || !files[0])
+        return 0;
+    cli_print(stderr, "thaw: the run folder %s is incomplete; not written: %s\n", runlog_dir(a->run), files);
+    return 1;
 }

@@ -16,6 +16,16 @@ typedef struct cli_out {
     int progress_shown;
 } cli_out;
 
+/* Every line thaw's front ends print passes through here: printf-style,
+ * with every byte that could drive a terminal (escape sequences in a file
+ * name, a class name, a typed command) written as \xNN by utf8_quote_text;
+ * line breaks are kept. */
+void cli_print(FILE *to, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* s as a JSON string, quotes included: '"', '\\' and control characters
+ * escaped, so the line stays one valid JSON value. */
+void cli_json_string(FILE *to, const char *s);
+
 /* An app_out printing through c. */
 void cli_out_init(cli_out *c, FILE *out, int quiet);
 app_out cli_app_out(cli_out *c);
@@ -28,6 +38,10 @@ void cli_open(app *a, cli_out *c, FILE *out, int quiet);
  * flag (the run stops and saves its last checkpoint); a second SIGINT exits
  * at once. */
 void cli_signals(app *a);
+
+/* After a stop signal ended a batch run (a->stopped): says so on stderr,
+ * and where the run's last checkpoint is. */
+void cli_stopped(const app *a);
 
 /* Runs one command, printing "thaw: MESSAGE" on failure; returns the status. */
 int cli_exec(app *a, cli_out *c, const char *line);
@@ -50,7 +64,19 @@ int cli_load_default(app *a, const char *model_file, const char *data, int *fall
  * (scratch selects the baseline's); NaN without a final evaluation. */
 double cli_epochs_to_95(const app *a, int scratch);
 
-/* The run's summary as one JSON object on one line (NaN as null). */
+/* Δtransfer on validation as the plots draw it smoothed: the exponential
+ * moving average (weight CLI_DELTA_SMOOTH) of every evaluation's Δ; NaN
+ * before one. "Negative transfer" is claimed only when this is below 0, so
+ * one noisy evaluation of the baseline cannot flip the lesson. */
+#define CLI_DELTA_SMOOTH 0.6
+double cli_delta_smoothed(const app *a);
+
+/* When writes into a's run folder failed (runlog_failures), says which
+ * files it lacks on stderr and returns 1; else 0. */
+int cli_run_incomplete(const app *a);
+
+/* The run's summary as one JSON object on one line (NaN as null);
+ * "not_written" lists the run folder's files whose writes failed. */
 void cli_print_json(FILE *to, const app *a);
 
 #endif

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "clock.h"
 #include "commands.h"
 #include "task.h"
@@ -36,57 +37,57 @@ static int parse_floats(const char *s, float v[DS_MAX_CHANNELS])
 
 static void print_channels(const char *label, const float *v, int c)
 {
-    printf("%s %.3f", label, (double)v[0]);
+    cli_print(stdout, "%s %.3f", label, (double)v[0]);
     for (int k = 1; k < c; k++)
-        printf(",%.3f", (double)v[k]);
+        cli_print(stdout, ",%.3f", (double)v[k]);
 }
 
 static void print_task(const task *t, double secs)
 {
     char q[256];
     const ds_geom *g = &t->geom;
-    printf("source    %s, %s\n", t->source, ds_quote(q, sizeof q, t->where));
-    printf("          %d training and %d test images of %dx%dx%d, %d classes\n", t->source_n[0],
-           t->source_n[1], t->native.c, t->native.h, t->native.w, t->source_classes);
-    printf("cut       seed %llu: ", t->seed);
+    cli_print(stdout, "source    %s, %s\n", t->source, utf8_quote(q, sizeof q, t->where));
+    cli_print(stdout, "          %d training and %d test images of %dx%dx%d, %d classes\n", t->source_n[0],
+              t->source_n[1], t->native.c, t->native.h, t->native.w, t->source_classes);
+    cli_print(stdout, "cut       seed %llu: ", t->seed);
     if (t->spec.shots)
-        printf("%d shots and %d validation images per class; the rest is the unlabelled pool\n",
+        cli_print(stdout, "%d shots and %d validation images per class; the rest is the unlabelled pool\n",
                t->spec.shots, t->count[TASK_VAL * t->nclass]);
     else if (t->spec.val_given && t->spec.val)
-        printf("%d validation images per class; every other training image trains\n", t->spec.val);
+        cli_print(stdout, "%d validation images per class; every other training image trains\n", t->spec.val);
     else if (t->spec.val_given)
-        printf("every training image trains; no validation set (val=0)\n");
+        cli_print(stdout, "every training image trains; no validation set (val=0)\n");
     else
-        printf("every training image but the validation images trains\n");
+        cli_print(stdout, "every training image but the validation images trains\n");
     if (!t->spec.val_given)
-        printf("          validation: no val= given, so %d per class by default (%s, at most %d; "
+        cli_print(stdout, "          validation: no val= given, so %d per class by default (%s, at most %d; "
                "val=N sets it)\n", t->count[TASK_VAL * t->nclass],
                t->spec.shots ? "as many as the shots" : "a fifth of each class", TASK_DEFAULT_VAL_MAX);
     if (t->spec.test && strcmp(t->spec.source, "shapes"))
-        printf("test      the first %d test images of each class\n", t->spec.test);
-    printf("images    %dx%dx%d float32, normalised with ", g->in.c, g->in.h, g->in.w);
+        cli_print(stdout, "test      the first %d test images of each class\n", t->spec.test);
+    cli_print(stdout, "images    %dx%dx%d float32, normalised with ", g->in.c, g->in.h, g->in.w);
     print_channels("mean", g->mean, g->in.c);
     print_channels(" std", g->std, g->in.c);
-    printf("\nclasses   %d\n", t->nclass);
-    printf("  %5s %6s  %-20s", "label", "source", "name");
+    cli_print(stdout, "\nclasses   %d\n", t->nclass);
+    cli_print(stdout, "  %5s %6s  %-20s", "label", "source", "name");
     for (int s = 0; s < TASK_SPLITS; s++)
-        printf(" %7s", task_split_names[s]);
-    printf("\n");
+        cli_print(stdout, " %7s", task_split_names[s]);
+    cli_print(stdout, "\n");
     for (int k = 0; k < t->nclass; k++) {
-        printf("  %5d %6d  %-20s", k, t->orig[k], ds_quote(q, 64, t->name[k]));
+        cli_print(stdout, "  %5d %6d  %-20s", k, t->orig[k], utf8_quote(q, 64, t->name[k]));
         for (int s = 0; s < TASK_SPLITS; s++)
-            printf(" %7d", t->count[s * t->nclass + k]);
-        printf("\n");
+            cli_print(stdout, " %7d", t->count[s * t->nclass + k]);
+        cli_print(stdout, "\n");
     }
-    printf("  %5s %6s  %-20s", "", "", "total");
+    cli_print(stdout, "  %5s %6s  %-20s", "", "", "total");
     for (int s = 0; s < TASK_SPLITS; s++)
-        printf(" %7d", t->split[s].n);
+        cli_print(stdout, " %7d", t->split[s].n);
     float mean[DS_MAX_CHANNELS], std[DS_MAX_CHANNELS];
     task_pixel_stats(t, TASK_TRAIN, mean, std);
-    printf("\npixels    training images on the 0..1 scale: ");
+    cli_print(stdout, "\npixels    training images on the 0..1 scale: ");
     print_channels("mean", mean, g->in.c);
     print_channels(" std", std, g->in.c);
-    printf("\nloaded in %.2f s\n", secs);
+    cli_print(stdout, "\nloaded in %.2f s\n", secs);
 }
 
 static const char usage_more[] =
@@ -106,34 +107,34 @@ int cmd_data(int argc, char **argv)
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         char *end;
         if (!strcmp(a, "--help")) {
-            printf("usage: thaw data SPEC [--seed N] [--input CxHxW] [--mean M] [--std S]\n%s", usage_more);
+            cli_print(stdout, "usage: thaw data SPEC [--seed N] [--input CxHxW] [--mean M] [--std S]\n%s", usage_more);
             return 0;
         } else if (!strcmp(a, "--seed") && v) {
             seed = strtoull(v, &end, 10);
             if (end == v || *end || v[0] == '-') {
-                fprintf(stderr, "thaw data: --seed %s: expected a whole number\n", v);
+                cli_print(stderr, "thaw data: --seed %s: expected a whole number\n", v);
                 return 2;
             }
         } else if (!strcmp(a, "--input") && v) {
             char x1, x2, extra;
             if (sscanf(v, "%d%c%d%c%d%c", &g.in.c, &x1, &g.in.h, &x2, &g.in.w, &extra) != 5 ||
                 x1 != 'x' || x2 != 'x') {
-                fprintf(stderr, "thaw data: --input %s: expected CxHxW, like 3x32x32\n", v);
+                cli_print(stderr, "thaw data: --input %s: expected CxHxW, like 3x32x32\n", v);
                 return 2;
             }
             fixed = 1;
         } else if ((!strcmp(a, "--mean") || !strcmp(a, "--std")) && v) {
             if (!parse_floats(v, a[2] == 'm' ? g.mean : g.std)) {
-                fprintf(stderr, "thaw data: %s %s: expected one number or three, comma-separated\n", a, v);
+                cli_print(stderr, "thaw data: %s %s: expected one number or three, comma-separated\n", a, v);
                 return 2;
             }
             fixed = 1;
         } else if (a[0] == '-' && a[1] == '-') {
-            fprintf(stderr, "thaw data: %s: unknown option or missing value (expected --seed N, "
+            cli_print(stderr, "thaw data: %s: unknown option or missing value (expected --seed N, "
                             "--input CxHxW, --mean M, --std S)\n", a);
             return 2;
         } else if (spec) {
-            fprintf(stderr, "thaw data: one data spec expected, got '%s' and '%s'\n", spec, a);
+            cli_print(stderr, "thaw data: one data spec expected, got '%s' and '%s'\n", spec, a);
             return 2;
         } else {
             spec = a;
@@ -142,15 +143,15 @@ int cmd_data(int argc, char **argv)
             i++;
     }
     if (!spec) {
-        fprintf(stderr, "usage: thaw data SPEC [--seed N] [--input CxHxW] [--mean M] [--std S]\n%s",
-                usage_more);
+        cli_print(stderr, "usage: thaw data SPEC [--seed N] [--input CxHxW] [--mean M] [--std S]\n%s",
+                  usage_more);
         return 2;
     }
     thaw_err err = { 0 };
     task t;
     double t0 = thaw_now_s();
     if (task_load(&t, spec, fixed ? &g : NULL, seed, &err) != THAW_OK) {
-        fprintf(stderr, "thaw data: %s\n", err.msg);
+        cli_print(stderr, "thaw data: %s\n", err.msg);
         return 1;
     }
     print_task(&t, thaw_now_s() - t0);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "clock.h"
+#include "cli.h"
 #include "commands.h"
 #include "tfjs.h"
 
@@ -64,22 +65,22 @@ static void print_report(const char *file, const tfjs_report *r, const mf_meta *
     size_t params = model_count(m, 0), all = 0;
     for (int i = 0; i < m->nslice; i++)
         all += m->slice[i].len;
-    printf("%s: %s\n", file, r->model);
-    printf("  read   %d Keras layers; %d weights (", r->layers, r->weights);
+    cli_print(stdout, "%s: %s\n", file, r->model);
+    cli_print(stdout, "  read   %d Keras layers; %d weights (", r->layers, r->weights);
     for (int t = 0, first = 1; t < TFJS_DTYPES; t++)
         if (r->by_dtype[t]) {
-            printf("%s%s %d", first ? "" : ", ", dtypes[t], r->by_dtype[t]);
+            cli_print(stdout, "%s%s %d", first ? "" : ", ", dtypes[t], r->by_dtype[t]);
             first = 0;
         }
-    printf(") in %d shards, %s bytes, %s values\n", r->shards, grouped(a, sizeof a, r->bytes),
+    cli_print(stdout, ") in %d shards, %s bytes, %s values\n", r->shards, grouped(a, sizeof a, r->bytes),
            grouped(b, sizeof b, r->values));
-    printf("  built  %d blocks at the root; %s parameters and %s running statistics; input "
+    cli_print(stdout, "  built  %d blocks at the root; %s parameters and %s running statistics; input "
            "%dx%dx%d; %d classes (%s%s)\n", r->blocks, grouped(c, sizeof c, params),
            grouped(d, sizeof d, all - params), meta->input.c,
            meta->input.h, meta->input.w, meta->nclass, meta->class_name[0],
            meta->nclass > 1 ? ", ..." : "");
     for (int i = 0; i < r->nnotes; i++)
-        printf("  note   %s\n", r->notes[i]);
+        cli_print(stdout, "  note   %s\n", r->notes[i]);
 }
 
 int cmd_import(int argc, char **argv)
@@ -90,7 +91,7 @@ int cmd_import(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            fputs(usage_text, stdout);
+            cli_print(stdout, "%s", usage_text);
             return 0;
         } else if (!strcmp(a, "--out") && v) {
             out = v;
@@ -101,21 +102,21 @@ int cmd_import(int argc, char **argv)
             if (sscanf(v, "%d%c%d%c%d%c", &o.input.c, &x1, &o.input.h, &x2, &o.input.w, &extra) != 5 ||
                 x1 != 'x' || x2 != 'x' || o.input.c < 1 || o.input.c > MF_CHANNELS_MAX ||
                 o.input.h < 1 || o.input.h > MF_SIDE_MAX || o.input.w < 1 || o.input.w > MF_SIDE_MAX) {
-                fprintf(stderr, "thaw import: --input %s: expected CxHxW, like 3x224x224\n", v);
+                cli_print(stderr, "thaw import: --input %s: expected CxHxW, like 3x224x224\n", v);
                 return 2;
             }
         } else if ((!strcmp(a, "--mean") || !strcmp(a, "--std")) && v) {
             int *n = a[2] == 'm' ? &nmean : &nstd;
             if (!parse_values(v, a[2] == 'm' ? o.mean : o.std, n)) {
-                fprintf(stderr, "thaw import: %s %s: expected a number, or one per channel "
+                cli_print(stderr, "thaw import: %s %s: expected a number, or one per channel "
                                 "separated by commas\n", a, v);
                 return 2;
             }
         } else if (a[0] == '-' && a[1] == '-') {
-            fprintf(stderr, "thaw import: %s: unknown option or missing value\n%s", a, usage_text);
+            cli_print(stderr, "thaw import: %s: unknown option or missing value\n%s", a, usage_text);
             return 2;
         } else if (in) {
-            fprintf(stderr, "thaw import: one model expected, got '%s' and '%s'\n", in, a);
+            cli_print(stderr, "thaw import: one model expected, got '%s' and '%s'\n", in, a);
             return 2;
         } else {
             in = a;
@@ -125,12 +126,12 @@ int cmd_import(int argc, char **argv)
     }
     size_t n = out ? strlen(out) : 0;
     if (!in || !out || n < 6 || strcmp(out + n - 5, ".json")) {
-        fprintf(stderr, "%s%s", !in || !out ? "" : "thaw import: --out must name a .json file\n",
+        cli_print(stderr, "%s%s", !in || !out ? "" : "thaw import: --out must name a .json file\n",
                 usage_text);
         return 2;
     }
     if ((nmean > 0) != (nstd > 0)) {
-        fprintf(stderr, "thaw import: give --mean and --std together\n");
+        cli_print(stderr, "thaw import: give --mean and --std together\n");
         return 2;
     }
     o.norm = nmean > 0;
@@ -140,17 +141,17 @@ int cmd_import(int argc, char **argv)
     model m;
     double t0 = thaw_now_s();
     if (tfjs_import(&meta, &m, &rep, in, &o, &err) != THAW_OK) {
-        fprintf(stderr, "thaw import: %s\n", err.msg);
+        cli_print(stderr, "thaw import: %s\n", err.msg);
         return 1;
     }
     double t1 = thaw_now_s();
     int rc = mf_save(out, &meta, &m, &err);
     if (rc == THAW_OK) {
         print_report(in, &rep, &meta, &m);
-        printf("wrote %s and its weights in %.2f s (reading %.2f s); `thaw info %s` shows the "
+        cli_print(stdout, "wrote %s and its weights in %.2f s (reading %.2f s); `thaw info %s` shows the "
                "tree\n", out, thaw_now_s() - t0, t1 - t0, out);
     } else {
-        fprintf(stderr, "thaw import: %s\n", err.msg);
+        cli_print(stderr, "thaw import: %s\n", err.msg);
     }
     mf_meta_free(&meta);
     model_free(&m);

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cli.h"
 #include "commands.h"
 #include "modelfile.h"
 #include "paths.h"
@@ -64,60 +65,60 @@ static void info_tree(const model *m, const layer *l, int depth)
     const char *state = n.params == 0 ? "-" : n.frozen == 0 ? "yes" : n.frozen == n.params ? "frozen"
                                                                                          : "partly";
     int indent = depth * 2 < 20 ? depth * 2 : 20;
-    printf("%*s%-*s %-12s %-12s %12s  %s\n", indent, "", 24 - indent, l->path[0] ? l->name : "model",
-           l->ops->type, shape, info_grouped(count, sizeof count, n.params), state);
+    cli_print(stdout, "%*s%-*s %-12s %-12s %12s  %s\n", indent, "", 24 - indent, l->path[0] ? l->name : "model",
+              l->ops->type, shape, info_grouped(count, sizeof count, n.params), state);
     for (int i = 0; i < l->nchild; i++)
         info_tree(m, l->child[i], depth + 1);
 }
 
 static void info_print(const mf_meta *meta, const model *m)
 {
-    printf("%-24s %-12s %-12s %12s  %s\n", "layer", "type", "output", "params", "trainable");
+    cli_print(stdout, "%-24s %-12s %-12s %12s  %s\n", "layer", "type", "output", "params", "trainable");
     info_tree(m, m->root, 0);
 
     info_counts n = info_count(m, m->root);
     char a[32], b[32], c[32], d[32];
-    printf("\nparameters       %s (%s trainable, %s frozen)\n", info_grouped(a, sizeof a, n.params),
-           info_grouped(b, sizeof b, n.params - n.frozen), info_grouped(c, sizeof c, n.frozen));
+    cli_print(stdout, "\nparameters       %s (%s trainable, %s frozen)\n", info_grouped(a, sizeof a, n.params),
+              info_grouped(b, sizeof b, n.params - n.frozen), info_grouped(c, sizeof c, n.frozen));
     if (n.stats) {
         char e[32], f[32];
-        printf("statistics       %s (BatchNorm's running mean and variance; %s values with the "
-               "parameters, as Keras counts them)\n", info_grouped(e, sizeof e, n.stats),
-               info_grouped(f, sizeof f, n.params + n.stats));
+        cli_print(stdout, "statistics       %s (BatchNorm's running mean and variance; %s values "
+                  "with the parameters, as Keras counts them)\n", info_grouped(e, sizeof e, n.stats),
+                  info_grouped(f, sizeof f, n.params + n.stats));
     }
-    printf("multiply-adds    %s per image\n", info_grouped(d, sizeof d, n.macs));
-    printf("input            %dx%dx%d, mean", meta->input.c, meta->input.h, meta->input.w);
+    cli_print(stdout, "multiply-adds    %s per image\n", info_grouped(d, sizeof d, n.macs));
+    cli_print(stdout, "input            %dx%dx%d, mean", meta->input.c, meta->input.h, meta->input.w);
     for (int i = 0; i < meta->input.c; i++)
-        printf(" %g", meta->mean[i]);
-    printf(", std");
+        cli_print(stdout, " %g", meta->mean[i]);
+    cli_print(stdout, ", std");
     for (int i = 0; i < meta->input.c; i++)
-        printf(" %g", meta->std[i]);
-    printf("\n");
+        cli_print(stdout, " %g", meta->std[i]);
+    cli_print(stdout, "\n");
     char label[32];
     snprintf(label, sizeof label, "classes (%d)", meta->nclass);
-    printf("%-17s", label);
+    cli_print(stdout, "%-17s", label);
     int shown = meta->nclass > 20 ? 10 : meta->nclass;   /* ImageNet's thousand would fill pages */
     for (int i = 0; i < shown; i++)
-        printf("%s%s", i ? "; " : "", meta->class_name[i]);
+        cli_print(stdout, "%s%s", i ? "; " : "", meta->class_name[i]);
     if (shown < meta->nclass)
-        printf("; ... and %d more", meta->nclass - shown);
-    printf("\n");
+        cli_print(stdout, "; ... and %d more", meta->nclass - shown);
+    cli_print(stdout, "\n");
 
     const mf_provenance *pv = &meta->prov;
-    printf("trained on       %s", pv->dataset[0] ? pv->dataset : "(not recorded)");
+    cli_print(stdout, "trained on       %s", pv->dataset[0] ? pv->dataset : "(not recorded)");
     if (pv->ndataset_classes) {
-        printf(", classes");
+        cli_print(stdout, ", classes");
         for (int i = 0; i < pv->ndataset_classes; i++)
-            printf(" %d", pv->dataset_classes[i]);
+            cli_print(stdout, " %d", pv->dataset_classes[i]);
     }
     if (pv->epochs >= 0)
-        printf(", %d epochs", pv->epochs);
+        cli_print(stdout, ", %d epochs", pv->epochs);
     if (pv->seed >= 0)
-        printf(", seed %lld", pv->seed);
-    printf("\n");
+        cli_print(stdout, ", seed %lld", pv->seed);
+    cli_print(stdout, "\n");
     if (pv->test_accuracy >= 0)
-        printf("test accuracy    %.1f%%\n", 100.0 * pv->test_accuracy);
-    printf("fine-tuned from  %s\n", pv->finetuned_from[0] ? pv->finetuned_from : "- (trained from scratch)");
+        cli_print(stdout, "test accuracy    %.1f%%\n", 100.0 * pv->test_accuracy);
+    cli_print(stdout, "fine-tuned from  %s\n", pv->finetuned_from[0] ? pv->finetuned_from : "- (trained from scratch)");
 }
 
 int cmd_info(int argc, char **argv)
@@ -143,13 +144,13 @@ int cmd_info(int argc, char **argv)
             mf_meta_free(&meta);
     }
     if (rc != THAW_OK) {
-        fprintf(stderr, "thaw info: %s\n", err.msg);
+        cli_print(stderr, "thaw info: %s\n", err.msg);
         return 1;
     }
     if (file)
-        printf("%s: %s version %d, weights %s\n\n", file, MF_FORMAT, meta.version, meta.weights);
+        cli_print(stdout, "%s: %s version %d, weights %s\n\n", file, MF_FORMAT, meta.version, meta.weights);
     else
-        printf("the built-in reference model (untrained); `thaw info MODEL.json` shows a model file\n\n");
+        cli_print(stdout, "the built-in reference model (untrained); `thaw info MODEL.json` shows a model file\n\n");
     info_print(&meta, &m);
     mf_meta_free(&meta);
     model_free(&m);

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "commands.h"
 #include "paths.h"
 #include "predict.h"
@@ -22,26 +23,26 @@ int cmd_predict(int argc, char **argv)
     int top = 5, nimg = 0;
     char **img = calloc((size_t)argc + 1, sizeof *img);
     if (!img) {
-        fprintf(stderr, "thaw predict: out of memory\n");
+        cli_print(stderr, "thaw predict: out of memory\n");
         return 1;
     }
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            fputs(usage_text, stdout);
+            cli_print(stdout, "%s", usage_text);
             free(img);
             return 0;
         } else if (!strcmp(argv[i], "--top") && i + 1 < argc) {
             char *end;
             long v = strtol(argv[++i], &end, 10);
             if (end == argv[i] || *end || v < 1 || v > PREDICT_TOP_MAX) {
-                fprintf(stderr, "thaw predict: --top %s: expected a whole number from 1 to %d\n",
+                cli_print(stderr, "thaw predict: --top %s: expected a whole number from 1 to %d\n",
                         argv[i], PREDICT_TOP_MAX);
                 free(img);
                 return 2;
             }
             top = (int)v;
         } else if (argv[i][0] == '-' && argv[i][1] == '-') {
-            fprintf(stderr, "thaw predict: %s: unknown option or missing value\n%s", argv[i],
+            cli_print(stderr, "thaw predict: %s: unknown option or missing value\n%s", argv[i],
                     usage_text);
             free(img);
             return 2;
@@ -52,7 +53,7 @@ int cmd_predict(int argc, char **argv)
         }
     }
     if (!file || !nimg) {
-        fputs(usage_text, stderr);
+        cli_print(stderr, "%s", usage_text);
         free(img);
         return 2;
     }
@@ -61,7 +62,7 @@ int cmd_predict(int argc, char **argv)
     model m;
     char where[PATHS_MAX];
     if (mf_load(&meta, &m, paths_find(file, where, sizeof where), NULL, &err)) {
-        fprintf(stderr, "thaw predict: %s\n", err.msg);
+        cli_print(stderr, "thaw predict: %s\n", err.msg);
         free(img);
         return 1;
     }
@@ -70,17 +71,17 @@ int cmd_predict(int argc, char **argv)
     predict_hit hits[PREDICT_TOP_MAX];
     int rc = x && p ? 0 : 1;
     if (rc)
-        fprintf(stderr, "thaw predict: out of memory\n");
+        cli_print(stderr, "thaw predict: out of memory\n");
     for (int i = 0; i < nimg && !rc; i++) {
         if (predict_load(x, &meta, img[i], &err) || predict_run(&m, x, p, &err)) {
-            fprintf(stderr, "thaw predict: %s\n", err.msg);
+            cli_print(stderr, "thaw predict: %s\n", err.msg);
             rc = 1;
             break;
         }
         int n = predict_top(p, m.classes, hits, top);
-        printf("%s\n", img[i]);
+        cli_print(stdout, "%s\n", img[i]);
         for (int k = 0; k < n; k++)
-            printf("  %6.2f%%  %s\n", 100.0 * hits[k].p, meta.class_name[hits[k].cls]);
+            cli_print(stdout, "  %6.2f%%  %s\n", 100.0 * hits[k].p, meta.class_name[hits[k].cls]);
     }
     free(x);
     free(p);

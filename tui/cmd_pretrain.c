@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "app.h"
 #include "augment.h"
 #include "clock.h"
@@ -39,14 +40,14 @@ static int usage(void)
 {
     char flags[1024];
     app_setting_flags_usage(flags, sizeof flags, "                     ", 92);
-    fprintf(stderr,
-            "usage: thaw pretrain --data SPEC --out MODEL.json [--name TEXT] and the settings of\n"
-            "                     `set` that shape one model's training:\n"
-            "                     %s\n"
-            "defaults: 3 epochs, lr 0.05, momentum 0.9, wd 5e-4, batch 64, seed 1, schedule\n"
-            "cosine, no augmentation; --name is the data set's name in the provenance; not\n"
-            "for pretraining: --scratch-lr, --baseline, --parallel, --train-bn, --early-stop,\n"
-            "--cache-mb\n", flags);
+    cli_print(stderr,
+              "usage: thaw pretrain --data SPEC --out MODEL.json [--name TEXT] and the settings of\n"
+              "                     `set` that shape one model's training:\n"
+              "                     %s\n"
+              "defaults: 3 epochs, lr 0.05, momentum 0.9, wd 5e-4, batch 64, seed 1, schedule\n"
+              "cosine, no augmentation; --name is the data set's name in the provenance; not\n"
+              "for pretraining: --scratch-lr, --baseline, --parallel, --train-bn, --early-stop,\n"
+              "--cache-mb\n", flags);
     return 2;
 }
 
@@ -77,12 +78,12 @@ static int parse_args(pretrain_opts *o, int argc, char **argv)
         if (setting > 0) {
             for (const char *const *u = unused_settings; *u; u++)
                 if (!strcmp(key, *u)) {
-                    fprintf(stderr, "thaw pretrain: %s: not a setting of pretraining, where one "
+                    cli_print(stderr, "thaw pretrain: %s: not a setting of pretraining, where one "
                                     "model trains from scratch\n", a);
                     return 2;
                 }
             if (app_settings_set(&o->set, key, value, &err)) {
-                fprintf(stderr, "thaw pretrain: %s %s: %s\n", a, value, err.msg);
+                cli_print(stderr, "thaw pretrain: %s %s: %s\n", a, value, err.msg);
                 return 2;
             }
             continue;
@@ -90,11 +91,11 @@ static int parse_args(pretrain_opts *o, int argc, char **argv)
         const char **slot = !strcmp(a, "--data") ? &o->data : !strcmp(a, "--out") ? &o->out
                           : !strcmp(a, "--name") ? &o->name : NULL;
         if (setting < 0 || (slot && i + 1 >= argc)) {
-            fprintf(stderr, "thaw pretrain: %s needs a value\n", a);
+            cli_print(stderr, "thaw pretrain: %s needs a value\n", a);
             return usage();
         }
         if (!slot) {
-            fprintf(stderr, "thaw pretrain: unknown option %s\n", a);
+            cli_print(stderr, "thaw pretrain: unknown option %s\n", a);
             return usage();
         }
         *slot = argv[++i];
@@ -157,11 +158,11 @@ static void on_event(void *ctx, const sess_event *ev)
         return;
     run->failed = 1;
     if (!isfinite(ev->value))
-        fprintf(stderr, "\nthaw pretrain: the loss became %g at epoch %d; try a smaller --lr\n",
-                ev->value, ev->epoch + 1);
+        cli_print(stderr, "\nthaw pretrain: the loss became %g at epoch %d; try a smaller --lr\n",
+                  ev->value, ev->epoch + 1);
     else
-        fprintf(stderr, "\nthaw pretrain: %s (epoch %d); try a smaller --lr\n", ev->text,
-                ev->epoch + 1);
+        cli_print(stderr, "\nthaw pretrain: %s (epoch %d); try a smaller --lr\n", ev->text,
+                  ev->epoch + 1);
 }
 
 static sess_split from_task(const ds_split *sp)
@@ -202,17 +203,17 @@ static int pretrain(const pretrain_opts *o)
     memset(&m, 0, sizeof m);
     double t0 = thaw_now_s();
     if (task_load(&t, o->data, NULL, o->set.seed, &err)) {
-        fprintf(stderr, "thaw pretrain: %s\n", err.msg);
+        cli_print(stderr, "thaw pretrain: %s\n", err.msg);
         return 1;
     }
     int eval_split = t.split[TASK_TEST].n > 0 ? TASK_TEST : TASK_VAL;
     if (t.split[TASK_TRAIN].n == 0 || t.split[eval_split].n == 0) {
-        fprintf(stderr, "thaw pretrain: %s has no training images or nothing to evaluate on\n", o->data);
+        cli_print(stderr, "thaw pretrain: %s has no training images or nothing to evaluate on\n", o->data);
         goto done;
     }
     if (mf_meta_reference(&meta, t.geom.in, t.nclass, &err) ||
         mf_build(&m, &meta, o->set.seed, &err) || augment_check(&o->set.aug, &t.geom, &err)) {
-        fprintf(stderr, "thaw pretrain: %s\n", err.msg);
+        cli_print(stderr, "thaw pretrain: %s\n", err.msg);
         goto done;
     }
     model_set_lr(&m, m.root, o->set.lr);
@@ -229,16 +230,16 @@ static int pretrain(const pretrain_opts *o)
     }
     sess_hooks h = { .ctx = &run, .eval = on_eval, .event = on_event, .step = on_step };
     if (sess_new(&s, &m, NULL, NULL, &d, &o->set.sess, &h, &err)) {
-        fprintf(stderr, "thaw pretrain: %s\n", err.msg);
+        cli_print(stderr, "thaw pretrain: %s\n", err.msg);
         goto done;
     }
-    fprintf(stderr, "pretraining on %s: %d images of %d classes, %d test images; %d epochs of %d "
-            "batches (loaded in %.2f s)\n", t.source, t.split[TASK_TRAIN].n, t.nclass,
-            t.split[eval_split].n, o->set.epochs, (run.ntrain + o->set.sess.batch - 1) / o->set.sess.batch,
-            thaw_now_s() - t0);
+    cli_print(stderr, "pretraining on %s: %d images of %d classes, %d test images; %d epochs of %d "
+              "batches (loaded in %.2f s)\n", t.source, t.split[TASK_TRAIN].n, t.nclass,
+              t.split[eval_split].n, o->set.epochs, (run.ntrain + o->set.sess.batch - 1) / o->set.sess.batch,
+              thaw_now_s() - t0);
     run.start = thaw_now_s();
     if (sess_control(s, &(sess_ctl){ .op = SESS_TRAIN, .count = o->set.epochs }, &err)) {
-        fprintf(stderr, "thaw pretrain: %s\n", err.msg);
+        cli_print(stderr, "thaw pretrain: %s\n", err.msg);
         goto done;
     }
     sess_wait(s);
@@ -246,11 +247,11 @@ static int pretrain(const pretrain_opts *o)
         goto done;
     describe(&meta, &t, o, run.accuracy);
     if (mf_save(o->out, &meta, sess_model(s, 0), &err)) {
-        fprintf(stderr, "thaw pretrain: %s\n", err.msg);
+        cli_print(stderr, "thaw pretrain: %s\n", err.msg);
         goto done;
     }
-    printf("%s: %s accuracy %.2f%% after %d epochs\n", o->out, task_split_names[eval_split],
-           100.0 * run.accuracy, o->set.epochs);
+    cli_print(stdout, "%s: %s accuracy %.2f%% after %d epochs\n", o->out, task_split_names[eval_split],
+              100.0 * run.accuracy, o->set.epochs);
     rc = 0;
 done:
     sess_free(s);

@@ -22,7 +22,7 @@ int cli_run_file(const char *path, const char *const *first)
     app_lesson l;
     thaw_err err = {0};
     if (app_lesson_open(&l, path, &err)) {
-        fprintf(stderr, "thaw run: %s\n", err.msg);
+        cli_print(stderr, "thaw run: %s\n", err.msg);
         return 1;
     }
     cli_out c;
@@ -36,9 +36,15 @@ int cli_run_file(const char *path, const char *const *first)
     while (st == APP_LESSON_RAN)
         st = app_lesson_step(&l, &a, &err);
     if (st == APP_LESSON_FAILED) {
-        fprintf(stderr, "%s:%d: %s\n", l.path, l.next, err.msg);
+        cli_print(stderr, "%s:%d: %s\n", l.path, l.next, err.msg);
         rc = 1;
     }
+    if (a.stopped) {
+        cli_stopped(&a);
+        rc = 1;
+    }
+    if (cli_run_incomplete(&a))
+        rc = 1;
     app_lesson_close(&l);
     app_free(&a);
     return rc;
@@ -75,7 +81,7 @@ static void repl_say(void *ctx, app_say_kind kind, const char *text)
     rl_save_prompt();
     rl_replace_line("", 0);
     rl_redisplay();
-    fprintf(kind == APP_WARN ? stderr : c->out, "%s%s\n", kind == APP_WARN ? "thaw: " : "", text);
+    cli_print(kind == APP_WARN ? stderr : c->out, "%s%s\n", kind == APP_WARN ? "thaw: " : "", text);
     fflush(c->out);
     rl_restore_prompt();
     rl_replace_line(line ? line : "", 0);
@@ -88,7 +94,7 @@ static void on_line(char *line)
 {
     if (!line) {                  /* end of input */
         the_app->quit = 1;
-        printf("\n");
+        cli_print(stdout, "\n");
         return;
     }
     if (*line)
@@ -99,18 +105,23 @@ static void on_line(char *line)
     free(line);
 }
 
-/* Without a terminal: lines from stdin, each long command waiting. */
+/* Without a terminal: whole lines from stdin, each long command waiting;
+ * a line too long or holding a NUL byte is refused, never split. */
 static int repl_lines(app *a)
 {
-    char line[8192];
-    int rc = 0;
-    while (!a->quit && fgets(line, sizeof line, stdin)) {
+    char *line = NULL;
+    size_t cap = 0;
+    int rc = 0, got;
+    for (long n = 1; !a->quit; n++) {
         thaw_err err = {0};
-        if (app_exec(a, line, &err)) {
-            fprintf(stderr, "thaw: %s\n", err.msg);
+        if ((got = app_read_line(stdin, &line, &cap, &err)) == 0)
+            break;
+        if (got < 0 || app_exec(a, line, &err)) {
+            cli_print(stderr, "thaw: line %ld: %s\n", n, err.msg);
             rc = 1;
         }
     }
+    free(line);
     return rc;
 }
 
@@ -123,7 +134,7 @@ int cmd_repl(int argc, char **argv)
         else if (argv[i][0] != '-' && !model_file)
             model_file = argv[i];
         else {
-            fprintf(stderr, "usage: thaw repl [MODEL.json] [--data SPEC]\n");
+            cli_print(stderr, "usage: thaw repl [MODEL.json] [--data SPEC]\n");
             return 2;
         }
     }
@@ -135,20 +146,24 @@ int cmd_repl(int argc, char **argv)
     app_init(&a, &out, !tty);
     /* The workbench's model and task unless told otherwise. */
     thaw_err err = {0};
-    int fallback;
-    if (cli_load_default(&a, model_file, data, &fallback, &err))
+    int fallback, failed = 0;
+    if (cli_load_default(&a, model_file, data, &fallback, &err)) {
         out.say(out.ctx, APP_WARN, err.msg);
-    else if (fallback)
+        failed = 1;
+    } else if (fallback) {
         out.say(out.ctx, APP_WARN, CLI_FALLBACK_NOTE);
+    }
     if (!tty) {
-        int rc = repl_lines(&a);
+        /* Without a terminal nobody can fix what did not load: the commands
+         * still run, and the status says it failed. */
+        int rc = repl_lines(&a) || failed;
         app_free(&a);
         return rc;
     }
     the_app = &a;
     the_out = &c;
     prompt_begin(&(prompt_opts){ .name = "thaw", .app = the_app });
-    printf("thaw: type help for the commands, quit to leave\n");
+    cli_print(stdout, "thaw: type help for the commands, quit to leave\n");
     prompt_start("thaw> ", NULL, on_line);
     while (!a.quit) {
         struct pollfd p[2] = { { .fd = STDIN_FILENO, .events = POLLIN },

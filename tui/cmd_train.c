@@ -50,20 +50,20 @@ static int usage(const char *cmd)
     char flags[2048];
     app_setting_flags_usage(flags, sizeof flags, "                  ", 92);
     if (!strcmp(cmd, "compare"))
-        fprintf(stderr, "usage: thaw compare --model FILE --data SPEC --strategies A,B,... [--seeds N]\n"
-                        "                    [--csv FILE] and any option of thaw train\n"
-                        "runs every strategy with seeds 1..N (default 3); the scratch baseline is\n"
-                        "trained once per seed and shared by the strategies\n");
+        cli_print(stderr, "usage: thaw compare --model FILE --data SPEC --strategies A,B,... [--seeds N]\n"
+                          "                    [--csv FILE] and any option of thaw train\n"
+                          "runs every strategy with seeds 1..N (default 3); the scratch baseline is\n"
+                          "trained once per seed and shared by the strategies\n");
     else if (!strcmp(cmd, "lr-find"))
-        fprintf(stderr, "usage: thaw lr-find --model FILE --data SPEC [--strategy NAME] [--lr X]\n"
-                        "                    [--start X] [--end X] [--steps N] [--batch N] [--seed N]\n");
+        cli_print(stderr, "usage: thaw lr-find --model FILE --data SPEC [--strategy NAME] [--lr X]\n"
+                          "                    [--start X] [--end X] [--steps N] [--batch N] [--seed N]\n");
     else
-        fprintf(stderr,
-                "usage: thaw train --model FILE --data SPEC [--strategy NAME] [--threads N]\n"
-                "                  [--out DIR] [--json] and any setting of `set`:\n"
-                "                  %s\n"
-                "strategies: feature-extraction, finetune, \"gradual every=N\",\n"
-                "            \"discriminative factor=F\", \"layer-decay decay=D\"\n", flags);
+        cli_print(stderr,
+                  "usage: thaw train --model FILE --data SPEC [--strategy NAME] [--threads N]\n"
+                  "                  [--out DIR] [--json] and any setting of `set`:\n"
+                  "                  %s\n"
+                  "strategies: feature-extraction, finetune, \"gradual every=N\",\n"
+                  "            \"discriminative factor=F\", \"layer-decay decay=D\"\n", flags);
     return 2;
 }
 
@@ -77,7 +77,7 @@ static int parse(train_opts *o, int argc, char **argv)
         if (setting > 0 && o->nset < SETS_MAX - 2)   /* room for compare's own two */
             o->nset++;
         else if (setting > 0) {
-            fprintf(stderr, "thaw %s: at most %d settings\n", argv[0], SETS_MAX - 2);
+            cli_print(stderr, "thaw %s: at most %d settings\n", argv[0], SETS_MAX - 2);
             return 2;
         } else if (!strcmp(flag, "--json"))
             o->json = 1;
@@ -86,13 +86,13 @@ static int parse(train_opts *o, int argc, char **argv)
         else if (v && i + 1 < argc)
             *v = argv[++i];
         else {
-            fprintf(stderr, "thaw %s: %s %s\n", argv[0], flag,
-                    v || setting < 0 ? "needs a value" : "is not an option");
+            cli_print(stderr, "thaw %s: %s %s\n", argv[0], flag,
+                      v || setting < 0 ? "needs a value" : "is not an option");
             return usage(argv[0]);
         }
     }
     if (!o->model || !o->data) {
-        fprintf(stderr, "thaw %s: --model and --data are needed\n", argv[0]);
+        cli_print(stderr, "thaw %s: --model and --data are needed\n", argv[0]);
         return usage(argv[0]);
     }
     return 0;
@@ -103,7 +103,7 @@ static int exec_quoted(app *a, cli_out *c, const char *line, const char *text)
 {
     char cmd[8192];
     if (snprintf(cmd, sizeof cmd, "%s \"%s\"", line, text) >= (int)sizeof cmd) {
-        fprintf(stderr, "thaw: %s: the value is too long\n", line);
+        cli_print(stderr, "thaw: %s: the value is too long\n", line);
         return 1;
     }
     return cli_exec(a, c, cmd);
@@ -142,7 +142,7 @@ static int start(train_opts *o, int argc, char **argv)
     char *end;
     long n = strtol(o->threads, &end, 10);
     if (*end || n < 1 || n > 256) {
-        fprintf(stderr, "thaw: --threads %s: expected 1 to 256\n", o->threads);
+        cli_print(stderr, "thaw: --threads %s: expected 1 to 256\n", o->threads);
         return 2;
     }
     thaw_threads_set((int)n);
@@ -165,12 +165,17 @@ static int run_one(int argc, char **argv, int lr_find)
         a.verbose_lrfind = 1;
         snprintf(line, sizeof line, "lr-find start=%s end=%s steps=%s", o.lo ? o.lo : "1e-7",
                  o.hi ? o.hi : "10", o.steps ? o.steps : "100");
-    } else {
-        cli_signals(&a);
     }
+    cli_signals(&a);
     rc = setup(&a, &c, &o) || (lr_find && cli_exec(&a, &c, "set baseline off")) ||
          cli_exec(&a, &c, line) ? 1 : 0;
-    if (rc == 0 && json)
+    if (a.stopped) {
+        cli_stopped(&a);
+        rc = 1;
+    }
+    if (cli_run_incomplete(&a))
+        rc = 1;
+    if (json && a.run)
         cli_print_json(stdout, &a);
     app_free(&a);
     return rc;
@@ -278,11 +283,11 @@ int cmd_compare(int argc, char **argv)
     char *end, list[2048];
     long seeds = o.seeds ? strtol(o.seeds, &end, 10) : 3;
     if ((o.seeds && *end) || seeds < 1 || seeds > SEEDS_MAX) {
-        fprintf(stderr, "thaw compare: --seeds %s: expected 1 to %d\n", o.seeds, SEEDS_MAX);
+        cli_print(stderr, "thaw compare: --seeds %s: expected 1 to %d\n", o.seeds, SEEDS_MAX);
         return 2;
     }
     if (!o.strategies) {
-        fprintf(stderr, "thaw compare: --strategies is needed\n");
+        cli_print(stderr, "thaw compare: --strategies is needed\n");
         return usage(argv[0]);
     }
     snprintf(list, sizeof list, "%s", o.strategies);
@@ -290,10 +295,15 @@ int cmd_compare(int argc, char **argv)
     int n = 0;
     for (char *save, *t = strtok_r(list, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
         if (n == COMPARE_MAX) {
-            fprintf(stderr, "thaw compare: at most %d strategies\n", COMPARE_MAX);
+            cli_print(stderr, "thaw compare: at most %d strategies\n", COMPARE_MAX);
             return 2;
         }
         name[n++] = t;
+    }
+    if (n == 0) {
+        cli_print(stderr, "thaw compare: --strategies %s names no strategy; expected a comma-separated "
+                  "list, like finetune,feature-extraction\n", o.strategies);
+        return 2;
     }
     char dir[1024];
     time_t now = time(NULL);
@@ -304,7 +314,9 @@ int cmd_compare(int argc, char **argv)
     static double acc[SEEDS_MAX], delta[SEEDS_MAX], e95[SEEDS_MAX], wall[SEEDS_MAX];
     for (long s = 0; s < seeds; s++)
         for (int i = 0; i < n; i++) {
-            fprintf(stderr, "\rcompare: %s, seed %ld of %ld ...\033[K", name[i], s + 1, seeds);
+            char q[96];
+            fprintf(stderr, "\rcompare: %s, seed %ld of %ld ...\033[K", utf8_quote(q, sizeof q, name[i]),
+                    s + 1, seeds);
             if (compare_one(&o, name[i], s + 1, i == 0, dir, &r[i][s]))
                 return 1;
             r[i][s].delta = r[i][s].test - r[0][s].scratch_test;
@@ -317,8 +329,8 @@ int cmd_compare(int argc, char **argv)
         return 1;
     len = (size_t)snprintf(csv, cap, "strategy,seeds,test_acc_mean,test_acc_std,delta_mean,"
                            "delta_std,epochs_to_95,trainable_params,wall_s\n");
-    printf("%-28s %14s %15s %8s %11s %8s\n", "strategy", "test acc %", "Δtransfer pts",
-           "ep→95%", "trainable", "wall s");
+    cli_print(stdout, "%-28s %14s %15s %8s %11s %8s\n", "strategy", "test acc %", "Δtransfer pts",
+              "ep→95%", "trainable", "wall s");
     for (int i = -1; i < n; i++) {
         for (long s = 0; s < seeds; s++) {
             acc[s] = i < 0 ? r[0][s].scratch_test : r[i][s].test;
@@ -329,7 +341,7 @@ int cmd_compare(int argc, char **argv)
         size_t trainable = i < 0 ? r[0][0].total : r[i][0].trainable;   /* the baseline trains all */
         const char *label = i < 0 ? "scratch (baseline)" : name[i];
         row_text(line, sizeof line, label, acc, delta, e95, wall, (int)seeds, trainable, 0);
-        fputs(line, stdout);
+        cli_print(stdout, "%s", line);
         row_text(line, sizeof line, label, acc, delta, e95, wall, (int)seeds, trainable, 1);
         if (len + strlen(line) + 1 > cap) {
             char *grown = realloc(csv, cap *= 2);
@@ -349,9 +361,9 @@ int cmd_compare(int argc, char **argv)
     rc = fio_save(&target, &buf, &len, 1, &err);
     free(csv);
     if (rc) {
-        fprintf(stderr, "thaw compare: %s\n", err.msg);
+        cli_print(stderr, "thaw compare: %s\n", err.msg);
         return 1;
     }
-    printf("table written to %s; runs in %s/\n", target, dir);
+    cli_print(stdout, "table written to %s; runs in %s/\n", target, dir);
     return 0;
 }

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cli.h"
 #include "commands.h"
 #include "gemm.h"
 #include "workbench.h"
@@ -17,11 +18,11 @@ static const struct {
 
 static void usage(FILE *to)
 {
-    fprintf(to, "usage: thaw [MODEL.json] [--data SPEC] [--contrast] [--lesson FILE]   the workbench\n"
+    cli_print(to, "usage: thaw [MODEL.json] [--data SPEC] [--contrast] [--lesson FILE]   the workbench\n"
                 "       thaw COMMAND [ARGS]\n\ncommands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        fprintf(to, "  thaw %s %-20s %s\n", commands[i].name, commands[i].args, commands[i].help);
-    fprintf(to, "\nTHAW_THREADS=N sets the number of threads (default 1).\n");
+        cli_print(to, "  thaw %s %-20s %s\n", commands[i].name, commands[i].args, commands[i].help);
+    cli_print(to, "\nTHAW_THREADS=N sets the number of threads (default 1).\n");
 }
 
 /* thaw [MODEL.json] [--data SPEC] [--contrast]: the workbench. */
@@ -38,7 +39,7 @@ static int open_workbench(int argc, char **argv)
         else if (argv[i][0] != '-' && !o.model)
             o.model = argv[i];
         else {
-            fprintf(stderr, "thaw: unknown option '%s'\n", argv[i]);
+            cli_print(stderr, "thaw: unknown option '%s'\n", argv[i]);
             usage(stderr);
             return 2;
         }
@@ -49,7 +50,7 @@ static int open_workbench(int argc, char **argv)
 int main(int argc, char **argv)
 {
     if (thaw_threads_set(0) < 0) {
-        fprintf(stderr, "thaw: THAW_THREADS must be a whole number from 1 to 256\n");
+        cli_print(stderr, "thaw: THAW_THREADS must be a whole number from 1 to 256\n");
         return 2;
     }
     if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
@@ -62,7 +63,7 @@ int main(int argc, char **argv)
     size_t n = argc >= 2 ? strlen(argv[1]) : 0;
     if (argc < 2 || argv[1][0] == '-' || (n > 5 && !strcmp(argv[1] + n - 5, ".json")))
         return open_workbench(argc, argv);
-    fprintf(stderr, "thaw: unknown command '%s'\n", argv[1]);
+    cli_print(stderr, "thaw: unknown command '%s'\n", argv[1]);
     usage(stderr);
     return 2;
 }

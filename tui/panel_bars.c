@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cli.h"
 #include "panel.h"
 #include "runlog.h"
 #include "screen.h"
@@ -109,7 +110,8 @@ static void status_draw(ui_panel *p, layout_rect r)
              s->img_s,
              a->strategy_text[0] ? a->strategy_text : "plan", a->run ? runlog_dir(a->run) : "");
     bar_text(r, text);
-    if (!isnan(e->delta) && e->delta < 0) {
+    double smoothed = cli_delta_smoothed(a);
+    if (!isnan(smoothed) && smoothed < 0) {
         attron(screen_color(SCREEN_WARN) | A_BOLD);
         screen_put(r.y, r.x + r.w - 18 > 0 ? r.x + r.w - 18 : r.x, 18, " negative transfer");
         attroff(screen_color(SCREEN_WARN) | A_BOLD);

@@ -1,13 +1,17 @@
 /* panel_plots.c — the live charts: loss (training steps, validation, the
  * scratch baseline), validation accuracy of transfer and scratch, and
  * Δtransfer, with a mark wherever the plan changed. As many as the rows
- * allow (layout_charts), the most telling first; `m` smooths the loss. */
+ * allow (layout_charts), the most telling first. The x axis counts epochs
+ * (a step is its fraction of an epoch); the legend names the marks. `m`
+ * smooths the loss and Δtransfer (one noisy evaluation of the baseline
+ * swings Δ), or shows them raw. */
 #include <curses.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "chart.h"
+#include "cli.h"
 #include "panel.h"
 #include "screen.h"
 
@@ -25,7 +29,7 @@ typedef struct plots {
     series s[S_COUNT];               /* S_STEP_LOSS by step; the rest by evaluation (x: S_EV_X) */
     double marks[MARKS_MAX];         /* steps where the plan changed */
     int nmarks;
-    double smooth;                   /* the loss curve's EMA weight; 0 = raw */
+    double smooth;                   /* the loss and Δ curves' EMA weight; 0 = raw */
     chart_cells cells[LAYOUT_CHART_COUNT];   /* one per chart shown, kept while its size holds */
 } plots;
 
@@ -47,7 +51,7 @@ static void push(series *s, double x, double y)
 static int plots_init(ui_panel *p)
 {
     plots *q = p->state;
-    q->smooth = 0.6;
+    q->smooth = CLI_DELTA_SMOOTH;
     for (int i = 0; i < S_COUNT; i++) {
         q->s[i].x = malloc(SERIES_MAX * sizeof(double));
         q->s[i].y = malloc(SERIES_MAX * sizeof(double));
@@ -80,10 +84,14 @@ static void plots_update(ui_panel *p, const ui_event *ev)
     if (ev->kind != UI_EV_SESSION)
         return;
     const sess_event *e = ev->sess;
+    const app *a = &p->ui->a;
+    int batch = a->set.sess.batch > 0 ? a->set.sess.batch : 1;
+    double per = (a->task.split[TASK_TRAIN].n + batch - 1) / batch;
+    per = per > 0 ? per : 1;                   /* steps per epoch: x in epochs */
     if (e->kind == SEV_STEP) {
-        push(&q->s[S_STEP_LOSS], (double)e->step, e->value);
+        push(&q->s[S_STEP_LOSS], (double)e->step / per, e->value);
     } else if (e->kind == SEV_EVAL) {
-        double x = (double)e->eval.step;
+        double x = (double)e->eval.step / per;
         push(&q->s[S_EV_X], x, x);
         push(&q->s[S_VAL_LOSS], x, e->eval.val_loss);
         push(&q->s[S_SCRATCH_LOSS], x, e->eval.scratch_val_loss);
@@ -91,7 +99,7 @@ static void plots_update(ui_panel *p, const ui_event *ev)
         push(&q->s[S_SCRATCH_ACC], x, e->eval.scratch_val_acc);
         push(&q->s[S_DELTA], x, e->eval.delta);
     } else if (e->kind == SEV_CHANGE && q->nmarks < MARKS_MAX) {
-        q->marks[q->nmarks++] = (double)e->step;
+        q->marks[q->nmarks++] = (double)e->step / per;
     }
 }
 
@@ -136,19 +144,29 @@ static void plots_draw(ui_panel *p, layout_rect r)
         { "train", s[S_STEP_LOSS].x, s[S_STEP_LOSS].y, s[S_STEP_LOSS].n, TRAIN },
         { "val", x->x, s[S_VAL_LOSS].y, s[S_VAL_LOSS].n, TRANSFER },
         { "scratch val", x->x, s[S_SCRATCH_LOSS].y, s[S_SCRATCH_LOSS].n, SCRATCH },
+        { NULL, NULL, NULL, 0, 0 },
     };
     chart_series acc[] = {
         { "transfer", x->x, s[S_VAL_ACC].y, s[S_VAL_ACC].n, TRANSFER },
         { "scratch", x->x, s[S_SCRATCH_ACC].y, s[S_SCRATCH_ACC].n, SCRATCH },
+        { NULL, NULL, NULL, 0, 0 },
     };
-    chart_series delta[] = { { "val", x->x, s[S_DELTA].y, s[S_DELTA].n, DELTA } };
+    chart_series delta[] = {
+        { q->smooth > 0 ? "val, smoothed" : "val", x->x, s[S_DELTA].y, s[S_DELTA].n, DELTA },
+        { screen_glyph("▼ ends below 0", "v ends below 0"), NULL, NULL, 0, CHART_COLOR_BELOW },
+        { NULL, NULL, NULL, 0, 0 },
+    };
+    /* The marks' entry in each legend: an empty series in their colour. */
+    const char *mark = q->nmarks ? screen_glyph("│ plan changed", "| plan changed") : NULL;
+    loss[3] = acc[2] = delta[2] = (chart_series){ mark, NULL, NULL, 0, CHART_COLOR_EVENT };
     chart charts[LAYOUT_CHART_COUNT];
     memset(charts, 0, sizeof charts);
-    charts[0] = (chart){ .title = "loss", .series = loss, .nseries = 3, .smooth = q->smooth };
-    charts[1] = (chart){ .title = "val accuracy", .series = acc, .nseries = 2, .fixed_y = 1,
+    charts[0] = (chart){ .title = "loss by epoch", .series = loss, .nseries = 4, .smooth = q->smooth };
+    charts[1] = (chart){ .title = "val accuracy by epoch", .series = acc, .nseries = 3, .fixed_y = 1,
                          .ymin = 0, .ymax = 1, .label_scale = 100, .label_suffix = "%" };
     charts[2] = (chart){ .title = screen_utf8() ? "Δtransfer (points)" : "delta-transfer (points)",
-                         .series = delta, .nseries = 1, .has_ref = 1, .ref = 0, .label_scale = 100 };
+                         .series = delta, .nseries = 3, .has_ref = 1, .ref = 0, .label_scale = 100,
+                         .smooth = q->smooth };
     for (int i = 0; i < LAYOUT_CHART_COUNT; i++) {
         charts[i].events = q->marks;
         charts[i].nevents = q->nmarks;
@@ -178,7 +196,7 @@ static int plots_key(ui_panel *p, int key)
     plots *q = p->state;
     if (key != 'm')
         return UI_PASS;
-    q->smooth = q->smooth > 0 ? 0.0 : 0.6;
+    q->smooth = q->smooth > 0 ? 0.0 : CLI_DELTA_SMOOTH;
     return UI_HANDLED;
 }
 

@@ -25,6 +25,7 @@
 #define RL_EVENTS  "events.log"
 #define RL_LABEL_MAX 48
 #define RL_NAME_TRIES 1000        /* -2 ... -999 after the bare name */
+#define RL_FILES_MAX 16           /* files a run writes, for the record of failed writes */
 
 /* An SEV_CHANGE event, kept for the plots. */
 typedef struct rl_mark {
@@ -32,9 +33,19 @@ typedef struct rl_mark {
     char text[sizeof ((sess_event *)0)->text];
 } rl_mark;
 
+/* A file of the run whose last write failed (a log that ever failed). */
+typedef struct rl_failure {
+    char file[RL_LABEL_MAX + 16];
+    int failed;
+} rl_failure;
+
 struct runlog {
     pthread_mutex_t lock;
     char dir[PATH_MAX];
+    rl_failure fail[RL_FILES_MAX];
+    int nfile;                   /* files with an entry in fail */
+    unsigned fail_seq;           /* counts failed writes */
+    char last_why[sizeof ((thaw_err *)0)->msg];
     FILE *session, *csv, *jsonl, *events;
     sess_eval *row;              /* nrow evaluations, in order */
     size_t nrow, caprow;
@@ -52,6 +63,33 @@ static void rl_lock(const runlog *r)
 static void rl_unlock(const runlog *r)
 {
     pthread_mutex_unlock((pthread_mutex_t *)&r->lock);
+}
+
+/* Records the outcome of writing DIR/file: rc != THAW_OK marks it failed
+ * with err's message; success clears the mark unless sticky (a log that lost
+ * a line stays incomplete). Returns rc. Takes the lock. */
+static int rl_outcome(runlog *r, const char *file, int rc, const thaw_err *err, int sticky)
+{
+    rl_lock(r);
+    int i = 0;
+    while (i < r->nfile && strcmp(r->fail[i].file, file))
+        i++;
+    if (i == r->nfile && rc != THAW_OK && r->nfile < RL_FILES_MAX) {
+        snprintf(r->fail[i].file, sizeof r->fail[i].file, "%s", file);
+        r->nfile++;
+    }
+    if (rc != THAW_OK) {
+        snprintf(r->last_why, sizeof r->last_why, "%s", err && err->msg[0] ? err->msg : "cannot write");
+        r->fail_seq++;
+    }
+    if (i < r->nfile) {
+        if (rc != THAW_OK)
+            r->fail[i].failed = 1;
+        else if (!sticky)
+            r->fail[i].failed = 0;
+    }
+    rl_unlock(r);
+    return rc;
 }
 
 /* DIR/NAME into path; THAW_EINVAL when it does not fit. */
@@ -321,19 +359,28 @@ int runlog_eval(runlog *r, const sess_eval *e, thaw_err *err)
     plot_buf csv = { 0 }, json = { 0 };
     rl_csv_row(&csv, e);
     rl_json_row(&json, e);
+    thaw_err e1 = { 0 }, e2 = { 0 };
     rl_lock(r);
-    int rc = THAW_OK;
-    if (rl_grow((void **)&r->row, &r->caprow, r->nrow, sizeof *r->row))
-        rc = thaw_fail(err, THAW_ENOMEM, "%s: out of memory for %zu evaluations", r->dir, r->nrow + 1);
-    else {
+    int grown = rl_grow((void **)&r->row, &r->caprow, r->nrow, sizeof *r->row) == THAW_OK;
+    if (grown)
         r->row[r->nrow++] = *e;
-        if (!(rc = rl_write(r, r->csv, RL_CSV, &csv, err)))
-            rc = rl_write(r, r->jsonl, RL_JSONL, &json, err);
-    }
+    /* Each file gets its line whatever happened to the other. */
+    int rc1 = rl_write(r, r->csv, RL_CSV, &csv, &e1);
+    int rc2 = rl_write(r, r->jsonl, RL_JSONL, &json, &e2);
     rl_unlock(r);
     plot_buf_free(&csv);
     plot_buf_free(&json);
-    return rc;
+    rl_outcome(r, RL_CSV, rc1, &e1, 1);
+    rl_outcome(r, RL_JSONL, rc2, &e2, 1);
+    if (!grown)
+        return thaw_fail(err, THAW_ENOMEM, "%s: out of memory for %zu evaluations (not plotted)",
+                         r->dir, r->nrow + 1);
+    if (rc1 || rc2) {
+        if (err)
+            *err = rc1 ? e1 : e2;
+        return rc1 ? rc1 : rc2;
+    }
+    return THAW_OK;
 }
 
 static const char *rl_state_name(sess_state s)
@@ -354,6 +401,7 @@ int runlog_event(runlog *r, const sess_event *ev, thaw_err *err)
     case SEV_STATE: kind = "state"; break;
     case SEV_NONFINITE: kind = "nonfinite"; break;
     case SEV_ERROR: kind = "error"; break;
+    case SEV_NOTE: kind = "note"; break;
     case SEV_LRFIND: kind = ev->count < 0 ? "lrfind" : NULL; break;
     default: kind = NULL;
     }
@@ -387,11 +435,14 @@ int runlog_event(runlog *r, const sess_event *ev, thaw_err *err)
             m->text[n < sizeof m->text ? n : sizeof m->text - 1] = '\0';
         }
     }
-    if (!rc)
+    int wrote = 0;
+    if (!rc) {
         rc = rl_write(r, r->events, RL_EVENTS, &b, err);
+        wrote = 1;
+    }
     rl_unlock(r);
     plot_buf_free(&b);
-    return rc;
+    return wrote ? rl_outcome(r, RL_EVENTS, rc, err, 1) : rc;
 }
 
 int runlog_command(runlog *r, const char *line, thaw_err *err)
@@ -410,7 +461,7 @@ int runlog_command(runlog *r, const char *line, thaw_err *err)
     int rc = rl_write(r, r->session, RL_SESSION, &b, err);
     rl_unlock(r);
     plot_buf_free(&b);
-    return rc;
+    return rl_outcome(r, RL_SESSION, rc, err, 1);
 }
 
 int runlog_checkpoint(runlog *r, const char *name, const mf_meta *meta, const model *m, thaw_err *err)
@@ -426,7 +477,7 @@ int runlog_checkpoint(runlog *r, const char *name, const mf_meta *meta, const mo
     char file[RL_LABEL_MAX + 8], path[PATH_MAX];
     snprintf(file, sizeof file, "%s.json", name);
     int rc = rl_path(r, file, path, sizeof path, err);
-    return rc ? rc : mf_save(path, meta, m, err);
+    return rl_outcome(r, file, rc ? rc : mf_save(path, meta, m, err), err, 0);
 }
 
 /* The plots' series, grouped by plot. */
@@ -574,7 +625,7 @@ int runlog_plots(runlog *r, thaw_err *err)
     for (int p = 0; p < RL_PLOTS; p++)
         plot_buf_free(&svg[p]);
     rl_view_free(&v);
-    return rc;
+    return rl_outcome(r, "plots", rc, err, 0);
 }
 
 /* Writes b as path, atomically. */
@@ -619,6 +670,27 @@ int runlog_export_metrics(const runlog *r, const char *path, thaw_err *err)
 int runlog_export_plots(const runlog *r, const char *path, thaw_err *err)
 {
     return rl_export(r, path, 1, err);
+}
+
+unsigned runlog_failures(const runlog *r, char *files, size_t cap, char *why, size_t why_cap)
+{
+    rl_lock(r);
+    size_t n = 0;
+    if (cap)
+        files[0] = '\0';
+    if (why_cap)
+        why[0] = '\0';
+    for (int i = 0; i < r->nfile; i++) {
+        if (!r->fail[i].failed)
+            continue;
+        if (cap && n < cap)
+            n += (size_t)snprintf(files + n, cap - n, "%s%s", n ? " " : "", r->fail[i].file);
+    }
+    if (why_cap)
+        snprintf(why, why_cap, "%s", r->last_why);
+    unsigned seq = r->fail_seq;
+    rl_unlock(r);
+    return seq;
 }
 
 void runlog_close(runlog *r)

@@ -71,7 +71,7 @@ int runlog_eval(runlog *r, const sess_eval *e, thaw_err *err);
 
 /* Appends "step N epoch E KIND text" to events.log for SEV_CHANGE
  * ("change"), SEV_STATE ("state", the state's name before the text),
- * SEV_NONFINITE ("nonfinite"), SEV_ERROR ("error") and a finished
+ * SEV_NONFINITE ("nonfinite"), SEV_ERROR ("error"), SEV_NOTE ("note") and a finished
  * SEV_LRFIND ("lrfind", "suggested rate R" before the text); other events
  * are ignored (THAW_OK). Line breaks in the text become spaces. SEV_CHANGE
  * events are kept as markers for the plots. THAW_EIO, THAW_ENOMEM. */
@@ -105,6 +105,15 @@ int runlog_export_metrics(const runlog *r, const char *path, thaw_err *err);
 /* The three plots stacked in one SVG file at path, atomically. THAW_EIO,
  * THAW_ENOMEM. */
 int runlog_export_plots(const runlog *r, const char *path, thaw_err *err);
+
+/* What the run could not write: every function above that writes into the
+ * folder records its failures (the message it returned). A checkpoint or the
+ * plots count as not written while their last write failed; a log that lost
+ * a line stays counted. Writes the names of those files, separated by
+ * spaces ("best.json plots metrics.csv"; "" for none), into files and the
+ * latest failure's message into why (either cap may be 0), and returns how
+ * many writes have failed so far, so a caller can tell that a new one did. */
+unsigned runlog_failures(const runlog *r, char *files, size_t cap, char *why, size_t why_cap);
 
 /* Closes the files and frees r (NULL is fine). */
 void runlog_close(runlog *r);

@@ -225,9 +225,9 @@ void screen_put(int y, int x, int maxw, const char *text)
         if (n == (size_t)-1 || n == (size_t)-2 || n == 0)
             break;
         int cw = wcwidth(wc);
-        if (cols + (cw > 0 ? cw : 0) > maxw)
-            break;
-        cols += cw > 0 ? cw : 0;
+        if (cw < 0 || cols + cw > maxw)
+            break;                           /* a control character is never drawn */
+        cols += cw;
         bytes += n;
     }
     mvaddnstr(y, x, text, (int)bytes);

@@ -73,10 +73,12 @@ void ui_post(ui *u, const ui_event *ev)
 
 void ui_message(ui *u, int warn, const char *fmt, ...)
 {
+    char text[sizeof u->msg];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(u->msg, sizeof u->msg, fmt, ap);
+    vsnprintf(text, sizeof text, fmt, ap);
     va_end(ap);
+    utf8_quote(u->msg, sizeof u->msg, text);     /* typed, or named by a file: never raw */
     u->msg_warn = warn;
     u->msg_seq++;
 }
@@ -158,7 +160,8 @@ static void wb_say(void *ctx, app_say_kind kind, const char *text)
     if (kind == APP_PROGRESS || kind == APP_EVAL)
         return;                      /* the plots and the status line show these */
     if (kind == APP_SAY) {
-        ui_post(&w->u, &(ui_event){ .kind = UI_EV_SAY, .text = text });
+        char safe[2048];
+        ui_post(&w->u, &(ui_event){ .kind = UI_EV_SAY, .text = utf8_quote(safe, sizeof safe, text) });
         return;
     }
     if (w->u.capturing) {
@@ -181,7 +184,7 @@ static int lesson_load(wb *w, const char *path)
 {
     thaw_err err = {0};
     if (app_lesson_open(&w->lesson, path, &err)) {
-        fprintf(stderr, "thaw: the lesson: %s\n", err.msg);
+        cli_print(stderr, "thaw: the lesson: %s\n", err.msg);
         return 1;
     }
     return 0;
@@ -490,7 +493,7 @@ static int load_default(wb *w, const wb_opts *o)
     thaw_err err = {0};
     int fallback;
     if (cli_load_default(&w->u.a, o->model, o->data, &fallback, &err)) {
-        fprintf(stderr, "thaw: %s\n", err.msg);
+        cli_print(stderr, "thaw: %s\n", err.msg);
         return 1;
     }
     if (fallback)
@@ -514,8 +517,8 @@ static int line_mode(const wb_opts *o)
             snprintf(load_data, sizeof load_data, "load data \"%s\"", o->data);
             first[n++] = load_data;
         }
-        fprintf(stderr, "thaw: no terminal to draw on: running the lesson %s in batch mode, as thaw run does\n",
-                o->lesson);
+        cli_print(stderr, "thaw: no terminal to draw on: running the lesson %s in batch mode, as thaw run does\n",
+                  o->lesson);
         return cli_run_file(o->lesson, first);
     }
     char *argv[4] = { "repl", NULL, NULL, NULL };
@@ -637,7 +640,7 @@ int workbench_main(const wb_opts *o)
         return line_mode(o);
     wb *w = calloc(1, sizeof *w);
     if (!w) {
-        fprintf(stderr, "thaw: out of memory\n");
+        cli_print(stderr, "thaw: out of memory\n");
         return 1;
     }
     w->t0 = thaw_now_s();
@@ -660,7 +663,7 @@ int workbench_main(const wb_opts *o)
     }
     if (panels_init(&w->u)) {
         screen_close();
-        fprintf(stderr, "thaw: out of memory\n");
+        cli_print(stderr, "thaw: out of memory\n");
         rc = 1;
         goto done;
     }
@@ -676,12 +679,14 @@ int workbench_main(const wb_opts *o)
     if (!hard_quit && w->u.a.sess && sess_state_now(w->u.a.sess) != SESS_IDLE && w->u.a.run) {
         /* q, SIGTERM or SIGHUP mid-run: finish it the normal way, so the run
          * keeps its final evaluation and last checkpoint. */
-        fprintf(stderr, "thaw: stopping the training; saving its last checkpoint in %s\n",
-                runlog_dir(w->u.a.run));
+        cli_print(stderr, "thaw: stopping the training; saving its last checkpoint in %s\n",
+                  runlog_dir(w->u.a.run));
         thaw_err err = {0};
-        if (sess_control(w->u.a.sess, &(sess_ctl){ .op = SESS_STOP }, &err) == THAW_OK)
+        if (sess_control(w->u.a.sess, &(sess_ctl){ .op = SESS_STOP, .count = 1 }, &err) == THAW_OK)
             sess_wait(w->u.a.sess);
     }
+    if (w->u.a.run)
+        cli_run_incomplete(&w->u.a);
 done:
     panels_fini(&w->u);
     free(w->u.said);

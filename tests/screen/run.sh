@@ -9,7 +9,8 @@
 #
 #   bash tests/screen/run.sh                       every check
 #   bash tests/screen/run.sh help restore          some groups: default expand freeze rate help
-#                                                  resize ascii line repl restore train (or a restore_* name)
+#                                                  resize ascii line repl restore train batch
+#                                                  (or a restore_* name)
 #   THAW_UPDATE_GOLDEN=1 bash tests/screen/run.sh  rewrite the golden screens (review the diff)
 #   THAW_SCREEN_TIMEOUT=40 ...                     wait longer on a slow machine (default 20 s)
 #
@@ -190,7 +191,7 @@ plots() {
     local scr hdr prefix col
     scr=$(capture "$1")
     hdr=$(sed -n 2p <<<"$scr")
-    prefix=${hdr%%loss  *}
+    prefix=${hdr%%loss by epoch*}
     col=${#prefix}
     sed '1d;$d' <<<"$scr" | sed '$d' | sed '$d' | while IFS= read -r line; do
         printf '%s\n' "${line:$col}"
@@ -641,6 +642,134 @@ restore() {
     stop $s
 }
 
+# thaw train in batch mode, SIGTERM while the feature cache fills (about 25 s
+# of work here): it exits within a second with status 1, the terminal as it
+# was, and the last checkpoint it saved loads.
+check_batch_sigterm() {
+    local name=restore_batch_sigterm_cache_fill s=bst d=$TMP/restore-batch
+    wanted "$name" || return 0
+    mkdir -p "$d"
+    tm kill-session -t $s >/dev/null 2>&1
+    tm new-session -d -s $s -x 100 -y 30 "cd $(printf %q "$d") && exec $(thaw_env C.UTF-8)bash \
+        $TMP/wrap.sh $(printf '%q ' "$d" "$ROOT/thaw" train --model "$ROOT/$MODEL" \
+        --data shapes:classes=0-3,n=3000,val=5,test=5 --strategy feature-extraction --no-baseline \
+        --out "$d/run")"
+    if ! wait_for $s "run folder"; then
+        capture $s >"$TMP/screen.txt"
+        fail "$name" "thaw train never started its run:" "$TMP/screen.txt"
+        stop $s
+        return
+    fi
+    sleep 0.5
+    local t0 why="" ms
+    t0=$(date +%s%N)
+    kill -s TERM "$(cat "$d/pid")"
+    if ! until_ok 1 test -s "$d/after"; then
+        why="thaw train did not exit within 1 s of SIGTERM"
+        until_ok "$TIMEOUT" test -s "$d/after"
+    fi
+    ms=$((($(date +%s%N) - t0) / 1000000))
+    cmp -s "$d/before" "$d/after" || why="${why:+$why; }stty -g before: $(cat "$d/before"); after: $(cat "$d/after" 2>/dev/null)"
+    [ "$(cat "$d/rc" 2>/dev/null)" = 1 ] || why="${why:+$why; }exit status $(cat "$d/rc" 2>/dev/null), expected 1"
+    "$ROOT/thaw" info "$d/run/last.json" >"$TMP/info.txt" 2>&1 || why="${why:+$why; }last.json does not load: $(head -1 "$TMP/info.txt")"
+    if [ -z "$why" ]; then
+        ok "$name (gone within $ms ms of the signal)"
+    else
+        capture $s >"$TMP/screen.txt"
+        fail "$name" "$why" "$TMP/screen.txt"
+    fi
+    stop $s
+}
+
+# thaw train --json into a folder where best.json cannot be written (a
+# folder stands in its place): status 1, stderr names the file, the JSON
+# summary lists it under not_written, and last.json is written regardless.
+check_batch_failed_saves() {
+    local name=batch_failed_saves d=$TMP/failed-saves why="" rc
+    wanted "$name" || return 0
+    mkdir -p "$d/run/best.json"
+    (cd "$d" && eval "$(thaw_env C.UTF-8)$(printf '%q ' timeout "$TIMEOUT" "$ROOT/thaw" train \
+        --model "$ROOT/$MODEL" --data "$DATA" --epochs 1 --json --out run)") >"$d/out" 2>"$d/err"
+    rc=$?
+    [ $rc = 1 ] || why="exit status $rc, expected 1"
+    grep -q "not written: best.json" "$d/err" || why="${why:+$why; }stderr does not name best.json"
+    grep -q '"not_written":\["best.json"\]' "$d/out" || why="${why:+$why; }the summary does not list best.json"
+    [ -s "$d/run/last.json" ] || why="${why:+$why; }no last.json"
+    cat "$d/out" "$d/err" >"$TMP/saves.txt"
+    verdict "$name" "$why" "" "$TMP/saves.txt"
+}
+
+# No byte a user or a file name controls reaches the terminal raw: hostile
+# names (an OSC title sequence, a bell, an erase-screen) in file paths,
+# specs, commands, class folders and lesson text, through thaw run, thaw
+# repl (piped), thaw train, thaw info and thaw data; every output is
+# searched for ESC and BEL. And thaw repl reads whole lines: a comment line
+# longer than the limit with a save at its end is refused, not split.
+check_batch_escapes() {
+    local name=batch_no_raw_bytes d=$TMP/escapes why="" esc osc
+    wanted "$name" || return 0
+    esc=$'\033' osc=$'\033]0;owned\a'
+    mkdir -p "$d/img/ok" "$d/img/cls${osc}"
+    cp tests/data/datasets/images/good/a_png/grey8.png "$d/img/ok/a.png"
+    cp tests/data/datasets/images/good/a_png/grey8.png "$d/img/cls${osc}/a.png"
+    {
+        printf 'load model "%s"\n' "$d/m${osc}.json"
+        printf 'frobnicate%s\n' "$osc"
+        printf 'load data "shapes:classes=0-1%s"\n' "$osc"
+        printf 'load model %s\n' "$ROOT/$MODEL"
+        printf 'load data "folder:dir=%s,size=28,channels=1,val=0"\n' "$d/img"
+        printf 'say "narration%s\033[2J"\n' "$osc"
+        printf 'save "%s"\n' "$d/x${osc}.json"
+    } >"$d/script.thaw"
+    (cd "$d" && eval "$(thaw_env C.UTF-8)$(printf '%q ' timeout "$TIMEOUT" "$ROOT/thaw" run -)") \
+        <"$d/script.thaw" >"$d/out" 2>&1
+    (cd "$d" && eval "$(thaw_env C.UTF-8)$(printf '%q ' timeout "$TIMEOUT" "$ROOT/thaw" repl)") \
+        <"$d/script.thaw" >>"$d/out" 2>&1
+    (cd "$d" && eval "$(thaw_env C.UTF-8)$(printf '%q ' timeout "$TIMEOUT" "$ROOT/thaw" train --model \
+        "$d/m${osc}.json" --data "shapes${osc}" --strategy "x${osc}")") >>"$d/out" 2>&1
+    (cd "$d" && eval "$(thaw_env C.UTF-8)$(printf '%q ' timeout "$TIMEOUT" "$ROOT/thaw" info "$d/m${osc}.json")") \
+        >>"$d/out" 2>&1
+    (cd "$d" && eval "$(thaw_env C.UTF-8)$(printf '%q ' timeout "$TIMEOUT" "$ROOT/thaw" data \
+        "folder:dir=$d/img,size=28,channels=1")") >>"$d/out" 2>&1
+    (cd "$d" && eval "$(thaw_env C.UTF-8)$(printf '%q ' timeout "$TIMEOUT" "$ROOT/thaw" "x${osc}")") \
+        >>"$d/out" 2>&1
+    if LC_ALL=C grep -n $'[\033\a]' "$d/out" >"$TMP/raw.txt"; then
+        why="raw ESC or BEL bytes in the output: $(wc -l <"$TMP/raw.txt") lines"
+    fi
+    grep -q 'x1b\]0;owned' "$d/out" || why="${why:+$why; }the hostile names are not shown escaped"
+    # a comment longer than the limit, a save at its end: refused whole
+    { printf '#%09000d save %s\n' 0 "$d/split.json"; printf 'help\n'; } >"$d/long.thaw"
+    (cd "$d" && eval "$(thaw_env C.UTF-8)$(printf '%q ' timeout "$TIMEOUT" "$ROOT/thaw" repl)") \
+        <"$d/long.thaw" >"$d/long.out" 2>&1
+    local rc=$?
+    [ -e "$d/split.json" ] && why="${why:+$why; }the tail of a long line ran as a command"
+    { [ $rc = 1 ] && grep -q "line 1: the line is longer than" "$d/long.out"; } ||
+        why="${why:+$why; }the long line was not refused (status $rc)"
+    cat "$TMP/raw.txt" "$d/long.out" >"$TMP/esc.txt" 2>/dev/null
+    verdict "$name" "$why" "" "$TMP/esc.txt"
+}
+
+# Commands that used to do nothing and exit 0 give a clear answer and a
+# failing status: thaw run on a folder, thaw compare with no strategy in its
+# list, the workbench without a terminal on a missing model.
+check_batch_clear_answers() {
+    local name=batch_clear_answers why="" rc
+    wanted "$name" || return 0
+    eval "$(thaw_env C.UTF-8)$(printf '%q ' timeout "$TIMEOUT" ./thaw run tests)" </dev/null >"$TMP/ca1" 2>&1
+    rc=$?
+    { [ $rc = 1 ] && grep -q "is a folder" "$TMP/ca1"; } || why="thaw run FOLDER: status $rc"
+    eval "$(thaw_env C.UTF-8)$(printf '%q ' timeout "$TIMEOUT" ./thaw compare --model "$MODEL" \
+        --data "$DATA" --strategies ,,,)" </dev/null >"$TMP/ca2" 2>&1
+    rc=$?
+    { [ $rc = 2 ] && grep -q "names no strategy" "$TMP/ca2"; } || why="${why:+$why; }compare ,,,: status $rc"
+    printf 'quit\n' | eval "$(thaw_env C.UTF-8)$(printf '%q ' timeout "$TIMEOUT" ./thaw no/such.json)" \
+        >"$TMP/ca3" 2>&1
+    rc=$?
+    { [ $rc = 1 ] && grep -q "no/such.json" "$TMP/ca3"; } || why="${why:+$why; }thaw MISSING.json piped: status $rc"
+    cat "$TMP/ca1" "$TMP/ca2" "$TMP/ca3" >"$TMP/ca.txt"
+    verdict "$name" "$why" "" "$TMP/ca.txt"
+}
+
 check_restore() {
     restore restore_after_q q 0
     restore restore_after_ctrl_c_twice ctrl-c 0
@@ -648,6 +777,7 @@ check_restore() {
     restore restore_after_sighup HUP 0
     restore restore_after_sigsegv SEGV 139
     restore restore_after_sigterm_while_training TERM 0 train
+    check_batch_sigterm
 }
 
 check_ascii() {
@@ -961,6 +1091,9 @@ check_ascii
 check_ascii_help
 check_line_mode
 check_line_lesson
+check_batch_failed_saves
+check_batch_escapes
+check_batch_clear_answers
 check_repl_complete
 check_repl_default
 check_cmdline_edit
