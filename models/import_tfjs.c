@@ -762,25 +762,25 @@ done:
     return rc;
 }
 
-/* Whether the file at path is JSON with "labels" (then *text holds it). */
-static int has_labels(const char *path, char **text, size_t *len)
+/* The file at path into *text when it is JSON with "labels"; *text NULL
+ * when it is absent, unreadable or holds no labels. Only running out of
+ * memory is an error. */
+static int labels_beside(const char *path, char **text, size_t *len, thaw_err *err)
 {
     thaw_err quiet = { 0 };
     json_ctx c = { path, &quiet };
     cJSON *root;
-    if (fio_read(path, TFJS_LABELS_MAX, text, len, &quiet))
-        return 0;
-    int yes = 0;
-    if (json_parse(*text, *len, 8, &root, &c) == THAW_OK) {
-        yes = json_get(root, "labels") != NULL;
+    int rc = fio_read(path, TFJS_LABELS_MAX, text, len, &quiet);
+    if (rc == THAW_OK && (rc = json_parse(*text, *len, 8, &root, &c)) == THAW_OK) {
+        rc = json_get(root, "labels") ? THAW_OK : THAW_ENOTFOUND;
         cJSON_Delete(root);
     }
-    if (!yes) {
+    if (rc) {
         free(*text);
         *text = NULL;
         *len = 0;
     }
-    return yes;
+    return rc == THAW_ENOMEM ? thaw_fail(err, rc, "%s", quiet.msg) : THAW_OK;
 }
 
 typedef struct imp_dir {
@@ -821,8 +821,8 @@ int tfjs_import(mf_meta *meta, model *m, tfjs_report *rep, const char *path,
     } else {
         /* Teachable Machine's metadata.json, when it is there and has labels. */
         snprintf(lpath, sizeof lpath, "%smetadata.json", d.dir);
-        if (has_labels(lpath, &labels, &llen))
-            lfile = lpath;
+        rc = labels_beside(lpath, &labels, &llen, err);
+        lfile = labels ? lpath : NULL;
     }
     if (rc == THAW_OK)
         rc = tfjs_import_mem(meta, m, rep, json, len, path, read_beside, &d, labels, llen, lfile,
