@@ -925,3 +925,42 @@ done:
     mf_meta_free(&meta);
     model_free(&m);
 }
+
+/* ---- predict ------------------------------------------------------------------------ */
+
+void test_predict_grey_photo_feeds_rgb(void)
+{
+    /* An 8x8 grey PNG for a 3x16x12 model: the three channels are the same
+     * plane, enlarged, each normalised by its own mean and std. */
+    mf_meta meta;
+    memset(&meta, 0, sizeof meta);
+    snprintf(meta.file, sizeof meta.file, "rgb.json");
+    meta.input = (shape3){ 3, 16, 12 };
+    for (int c = 0; c < 3; c++)
+        meta.mean[c] = 0.5, meta.std[c] = 0.25 * (c + 1);
+    float x[3 * 16 * 12];
+    thaw_err err = { 0 };
+    CHECKF(predict_load(x, &meta, "tests/data/datasets/images/good/a_png/grey8.png", &err) ==
+           THAW_OK, "%s", err.msg);
+    for (int i = 0; i < 16 * 12; i++) {
+        double p = x[i] * 0.25 + 0.5;                    /* back to [0, 1] */
+        CHECK(p >= -1e-6 && p <= 1 + 1e-6);
+        CHECK(fabs(x[16 * 12 + i] * 0.5 + 0.5 - p) < 1e-5);
+        CHECK(fabs(x[2 * 16 * 12 + i] * 0.75 + 0.5 - p) < 1e-5);
+    }
+    meta.input.c = 2;
+    CHECK(predict_load(x, &meta, "tests/data/datasets/images/good/a_png/grey8.png", &err) ==
+          THAW_EINVAL);
+    meta.input.c = 3;
+    CHECK(predict_load(x, &meta, "tests/data/datasets/images/absent.png", &err) != THAW_OK &&
+          strstr(err.msg, "absent.png"));
+}
+
+void test_predict_top_orders_classes(void)
+{
+    const float p[6] = { 0.1f, 0.3f, 0.05f, 0.3f, 0.2f, 0.05f };
+    predict_hit top[4];
+    CHECK(predict_top(p, 6, top, 4) == 4);
+    CHECK(top[0].cls == 1 && top[1].cls == 3 && top[2].cls == 4 && top[3].cls == 0);
+    CHECK(predict_top(p, 2, top, 4) == 2 && top[0].cls == 1 && top[1].cls == 0);
+}
