@@ -728,8 +728,10 @@ int tfjs_import_mem(mf_meta *meta, model *m, tfjs_report *rep, const char *json,
         goto done;
     char kind[sizeof rep->model];
     snprintf(kind, sizeof kind, "%s", rep->model);
-    snprintf(rep->model, sizeof rep->model, "Keras%s%.16s %.70s", version[0] ? " " : "",
-             version, kind);
+    /* "Keras 2.1.4 functional model ...", "tfjs-layers 1.3.1 Sequential model ..." */
+    int numeric = version[0] >= '0' && version[0] <= '9';
+    snprintf(rep->model, sizeof rep->model, "%s%.24s %.60s",
+             numeric ? "Keras " : version[0] ? "" : "Keras", version, kind);
 
     meta->input = g.l[g.input].out;
     meta->arch = g.root;
