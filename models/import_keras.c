@@ -1254,10 +1254,12 @@ static int emit_act(imp_graph *g, imp_list *li, int idx, int fused, int final)
     }
     if (L->act == IMP_ACT_HARDSIGMOID_02) {
         int fed = fused ? idx : L->in[0];
-        if (g->nbind == 0 || g->bind[g->nbind - 1].layer != fed || (!fused && g->l[fed].nuse != 1))
+        if (g->nbind == 0 || g->bind[g->nbind - 1].layer != fed ||
+            (!fused && (g->l[fed].nuse != 1 || g->l[fed].act != IMP_ACT_NONE)))
             return lfail(g, L, THAW_EINVAL, "is Keras 2's hard_sigmoid, clip(0.2x + 0.5); thaw's "
                          "hardsigmoid is relu6(x + 3)/6, the same of 1.2x, and the 1.2 can only go "
-                         "into a convolution, dense or batch norm layer feeding it alone");
+                         "into a convolution, dense or batch norm layer feeding it alone, with no "
+                         "activation of its own");
         g->bind[g->nbind - 1].scale *= 1.2f;
         imp_note(g->rep, "Keras 2's hard_sigmoid ('%s') is thaw's hardsigmoid with '%s' scaled "
                  "by 1.2", L->name, g->l[fed].name);
@@ -1520,7 +1522,7 @@ static int emit_chain(imp_graph *g, int from, int to, imp_list *out, int depth, 
             int src = L->in[0];
             while (g->l[src].op == IMP_PASS)
                 src = g->l[src].in[0];
-            if (src != g->input)
+            if (!top || src != g->input)
                 rc = lfail(g, L, THAW_EINVAL, "rescales in the middle of the model; thaw "
                            "normalises only its input");
             g->rescale = idx;

@@ -566,6 +566,32 @@ void test_tfjs_bad_hard_sigmoid_unfoldable(void)
     import_bad(&c, THAW_EINVAL, "layer 'act' (Activation) is Keras 2's hard_sigmoid");
 }
 
+void test_tfjs_bad_hard_sigmoid_after_activation(void)
+{
+    /* relu6(1.2x) is not 1.2 relu6(x): a layer with an activation of its own cannot take the 1.2. */
+    convnet_bad("\"class_name\": \"BatchNormalization\", \"config\": {\"axis\": -1, \"epsilon\": "
+                "0.001, \"momentum\": 0.99, \"name\": \"conv_bn\"}",
+                "\"class_name\": \"Activation\", \"config\": {\"activation\": \"hard_sigmoid\", "
+                "\"name\": \"conv_bn\"}", THAW_EINVAL,
+                "layer 'conv_bn' (Activation) is Keras 2's hard_sigmoid");
+}
+
+void test_tfjs_bad_rescaling_in_a_branch(void)
+{
+    /* thaw normalises the whole input: a Rescaling that only a branch sees has no place. */
+    import_case c = {
+        .fixture = "residual",
+        .from = "{\"class_name\": \"Conv2D\", \"config\": {\"filters\": 4, \"kernel_size\": 1, "
+                "\"name\": \"b1_expand\"}",
+        .to = "{\"class_name\": \"Rescaling\", \"config\": {\"scale\": 2.0, \"name\": \"rs\"}, "
+              "\"name\": \"rs\", \"inbound_nodes\": [[[\"stem\", 0, 0, {}]]]}, {\"class_name\": "
+              "\"Conv2D\", \"config\": {\"filters\": 4, \"kernel_size\": 1, \"name\": \"b1_expand\"}",
+        .from2 = "\"name\": \"b1_expand\", \"inbound_nodes\": [[[\"stem\"",
+        .to2 = "\"name\": \"b1_expand\", \"inbound_nodes\": [[[\"rs\"",
+    };
+    import_bad(&c, THAW_EINVAL, "layer 'rs' (Rescaling) rescales in the middle of the model");
+}
+
 void test_tfjs_bad_padding_before_pool(void)
 {
     NEED_MOBILENET_LAYERS();
