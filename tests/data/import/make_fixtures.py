@@ -19,9 +19,9 @@ Run from the repository's root with Debian's python3 and numpy:
              global pooling, Reshape, and a 1x1 convolution head
   residual   an Add of a branch and its input, an Add of two branches, a
              squeeze-and-excite Multiply with Keras 2's hard_sigmoid, swish
-  teachable  Teachable Machine's image export: a Sequential of a nested
-             Model and a nested Sequential, shards named "./weights.bin",
-             metadata.json with the class names
+  teachable  Teachable Machine's image export: a Sequential of a Sequential
+             (a nested Model and a Flatten) and a Sequential (the classifier),
+             shards named "./weights.bin", metadata.json with the class names
 """
 import json
 import os
@@ -213,17 +213,20 @@ def teachable():
               padding="same", use_bias=False),
         layer("BatchNormalization", "conv1_bn", ["conv1"], epsilon=0.001),
         layer("Activation", "conv1_relu", ["conv1_bn"], activation="relu6"),
-        layer("GlobalAveragePooling2D", "global_average_pooling2d_1", ["conv1_relu"]),
-    ], "input_1", "global_average_pooling2d_1")
+    ], "input_1", "conv1_relu")
+    # Teachable Machine's MobileNet v1 projects: the truncated model and a
+    # Flatten in one Sequential, the classifier it trained in another.
+    body = {"class_name": "Sequential", "config": {"name": "sequential_1", "layers": [
+        body, layer("Flatten", "flatten_Flatten1")]}}
     head = {"class_name": "Sequential", "config": {"name": "sequential_3", "layers": [
-        layer("Dense", "dense_Dense1", batch_input_shape=[None, 4], units=6, activation="relu"),
+        layer("Dense", "dense_Dense1", batch_input_shape=[None, 64], units=6, activation="relu"),
         layer("Dense", "dense_Dense2", units=3, activation="softmax", use_bias=False),
     ]}}
     topo = {"class_name": "Sequential", "keras_version": "tfjs-layers 1.3.1",
             "backend": "tensor_flow.js",
             "config": {"name": "sequential_4", "layers": [body, head]}}
     w = (conv_weights("conv1", 3, 3, 4, False) + bn_weights("conv1_bn", 4) +
-         [("dense_Dense1/kernel", rng.normal(0, 0.5, (4, 6))),
+         [("dense_Dense1/kernel", rng.normal(0, 0.5, (64, 6))),
           ("dense_Dense1/bias", rng.normal(0, 0.1, 6)),
           ("dense_Dense2/kernel", rng.normal(0, 0.5, (6, 3)))])
     meta = {"tfjsVersion": "1.3.1", "tmVersion": "2.4.7", "packageVersion": "0.8.4",
