@@ -1340,7 +1340,7 @@ static int emit_dense(imp_graph *g, imp_list *li, int idx, int final)
     return emit_act(g, li, idx, 1, final);
 }
 
-/* A leaf that is one thaw layer with at most one hyper-parameter set from L. */
+/* The leaf a batch norm, pool, flatten or dropout layer L becomes. */
 static int emit_simple(imp_graph *g, imp_list *li, int idx)
 {
     const imp_layer *L = &g->l[idx];

@@ -608,7 +608,8 @@ void test_tfjs_bad_shard_traversal(void)
 
 void test_tfjs_bad_shard_absolute(void)
 {
-    convnet_bad("\"group2-shard1of1\"", "\"/etc/passwd\"", THAW_EFORMAT, "'/etc/passwd'");
+    convnet_bad("\"group2-shard1of1\"", "\"/shards/group2-shard1of1\"", THAW_EFORMAT,
+                "'/shards/group2-shard1of1'");
 }
 
 void test_tfjs_bad_shard_in_folder(void)
