@@ -219,6 +219,36 @@ static uint8_t *load_png16(const uint8_t *buf, size_t len, int *w, int *h, int c
     return px;
 }
 
+/* Decodes buf at its own size into *px (interleaved, `channels` per pixel;
+ * the caller frees it with stbi_image_free). */
+static int decode_px(uint8_t **px, int *w, int *h, int channels, const uint8_t *buf, size_t len,
+                     const char *name, thaw_err *err)
+{
+    char q[256];
+    utf8_quote(q, sizeof q, name);
+    int rc = imgdir_info(buf, len, name, w, h, err);
+    if (rc)
+        return rc;
+    const char *fname = buf[0] == 0xFF ? "JPEG" : "PNG";
+    int dw, dh, dcomp;
+    imgdir_stb_ran_out();
+    *px = stbi_is_16_bit_from_memory(buf, (int)len)
+              ? load_png16(buf, len, &dw, &dh, channels)
+              : stbi_load_from_memory(buf, (int)len, &dw, &dh, &dcomp, channels);
+    if (!*px && imgdir_stb_ran_out())
+        return thaw_fail(err, THAW_ENOMEM, "%s: out of memory decoding a %dx%d %s image", q, *w,
+                         *h, fname);
+    if (!*px)   /* stb's reason is not given: after a failed decode it can name the wrong format */
+        return thaw_fail(err, THAW_EFORMAT, "%s: corrupt or truncated %s image data", q, fname);
+    if (dw != *w || dh != *h) {
+        stbi_image_free(*px);
+        *px = NULL;
+        return thaw_fail(err, THAW_EFORMAT, "%s: decoded as %dx%d after declaring %dx%d", q,
+                         dw, dh, *w, *h);
+    }
+    return THAW_OK;
+}
+
 int imgdir_decode(uint8_t *out, shape3 to, const uint8_t *buf, size_t len, const char *name,
                   thaw_err *err)
 {
@@ -227,25 +257,10 @@ int imgdir_decode(uint8_t *out, shape3 to, const uint8_t *buf, size_t len, const
     if ((to.c != 1 && to.c != 3) || to.h < 1 || to.h > DS_MAX_SIDE || to.w < 1 || to.w > DS_MAX_SIDE)
         return thaw_fail(err, THAW_EINVAL, "%s: cannot convert to %dx%dx%d", q, to.c, to.h, to.w);
     int w, h;
-    int rc = imgdir_info(buf, len, name, &w, &h, err);
+    uint8_t *px;
+    int rc = decode_px(&px, &w, &h, to.c, buf, len, name, err);
     if (rc)
         return rc;
-    const char *fname = buf[0] == 0xFF ? "JPEG" : "PNG";
-    int dw, dh, dcomp;
-    imgdir_stb_ran_out();
-    uint8_t *px = stbi_is_16_bit_from_memory(buf, (int)len)
-                      ? load_png16(buf, len, &dw, &dh, to.c)
-                      : stbi_load_from_memory(buf, (int)len, &dw, &dh, &dcomp, to.c);
-    if (!px && imgdir_stb_ran_out())
-        return thaw_fail(err, THAW_ENOMEM, "%s: out of memory decoding a %dx%d %s image", q, w,
-                         h, fname);
-    if (!px)   /* stb's reason is not given: after a failed decode it can name the wrong format */
-        return thaw_fail(err, THAW_EFORMAT, "%s: corrupt or truncated %s image data", q, fname);
-    if (dw != w || dh != h) {
-        stbi_image_free(px);
-        return thaw_fail(err, THAW_EFORMAT, "%s: decoded as %dx%d after declaring %dx%d", q,
-                         dw, dh, w, h);
-    }
     size_t in_px = (size_t)w * (size_t)h, out_px = (size_t)to.h * (size_t)to.w;
     if (w == to.w && h == to.h) {
         for (int c = 0; c < to.c; c++)
@@ -276,6 +291,32 @@ int imgdir_decode(uint8_t *out, shape3 to, const uint8_t *buf, size_t len, const
     free(res);
     free(tmp);
     stbi_image_free(px);
+    return rc;
+}
+
+int imgdir_decode_input(float *out, const ds_geom *g, const uint8_t *buf, size_t len,
+                        const char *name, thaw_err *err)
+{
+    int w, h, rc = ds_geom_check(g, err);
+    uint8_t *px = NULL;
+    if (rc || (rc = decode_px(&px, &w, &h, g->in.c, buf, len, name, err)))
+        return rc;
+    size_t n = (size_t)w * (size_t)h;
+    uint8_t *planes = malloc(n * (size_t)g->in.c);
+    ds_conv cv;
+    if (!planes) {
+        stbi_image_free(px);
+        return thaw_fail(err, THAW_ENOMEM, "out of memory for a %dx%d image", w, h);
+    }
+    for (int c = 0; c < g->in.c; c++)
+        for (size_t i = 0; i < n; i++)
+            planes[(size_t)c * n + i] = px[i * (size_t)g->in.c + (size_t)c];
+    stbi_image_free(px);
+    if ((rc = ds_conv_init(&cv, (shape3){ g->in.c, h, w }, g, err)) == THAW_OK) {
+        ds_conv_image(&cv, out, planes);
+        ds_conv_free(&cv);
+    }
+    free(planes);
     return rc;
 }
 

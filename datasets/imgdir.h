@@ -78,6 +78,15 @@ int imgdir_info(const uint8_t *buf, size_t len, const char *name, int *w, int *h
 int imgdir_decode(uint8_t *out, shape3 to, const uint8_t *buf, size_t len, const char *name,
                   thaw_err *err);
 
+/* Decodes one PNG or JPEG held in memory, of any size up to the limits of
+ * imgdir_info, as a model's input: g->in.c channels (grey repeated to RGB,
+ * RGB to luma), resized to g->in.h x g->in.w (ds.h's resampler: bilinear
+ * when enlarging, averaging when shrinking) and normalised by g's mean and
+ * std, into out (c, h, w). Errors: those of imgdir_info, THAW_EFORMAT for
+ * corrupt data, THAW_EINVAL (a bad g), THAW_ENOMEM. */
+int imgdir_decode_input(float *out, const ds_geom *g, const uint8_t *buf, size_t len,
+                        const char *name, thaw_err *err);
+
 /* Loads a folder of class folders at geometry `to`. With `classes` NULL the
  * classes are the folder's own; otherwise (a test folder) each sub-folder
  * must be named like one of classes->name and takes its label, and out gets

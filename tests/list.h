@@ -1,6 +1,7 @@
 /* Every test, once. Data-set and model-file tests have lists of their own. */
 #include "list_datasets.h"
 #include "list_models.h"
+#include "list_import.h"
 TEST(utf8_len)
 TEST(reference_net_trains)
 TEST(conv2d_paths_match_definition)

@@ -7,7 +7,8 @@
 #include "gemm.h"
 #include "test.h"
 
-static int failed_now;
+static int failed_now, skipped_now;
+static char skip_why[512];
 
 void test_failed(const char *file, int line, const char *fmt, ...)
 {
@@ -23,6 +24,15 @@ void test_failed(const char *file, int line, const char *fmt, ...)
 int test_has_failed(void)
 {
     return failed_now;
+}
+
+void test_skip(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(skip_why, sizeof skip_why, fmt, ap);
+    va_end(ap);
+    skipped_now = 1;
 }
 
 static const struct {
@@ -46,17 +56,25 @@ static int wanted(const char *name, int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-    int passed = 0, failed = 0;
+    int passed = 0, failed = 0, skipped = 0;
     setvbuf(stdout, NULL, _IOLBF, 0);
     thaw_threads_set(1);
     for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++) {
         if (!wanted(tests[i].name, argc, argv))
             continue;
-        failed_now = 0;
+        failed_now = skipped_now = 0;
         tests[i].run();
+        if (skipped_now && !failed_now) {
+            printf("skip %s: %s\n", tests[i].name, skip_why);
+            skipped++;
+            continue;
+        }
         printf("%s %s\n", failed_now ? "FAIL" : "ok  ", tests[i].name);
         failed_now ? failed++ : passed++;
     }
-    printf("%d passed, %d failed\n", passed, failed);
+    if (skipped)
+        printf("%d passed, %d failed, %d skipped\n", passed, failed, skipped);
+    else
+        printf("%d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;
 }

@@ -2,7 +2,8 @@
  *
  * A test is `void test_NAME(void)` listed once in tests/list.h. CHECK stops
  * the test at the first failed condition and says where and why; the runner
- * ends with one line, "N passed, N failed".
+ * ends with one line, "N passed, N failed" (and ", N skipped" when a test
+ * found what it needs absent and said so with test_skip).
  */
 #ifndef THAW_TEST_H
 #define THAW_TEST_H
@@ -12,6 +13,9 @@
 void test_failed(const char *file, int line, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 int test_has_failed(void);
+/* Marks the running test skipped, saying why (data it needs are absent);
+ * the test then returns. */
+void test_skip(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 #define CHECK(cond)                                                  \
     do {                                                             \

@@ -60,6 +60,9 @@ static void regress_failed(const char *fmt, ...)
 #define LLVMFuzzerTestOneInput fuzz_command_one
 #include "fuzz/fuzz_command.c"
 #undef LLVMFuzzerTestOneInput
+#define LLVMFuzzerTestOneInput fuzz_tfjs_one
+#include "fuzz/fuzz_tfjs.c"
+#undef LLVMFuzzerTestOneInput
 
 static const struct {
     const char *name;
@@ -69,6 +72,7 @@ static const struct {
     { "image", fuzz_image_one },       { "modeljson", fuzz_modeljson_one },
     { "safetensors", fuzz_safetensors_one }, { "dataspec", fuzz_dataspec_one },
     { "settings", fuzz_settings_one }, { "command", fuzz_command_one },
+    { "tfjs", fuzz_tfjs_one },
 };
 
 /* Replays the files of one target's directory; returns how many. */

@@ -555,6 +555,7 @@ void app_record_change(app *a, int tag, long step)
     X("lr-find", app_cmd_lr_find, "[start=R] [end=R] [steps=N]",                                   \
       "sweep the rate with the current freezing; suggests a head rate")                            \
     X("save", app_cmd_save, "FILE.json", "save the transferred model (it can be the next source)") \
+    X("predict", app_cmd_predict, "[source] IMAGE...", "the top 5 classes of photos, by the model as it stands (source: the file's)") \
     X("export", app_cmd_export, "metrics FILE.csv | plots FILE.svg", "write the metrics or the plots") \
     X("show", app_cmd_show, "[layers|settings|confusion]", "print the layers, the settings or the confusion matrix") \
     X("reset", app_cmd_reset, "", "discard training and reload the model and data")                \
@@ -709,7 +710,7 @@ int app_complete_file(const char *line, int start)
 {
     char verb[32], second[32];
     int word = words_before(line, start, verb, second);
-    return (word == 1 && !strcmp(verb, "save")) ||
+    return (word == 1 && !strcmp(verb, "save")) || (word >= 1 && !strcmp(verb, "predict")) ||
            (word == 2 && !strcmp(verb, "load") && !strcmp(second, "model")) ||
            (word == 2 && !strcmp(verb, "export"));
 }

@@ -13,6 +13,7 @@
 #include "clock.h"
 #include "kvtext.h"
 #include "paths.h"
+#include "predict.h"
 #include "runlog.h"
 
 /* spec with its dir= and testdir= folders found as paths_find finds them;
@@ -291,7 +292,8 @@ int app_cmd_lr_find(app *a, int argc, char **argv, thaw_err *err)
  * job, then the trainer's, reports its result as a session event. */
 typedef struct call_job {
     app *a;
-    int kind;                 /* 0 save, 1 metrics, 2 plots */
+    int kind;                 /* 0 save, 1 metrics, 2 plots, 3 copy the weights into `copy` */
+    model *copy;              /* the job's until on_trainer hands it back */
     char path[TASK_PATH_MAX];
     pthread_mutex_t mu;
     pthread_cond_t cv;
@@ -301,6 +303,10 @@ typedef struct call_job {
 
 static void call_free(call_job *j)
 {
+    if (j->copy) {
+        model_free(j->copy);
+        free(j->copy);
+    }
     pthread_mutex_destroy(&j->mu);
     pthread_cond_destroy(&j->cv);
     free(j);
@@ -321,6 +327,11 @@ static void call_run(void *ctx, const model *transfer, const model *scratch, ses
         m.prov.epochs = j->a->trained_epochs;
         m.prov.test_accuracy = j->a->trained_test_acc;
         rc = mf_save(j->path, &m, transfer, &j->err);
+    } else if (j->kind == 3) {
+        rc = j->copy->nfloat == transfer->nfloat ? THAW_OK
+             : thaw_fail(&j->err, THAW_EINVAL, "predict: the session's model is not the plan's");
+        if (rc == THAW_OK)
+            memcpy(j->copy->param, transfer->param, transfer->nfloat * sizeof(float));
     } else if (j->kind == 1)
         rc = runlog_export_metrics(j->a->run, j->path, &j->err);
     else
@@ -337,6 +348,9 @@ static void call_run(void *ctx, const model *transfer, const model *scratch, ses
     report->kind = rc ? SEV_ERROR : SEV_NOTE;
     if (rc)
         snprintf(report->text, sizeof report->text, "%.*s", (int)sizeof report->text - 1, j->err.msg);
+    else if (j->kind == 3)
+        snprintf(report->text, sizeof report->text, "predict: the trainer was busy evaluating; "
+                 "ask again");
     else
         snprintf(report->text, sizeof report->text, "%s %.*s", j->kind ? "wrote" : "saved",
                  (int)sizeof report->text - 8, j->path);
@@ -344,8 +358,9 @@ static void call_run(void *ctx, const model *transfer, const model *scratch, ses
 }
 
 /* Runs the job on the trainer; *later is 1 when the UI let go of it (its
- * result comes as an event). */
-static int on_trainer(app *a, int kind, const char *path, int *later, thaw_err *err)
+ * result comes as an event). A copy (kind 3) is the job's while it runs:
+ * *copy comes back NULL when the UI let go. */
+static int on_trainer(app *a, int kind, const char *path, model **copy, int *later, thaw_err *err)
 {
     *later = 0;
     call_job *j = calloc(1, sizeof *j);
@@ -353,11 +368,16 @@ static int on_trainer(app *a, int kind, const char *path, int *later, thaw_err *
         return thaw_fail(err, THAW_ENOMEM, "out of memory");
     j->a = a;
     j->kind = kind;
+    j->copy = copy ? *copy : NULL;
+    if (copy)
+        *copy = NULL;
     snprintf(j->path, sizeof j->path, "%s", path);
     pthread_mutex_init(&j->mu, NULL);
     pthread_cond_init(&j->cv, NULL);
     int rc = app_control(a, (sess_ctl){ .op = SESS_CALL, .call = call_run, .call_ctx = j }, err);
     if (rc) {
+        if (copy)
+            *copy = j->copy, j->copy = NULL;
         call_free(j);
         return rc;
     }
@@ -380,6 +400,8 @@ static int on_trainer(app *a, int kind, const char *path, int *later, thaw_err *
     rc = j->rc;
     if (rc && err)
         *err = j->err;
+    if (copy)
+        *copy = j->copy, j->copy = NULL;
     call_free(j);
     return rc;
 }
@@ -393,7 +415,7 @@ int app_cmd_save(app *a, int argc, char **argv, thaw_err *err)
         return rc;
     int later = 0;
     if (a->sess)
-        rc = on_trainer(a, 0, argv[1], &later, err);
+        rc = on_trainer(a, 0, argv[1], NULL, &later, err);
     else
         rc = (app_provenance(a), mf_save(argv[1], &a->meta, &a->plan, err));
     if (rc == THAW_OK)
@@ -409,10 +431,66 @@ int app_cmd_export(app *a, int argc, char **argv, thaw_err *err)
     if (!a->sess || !a->run)
         return thaw_fail(err, THAW_EINVAL, "export: nothing has been trained yet");
     int later = 0;
-    int rc = on_trainer(a, strcmp(argv[1], "metrics") ? 2 : 1, argv[2], &later, err);
+    int rc = on_trainer(a, strcmp(argv[1], "metrics") ? 2 : 1, argv[2], NULL, &later, err);
     if (rc == THAW_OK)
         app_say(a, APP_INFO, later ? "writing %s once the trainer is free (it is evaluating)"
                                    : "wrote %s", argv[2]);
+    return rc;
+}
+
+/* predict [source] IMAGE...: the top 5 of the model as it stands (the
+ * transferred model, trained so far), or of the model file with its own
+ * head and classes. The model is a copy: the session's keeps training. */
+int app_cmd_predict(app *a, int argc, char **argv, thaw_err *err)
+{
+    int source = argc > 1 && !strcmp(argv[1], "source"), first = 1 + source, rc, later = 0;
+    if (argc <= first)
+        return thaw_fail(err, THAW_EINVAL, "usage: predict [source] IMAGE... (the top 5 of the "
+                         "current model; source: of the model file, with its own classes)");
+    if (!a->have_model)
+        return thaw_fail(err, THAW_EINVAL, "predict: load a model first (load model FILE)");
+    int current = !source && (a->sess || a->have_plan);
+    mf_meta own;
+    const mf_meta *meta = current ? &a->meta : &own;
+    model *m = calloc(1, sizeof *m);
+    if (!m)
+        return thaw_fail(err, THAW_ENOMEM, "predict: out of memory");
+    if (!current)
+        rc = mf_load(&own, m, a->model_path, NULL, err);
+    else if ((rc = mf_build(m, &a->meta, 1, err)) == THAW_OK && a->sess)
+        rc = on_trainer(a, 3, "", &m, &later, err);
+    else if (rc == THAW_OK && m->nfloat == a->plan.nfloat)
+        memcpy(m->param, a->plan.param, m->nfloat * sizeof(float));
+    else if (rc == THAW_OK)
+        rc = thaw_fail(err, THAW_EINVAL, "predict: the plan's model is not its description's");
+    if (rc || later) {
+        free(m);
+        if (later)
+            app_say(a, APP_INFO, "predict: the trainer is evaluating; ask again in a moment");
+        return rc;
+    }
+    float *x = malloc(sizeof(float) * shape3_count(meta->input));
+    float *p = malloc(sizeof(float) * (size_t)m->classes);
+    if (!x || !p)
+        rc = thaw_fail(err, THAW_ENOMEM, "predict: out of memory");
+    for (int i = first; i < argc && rc == THAW_OK; i++) {
+        char where[PATHS_MAX];
+        predict_hit top[5];
+        if ((rc = predict_load(x, meta, paths_find(argv[i], where, sizeof where), err)) ||
+            (rc = predict_run(m, x, p, err)))
+            break;
+        int n = predict_top(p, m->classes, top, 5);
+        app_say(a, APP_INFO, "%s, by the %s (%d classes):", argv[i],
+                current ? "transferred model as it stands" : "model file", m->classes);
+        for (int k = 0; k < n; k++)
+            app_say(a, APP_INFO, "  %6.2f%%  %s", 100.0 * top[k].p, meta->class_name[top[k].cls]);
+    }
+    free(x);
+    free(p);
+    model_free(m);
+    free(m);
+    if (!current)
+        mf_meta_free(&own);
     return rc;
 }
 

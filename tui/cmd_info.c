@@ -9,7 +9,7 @@
 #include "paths.h"
 
 typedef struct info_counts {
-    size_t params, frozen;
+    size_t params, frozen, stats;
     unsigned long long macs;    /* multiply-adds per image */
 } info_counts;
 
@@ -18,8 +18,10 @@ static info_counts info_count(const model *m, const layer *l)
     info_counts n = { 0 };
     for (int s = l->slice0; s < l->slice0 + l->nslice; s++) {
         const param_slice *p = &m->slice[s];
-        if (p->kind == PARAM_STAT)
+        if (p->kind == PARAM_STAT) {
+            n.stats += p->len;
             continue;
+        }
         n.params += p->len;
         n.frozen += p->frozen ? p->len : 0;
         /* A weight meets each output position once: O·C·R·S per position for
@@ -32,6 +34,7 @@ static info_counts info_count(const model *m, const layer *l)
         info_counts c = info_count(m, l->child[i]);
         n.params += c.params;
         n.frozen += c.frozen;
+        n.stats += c.stats;
         n.macs += c.macs;
     }
     return n;
@@ -77,6 +80,12 @@ static void info_print(const mf_meta *meta, const model *m)
     char a[32], b[32], c[32], d[32];
     cli_print(stdout, "\nparameters       %s (%s trainable, %s frozen)\n", info_grouped(a, sizeof a, n.params),
               info_grouped(b, sizeof b, n.params - n.frozen), info_grouped(c, sizeof c, n.frozen));
+    if (n.stats) {
+        char e[32], f[32];
+        cli_print(stdout, "statistics       %s (BatchNorm's running mean and variance; %s values "
+                  "with the parameters, as Keras counts them)\n", info_grouped(e, sizeof e, n.stats),
+                  info_grouped(f, sizeof f, n.params + n.stats));
+    }
     cli_print(stdout, "multiply-adds    %s per image\n", info_grouped(d, sizeof d, n.macs));
     cli_print(stdout, "input            %dx%dx%d, mean", meta->input.c, meta->input.h, meta->input.w);
     for (int i = 0; i < meta->input.c; i++)
@@ -88,8 +97,11 @@ static void info_print(const mf_meta *meta, const model *m)
     char label[32];
     snprintf(label, sizeof label, "classes (%d)", meta->nclass);
     cli_print(stdout, "%-17s", label);
-    for (int i = 0; i < meta->nclass; i++)
-        cli_print(stdout, "%s%s", i ? ", " : "", meta->class_name[i]);
+    int shown = meta->nclass > 20 ? 10 : meta->nclass;   /* ImageNet's thousand would fill pages */
+    for (int i = 0; i < shown; i++)
+        cli_print(stdout, "%s%s", i ? "; " : "", meta->class_name[i]);
+    if (shown < meta->nclass)
+        cli_print(stdout, "; ... and %d more", meta->nclass - shown);
     cli_print(stdout, "\n");
 
     const mf_provenance *pv = &meta->prov;

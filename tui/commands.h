@@ -19,7 +19,11 @@
     X(run, "run", "FILE", "execute a file of workbench commands (a lesson, a saved session)") \
     X(repl, "repl", "[MODEL.json] [--data SPEC]", "type workbench commands at a prompt") \
     X(pretrain, "pretrain", "--data SPEC --out MODEL.json [options]", \
-      "train the reference architecture from scratch and save it (how models/ is made)")
+      "train the reference architecture from scratch and save it (how models/ is made)") \
+    X(import, "import", "FILE --out MODEL.json [--labels FILE]", \
+      "a TF.js layers model (Keras, Teachable Machine) as a thaw model") \
+    X(predict, "predict", "MODEL.json IMAGE... [--top N]", \
+      "the classes a model gives each photo, with their probabilities")
 
 #define THAW_COMMAND_DECLARE(fn, name, args, help) int cmd_##fn(int argc, char **argv);
 THAW_COMMANDS(THAW_COMMAND_DECLARE)

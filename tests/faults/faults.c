@@ -1,7 +1,8 @@
 /* faults.c — build/thaw-faults: the engine under injected faults (fault.h).
  *
  * 1. Allocation failures. Each operation — loading a model, loading each
- *    data format, saving a checkpoint over a previous one — runs once to
+ *    data format, importing a TF.js model, saving a checkpoint over a
+ *    previous one — runs once to
  *    count its allocations; then, for every N, runs with the N-th failing.
  *    It must fail with THAW_ENOMEM and a message, leave its outputs empty,
  *    and leak no block and no descriptor; a save must also leave the
@@ -44,6 +45,7 @@
 #include "fault.h"
 #include "modelfile.h"
 #include "task.h"
+#include "tfjs.h"
 #include "util.h"
 
 #define FX_MODEL "models/shapes-resnet.json"
@@ -407,6 +409,28 @@ static int fx_run_load(const fx_op *op, thaw_err *err, uint64_t *digest, int *fi
     return rc;
 }
 
+static int fx_run_import(const fx_op *op, thaw_err *err, uint64_t *digest, int *filled)
+{
+    mf_meta meta;
+    model m;
+    int rc = tfjs_import(&meta, &m, NULL, op->arg, NULL, err);
+    if (rc) {
+        *filled = meta.arch || meta.class_name || m.root || m.param || m.slice;
+        return rc;
+    }
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (int s = 0; s < m.nslice; s++) {
+        h = fx_hash(h, m.slice[s].name, strlen(m.slice[s].name));
+        h = fx_hash(h, model_param(&m, s), m.slice[s].len * sizeof(float));
+    }
+    for (int c = 0; c < meta.nclass; c++)
+        h = fx_hash(h, meta.class_name[c], strlen(meta.class_name[c]));
+    *digest = h;
+    mf_meta_free(&meta);
+    model_free(&m);
+    return rc;
+}
+
 static int fx_run_task(const fx_op *op, thaw_err *err, uint64_t *digest, int *filled)
 {
     task t;
@@ -453,6 +477,10 @@ static const fx_op fx_ops[] = {
       "cifar10:dir=" FX_DATA "cifar/good,classes=0,1,8,9", 0 },
     { "load image folder (PNG and JPEG)", fx_run_task,
       "folder:dir=" FX_DATA "images/good,testdir=" FX_DATA "images/testdir,size=8", 0 },
+    { "import TF.js (Teachable Machine)", fx_run_import,
+      "tests/data/import/teachable/model.json", 0 },
+    { "import TF.js (quantised)", fx_run_import, "tests/data/import/quant/model.json",
+      0 },
     { "save checkpoint over a previous one", fx_run_save, NULL, 0 },
 };
 
