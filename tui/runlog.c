@@ -16,6 +16,7 @@
 
 #include "fileio.h"
 #include "metrics.h"
+#include "numtext.h"
 #include "svg.h"
 
 #define RL_CONFIG  "config.thaw"
@@ -256,6 +257,8 @@ static void rl_value(char *out, size_t cap, const sess_eval *e, int i)
     double v = metric_value(e, i);
     if (metric_fields[i].kind != METRIC_DOUBLE)
         snprintf(out, cap, "%.0f", v);
+    else if (isfinite(v) && fabs(v) < 3e38 && v != floor(v) && v == (double)(float)v)
+        num_shortest_float(out, cap, (float)v);   /* a float's value: 0.01, not 0.0099999997764 */
     else if (isfinite(v))
         plot_shortest(out, cap, v);
     else
