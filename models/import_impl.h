@@ -96,6 +96,18 @@ typedef struct imp_graph {
 int imp_graph_read(imp_graph *g, const cJSON *keras, const char *at);
 void imp_graph_free(imp_graph *g);
 
+/* The first pass (import_keras_read.c): the model `e` found at `at` (its
+ * layer names prefixed by scope; top: the outermost) into g's table;
+ * *in_node and *out_node its input and output entries. */
+int imp_read_model(imp_graph *g, const cJSON *e, const char *at, const char *scope, int top,
+                   int *in_node, int *out_node);
+
+/* "FILE: layer 'NAME' (CLASS) WHAT", as code; and out of memory, naming
+ * the file. */
+int imp_lfail(const imp_graph *g, const imp_layer *L, int code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+int imp_nomem(const imp_graph *g);
+
 /* Adds a note to r (silently nothing once TFJS_NOTES_MAX are there). */
 void imp_note(tfjs_report *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
