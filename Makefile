@@ -8,6 +8,8 @@
 #   make faults-asan  the fault-injection programs under ASan + UBSan (make test runs them plain)
 #   make bench      training throughput against BLIS's peak and PyTorch; data loading
 #   make fuzz       every libFuzzer target in tests/fuzz/ for FUZZ_SECONDS each
+#   make fuzz-long  the same campaign for FUZZ_LONG_SECONDS each (not in CI), with a
+#                   line of executions and findings per target
 #   make pretrain   remake the pretrained models in models/ (several minutes)
 #   make lessons    every lesson in examples/lessons/, scaled down (THAW_QUICK=1), in build/lessons/
 #   make install    thaw, thaw.1, the models and the lessons under $(DESTDIR)$(PREFIX) (/usr/local)
@@ -39,7 +41,7 @@ TEST_OBJ   := $(TEST_SRC:%.c=$(BUILD)/%.o)
 BENCH_OBJ  := $(BENCH_SRC:%.c=$(BUILD)/%.o)
 BENCH_DATA_OBJ := $(BUILD)/tests/bench/bench_data.o
 
-.PHONY: all run test asan tsan faults-asan bench fuzz pretrain deps deps-test deps-bench clean
+.PHONY: all run test asan tsan faults-asan bench fuzz fuzz-long pretrain deps deps-test deps-bench clean
 all: thaw $(BUILD)/libthaw.a
 
 $(BUILD)/%.o: %.c
@@ -196,6 +198,31 @@ fuzz: deps-test
 	        $$( [ -d tests/fuzz/corpus/$$name ] && echo tests/fuzz/corpus/$$name ) 2>build/fuzz/$$name.log \
 	        || { tail -40 build/fuzz/$$name.log; exit 1; }; \
 	done
+
+# The long campaign: each target for FUZZ_LONG_SECONDS (one target at a time,
+# one core), its corpus kept in build/fuzz/corpus/NAME between runs. A
+# finding (a crash, a leak, a timeout) is saved as build/fuzz/NAME-crash-*
+# and counted; the summary gives executions and findings per target, and
+# the run fails if any target found something.
+FUZZ_LONG_SECONDS ?= 600
+fuzz-long: deps-test
+	@$(MAKE) --no-print-directory BUILD=build/fuzz CC=clang OPT=-O1 \
+	    CFLAGS_EXTRA="$(CFLAGS_EXTRA) -fsanitize=fuzzer-no-link $(FUZZ_FLAGS)" \
+	    build/fuzz/libthaw.a build/fuzz/libthaw-tui.a
+	@$(MAKE) --no-print-directory $(FUZZ_TARGETS)
+	@rm -f build/fuzz/long-summary.txt; found=0; for t in $(FUZZ_TARGETS); do \
+	    name=$${t#build/fuzz/fuzz_}; mkdir -p build/fuzz/corpus/$$name; \
+	    echo "fuzzing $$name for $(FUZZ_LONG_SECONDS) s"; \
+	    $$t -max_total_time=$(FUZZ_LONG_SECONDS) -timeout=5 -rss_limit_mb=1024 -print_final_stats=1 \
+	        -artifact_prefix=build/fuzz/$$name- build/fuzz/corpus/$$name \
+	        $$( [ -d tests/fuzz/corpus/$$name ] && echo tests/fuzz/corpus/$$name ) \
+	        2>build/fuzz/$$name-long.log; rc=$$?; \
+	    execs=$$(sed -n 's/^stat::number_of_executed_units: *//p' build/fuzz/$$name-long.log); \
+	    [ $$rc = 0 ] || found=$$((found + 1)); \
+	    printf '%-12s %12s executions in %s s, %s\n' $$name "$${execs:-?}" $(FUZZ_LONG_SECONDS) \
+	        "$$( [ $$rc = 0 ] && echo 'no finding' || echo "a finding: see build/fuzz/$$name-long.log")" \
+	        | tee -a build/fuzz/long-summary.txt; \
+	done; [ $$found = 0 ]
 
 clean:
 	rm -rf build thaw

@@ -110,10 +110,8 @@ int sess_poll(session *s, sess_event *ev, int timeout_ms)
             return 0;
         struct pollfd p = { .fd = s->pipe[0], .events = POLLIN };
         int rc = poll(&p, 1, timeout_ms);
-        if (rc == 0)
-            return 0;
-        if (rc < 0 && errno != EINTR)
-            return 0;
+        if (rc <= 0)
+            return 0;                    /* a timeout, or a signal the caller may want to see */
     }
 }
 

@@ -279,7 +279,8 @@ void sess_free(session *s);
 int sess_control(session *s, const sess_ctl *c, thaw_err *err);
 
 /* Waits up to timeout_ms (0: not at all, < 0: forever) for an event; 1 when
- * *ev holds one, 0 on timeout. One reader at a time. */
+ * *ev holds one, 0 on timeout or when a signal interrupted the wait. One
+ * reader at a time. */
 int sess_poll(session *s, sess_event *ev, int timeout_ms);
 int sess_fd(const session *s);
 long sess_dropped(const session *s);

@@ -1096,3 +1096,25 @@ void test_app_lesson_folder_refused(void)
     CHECK(app_lesson_open(&l, "tests", &err) == THAW_EIO);
     CHECKF(strstr(err.msg, "is a folder"), "%s", err.msg);
 }
+
+/* A save is done when it returns, even while the trainer still finishes
+ * the command that made it: loading the saved model at once is not taken
+ * for loading during training (lesson 6 does this). */
+void test_app_load_right_after_save(void)
+{
+    app a;
+    thaw_err err = {0};
+    char dir[512], line[700];
+    open_app(&a);
+    EXPECT(loaded_with_run(&a, dir, sizeof dir));
+    EXPECT(app_exec(&a, "set baseline off", &err) == THAW_OK);
+    for (int i = 0; i < 2; i++) {
+        snprintf(a.run_dir, sizeof a.run_dir, "%s/run%d", dir, i);
+        EXPECT(app_exec(&a, "train 1", &err) == THAW_OK);
+        snprintf(line, sizeof line, "save %s/m%d.json", dir, i);
+        EXPECTF(app_exec(&a, line, &err) == THAW_OK, "%s", err.msg);
+        EXPECTF(app_exec(&a, "load data " SHAPES_DATA, &err) == THAW_OK, "round %d: %s", i, err.msg);
+    }
+done:
+    app_free(&a);
+}

@@ -282,7 +282,17 @@ int app_build_plan(app *a, thaw_err *err)
 
 int app_need_idle(app *a, const char *cmd, thaw_err *err)
 {
-    if (!a->sess || (sess_state_now(a->sess) == SESS_IDLE && !sess_busy(a->sess)))
+    if (!a->sess)
+        return THAW_OK;
+    /* Idle but finishing a command (a save's call returns before the
+     * trainer is done with it): that settles at once. */
+    if (sess_state_now(a->sess) == SESS_IDLE) {
+        if (a->batch)
+            sess_wait(a->sess);
+        else
+            sess_wait_ms(a->sess, APP_CALL_WAIT_MS);
+    }
+    if (sess_state_now(a->sess) == SESS_IDLE && !sess_busy(a->sess))
         return THAW_OK;
     return thaw_fail(err, THAW_EINVAL, "%s: training is in progress (or paused, or an lr-find "
                      "runs); stop first (stop), so the run folder gets its last checkpoint", cmd);

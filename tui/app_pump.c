@@ -120,7 +120,7 @@ int app_settle(app *a, thaw_err *err)
     int stopping = 0;
     a->diverged = 0;
     while (sess_busy(a->sess)) {
-        app_pump(a, 100);
+        app_pump(a, 20);               /* short: a stop signal is seen at once */
         if (a->stop && *a->stop && !stopping) {
             /* SIGINT, SIGTERM or SIGHUP: end the training the normal way, so
              * the final evaluation writes the last checkpoint. */

@@ -332,7 +332,10 @@ int app_cmd_set(app *a, int argc, char **argv, thaw_err *err)
         int rc = app_control(a, (sess_ctl){ .op = SESS_CONFIGURE, .config = next.sess }, err);
         if (rc)
             return rc;
-        sess_wait(a->sess);
+        if (a->batch)
+            sess_wait(a->sess);
+        else                             /* an evaluation may be running: the UI does not wait it out */
+            sess_wait_ms(a->sess, APP_CALL_WAIT_MS);
     }
     strategy st;
     if (next.lr != a->set.lr && a->strategy_text[0] &&
