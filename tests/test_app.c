@@ -99,6 +99,11 @@ void test_app_set_bad_onoff(void) { refused("set baseline maybe", THAW_EINVAL, "
 void test_app_unclosed_quote(void) { refused("load data \"shapes", THAW_EINVAL, "quote"); }
 void test_app_freeze_unknown_layer(void) { refused("freeze stage9", THAW_ENOTFOUND, "stage9"); }
 void test_app_lr_bad_rate(void) { refused("lr head -1", THAW_EINVAL, "RATE"); }
+void test_app_lr_zero_rate(void)
+{
+    refused("lr head 0", THAW_EINVAL, "freeze head");
+    refused("lr head 1e-50", THAW_EINVAL, "a float holds");
+}
 void test_app_strategy_unknown(void) { refused("strategy magic", THAW_EINVAL, "magic"); }
 void test_app_train_bad_epochs(void) { refused("train 0", THAW_EINVAL, "EPOCHS"); }
 void test_app_train_too_many_epochs(void) { refused("train 1000000", THAW_EINVAL, "1 to 100000"); }

@@ -151,8 +151,12 @@ int app_cmd_lr(app *a, int argc, char **argv, thaw_err *err)
     if ((rc = app_need_plan(a, "lr", err)))
         return rc;
     if (argc != 3 || !app_parse_double(argv[2], 0.0, 1e12, &v))
-        return thaw_fail(err, THAW_EINVAL, "usage: lr PATTERN RATE (a number from 0 to 1e12; a "
-                         "diverging rate is caught and paused on its step)");
+        return thaw_fail(err, THAW_EINVAL, "usage: lr PATTERN RATE (a number above 0, at most 1e12; "
+                         "a diverging rate is caught and paused on its step)");
+    if (!((float)v > 0.0f))          /* 0, or too small for a float: no update at all */
+        return thaw_fail(err, THAW_EINVAL, "lr %s %s: a RATE of 0 trains nothing (freeze %s stops "
+                         "a layer training); expected a number above 0 that a float holds, at "
+                         "most 1e12", argv[1], argv[2], argv[1]);
     static layer *hit[APP_LAYERS_MAX];
     int n = match(a, argv[1], hit, APP_LAYERS_MAX, err);
     if (n < 0)
