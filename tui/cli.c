@@ -152,6 +152,19 @@ int cli_load_default(app *a, const char *model_file, const char *data, int *fall
     return THAW_OK;
 }
 
+const char *cli_grouped(char *buf, size_t cap, unsigned long long v)
+{
+    char digits[32];
+    int n = snprintf(digits, sizeof digits, "%llu", v), o = 0;
+    for (int i = 0; i < n && o + 2 < (int)cap; i++) {
+        if (i && (n - i) % 3 == 0)
+            buf[o++] = ',';
+        buf[o++] = digits[i];
+    }
+    buf[o] = '\0';
+    return buf;
+}
+
 double cli_epochs_to_95(const app *a, int scratch)
 {
     double final = scratch ? a->final.scratch_val_acc : a->final.val_acc;

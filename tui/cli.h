@@ -60,6 +60,9 @@ int cli_load_default(app *a, const char *model_file, const char *data, int *fall
 #define CLI_FALLBACK_NOTE "Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist): " \
                           "showing shapes-resnet on the synthetic shapes"
 
+/* v with its thousands grouped, 1234567 as "1,234,567", into buf. */
+const char *cli_grouped(char *buf, size_t cap, unsigned long long v);
+
 /* Epochs until the accuracy series first reached 95% of its final value
  * (scratch selects the baseline's); NaN without a final evaluation. */
 double cli_epochs_to_95(const app *a, int scratch);

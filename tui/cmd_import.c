@@ -43,20 +43,6 @@ static int parse_values(const char *s, double *v, int *n)
     return 1;
 }
 
-/* 1234567 as "1,234,567". */
-static const char *grouped(char *buf, size_t cap, unsigned long long v)
-{
-    char digits[32];
-    int n = snprintf(digits, sizeof digits, "%llu", v), o = 0;
-    for (int i = 0; i < n && o + 2 < (int)cap; i++) {
-        if (i && (n - i) % 3 == 0)
-            buf[o++] = ',';
-        buf[o++] = digits[i];
-    }
-    buf[o] = '\0';
-    return buf;
-}
-
 static void print_report(const char *file, const tfjs_report *r, const mf_meta *meta,
                          const model *m)
 {
@@ -72,11 +58,11 @@ static void print_report(const char *file, const tfjs_report *r, const mf_meta *
             cli_print(stdout, "%s%s %d", first ? "" : ", ", dtypes[t], r->by_dtype[t]);
             first = 0;
         }
-    cli_print(stdout, ") in %d shards, %s bytes, %s values\n", r->shards, grouped(a, sizeof a, r->bytes),
-           grouped(b, sizeof b, r->values));
+    cli_print(stdout, ") in %d shards, %s bytes, %s values\n", r->shards, cli_grouped(a, sizeof a, r->bytes),
+           cli_grouped(b, sizeof b, r->values));
     cli_print(stdout, "  built  %d blocks at the root; %s parameters and %s running statistics; input "
-           "%dx%dx%d; %d classes (%s%s)\n", r->blocks, grouped(c, sizeof c, params),
-           grouped(d, sizeof d, all - params), meta->input.c,
+           "%dx%dx%d; %d classes (%s%s)\n", r->blocks, cli_grouped(c, sizeof c, params),
+           cli_grouped(d, sizeof d, all - params), meta->input.c,
            meta->input.h, meta->input.w, meta->nclass, meta->class_name[0],
            meta->nclass > 1 ? ", ..." : "");
     for (int i = 0; i < r->nnotes; i++)

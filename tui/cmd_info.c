@@ -40,20 +40,6 @@ static info_counts info_count(const model *m, const layer *l)
     return n;
 }
 
-/* 1234567 as "1,234,567". */
-static const char *info_grouped(char *buf, size_t cap, unsigned long long v)
-{
-    char digits[32];
-    int n = snprintf(digits, sizeof digits, "%llu", v), o = 0;
-    for (int i = 0; i < n && o + 2 < (int)cap; i++) {
-        if (i && (n - i) % 3 == 0)
-            buf[o++] = ',';
-        buf[o++] = digits[i];
-    }
-    buf[o] = '\0';
-    return buf;
-}
-
 static void info_tree(const model *m, const layer *l, int depth)
 {
     info_counts n = info_count(m, l);
@@ -66,7 +52,7 @@ static void info_tree(const model *m, const layer *l, int depth)
                                                                                          : "partly";
     int indent = depth * 2 < 20 ? depth * 2 : 20;
     cli_print(stdout, "%*s%-*s %-12s %-12s %12s  %s\n", indent, "", 24 - indent, l->path[0] ? l->name : "model",
-              l->ops->type, shape, info_grouped(count, sizeof count, n.params), state);
+              l->ops->type, shape, cli_grouped(count, sizeof count, n.params), state);
     for (int i = 0; i < l->nchild; i++)
         info_tree(m, l->child[i], depth + 1);
 }
@@ -78,15 +64,15 @@ static void info_print(const mf_meta *meta, const model *m)
 
     info_counts n = info_count(m, m->root);
     char a[32], b[32], c[32], d[32];
-    cli_print(stdout, "\nparameters       %s (%s trainable, %s frozen)\n", info_grouped(a, sizeof a, n.params),
-              info_grouped(b, sizeof b, n.params - n.frozen), info_grouped(c, sizeof c, n.frozen));
+    cli_print(stdout, "\nparameters       %s (%s trainable, %s frozen)\n", cli_grouped(a, sizeof a, n.params),
+              cli_grouped(b, sizeof b, n.params - n.frozen), cli_grouped(c, sizeof c, n.frozen));
     if (n.stats) {
         char e[32], f[32];
         cli_print(stdout, "statistics       %s (BatchNorm's running mean and variance; %s values "
-                  "with the parameters, as Keras counts them)\n", info_grouped(e, sizeof e, n.stats),
-                  info_grouped(f, sizeof f, n.params + n.stats));
+                  "with the parameters, as Keras counts them)\n", cli_grouped(e, sizeof e, n.stats),
+                  cli_grouped(f, sizeof f, n.params + n.stats));
     }
-    cli_print(stdout, "multiply-adds    %s per image\n", info_grouped(d, sizeof d, n.macs));
+    cli_print(stdout, "multiply-adds    %s per image\n", cli_grouped(d, sizeof d, n.macs));
     cli_print(stdout, "input            %dx%dx%d, mean", meta->input.c, meta->input.h, meta->input.w);
     for (int i = 0; i < meta->input.c; i++)
         cli_print(stdout, " %g", meta->mean[i]);
