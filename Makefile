@@ -25,7 +25,11 @@ CFLAGS  := -std=c11 -D_GNU_SOURCE $(OPT) $(ARCH) -g -Wall -Wextra -Wshadow -Wvla
 PKGS    := zlib libdeflate libcjson ncursesw readline
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
-LIBS    = -lblis $(PKG_LIBS) -lpthread -lm
+# BLIS runs single-threaded inside thaw's own workers (core/par.h): thaw
+# links Debian's serial build, whose threads never spin-wait.
+BLIS_SERIAL := /usr/lib/$(shell $(CC) -print-multiarch)/blis-serial
+BLIS_LIBS = -L$(BLIS_SERIAL) -l:libblis.so.4 -Wl,-rpath,$(BLIS_SERIAL)
+LIBS    = $(BLIS_LIBS) $(PKG_LIBS) -lpthread -lm
 
 BUILD   ?= build
 ENGINE_SRC := $(wildcard core/*.c models/*.c datasets/*.c)
@@ -110,15 +114,13 @@ faults-asan: deps-test
 	    LSAN_OPTIONS=suppressions=tests/faults/lsan.supp:print_suppressions=0 build/asan/thaw-faults
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 build/asan/thaw-killsave --kills 200
 
-# The threaded parts (the training session) under ThreadSanitizer. OpenMP's
-# runtime confuses TSan, so this build links Debian's serial BLIS.
-BLIS_SERIAL := /usr/lib/$(shell $(CC) -print-multiarch)/blis-serial
+# The threaded parts (the training session, the passes' workers) under
+# ThreadSanitizer.
 tsan: deps-test
 	@$(MAKE) --no-print-directory BUILD=build/tsan CC=clang OPT=-O1 \
 	    CFLAGS_EXTRA="$(CFLAGS_EXTRA) -fsanitize=thread -fno-omit-frame-pointer" \
-	    LIBS="-L$(BLIS_SERIAL) -l:libblis.so.4 -Wl,-rpath,$(BLIS_SERIAL) $(PKG_LIBS) -lpthread -lm" \
 	    build/tsan/thaw-tests
-	TSAN_OPTIONS=halt_on_error=1 build/tsan/thaw-tests session
+	TSAN_OPTIONS=halt_on_error=1 build/tsan/thaw-tests session par_ same_bits
 
 # Data loading and the workbench's frame figures first, so the training
 # figures' JSON object is the last line.

@@ -17,23 +17,18 @@
  * which needs 4 multiplications per output where im2col needs 9 (see
  * winograd.h). A depthwise convolution (G = C: MobileNet's) has too little
  * work per weight for a GEMM to pay for its copies, and runs as direct
- * loops over rows (see "depthwise" below).
+ * loops over rows (conv2d_depthwise.c). Every pass runs as tasks over
+ * chunks of images on the model's workers (conv2d_impl.h).
  */
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "conv2d_impl.h"
 #include "gemm.h"
-#include "model.h"
 #include "winograd.h"
-
-typedef struct conv2d {
-    layer base;
-    int cin, cout, k, stride, pad, bias;
-    int groups;
-    int pt, pb, pl, pr;          /* padding per side: top, bottom, left, right */
-} conv2d;
 
 /* The padding as a model file's reader would say it: "1", or per side. */
 static const char *pad_text(char *out, size_t cap, const conv2d *c)
@@ -75,18 +70,6 @@ static int conv2d_pads(const conv2d *c, int pad)
 static int conv2d_direct(const conv2d *c)
 {
     return c->groups == 1 && c->k == 1 && c->stride == 1 && conv2d_pads(c, 0);
-}
-
-/* One group per input channel, each with its own O/C filters, as long as
- * the direct loops' tap tables hold the kernel (larger ones, which no
- * network uses depthwise, loop over the groups' GEMMs). */
-#define DW_KERNEL_MAX 16
-#define DW_STRIDE_MAX 8
-/* One group per input channel, each with its own O/C filters. */
-static int conv2d_depthwise(const conv2d *c)
-{
-    return c->groups > 1 && c->groups == c->cin && c->k <= DW_KERNEL_MAX &&
-           c->stride <= DW_STRIDE_MAX;
 }
 
 /* 3×3, stride 1, padding 1: output and input planes match, Winograd applies.
@@ -193,438 +176,269 @@ static void col2im(float *dx, const float *dcol, size_t ld, int C, int H, int W,
 #define CONV_TARGET_COLS 784
 #define CONV_COL_FLOATS (2u << 20)
 
-static int conv2d_chunk(const conv2d *c, const layer *l, int batch)
+static int im2col_images(const conv2d *c, const layer *l)
 {
     size_t K = (size_t)c->cin / c->groups * c->k * c->k, PQ = (size_t)l->out.h * l->out.w;
     size_t nb = (CONV_TARGET_COLS + PQ - 1) / PQ;
     if (nb * PQ * K > CONV_COL_FLOATS)
         nb = CONV_COL_FLOATS / (PQ * K);
-    if (nb < 1)
-        nb = 1;
-    return nb < (size_t)batch ? (int)nb : batch;
+    return nb < 1 ? 1 : nb > INT32_MAX ? INT32_MAX : (int)nb;
 }
 
 /* Images per chunk of Winograd tiles: about WINO_TARGET_TILES tiles, the
  * width of the 16 transformed-domain GEMMs. */
 #define WINO_TARGET_TILES 2048
 
-static int wino_chunk(const layer *l, int batch)
+static int wino_images(const layer *l, int batch)
 {
     int tiles = wino_tiles(l->out.h, l->out.w);
-    int nb = (WINO_TARGET_TILES + tiles - 1) / tiles;
+    int nb = conv_chunk_images(batch, (WINO_TARGET_TILES + tiles - 1) / tiles);
     /* Rows a multiple of 128 floats apart fall into the same cache sets and
      * BLIS's packing slows several-fold; one image fewer breaks the pattern. */
     if (nb > 1 && (nb * tiles) % 128 == 0)
         nb--;
-    return nb < batch ? nb : batch;
+    return nb;
 }
 
-/* Direct 1×1 stride-1 convolution: the input already is the GEMM operand. */
-static void conv2d_forward_direct(conv2d *c, model *m, const float *x, int batch)
+/* Images per task of this layer's passes over a batch. */
+static int pass_images(const conv2d *c, int batch)
 {
-    layer *l = &c->base;
-    int C = c->cin, O = c->cout, PQ = l->out.h * l->out.w;
-    const float *w = model_param(m, l->slice0);
-    for (int b = 0; b < batch; b++)
-        gemm(0, 0, O, PQ, C, 1.0f, w, C, x + (size_t)b * C * PQ, PQ, 0.0f,
-             l->y + (size_t)b * O * PQ, PQ);
+    const layer *l = &c->base;
+    if (conv2d_depthwise(c))
+        return dw_chunk_images(batch);
+    if (conv2d_direct(c))
+        return conv_chunk_images(batch, batch);
+    if (conv2d_winograd(c))
+        return wino_images(l, batch);
+    return conv_chunk_images(batch, im2col_images(c, l));
 }
 
-static void conv2d_forward_winograd(conv2d *c, model *m, const float *x, int batch)
+/* The most images per task, and the most tasks, of any batch up to `batch`
+ * (what scratch and partial sums need room for). */
+static void pass_most(const conv2d *c, int batch, int *images, int *tasks)
 {
-    layer *l = &c->base;
-    int C = c->cin, O = c->cout, H = l->out.h, W = l->out.w;
-    int nb = wino_chunk(l, batch), tiles = wino_tiles(H, W);
-    size_t uplane = (size_t)O * C;
-    float *U = m->scratch;                              /* (16, O, C) */
-    float *V = U + 16 * uplane;                         /* (16, C, T) */
-    float *M = V + 16 * wino_plane(C, nb * tiles);      /* (16, O, T) */
-    wino_rows *rows = (wino_rows *)(M + 16 * wino_plane(O, nb * tiles));
-    wino_kernels(U, model_param(m, l->slice0), O, C, 0);
-    for (int b0 = 0; b0 < batch; b0 += nb) {
-        int n = batch - b0 < nb ? batch - b0 : nb, T = n * tiles;
-        size_t vplane = wino_plane(C, T), mplane = wino_plane(O, T);
-        wino_input(V, rows, x + (size_t)b0 * C * H * W, n, C, H, W);
-        for (int e = 0; e < 16; e++)
-            gemm(0, 0, O, T, C, 1.0f, U + e * uplane, C, V + e * vplane, T, 0.0f, M + e * mplane, T);
-        wino_output(l->y + (size_t)b0 * O * H * W, M, n, O, H, W, 0);
+    *images = *tasks = 1;
+    for (int b = 1; b <= batch; b++) {
+        int nb = pass_images(c, b), n = conv_tasks(b, nb);
+        if (nb > *images)
+            *images = nb;
+        if (n > *tasks)
+            *tasks = n;
     }
 }
 
-/* Winograd backward: weight gradient in the transformed domain, data
- * gradient as a forward pass of dy through the turned kernels. */
-static void conv2d_backward_winograd(conv2d *c, model *m, const float *x, float *dx, int acc,
-                                     float *dw, int batch)
+/* The images of task t: [*b0, *b0 + return). */
+static int task_images(const conv_job *j, int task, int *b0)
 {
-    layer *l = &c->base;
-    int C = c->cin, O = c->cout, H = l->out.h, W = l->out.w;
-    int nb = wino_chunk(l, batch), tiles = wino_tiles(H, W);
-    size_t uplane = (size_t)O * C;
-    float *D = m->scratch;                              /* (16, O, C) weight gradient */
-    float *Uf = D + 16 * uplane;                        /* (16, C, O) turned kernels */
-    float *A1 = Uf + 16 * uplane;                       /* (16, C, T) */
-    float *A2 = A1 + 16 * wino_plane(C, nb * tiles);    /* (16, O, T) */
-    wino_rows *rows = (wino_rows *)(A2 + 16 * wino_plane(O, nb * tiles));
-    if (dw)
-        memset(D, 0, 16 * uplane * sizeof(float));
-    if (dx)
-        wino_kernels(Uf, model_param(m, l->slice0), O, C, 1);
-    for (int b0 = 0; b0 < batch; b0 += nb) {
-        int n = batch - b0 < nb ? batch - b0 : nb, T = n * tiles;
-        size_t cplane = wino_plane(C, T), oplane = wino_plane(O, T);
-        const float *dyb = l->dy + (size_t)b0 * O * H * W;
-        if (dw) {
-            wino_input(A1, rows, x + (size_t)b0 * C * H * W, n, C, H, W);
-            wino_grad_output(A2, rows, dyb, n, O, H, W);
-            for (int e = 0; e < 16; e++)
-                gemm(0, 1, O, C, T, 1.0f, A2 + e * oplane, T, A1 + e * cplane, T, 1.0f,
-                     D + e * uplane, C);
-        }
-        if (dx) {
-            wino_input(A2, rows, dyb, n, O, H, W);
-            for (int e = 0; e < 16; e++)
-                gemm(0, 0, C, T, O, 1.0f, Uf + e * uplane, O, A2 + e * oplane, T, 0.0f,
-                     A1 + e * cplane, T);
-            wino_output(dx + (size_t)b0 * C * H * W, A1, n, C, H, W, acc);
-        }
-    }
-    if (dw)
-        wino_kernel_grad(dw, D, O, C);
+    *b0 = task * j->nb;
+    return j->batch - *b0 < j->nb ? j->batch - *b0 : j->nb;
 }
 
-/* ---- depthwise ----------------------------------------------------------
- * G = C: output channel o reads input channel o / M alone (M = O / C, the
- * depth multiplier) through its own R×R kernel. With so little work per
- * input value, what costs is the bookkeeping of borders and rows, so the
- * loops have none: the padded input plane is split into its s×s phases
- * (s the stride), each phase a plane xs[rp][ph](Hs, Wq) of the padded
- * input's rows s·r + rp and columns s·j + ph (zero where that is padding),
- * Wq = Q + (R-1)/s columns wide. Output (p, q) then reads, for tap (kr, ks),
- * phase (kr mod s, ks mod s) at row p + kr/s, column q + ks/s: with outputs
- * laid out Wq apart too, every tap is one fixed offset and a whole plane is
- * one unit-stride loop over P·Wq values per tap, which the compiler
- * vectorises (the Wq - Q extra columns of each row are computed and
- * dropped). The input gradient is the same loop the other way (a gather
- * from dy laid out Wq apart, its extra columns zero), merged back from the
- * phases; the weight gradient is one dot product per tap over the same
- * layout, summed in DW_LANES lanes so that it vectorises too. */
-
-#define DW_LANES 16
-
-typedef struct dw_geom {
-    int s, R, P, Q, Wq, Hs;
-    size_t sub;       /* floats of one phase plane: Hs·Wq */
-    size_t n;         /* outputs of a plane as laid out: P·Wq */
-    size_t margin;    /* the largest tap offset: dy's zeros ahead of its plane */
-} dw_geom;
-
-static dw_geom dw_geometry(const conv2d *c)
+static void add_bias(const conv2d *c, const model *m, int b0, int n)
 {
-    dw_geom g = { .s = c->stride, .R = c->k, .P = c->base.out.h, .Q = c->base.out.w };
-    int t = (g.R - 1) / g.s;
-    g.Wq = g.Q + t;
-    g.Hs = g.P + t + 1;
-    g.sub = (size_t)g.Hs * g.Wq;
-    g.n = (size_t)g.P * g.Wq;
-    g.margin = (size_t)t * g.Wq + (size_t)t;
-    return g;
-}
-
-/* Scratch: the input's phases, the input gradient's, and dy (or y) laid
- * out Wq apart with its margin; each buffer DW_LANES floats longer, for the
- * lanes' last reads. */
-static size_t dw_planes(const dw_geom *g)
-{
-    return (size_t)g->s * g->s * g->sub + DW_LANES;
-}
-
-static size_t dw_scratch(const dw_geom *g)
-{
-    return 2 * dw_planes(g) + g->margin + g->sub + DW_LANES;
-}
-
-/* Where tap (kr, ks) reads in the phases, from a plane's first output. */
-static size_t dw_off(const dw_geom *g, int kr, int ks)
-{
-    return (size_t)((kr % g->s) * g->s + ks % g->s) * g->sub + (size_t)(kr / g->s) * g->Wq +
-           (size_t)(ks / g->s);
-}
-
-/* The columns j of a phase row whose input columns s·j + ph - pl lie inside
- * [0, W) for every phase ph: [*ja, *jb). */
-static void dw_inner(int *ja, int *jb, int W, const dw_geom *g, int pl)
-{
-    int s = g->s;
-    *ja = (pl + s - 1) / s;
-    *jb = W + pl - s >= 0 ? (W + pl - s) / s + 1 : 0;
-    if (*jb > g->Wq)
-        *jb = g->Wq;
-    if (*ja > *jb)
-        *ja = *jb;
-}
-
-/* x row xr's column w, zero outside [0, W). */
-static float dw_at(const float *xr, int W, int w)
-{
-    return w >= 0 && w < W ? xr[w] : 0.0f;
-}
-
-/* xs(s, s, Hs, Wq) = the phases of x(H, W) padded by pt rows and pl columns:
- * each padded row is dealt out to its s column phases at once, so that at
- * stride 2 the loads are contiguous pairs. */
-static void dw_split(float *restrict xs, const float *restrict x, int H, int W, const dw_geom *g,
-                     int pt, int pl)
-{
-    int s = g->s, ja, jb;
-    size_t sub = g->sub;
-    dw_inner(&ja, &jb, W, g, pl);
-    for (int rp = 0; rp < s; rp++)
-        for (int r = 0; r < g->Hs; r++) {
-            int h = r * s + rp - pt;
-            float *restrict d = xs + (size_t)rp * s * sub + (size_t)r * g->Wq;   /* phase (rp, 0) */
-            if (h < 0 || h >= H) {
-                for (int ph = 0; ph < s; ph++)
-                    memset(d + ph * sub, 0, (size_t)g->Wq * sizeof(float));
-                continue;
-            }
-            const float *restrict xr = x + (size_t)h * W;
-            for (int j = 0; j < ja; j++)
-                for (int ph = 0; ph < s; ph++)
-                    d[ph * sub + j] = dw_at(xr, W, s * j + ph - pl);
-            if (s == 1) {
-                memcpy(d + ja, xr + ja - pl, (size_t)(jb - ja) * sizeof(float));
-            } else if (s == 2) {
-                float *restrict ev = d, *restrict od = d + sub;
-                const float *restrict xp = xr - pl + 2 * ja;
-                for (int j = 0; j < jb - ja; j++) {
-                    ev[ja + j] = xp[2 * j];
-                    od[ja + j] = xp[2 * j + 1];
-                }
-            } else {
-                for (int j = ja; j < jb; j++)
-                    for (int ph = 0; ph < s; ph++)
-                        d[ph * sub + j] = xr[s * j + ph - pl];
-            }
-            for (int j = jb; j < g->Wq; j++)
-                for (int ph = 0; ph < s; ph++)
-                    d[ph * sub + j] = dw_at(xr, W, s * j + ph - pl);
-        }
-}
-
-/* dx(H, W) += the plane whose phases dxs holds (dw_split's adjoint). */
-static void dw_merge(float *restrict dx, const float *restrict dxs, int H, int W, const dw_geom *g,
-                     int pt, int pl)
-{
-    int s = g->s, ja, jb;
-    size_t sub = g->sub;
-    dw_inner(&ja, &jb, W, g, pl);
-    for (int rp = 0; rp < s; rp++)
-        for (int r = 0; r < g->Hs; r++) {
-            int h = r * s + rp - pt;
-            if (h < 0 || h >= H)
-                continue;
-            const float *restrict src = dxs + (size_t)rp * s * sub + (size_t)r * g->Wq;
-            float *restrict dr = dx + (size_t)h * W;
-            for (int j = 0; j < g->Wq; j++) {
-                if (j == ja)
-                    j = jb;       /* the inside columns come below */
-                for (int ph = 0; ph < s && j < g->Wq; ph++) {
-                    int w = s * j + ph - pl;
-                    if (w >= 0 && w < W)
-                        dr[w] += src[ph * sub + j];
-                }
-            }
-            float *restrict dp = dr + s * ja - pl;
-            if (s == 1) {
-                for (int j = 0; j < jb - ja; j++)
-                    dp[j] += src[ja + j];
-            } else if (s == 2) {
-                for (int j = 0; j < jb - ja; j++) {
-                    dp[2 * j] += src[ja + j];
-                    dp[2 * j + 1] += src[sub + ja + j];
-                }
-            } else {
-                for (int j = 0; j < jb - ja; j++)
-                    for (int ph = 0; ph < s; ph++)
-                        dp[s * j + ph] += src[ph * sub + ja + j];
-            }
-        }
-}
-
-/* out[i] (+)= Σ_t w[t]·x[off[t] + i] for i < n, adding to out when acc. The
- * 3×3 kernel's nine taps go in one pass, so each output is written once;
- * other kernels take a pass per tap. */
-static void dw_taps(float *restrict out, const float *restrict x, const size_t *off, const float *w,
-                    int nt, size_t n, int acc)
-{
-    if (nt == 9) {
-        const float *restrict x0 = x + off[0], *restrict x1 = x + off[1], *restrict x2 = x + off[2];
-        const float *restrict x3 = x + off[3], *restrict x4 = x + off[4], *restrict x5 = x + off[5];
-        const float *restrict x6 = x + off[6], *restrict x7 = x + off[7], *restrict x8 = x + off[8];
-        float w0 = w[0], w1 = w[1], w2 = w[2], w3 = w[3], w4 = w[4], w5 = w[5], w6 = w[6],
-              w7 = w[7], w8 = w[8];
-        for (size_t i = 0; i < n; i++) {
-            float a = acc ? out[i] : 0.0f;
-            a += w0 * x0[i] + w1 * x1[i] + w2 * x2[i] + w3 * x3[i] + w4 * x4[i] + w5 * x5[i] +
-                 w6 * x6[i] + w7 * x7[i] + w8 * x8[i];
-            out[i] = a;
-        }
+    const layer *l = &c->base;
+    if (!c->bias)
         return;
-    }
-    if (!acc)
-        memset(out, 0, n * sizeof(float));
-    for (int t = 0; t < nt; t++) {
-        const float *restrict xt = x + off[t];
-        float wt = w[t];
-        for (size_t i = 0; i < n; i++)
-            out[i] += wt * xt[i];
-    }
-}
-
-/* Σ_i a[i]·b[i] for i < n, rounded up to whole lanes (both read past n,
- * and a is zero there). */
-static float dw_dot(const float *restrict a, const float *restrict b, size_t n)
-{
-    float lane[DW_LANES] = { 0 };
-    for (size_t i = 0; i < n; i += DW_LANES)
-        for (int k = 0; k < DW_LANES; k++)
-            lane[k] += a[i + k] * b[i + k];
-    float s = 0.0f;
-    for (int k = 0; k < DW_LANES; k++)
-        s += lane[k];
-    return s;
-}
-
-/* Σ a[i] for i < n, in lanes as dw_dot. */
-static float dw_sum(const float *restrict a, size_t n)
-{
-    float lane[DW_LANES] = { 0 };
-    for (size_t i = 0; i < n; i += DW_LANES)
-        for (int k = 0; k < DW_LANES; k++)
-            lane[k] += a[i + k];
-    float s = 0.0f;
-    for (int k = 0; k < DW_LANES; k++)
-        s += lane[k];
-    return s;
-}
-
-static void conv2d_forward_depthwise(conv2d *c, model *m, const float *x, int batch)
-{
-    layer *l = &c->base;
-    dw_geom g = dw_geometry(c);
-    int C = c->cin, O = c->cout, M = O / C, H = l->in.h, W = l->in.w, R = c->k;
-    size_t HW = (size_t)H * W, PQ = (size_t)g.P * g.Q;
-    const float *w = model_param(m, l->slice0);                       /* (O, 1, R, R) */
-    const float *bias = c->bias ? model_param(m, l->slice0 + 1) : NULL;
-    float *xs = m->scratch;                                           /* (s, s, Hs, Wq) */
-    float *yw = xs + dw_planes(&g);                                   /* (P, Wq) */
-    size_t off[DW_KERNEL_MAX * DW_KERNEL_MAX];
-    for (int t = 0; t < R * R; t++)
-        off[t] = dw_off(&g, t / R, t % R);
-    for (int b = 0; b < batch; b++)
-        for (int ch = 0; ch < C; ch++) {
-            dw_split(xs, x + ((size_t)b * C + ch) * HW, H, W, &g, c->pt, c->pl);
-            for (int o = ch * M; o < (ch + 1) * M; o++) {
-                const float *wo = w + (size_t)o * R * R;
-                if (R == 3)
-                    dw_taps(yw, xs, off, wo, 9, g.n, 0);
-                else
-                    for (int kr = 0; kr < R; kr++)
-                        dw_taps(yw, xs, off + kr * R, wo + kr * R, R, g.n, kr > 0);
-                float *yo = l->y + ((size_t)b * O + o) * PQ, bo = bias ? bias[o] : 0.0f;
-                for (int p = 0; p < g.P; p++)
-                    for (int q = 0; q < g.Q; q++)
-                        yo[(size_t)p * g.Q + q] = yw[(size_t)p * g.Wq + q] + bo;
-            }
+    const float *bias = model_param(m, l->slice0 + 1);
+    size_t PQ = (size_t)l->out.h * l->out.w;
+    for (int b = b0; b < b0 + n; b++)
+        for (int o = 0; o < c->cout; o++) {
+            float *yo = l->y + ((size_t)b * c->cout + o) * PQ;
+            for (size_t i = 0; i < PQ; i++)
+                yo[i] += bias[o];
         }
 }
 
-static void conv2d_backward_depthwise(conv2d *c, model *m, const float *x, float *dx, int acc,
-                                      float *dw, float *db, int batch)
+/* The floats of a pass's partial weight gradient: the whole weight. */
+static size_t weight_floats(const conv2d *c)
 {
-    layer *l = &c->base;
-    dw_geom g = dw_geometry(c);
-    int C = c->cin, O = c->cout, M = O / C, H = l->in.h, W = l->in.w, R = c->k, s = g.s;
-    size_t HW = (size_t)H * W, PQ = (size_t)g.P * g.Q, planes = dw_planes(&g);
-    const float *w = model_param(m, l->slice0);
-    float *xs = m->scratch;                          /* (s, s, Hs, Wq): x's phases */
-    float *dxs = xs + planes;                        /* the same for dx */
-    float *dyz = dxs + planes;                       /* margin zeros, then dy (P, Wq), zeros */
-    float *dy0 = dyz + g.margin;
-    memset(xs + planes - DW_LANES, 0, DW_LANES * sizeof(float));
-    memset(dyz, 0, (g.margin + g.sub + DW_LANES) * sizeof(float));
-    /* Where each tap reads x's phases; and for dx, the taps phase by phase
-     * (those of phase f are tap[first[f] .. first[f + 1])) and where each
-     * gathers from dy. */
-    enum { TAPS = DW_KERNEL_MAX * DW_KERNEL_MAX };
-    size_t off[TAPS], goff[TAPS];
-    int tap[TAPS], first[DW_STRIDE_MAX * DW_STRIDE_MAX + 1], nt = 0;
-    float wt[TAPS];
-    for (int t = 0; t < R * R; t++)
-        off[t] = dw_off(&g, t / R, t % R);
-    for (int f = 0; f < s * s; f++) {
-        first[f] = nt;
-        for (int kr = f / s; kr < R; kr += s)
-            for (int ks = f % s; ks < R; ks += s) {
-                goff[nt] = g.margin - (size_t)(kr / s) * g.Wq - (size_t)(ks / s);
-                tap[nt++] = kr * R + ks;
-            }
+    return (size_t)c->cout * (c->cin / c->groups) * c->k * c->k;
+}
+
+/* ---- direct 1×1 stride 1: the input already is the GEMM operand ---------- */
+
+static void direct_forward_task(void *ctx, int task, int worker)
+{
+    (void)worker;
+    const conv_job *j = ctx;
+    const conv2d *c = j->c;
+    const layer *l = &c->base;
+    int C = c->cin, O = c->cout, PQ = l->out.h * l->out.w, b0, n = task_images(j, task, &b0);
+    const float *w = model_param(j->m, l->slice0);
+    for (int b = b0; b < b0 + n; b++)
+        gemm(0, 0, O, PQ, C, 1.0f, w, C, j->x + (size_t)b * C * PQ, PQ, 0.0f,
+             l->y + (size_t)b * O * PQ, PQ);
+    add_bias(c, j->m, b0, n);
+}
+
+static void direct_backward_task(void *ctx, int task, int worker)
+{
+    (void)worker;
+    const conv_job *j = ctx;
+    const conv2d *c = j->c;
+    const layer *l = &c->base;
+    int C = c->cin, O = c->cout, PQ = l->out.h * l->out.w, b0, n = task_images(j, task, &b0);
+    const float *w = model_param(j->m, l->slice0);
+    float *dw = j->m->shared + (size_t)task * O * C;
+    for (int b = b0; b < b0 + n; b++) {
+        const float *xb = j->x + (size_t)b * C * PQ, *dyb = l->dy + (size_t)b * O * PQ;
+        if (j->want_dw)
+            gemm(0, 1, O, C, PQ, 1.0f, dyb, PQ, xb, PQ, b > b0 ? 1.0f : 0.0f, dw, C);
+        if (j->dx)
+            gemm(1, 0, C, PQ, O, 1.0f, w, C, dyb, PQ, j->acc ? 1.0f : 0.0f,
+                 j->dx + (size_t)b * C * PQ, PQ);
     }
-    first[s * s] = nt;
-    for (int b = 0; b < batch; b++)
-        for (int ch = 0; ch < C; ch++) {
-            if (dw)
-                dw_split(xs, x + ((size_t)b * C + ch) * HW, H, W, &g, c->pt, c->pl);
-            for (int o = ch * M; o < (ch + 1) * M; o++) {
-                const float *dyo = l->dy + ((size_t)b * O + o) * PQ;
-                for (int p = 0; p < g.P; p++)
-                    memcpy(dy0 + (size_t)p * g.Wq, dyo + (size_t)p * g.Q, (size_t)g.Q * sizeof(float));
-                if (db)
-                    db[o] += dw_sum(dy0, g.n);
-                if (dw)
-                    for (int t = 0; t < R * R; t++)
-                        dw[(size_t)o * R * R + t] += dw_dot(dy0, xs + off[t], g.n);
-                if (!dx)
-                    continue;
-                /* Each phase of dx gathers from dy through the taps that read it. */
-                const float *wo = w + (size_t)o * R * R;
-                for (int i = 0; i < nt; i++)
-                    wt[i] = wo[tap[i]];
-                for (int f = 0; f < s * s; f++) {
-                    float *plane = dxs + (size_t)f * g.sub;
-                    int k = first[f], n = first[f + 1] - k;
-                    if (n)
-                        dw_taps(plane, dyz, goff + k, wt + k, n, g.sub, o > ch * M);
-                    else if (o == ch * M)
-                        memset(plane, 0, g.sub * sizeof(float));
-                }
-            }
-            if (!dx)
-                continue;
-            float *dxc = dx + ((size_t)b * C + ch) * HW;
-            if (!acc)
-                memset(dxc, 0, HW * sizeof(float));
-            dw_merge(dxc, dxs, H, W, &g, c->pt, c->pl);
+}
+
+/* ---- Winograd: U (or the turned kernels) shared in m->shared ------------- */
+
+static void wino_forward_task(void *ctx, int task, int worker)
+{
+    const conv_job *j = ctx;
+    const conv2d *c = j->c;
+    const layer *l = &c->base;
+    int C = c->cin, O = c->cout, H = l->out.h, W = l->out.w, tiles = wino_tiles(H, W);
+    int b0, n = task_images(j, task, &b0), T = n * tiles;
+    size_t uplane = (size_t)O * C, vplane = wino_plane(C, T), mplane = wino_plane(O, T);
+    const float *U = j->m->shared;                      /* (16, O, C) */
+    float *V = model_scratch(j->m, worker);             /* (16, C, T) */
+    float *M = V + 16 * vplane;                         /* (16, O, T) */
+    wino_rows *rows = (wino_rows *)(M + 16 * mplane);
+    wino_input(V, rows, j->x + (size_t)b0 * C * H * W, n, C, H, W);
+    for (int e = 0; e < 16; e++)
+        gemm(0, 0, O, T, C, 1.0f, U + e * uplane, C, V + e * vplane, T, 0.0f, M + e * mplane, T);
+    wino_output(l->y + (size_t)b0 * O * H * W, M, n, O, H, W, 0);
+    add_bias(c, j->m, b0, n);
+}
+
+/* Weight gradient in the transformed domain (task t's partial D at
+ * m->shared + (1 + t)·16·O·C), data gradient as a forward pass of dy
+ * through the turned kernels (at m->shared). */
+static void wino_backward_task(void *ctx, int task, int worker)
+{
+    const conv_job *j = ctx;
+    const conv2d *c = j->c;
+    const layer *l = &c->base;
+    int C = c->cin, O = c->cout, H = l->out.h, W = l->out.w, tiles = wino_tiles(H, W);
+    int b0, n = task_images(j, task, &b0), T = n * tiles;
+    size_t uplane = (size_t)O * C, cplane = wino_plane(C, T), oplane = wino_plane(O, T);
+    const float *Uf = j->m->shared;                     /* (16, C, O) turned kernels */
+    float *D = j->m->shared + (size_t)(1 + task) * 16 * uplane;
+    float *A1 = model_scratch(j->m, worker);            /* (16, C, T) */
+    float *A2 = A1 + 16 * cplane;                       /* (16, O, T) */
+    wino_rows *rows = (wino_rows *)(A2 + 16 * oplane);
+    const float *dyb = l->dy + (size_t)b0 * O * H * W;
+    if (j->want_dw) {
+        wino_input(A1, rows, j->x + (size_t)b0 * C * H * W, n, C, H, W);
+        wino_grad_output(A2, rows, dyb, n, O, H, W);
+        for (int e = 0; e < 16; e++)
+            gemm(0, 1, O, C, T, 1.0f, A2 + e * oplane, T, A1 + e * cplane, T, 0.0f,
+                 D + e * uplane, C);
+    }
+    if (j->dx) {
+        wino_input(A2, rows, dyb, n, O, H, W);
+        for (int e = 0; e < 16; e++)
+            gemm(0, 0, C, T, O, 1.0f, Uf + e * uplane, O, A2 + e * oplane, T, 0.0f,
+                 A1 + e * cplane, T);
+        wino_output(j->dx + (size_t)b0 * C * H * W, A1, n, C, H, W, j->acc);
+    }
+}
+
+/* ---- im2col: a group's col and the chunk's y (or dy) per worker ---------- */
+
+static void im2col_forward_task(void *ctx, int task, int worker)
+{
+    const conv_job *j = ctx;
+    const conv2d *c = j->c;
+    const layer *l = &c->base;
+    int C = c->cin, H = l->in.h, W = l->in.w, O = c->cout, P = l->out.h, Q = l->out.w;
+    int G = c->groups, Cg = C / G, Og = O / G, b0, n = task_images(j, task, &b0);
+    size_t K = (size_t)Cg * c->k * c->k, PQ = (size_t)P * Q, HW = (size_t)H * W, CHW = C * HW;
+    size_t N = (size_t)n * PQ;
+    const float *w = model_param(j->m, l->slice0);
+    float *col = model_scratch(j->m, worker);       /* (K, N): one group's */
+    float *ycn = col + K * N;                       /* (O, N): images side by side */
+    for (int g = 0; g < G; g++) {
+        for (int i = 0; i < n; i++)
+            im2col(col + i * PQ, N, j->x + (b0 + i) * CHW + g * Cg * HW, Cg, H, W, c->k,
+                   c->stride, c->pt, c->pl, P, Q);
+        gemm(0, 0, Og, (int)N, (int)K, 1.0f, w + g * Og * K, (int)K, col, (int)N, 0.0f,
+             ycn + g * Og * N, (int)N);
+    }
+    for (int i = 0; i < n; i++)
+        for (int o = 0; o < O; o++)
+            memcpy(l->y + ((size_t)(b0 + i) * O + o) * PQ, ycn + o * N + i * PQ,
+                   PQ * sizeof(float));
+    add_bias(c, j->m, b0, n);
+}
+
+static void im2col_backward_task(void *ctx, int task, int worker)
+{
+    const conv_job *j = ctx;
+    const conv2d *c = j->c;
+    const layer *l = &c->base;
+    int C = c->cin, H = l->in.h, W = l->in.w, O = c->cout, P = l->out.h, Q = l->out.w;
+    int G = c->groups, Cg = C / G, Og = O / G, b0, n = task_images(j, task, &b0);
+    size_t K = (size_t)Cg * c->k * c->k, PQ = (size_t)P * Q, HW = (size_t)H * W, CHW = C * HW;
+    size_t N = (size_t)n * PQ;
+    const float *w = model_param(j->m, l->slice0);
+    float *dw = j->m->shared + (size_t)task * weight_floats(c);
+    float *col = model_scratch(j->m, worker);       /* (K, N): a group's col, then its dcol */
+    float *dycn = col + K * N;                      /* (O, N) */
+    for (int i = 0; i < n; i++)
+        for (int o = 0; o < O; o++)
+            memcpy(dycn + o * N + i * PQ, l->dy + ((size_t)(b0 + i) * O + o) * PQ,
+                   PQ * sizeof(float));
+    for (int g = 0; g < G; g++) {
+        const float *dyg = dycn + g * Og * N;
+        if (j->want_dw) {
+            for (int i = 0; i < n; i++)
+                im2col(col + i * PQ, N, j->x + (b0 + i) * CHW + g * Cg * HW, Cg, H, W, c->k,
+                       c->stride, c->pt, c->pl, P, Q);
+            gemm(0, 1, Og, (int)K, (int)N, 1.0f, dyg, (int)N, col, (int)N, 0.0f, dw + g * Og * K,
+                 (int)K);
         }
+        if (!j->dx)
+            continue;
+        gemm(1, 0, (int)K, (int)N, Og, 1.0f, w + g * Og * K, (int)K, dyg, (int)N, 0.0f, col,
+             (int)N);
+        for (int i = 0; i < n; i++) {
+            float *dxg = j->dx + (b0 + i) * CHW + g * Cg * HW;
+            if (!j->acc)
+                memset(dxg, 0, Cg * HW * sizeof(float));
+            col2im(dxg, col + i * PQ, N, Cg, H, W, c->k, c->stride, c->pt, c->pl, P, Q);
+        }
+    }
 }
 
 static size_t conv2d_scratch(const layer *l, int batch)
 {
     const conv2d *c = (const conv2d *)l;
+    int images, tasks;
+    pass_most(c, batch, &images, &tasks);
+    if (conv2d_depthwise(c))
+        return dw_scratch_floats(c);
     if (conv2d_direct(c))
         return 0;
     if (conv2d_winograd(c)) {
-        int T = wino_chunk(l, batch) * wino_tiles(l->out.h, l->out.w);
-        return 16 * (2 * (size_t)c->cout * c->cin + wino_plane(c->cin, T) + wino_plane(c->cout, T)) +
-               wino_rows_floats();
-    }
-    if (conv2d_depthwise(c)) {
-        dw_geom g = dw_geometry(c);
-        return dw_scratch(&g);
+        int T = images * wino_tiles(l->out.h, l->out.w);
+        return 16 * (wino_plane(c->cin, T) + wino_plane(c->cout, T)) + wino_rows_floats();
     }
     size_t K = (size_t)c->cin / c->groups * c->k * c->k;
-    size_t N = (size_t)conv2d_chunk(c, l, batch) * l->out.h * l->out.w;
+    size_t N = (size_t)images * l->out.h * l->out.w;
     return (K + (size_t)c->cout) * N;     /* a group's col (reused for dcol), and y or dy as (O, N) */
+}
+
+static size_t conv2d_shared(const layer *l, int batch)
+{
+    const conv2d *c = (const conv2d *)l;
+    int images, tasks;
+    pass_most(c, batch, &images, &tasks);
+    if (conv2d_depthwise(c))
+        return (size_t)tasks * (weight_floats(c) + (size_t)c->cout);
+    if (conv2d_winograd(c))
+        return (size_t)(1 + tasks) * 16 * c->cout * c->cin;
+    return (size_t)tasks * weight_floats(c);
 }
 
 /* ---- the passes ---------------------------------------------------------- */
@@ -633,55 +447,26 @@ static void conv2d_forward(layer *l, model *m, const float *x, int batch, int tr
 {
     (void)train;
     conv2d *c = (conv2d *)l;
-    int C = c->cin, H = l->in.h, W = l->in.w, O = c->cout, P = l->out.h, Q = l->out.w;
-    int G = c->groups, Cg = C / G, Og = O / G;
-    size_t K = (size_t)Cg * c->k * c->k, PQ = (size_t)P * Q, HW = (size_t)H * W, CHW = C * HW;
-    const float *w = model_param(m, l->slice0);
-    const float *bias = c->bias ? model_param(m, l->slice0 + 1) : NULL;
     if (conv2d_depthwise(c)) {
         conv2d_forward_depthwise(c, m, x, batch);
-        return;                                /* the bias is in */
+        return;
     }
+    conv_job j = { .c = c, .m = m, .x = x, .batch = batch, .nb = pass_images(c, batch) };
+    par_fn task = im2col_forward_task;
     if (conv2d_direct(c)) {
-        conv2d_forward_direct(c, m, x, batch);
+        task = direct_forward_task;
     } else if (conv2d_winograd(c)) {
-        conv2d_forward_winograd(c, m, x, batch);
-    } else {
-        int nb = conv2d_chunk(c, l, batch);
-        float *col = m->scratch;                   /* (K, N): one group's */
-        float *ycn = m->scratch + K * nb * PQ;     /* (O, N): images side by side */
-        for (int b0 = 0; b0 < batch; b0 += nb) {
-            int n = batch - b0 < nb ? batch - b0 : nb;
-            size_t N = (size_t)n * PQ;
-            for (int g = 0; g < G; g++) {
-                for (int i = 0; i < n; i++)
-                    im2col(col + i * PQ, N, x + (b0 + i) * CHW + g * Cg * HW, Cg, H, W, c->k,
-                           c->stride, c->pt, c->pl, P, Q);
-                gemm(0, 0, Og, (int)N, (int)K, 1.0f, w + g * Og * K, (int)K, col, (int)N, 0.0f,
-                     ycn + g * Og * N, (int)N);
-            }
-            for (int i = 0; i < n; i++)
-                for (int o = 0; o < O; o++)
-                    memcpy(l->y + ((size_t)(b0 + i) * O + o) * PQ, ycn + o * N + i * PQ,
-                           PQ * sizeof(float));
-        }
+        task = wino_forward_task;
+        wino_kernels(m->shared, model_param(m, l->slice0), c->cout, c->cin, 0);
     }
-    if (bias)
-        for (int b = 0; b < batch; b++)
-            for (int o = 0; o < O; o++) {
-                float *yo = l->y + ((size_t)b * O + o) * PQ;
-                for (size_t i = 0; i < PQ; i++)
-                    yo[i] += bias[o];
-            }
+    par_run(m->pool, conv_tasks(batch, j.nb), task, &j);
 }
 
 static void conv2d_backward(layer *l, model *m, const float *x, float *dx, int acc, int batch)
 {
     conv2d *c = (conv2d *)l;
-    int C = c->cin, H = l->in.h, W = l->in.w, O = c->cout, P = l->out.h, Q = l->out.w;
-    int G = c->groups, Cg = C / G, Og = O / G;
-    size_t K = (size_t)Cg * c->k * c->k, PQ = (size_t)P * Q, HW = (size_t)H * W, CHW = C * HW;
-    const float *w = model_param(m, l->slice0);
+    int O = c->cout;
+    size_t PQ = (size_t)l->out.h * l->out.w;
     float *dw = m->slice[l->slice0].frozen ? NULL : model_grad(m, l->slice0);
     float *db = c->bias && !m->slice[l->slice0 + 1].frozen ? model_grad(m, l->slice0 + 1) : NULL;
     if (conv2d_depthwise(c)) {
@@ -697,52 +482,25 @@ static void conv2d_backward(layer *l, model *m, const float *x, float *dx, int a
                     s += dyo[i];
                 db[o] += s;
             }
-    if (conv2d_direct(c)) {
-        for (int b = 0; b < batch; b++) {
-            const float *xb = x + (size_t)b * C * PQ, *dyb = l->dy + (size_t)b * O * PQ;
-            if (dw)
-                gemm(0, 1, O, C, (int)PQ, 1.0f, dyb, (int)PQ, xb, (int)PQ, 1.0f, dw, C);
-            if (dx)
-                gemm(1, 0, C, (int)PQ, O, 1.0f, w, C, dyb, (int)PQ, acc ? 1.0f : 0.0f,
-                     dx + (size_t)b * C * PQ, (int)PQ);
-        }
+    if (!dw && !dx)
         return;
-    }
+    conv_job j = { .c = c, .m = m, .x = x, .dx = dx, .acc = acc, .want_dw = dw != NULL,
+                   .batch = batch, .nb = pass_images(c, batch) };
+    int tasks = conv_tasks(batch, j.nb);
     if (conv2d_winograd(c)) {
-        conv2d_backward_winograd(c, m, x, dx, acc, dw, batch);
+        size_t plane = (size_t)16 * O * c->cin;
+        if (dx)
+            wino_kernels(m->shared, model_param(m, l->slice0), O, c->cin, 1);
+        par_run(m->pool, tasks, wino_backward_task, &j);
+        if (dw) {
+            par_sum(m->pool, m->shared + plane, m->shared + 2 * plane, plane, tasks - 1);
+            wino_kernel_grad(dw, m->shared + plane, O, c->cin);
+        }
         return;
     }
-    int nb = conv2d_chunk(c, l, batch);
-    float *col = m->scratch;                   /* (K, N): a group's col, then its dcol */
-    float *dycn = m->scratch + K * nb * PQ;    /* (O, N) */
-    for (int b0 = 0; b0 < batch; b0 += nb) {
-        int n = batch - b0 < nb ? batch - b0 : nb;
-        size_t N = (size_t)n * PQ;
-        for (int i = 0; i < n; i++)
-            for (int o = 0; o < O; o++)
-                memcpy(dycn + o * N + i * PQ, l->dy + ((size_t)(b0 + i) * O + o) * PQ,
-                       PQ * sizeof(float));
-        for (int g = 0; g < G; g++) {
-            const float *dyg = dycn + g * Og * N;
-            if (dw) {
-                for (int i = 0; i < n; i++)
-                    im2col(col + i * PQ, N, x + (b0 + i) * CHW + g * Cg * HW, Cg, H, W, c->k,
-                           c->stride, c->pt, c->pl, P, Q);
-                gemm(0, 1, Og, (int)K, (int)N, 1.0f, dyg, (int)N, col, (int)N, 1.0f, dw + g * Og * K,
-                     (int)K);
-            }
-            if (!dx)
-                continue;
-            gemm(1, 0, (int)K, (int)N, Og, 1.0f, w + g * Og * K, (int)K, dyg, (int)N, 0.0f, col,
-                 (int)N);
-            for (int i = 0; i < n; i++) {
-                float *dxg = dx + (b0 + i) * CHW + g * Cg * HW;
-                if (!acc)
-                    memset(dxg, 0, Cg * HW * sizeof(float));
-                col2im(dxg, col + i * PQ, N, Cg, H, W, c->k, c->stride, c->pt, c->pl, P, Q);
-            }
-        }
-    }
+    par_run(m->pool, tasks, conv2d_direct(c) ? direct_backward_task : im2col_backward_task, &j);
+    if (dw)
+        par_sum(m->pool, dw, m->shared, weight_floats(c), tasks);
 }
 
 /* groups must divide both channel counts; the padding per side defaults to
@@ -810,6 +568,7 @@ const layer_ops conv2d_ops = {
     .plan = conv2d_plan,
     .alloc = conv2d_alloc,
     .scratch = conv2d_scratch,
+    .shared = conv2d_shared,
     .init = conv2d_init,
     LAYER_PASSES(conv2d),
 };

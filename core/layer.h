@@ -147,8 +147,11 @@ typedef struct layer_ops {
      * Call through layer_alloc. */
     void (*alloc)(layer *l, arena *a, int batch);
 
-    /* Floats of shared scratch the layer needs during forward or backward. */
+    /* Floats of scratch one worker needs during forward or backward
+     * (model_scratch), and floats the workers share for the pass (m->shared:
+     * per-task partial sums, transformed weights). NULL for none. */
     size_t (*scratch)(const layer *l, int batch);
+    size_t (*shared)(const layer *l, int batch);
 
     /* Draws initial parameters (PyTorch's defaults). */
     void (*init)(layer *l, model *m, rng *r);

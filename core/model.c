@@ -84,59 +84,88 @@ fail:
     return rc;
 }
 
-static size_t model_scratch_need(const layer *l, int batch)
+/* The most floats any layer of the tree asks of size (ops->scratch or
+ * ops->shared). */
+static size_t model_need(const layer *l, int batch, int shared)
 {
-    size_t need = l->ops->scratch ? l->ops->scratch(l, batch) : 0;
+    size_t (*size)(const layer *, int) = shared ? l->ops->shared : l->ops->scratch;
+    size_t need = size ? size(l, batch) : 0;
     for (int i = 0; i < l->nchild; i++) {
-        size_t c = model_scratch_need(l->child[i], batch);
+        size_t c = model_need(l->child[i], batch, shared);
         if (c > need)
             need = c;
     }
     return need;
 }
 
-/* Points the layers (and the scratch) into a for `batch`: a measuring arena
- * only counts. */
-static void model_bind(model *m, arena *a, size_t nscratch, int batch)
+static int model_threads_wanted(const model *m)
 {
-    m->scratch = arena_alloc(a, nscratch * sizeof(float));
+    return m->threads > 0 ? m->threads : thaw_threads();
+}
+
+/* Points the layers (and the scratch) into a for `batch` and `threads`
+ * workers: a measuring arena only counts. */
+static void model_bind(model *m, arena *a, int batch, int threads)
+{
+    m->nscratch = model_need(m->root, batch, 0);
+    m->nshared = model_need(m->root, batch, 1);
+    m->scratch = arena_alloc(a, m->nscratch * (size_t)threads * sizeof(float));
+    m->shared = arena_alloc(a, m->nshared * sizeof(float));
     layer_alloc(m->root, a, batch);
 }
 
-size_t model_prepare_bytes(model *m, int batch)
+static size_t model_bytes(model *m, int batch, int threads)
 {
+    size_t nscratch = m->nscratch, nshared = m->nshared;
     arena measure = {0};
-    model_bind(m, &measure, model_scratch_need(m->root, batch), batch);
+    model_bind(m, &measure, batch, threads);
     /* The measuring pass pointed every layer at nothing: back into the
      * buffers the model has. */
     if (m->act.base) {
         m->act.used = 0;
-        model_bind(m, &m->act, m->nscratch, m->batch);
+        model_bind(m, &m->act, m->batch, par_threads(m->pool));
     }
+    m->nscratch = nscratch, m->nshared = nshared;
     return measure.used;
+}
+
+size_t model_prepare_bytes(model *m, int batch)
+{
+    return model_bytes(m, batch, model_threads_wanted(m));
 }
 
 int model_prepare(model *m, int batch, thaw_err *err)
 {
     if (batch < 1)
         return thaw_fail(err, THAW_EINVAL, "batch size %d: expected at least 1", batch);
-    size_t need = model_prepare_bytes(m, batch);
+    int threads = model_threads_wanted(m);
+    size_t need = model_bytes(m, batch, threads);
     /* Reserve beside the old buffers and switch only on success: the layers
      * keep pointing into the old arena, still valid, when memory runs out. */
     arena fresh = {0};
     if (arena_reserve(&fresh, need) != THAW_OK)
         return thaw_fail(err, THAW_ENOMEM, "out of memory: a batch of %d needs %zu MiB of activations",
                          batch, need >> 20);
+    if (threads != par_threads(m->pool)) {
+        par_pool *p;
+        int rc = par_new(&p, threads, err);
+        if (rc != THAW_OK) {
+            arena_free(&fresh);
+            return rc;
+        }
+        par_free(m->pool);
+        m->pool = p;
+    }
     arena_free(&m->act);
     m->act = fresh;
-    m->nscratch = model_scratch_need(m->root, batch);
-    model_bind(m, &m->act, m->nscratch, batch);
+    model_bind(m, &m->act, batch, threads);
     m->batch = batch;
     return THAW_OK;
 }
 
 void model_free(model *m)
 {
+    par_free(m->pool);
     layer_free(m->root);
     free(m->slice);
     free(m->param);

@@ -38,6 +38,7 @@
 #define THAW_MODEL_H
 
 #include "layer.h"
+#include "par.h"
 
 enum param_kind {
     PARAM_WEIGHT,     /* convolution and linear weights */
@@ -74,8 +75,13 @@ struct model {
 
     int batch;                        /* largest batch prepared for */
     arena act;                        /* activations, saved statistics */
-    float *scratch;                   /* shared scratch, nscratch floats */
+    float *scratch;                   /* nscratch floats per worker */
     size_t nscratch;
+    float *shared;                    /* nshared floats the workers share */
+    size_t nshared;
+
+    int threads;                      /* for the passes; 0: thaw_threads() */
+    par_pool *pool;                   /* made by model_prepare */
 };
 
 /* Takes ownership of root (freed on failure too), checks that the shapes chain
@@ -84,9 +90,12 @@ struct model {
  * learning rate 0.01. */
 int model_build(model *m, layer *root, shape3 in, unsigned long long seed, thaw_err *err);
 
-/* Reserves the activations and scratch for batches of up to `batch` samples.
- * Call again to change the size; the step loop itself never allocates. On
- * THAW_ENOMEM the model keeps its previous buffers and batch size. */
+/* Reserves the activations and scratch for batches of up to `batch` samples
+ * and starts the threads of the passes (m->threads, or thaw_threads() when
+ * that is 0). Call again to change the size or the thread count; the step
+ * loop itself never allocates. On THAW_ENOMEM the model keeps its previous
+ * buffers and batch size. The thread count never changes what the passes
+ * compute (see par.h). */
 int model_prepare(model *m, int batch, thaw_err *err);
 
 /* The bytes of activations and scratch model_prepare(m, batch) would
@@ -132,6 +141,12 @@ void model_refresh(model *m);
 
 /* The slice named `name`, or NULL. */
 param_slice *model_slice(model *m, const char *name);
+
+/* Worker w's scratch, nscratch floats (a layer's ops->scratch at most). */
+static inline float *model_scratch(const model *m, int worker)
+{
+    return m->scratch + (size_t)worker * m->nscratch;
+}
 
 static inline float *model_param(const model *m, int s) { return m->param + m->slice[s].off; }
 static inline float *model_grad(const model *m, int s)  { return m->grad + m->slice[s].off; }

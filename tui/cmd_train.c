@@ -15,7 +15,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "fileio.h"
-#include "gemm.h"
+#include "par.h"
 
 enum { SETS_MAX = 64 };
 

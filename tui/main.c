@@ -4,7 +4,7 @@
 
 #include "cli.h"
 #include "commands.h"
-#include "gemm.h"
+#include "par.h"
 #include "workbench.h"
 
 static const struct {

@@ -22,6 +22,7 @@
 
 #include "clock.h"
 #include "gemm.h"
+#include "par.h"
 #include "loss.h"
 #include "model.h"
 #include "modelfile.h"
