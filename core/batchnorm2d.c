@@ -109,18 +109,41 @@ static void plane_grad_sums(const float *restrict x, const float *restrict dy, s
     }
 }
 
-static void bn_forward(layer *l, model *m, const float *x, int batch, int train)
+/* The passes run as tasks over ranges of channels: each channel's work is
+ * the same whichever thread does it. */
+#define BN_TASKS 8
+
+typedef struct bn_job {
+    batchnorm2d *bn;
+    model *m;
+    const float *x;
+    float *dx;
+    int acc, batch;
+} bn_job;
+
+static void bn_channels(const bn_job *j, int task, int *c0, int *c1)
 {
-    batchnorm2d *bn = (batchnorm2d *)l;
-    int C = bn->channels;
+    int C = j->bn->channels;
+    *c0 = (int)((long)C * task / BN_TASKS);
+    *c1 = (int)((long)C * (task + 1) / BN_TASKS);
+}
+
+static void bn_forward_task(void *ctx, int task, int worker)
+{
+    (void)worker;
+    const bn_job *j = ctx;
+    batchnorm2d *bn = j->bn;
+    layer *l = &bn->base;
+    model *m = j->m;
+    const float *x = j->x;
+    int C = bn->channels, batch = j->batch, c0, c1;
     size_t N = (size_t)l->in.h * l->in.w, count = N * (size_t)batch;
     const float *gamma = model_param(m, l->slice0 + BN_WEIGHT);
     const float *beta = model_param(m, l->slice0 + BN_BIAS);
     float *rmean = model_param(m, l->slice0 + BN_MEAN);
     float *rvar = model_param(m, l->slice0 + BN_VAR);
-    bn->batch_stats = train && !m->slice[l->slice0 + BN_WEIGHT].frozen;
-    bn->tracked += bn->batch_stats;
-    for (int c = 0; c < C; c++) {
+    bn_channels(j, task, &c0, &c1);
+    for (int c = c0; c < c1; c++) {
         if (bn->batch_stats) {
             float shift = x[(size_t)c * N];
             double s1 = 0.0, s2 = 0.0;
@@ -151,15 +174,31 @@ static void bn_forward(layer *l, model *m, const float *x, int batch, int train)
     }
 }
 
-static void bn_backward(layer *l, model *m, const float *x, float *dx, int acc, int batch)
+static void bn_forward(layer *l, model *m, const float *x, int batch, int train)
 {
     batchnorm2d *bn = (batchnorm2d *)l;
-    int C = bn->channels;
+    bn->batch_stats = train && !m->slice[l->slice0 + BN_WEIGHT].frozen;
+    bn->tracked += bn->batch_stats;
+    bn_job j = { .bn = bn, .m = m, .x = x, .batch = batch };
+    par_run(m->pool, BN_TASKS, bn_forward_task, &j);
+}
+
+static void bn_backward_task(void *ctx, int task, int worker)
+{
+    (void)worker;
+    const bn_job *j = ctx;
+    batchnorm2d *bn = j->bn;
+    layer *l = &bn->base;
+    model *m = j->m;
+    const float *x = j->x;
+    float *dx = j->dx;
+    int C = bn->channels, batch = j->batch, c0, c1;
     size_t N = (size_t)l->in.h * l->in.w, count = N * (size_t)batch;
     const float *gamma = model_param(m, l->slice0 + BN_WEIGHT);
     float *dgamma = m->slice[l->slice0 + BN_WEIGHT].frozen ? NULL : model_grad(m, l->slice0 + BN_WEIGHT);
     float *dbeta = m->slice[l->slice0 + BN_BIAS].frozen ? NULL : model_grad(m, l->slice0 + BN_BIAS);
-    for (int c = 0; c < C; c++) {
+    bn_channels(j, task, &c0, &c1);
+    for (int c = c0; c < c1; c++) {
         float mean = bn->mean[c], invstd = bn->invstd[c];
         double sdy = 0.0, sdyx = 0.0;
         for (int b = 0; b < batch; b++) {
@@ -181,7 +220,7 @@ static void bn_backward(layer *l, model *m, const float *x, float *dx, int acc, 
             size_t o = ((size_t)b * C + c) * N;
             const float *restrict xc = x + o, *restrict dyc = l->dy + o;
             float *restrict dxc = dx + o;
-            if (acc)
+            if (j->acc)
                 for (size_t i = 0; i < N; i++)
                     dxc[i] += k * dyc[i] - a * xc[i] + off;
             else
@@ -189,6 +228,12 @@ static void bn_backward(layer *l, model *m, const float *x, float *dx, int acc, 
                     dxc[i] = k * dyc[i] - a * xc[i] + off;
         }
     }
+}
+
+static void bn_backward(layer *l, model *m, const float *x, float *dx, int acc, int batch)
+{
+    bn_job j = { .bn = (batchnorm2d *)l, .m = m, .x = x, .dx = dx, .acc = acc, .batch = batch };
+    par_run(m->pool, BN_TASKS, bn_backward_task, &j);
 }
 
 static const layer_hparam bn_hp[] = {

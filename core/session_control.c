@@ -53,6 +53,12 @@ int sess_prepare_buffers(session *s, int batch, thaw_err *err)
     size_t need;
     sess_config c = s->c;
     c.batch = batch;
+    /* With the baseline on a thread of its own, the two models share the
+     * threads; the source model is evaluated between steps, with all. */
+    int threads = thaw_threads();
+    for (int k = 0; k < 2; k++)
+        if (s->r[k].m)
+            s->r[k].m->threads = c.parallel && s->r[1].m && threads > 1 ? threads / 2 : threads;
     int rc = sess_memory_check(s->r[0].m, s->r[1].m, s->source, &s->d, &c, &need, err);
     if (rc)
         return rc;

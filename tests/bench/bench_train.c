@@ -144,7 +144,7 @@ static const char *const kind_name[KIND_COUNT] = {
     [KIND_WINO_DATA] = "Winograd data transforms",
     [KIND_WINO_KERNEL] = "Winograd kernel transforms",
 };
-static double kind_time[KIND_COUNT];
+static _Thread_local double kind_time[KIND_COUNT];   /* the calling thread's */
 
 void __real_gemm(int ta, int tb, int m, int n, int k, float alpha, const float *a, int lda,
                  const float *b, int ldb, float beta, float *c, int ldc);
