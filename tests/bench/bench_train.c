@@ -9,6 +9,12 @@
  * and backward to both the input and the weight), in ms and GFLOP/s, thaw
  * and PyTorch. The last line is one JSON object with every figure.
  *
+ * The training figures are measured at 1 and at 2 threads (or at --threads
+ * alone), with evaluation (a forward pass in evaluation mode) beside them,
+ * and MobileNet v1 0.25 at 224×224, imported from the shared pretrained
+ * weights, when they are there (THAW_PRETRAINED). Memory: the activations
+ * and scratch of a training step per image, and PyTorch's resident growth.
+ *
  * usage: thaw-bench [--peer tests/bench/torch_peer.py] [--batch N]
  *                   [--threads N] [--seconds S] [--profile] [--depthwise]
  * --profile also times every layer's forward and backward and prints where
@@ -28,6 +34,7 @@
 #include "modelfile.h"
 #include "optim.h"
 #include "session.h"
+#include "tfjs.h"
 
 /* ---- BLIS alone -------------------------------------------------------- */
 
@@ -189,30 +196,45 @@ typedef struct run {
     int batch;
 } run;
 
-static int run_init(run *r, int batch, int frozen, thaw_err *err)
+/* Takes the built model m; random input and labels for batches of `batch`. */
+static int run_setup(run *r, int batch, int frozen, thaw_err *err)
 {
-    memset(r, 0, sizeof *r);
     r->batch = batch;
-    if (model_build(&r->m, mf_reference_net(1, 10, err), (shape3){ 1, 28, 28 }, 0, err) ||
-        model_prepare(&r->m, batch, err))
+    if (model_prepare(&r->m, batch, err))
         return err->code;
     if (frozen) {
         model_freeze(&r->m, r->m.root, 1);
-        model_freeze(&r->m, model_find(&r->m, "head"), 0);
+        model_freeze(&r->m, r->m.root->child[r->m.root->nchild - 1], 0);
     }
     if (optim_init(&r->o, &r->m, OPTIM_SGD, err))
         return err->code;
     r->o.momentum = 0.9f;
-    r->x = malloc(sizeof(float) * batch * 784);
+    size_t img = shape3_count(r->m.in);
+    r->x = malloc(sizeof(float) * batch * img);
     r->labels = malloc(sizeof(int) * batch);
     if (!r->x || !r->labels)
         return thaw_fail(err, THAW_ENOMEM, "out of memory for the benchmark's batch");
     rng g = rng_seeded(7);
-    for (int i = 0; i < batch * 784; i++)
+    for (size_t i = 0; i < batch * img; i++)
         r->x[i] = rng_normal(&g);
     for (int i = 0; i < batch; i++)
-        r->labels[i] = (int)(rng_next(&g) % 10);
+        r->labels[i] = (int)(rng_next(&g) % (unsigned)r->m.classes);
     return THAW_OK;
+}
+
+static int run_init(run *r, int batch, int frozen, thaw_err *err)
+{
+    memset(r, 0, sizeof *r);
+    if (model_build(&r->m, mf_reference_net(1, 10, err), (shape3){ 1, 28, 28 }, 0, err))
+        return err->code;
+    return run_setup(r, batch, frozen, err);
+}
+
+/* The passes on `threads` threads from now on. */
+static int run_threads(run *r, int threads, thaw_err *err)
+{
+    r->m.threads = threads;
+    return model_prepare(&r->m, r->batch, err);
 }
 
 static void run_step(run *r)
@@ -225,17 +247,29 @@ static void run_step(run *r)
     optim_step(&r->o, m, 1.0f);
 }
 
-static double run_rate(run *r, double seconds)
+/* A forward pass in evaluation mode, as the end-of-run test pass makes. */
+static void run_eval(run *r)
+{
+    model_forward(&r->m, r->x, r->batch, 0);
+}
+
+/* Images per second of `step` over about `seconds`, after a warm-up. */
+static double run_rate_of(run *r, void (*step)(run *), double seconds)
 {
     for (int i = 0; i < 3; i++)
-        run_step(r);
+        step(r);
     int steps = 0;
     double t0 = thaw_now_s();
     do {
-        run_step(r);
+        step(r);
         steps++;
     } while (thaw_now_s() - t0 < seconds);
     return steps * (double)r->batch / (thaw_now_s() - t0);
+}
+
+static double run_rate(run *r, double seconds)
+{
+    return run_rate_of(r, run_step, seconds);
 }
 
 static void run_free(run *r)
@@ -356,25 +390,38 @@ static const char *peer_python(void)
     return NULL;
 }
 
-static double torch_rate(const char *peer, int threads, int batch, const char *mode, double seconds)
+/* PyTorch's rates for a comma-separated list of torch_peer.py's modes, in
+ * one process (one line each: "mode=M img/s=R", and for training modes
+ * "mb_per_image=X"); -1 where it gave none. */
+static void torch_rates(const char *peer, int threads, int batch, const char *modes,
+                        double seconds, double *rate, double *mb_per_image)
 {
+    int n = 1;
+    for (const char *c = modes; *c; c++)
+        n += *c == ',';
+    for (int i = 0; i < n; i++)
+        rate[i] = -1.0;
+    if (mb_per_image)
+        *mb_per_image = -1.0;
     const char *py = peer_python();
     if (!py || !peer)
-        return -1.0;
+        return;
     char cmd[1024];
-    snprintf(cmd, sizeof cmd, "%s %s %d %d %s %g 2>/dev/null", py, peer, threads, batch, mode, seconds);
+    snprintf(cmd, sizeof cmd, "%s %s %d %d %s %g 2>/dev/null", py, peer, threads, batch, modes, seconds);
     FILE *p = popen(cmd, "r");
     if (!p)
-        return -1.0;
+        return;
     char line[512];
-    double rate = -1.0;
-    while (fgets(line, sizeof line, p)) {
-        const char *at = strstr(line, "img/s=");
-        if (at)
-            rate = atof(at + 6);
+    for (int i = 0; i < n && fgets(line, sizeof line, p);) {
+        const char *at = strstr(line, "img/s="), *mb = strstr(line, "mb_per_image=");
+        if (!at)
+            continue;
+        rate[i] = atof(at + 6);
+        if (mb && mb_per_image && *mb_per_image < 0)
+            *mb_per_image = atof(mb + 13);
+        i++;
     }
     pclose(p);
-    return rate;
 }
 
 /* PyTorch's times for every dw_shapes entry (torch_peer.py's depthwise
@@ -459,7 +506,8 @@ static void profile(int batch, double seconds)
 {
     thaw_err err = {0};
     run r;
-    if (run_init(&r, batch, 0, &err)) {
+    /* One thread: the kinds of work are timed on the calling thread. */
+    if (run_init(&r, batch, 0, &err) || run_threads(&r, 1, &err)) {
         fprintf(stderr, "thaw-bench: %s\n", err.msg);
         run_free(&r);
         return;
@@ -561,11 +609,114 @@ done:
     return rate;
 }
 
+/* The folder of the shared pretrained weights (THAW_PRETRAINED, else
+ * ../shared/pretrained), or NULL when MobileNet is not there. */
+static const char *pretrained_dir(char *buf, size_t cap)
+{
+    const char *env = getenv("THAW_PRETRAINED");
+    snprintf(buf, cap, "%s", env && env[0] ? env : "../shared/pretrained");
+    char probe[1100];
+    snprintf(probe, sizeof probe, "%s/mobilenet_v1_0.25_224/model.json", buf);
+    FILE *f = fopen(probe, "r");
+    if (!f)
+        return NULL;
+    fclose(f);
+    return buf;
+}
+
+enum { MAX_COUNTS = 2, MOBILENET_BATCH = 32 };
+
+typedef struct figures {
+    double full, frozen, eval;            /* thaw, img/s, median of 3 */
+    double torch_full, torch_frozen, torch_eval;
+    double ratio_full, ratio_frozen, ratio_eval;
+    double mobile_train, mobile_eval, torch_mobile_train, torch_mobile_eval;
+} figures;
+
+/* The reference model's three rates at `threads`, in 3 alternating pairs. */
+static void measure_reference(run *full, run *frozen, const char *peer, int threads, double seconds,
+                              figures *f)
+{
+    double t[3][3], p[3][3], r[3][3];
+    thaw_err err = {0};
+    if (run_threads(full, threads, &err) || run_threads(frozen, threads, &err)) {
+        fprintf(stderr, "thaw-bench: %s\n", err.msg);
+        return;
+    }
+    for (int i = 0; i < 3; i++) {
+        t[0][i] = run_rate(full, seconds);
+        t[1][i] = run_rate(frozen, seconds);
+        t[2][i] = run_rate_of(full, run_eval, seconds);
+        double pr[3];
+        torch_rates(peer, threads, full->batch, "full,head,eval", seconds, pr, NULL);
+        for (int k = 0; k < 3; k++) {
+            p[k][i] = pr[k];
+            r[k][i] = pr[k] > 0 ? t[k][i] / pr[k] : -1;
+        }
+        printf("%d thread%s, pair %d: full thaw %.0f torch %.0f   frozen backbone thaw %.0f torch %.0f"
+               "   evaluation thaw %.0f torch %.0f img/s\n", threads, threads == 1 ? "" : "s", i + 1,
+               t[0][i], p[0][i], t[1][i], p[1][i], t[2][i], p[2][i]);
+    }
+    double *dst[3][3] = { { &f->full, &f->torch_full, &f->ratio_full },
+                          { &f->frozen, &f->torch_frozen, &f->ratio_frozen },
+                          { &f->eval, &f->torch_eval, &f->ratio_eval } };
+    for (int k = 0; k < 3; k++) {
+        *dst[k][0] = median3(t[k][0], t[k][1], t[k][2]);
+        *dst[k][1] = median3(p[k][0], p[k][1], p[k][2]);
+        *dst[k][2] = median3(r[k][0], r[k][1], r[k][2]);
+    }
+}
+
+/* MobileNet v1 0.25 at 224×224, imported from the shared weights: training
+ * and evaluation at batch 32, one pair per thread count. */
+static void measure_mobilenet(const char *dir, const char *peer, const int *counts, int ncounts,
+                              double seconds, figures *f)
+{
+    char path[1200];
+    snprintf(path, sizeof path, "%s/mobilenet_v1_0.25_224/model.json", dir);
+    thaw_err err = {0};
+    mf_meta meta;
+    tfjs_report rep;
+    run r;
+    memset(&r, 0, sizeof r);
+    if (tfjs_import(&meta, &r.m, &rep, path, &(tfjs_opts){ 0 }, &err)) {
+        fprintf(stderr, "thaw-bench: %s\n", err.msg);
+        return;
+    }
+    mf_meta_free(&meta);
+    if (run_setup(&r, MOBILENET_BATCH, 0, &err)) {
+        fprintf(stderr, "thaw-bench: %s\n", err.msg);
+        run_free(&r);
+        return;
+    }
+    for (int c = 0; c < ncounts; c++) {
+        if (run_threads(&r, counts[c], &err)) {
+            fprintf(stderr, "thaw-bench: %s\n", err.msg);
+            break;
+        }
+        figures *g = &f[c];
+        g->mobile_train = run_rate(&r, seconds);
+        g->mobile_eval = run_rate_of(&r, run_eval, seconds);
+        double pr[2];
+        torch_rates(peer, counts[c], MOBILENET_BATCH, "mobilenet-full,mobilenet-eval", seconds, pr, NULL);
+        g->torch_mobile_train = pr[0], g->torch_mobile_eval = pr[1];
+        printf("MobileNet v1 0.25, 224x224, batch %d, %d thread%s: training thaw %.1f torch %.1f"
+               "   evaluation thaw %.1f torch %.1f img/s\n", MOBILENET_BATCH, counts[c],
+               counts[c] == 1 ? "" : "s", g->mobile_train, pr[0], g->mobile_eval, pr[1]);
+    }
+    run_free(&r);
+}
+
+static double ratio(double a, double b)
+{
+    return a > 0 && b > 0 ? a / b : -1;
+}
+
 int main(int argc, char **argv)
 {
     const char *peer = NULL;
     int batch = 64, threads = 0, want_profile = 0, want_depthwise = 0;
-    double seconds = 4.0;
+    double seconds = 2.0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--peer") && i + 1 < argc)
             peer = argv[++i];
@@ -585,29 +736,28 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    if (batch < 1 || threads < 0 || !(seconds > 0)) {
+    if (batch < 1 || threads < 0 || threads > PAR_THREADS_MAX || !(seconds > 0)) {
         fprintf(stderr, "thaw-bench: batch, threads and seconds must be positive\n");
         return 2;
     }
-    threads = thaw_threads_set(threads);   /* 0: THAW_THREADS, else 1 */
-    if (threads < 1) {
-        fprintf(stderr, "thaw-bench: THAW_THREADS must be a whole number from 1 to 256\n");
-        return 2;
-    }
+    /* The training figures at 1 and 2 threads, or at --threads alone. */
+    int counts[MAX_COUNTS] = { 1, 2 }, ncounts = 2;
+    if (threads)
+        counts[0] = threads, ncounts = 1;
+    thaw_threads_set(counts[0]);
     if (want_profile) {
         profile(batch, seconds);
         return 0;
     }
     static char dw_json[4096];
     if (want_depthwise) {
-        depthwise_report(peer, threads, seconds, dw_json, sizeof dw_json);
-        printf("{%s\"threads\": %d, \"batch\": %d}\n", dw_json, threads, DW_BATCH);
+        depthwise_report(peer, counts[0], seconds, dw_json, sizeof dw_json);
+        printf("{%s\"threads\": %d, \"batch\": %d}\n", dw_json, counts[0], DW_BATCH);
         return 0;
     }
 
     double peak = sgemm_gflops(2.0);
-    printf("BLIS %s sgemm (1024^3, %d thread%s): %.1f GFLOP/s\n", gemm_kernel_name(), threads,
-           threads == 1 ? "" : "s", peak);
+    printf("BLIS %s sgemm (1024^3, one thread): %.1f GFLOP/s\n", gemm_kernel_name(), peak);
 
     thaw_err err = {0};
     run full, frozen;
@@ -618,55 +768,89 @@ int main(int argc, char **argv)
     double fwd = 0, bwd = 0;
     count_macs(&full.m, full.m.root, &fwd, &bwd);
     double step_flops = 2.0 * (fwd + bwd);   /* per image */
+    /* Activations and scratch of a training step, per image. */
+    double mb_image = (double)model_prepare_bytes(&full.m, batch) / batch / (1 << 20);
 
     if (peer && !peer_python())
         printf("PyTorch: not installed (Debian's python3-torch), so no peer figures\n");
     int have_peer = peer && peer_python();
-    double tf[3], tz[3], pf[3] = { -1, -1, -1 }, pz[3] = { -1, -1, -1 }, rf[3], rz[3];
-    for (int i = 0; i < 3; i++) {
-        tf[i] = run_rate(&full, seconds);
-        if (have_peer)
-            pf[i] = torch_rate(peer, threads, batch, "full", seconds);
-        tz[i] = run_rate(&frozen, seconds);
-        if (have_peer)
-            pz[i] = torch_rate(peer, threads, batch, "head", seconds);
-        rf[i] = pf[i] > 0 ? tf[i] / pf[i] : -1;
-        rz[i] = pz[i] > 0 ? tz[i] / pz[i] : -1;
-        printf("pair %d: full thaw %.0f torch %.0f img/s   frozen backbone thaw %.0f torch %.0f img/s\n",
-               i + 1, tf[i], pf[i], tz[i], pz[i]);
+    figures f[MAX_COUNTS];
+    for (int c = 0; c < MAX_COUNTS; c++)
+        f[c] = (figures){ -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1 };
+    for (int c = 0; c < ncounts; c++)
+        measure_reference(&full, &frozen, have_peer ? peer : NULL, counts[c], seconds, &f[c]);
+    double torch_mb = -1;
+    if (have_peer) {
+        double unused;
+        torch_rates(peer, 1, batch, "memory", seconds, &unused, &torch_mb);
     }
-    double thaw_full = median3(tf[0], tf[1], tf[2]), thaw_frozen = median3(tz[0], tz[1], tz[2]);
-    double torch_full = have_peer ? median3(pf[0], pf[1], pf[2]) : -1;
-    double torch_frozen = have_peer ? median3(pz[0], pz[1], pz[2]) : -1;
-    double ratio_full = have_peer ? median3(rf[0], rf[1], rf[2]) : -1;
-    double ratio_frozen = have_peer ? median3(rz[0], rz[1], rz[2]) : -1;
-    double gflops = thaw_full * step_flops / 1e9;
-    printf("thaw full training: %.0f img/s = %.1f GFLOP/s of GEMM work, %.0f%% of BLIS's sgemm rate\n",
-           thaw_full, gflops, 100.0 * gflops / peak);
-    printf("thaw frozen backbone: %.0f img/s\n", thaw_frozen);
+    char dir[1024];
+    if (pretrained_dir(dir, sizeof dir))
+        measure_mobilenet(dir, have_peer ? peer : NULL, counts, ncounts, seconds, f);
+    else
+        printf("MobileNet: no weights (set THAW_PRETRAINED to the folder that holds "
+               "mobilenet_v1_0.25_224/), so no MobileNet figures\n");
+    thaw_threads_set(counts[0]);
+
+    double gflops = f[0].full * step_flops / 1e9;
+    for (int c = 0; c < ncounts; c++) {
+        printf("thaw at %d thread%s: full training %.0f img/s, frozen backbone %.0f, evaluation %.0f\n",
+               counts[c], counts[c] == 1 ? "" : "s", f[c].full, f[c].frozen, f[c].eval);
+        if (have_peer)
+            printf("  thaw/PyTorch (median of 3 pairs): full %.2f, frozen backbone %.2f, evaluation %.2f\n",
+                   f[c].ratio_full, f[c].ratio_frozen, f[c].ratio_eval);
+    }
+    printf("thaw full training at %d thread%s: %.1f GFLOP/s of GEMM work, %.0f%% of BLIS's one-thread "
+           "sgemm rate per thread\n", counts[0], counts[0] == 1 ? "" : "s", gflops,
+           100.0 * gflops / (peak * counts[0]));
+    double scaling = ncounts > 1 ? ratio(f[1].full, f[0].full) : -1;
+    if (ncounts > 1)
+        printf("thaw's 2-thread full-training rate over its 1-thread rate: %.2f\n", scaling);
+    printf("activations and scratch of a training step: %.2f MiB per image", mb_image);
+    if (torch_mb > 0)
+        printf(" (PyTorch's resident memory grows by %.2f MiB per image)", torch_mb);
+    printf("\n");
     double fe_first, fe_cached = fe_rate(batch, &fe_first);
-    double ratio_fe = torch_frozen > 0 ? fe_cached / torch_frozen : -1;
+    double ratio_fe = ratio(fe_cached, f[0].torch_frozen);
     printf("thaw feature extraction (head from cached features): %.0f img/s; the first epoch, "
            "which fills the cache: %.0f img/s\n", fe_cached, fe_first);
     if (have_peer)
         printf("thaw feature extraction / PyTorch frozen backbone: %.0fx\n", ratio_fe);
-    if (have_peer)
-        printf("thaw/PyTorch (median of 3 pairs): full %.2f, frozen backbone %.2f\n",
-               ratio_full, ratio_frozen);
-    depthwise_report(have_peer ? peer : NULL, threads, seconds, dw_json, sizeof dw_json);
+    depthwise_report(have_peer ? peer : NULL, counts[0], seconds, dw_json, sizeof dw_json);
+    int t2 = ncounts > 1;
     printf("{%s", dw_json);
-    json_num("thaw_full_img_s", thaw_full, 0);
-    json_num("thaw_frozen_img_s", thaw_frozen, 0);
-    json_num("torch_full_img_s", torch_full, 0);
-    json_num("torch_frozen_img_s", torch_frozen, 0);
-    json_num("ratio_full", ratio_full, 0);
-    json_num("ratio_frozen", ratio_frozen, 0);
+    json_num("thaw_full_img_s", f[0].full, 0);
+    json_num("thaw_frozen_img_s", f[0].frozen, 0);
+    json_num("thaw_eval_img_s", f[0].eval, 0);
+    json_num("torch_full_img_s", f[0].torch_full, 0);
+    json_num("torch_frozen_img_s", f[0].torch_frozen, 0);
+    json_num("torch_eval_img_s", f[0].torch_eval, 0);
+    json_num("ratio_full", f[0].ratio_full, 0);
+    json_num("ratio_frozen", f[0].ratio_frozen, 0);
+    json_num("ratio_full_t1", counts[0] == 1 ? f[0].ratio_full : -1, 0);
+    json_num("ratio_frozen_t1", counts[0] == 1 ? f[0].ratio_frozen : -1, 0);
+    json_num("ratio_eval_t1", counts[0] == 1 ? f[0].ratio_eval : -1, 0);
+    json_num("thaw_full_t2_img_s", t2 ? f[1].full : -1, 0);
+    json_num("thaw_frozen_t2_img_s", t2 ? f[1].frozen : -1, 0);
+    json_num("thaw_eval_t2_img_s", t2 ? f[1].eval : -1, 0);
+    json_num("ratio_full_t2", t2 ? f[1].ratio_full : -1, 0);
+    json_num("ratio_frozen_t2", t2 ? f[1].ratio_frozen : -1, 0);
+    json_num("ratio_eval_t2", t2 ? f[1].ratio_eval : -1, 0);
+    json_num("scaling_t2", scaling, 0);
+    json_num("thaw_mobilenet_t1_img_s", f[0].mobile_train, 0);
+    json_num("thaw_mobilenet_eval_t1_img_s", f[0].mobile_eval, 0);
+    json_num("ratio_mobilenet_t1", ratio(f[0].mobile_train, f[0].torch_mobile_train), 0);
+    json_num("ratio_mobilenet_eval_t1", ratio(f[0].mobile_eval, f[0].torch_mobile_eval), 0);
+    json_num("ratio_mobilenet_t2", t2 ? ratio(f[1].mobile_train, f[1].torch_mobile_train) : -1, 0);
+    json_num("ratio_mobilenet_eval_t2", t2 ? ratio(f[1].mobile_eval, f[1].torch_mobile_eval) : -1, 0);
+    json_num("peak_mb_per_image", mb_image, 0);
+    json_num("torch_mb_per_image", torch_mb, 0);
     json_num("thaw_fe_cached_img_s", fe_cached, 0);
     json_num("thaw_fe_first_epoch_img_s", fe_first, 0);
     json_num("ratio_feature_extraction", ratio_fe, 0);
     json_num("sgemm_gflops", peak, 0);
-    json_num("gemm_share", gflops / peak, 0);
-    printf("\"threads\": %d, \"batch\": %d}\n", threads, batch);
+    json_num("gemm_share", gflops / (peak * counts[0]), 0);
+    printf("\"threads\": %d, \"batch\": %d}\n", counts[0], batch);
     run_free(&full);
     run_free(&frozen);
     return 0;

@@ -9,15 +9,21 @@ The model is fashion-resnet as thaw builds it (core/model.c, reference_net):
 A basic block is conv3x3(stride)-BN-ReLU-conv3x3-BN, plus the input or a
 projection (conv1x1(stride)-BN), then ReLU.
 
-usage: python3 torch_peer.py THREADS BATCH full|head|depthwise [SECONDS]
-  full  trains everything; head  trains only the head (the rest frozen)
-Prints one line: img/s=N, the rate of whole SGD steps (momentum 0.9) on
-random input.
+usage: python3 torch_peer.py THREADS BATCH MODE[,MODE...] [SECONDS]
+  full  trains everything; head  trains only the head (the rest frozen);
+  eval  forward passes in evaluation mode under torch.no_grad();
+  mobilenet-full, mobilenet-eval  the same on MobileNet v1 0.25 at 224x224
+  (the architecture thaw imports, TensorFlow's "same" padding);
+  memory  the growth of resident memory over training steps, per image.
+Prints one line per mode: mode=M img/s=N, the rate of whole SGD steps
+(momentum 0.9) or forward passes on random input; memory prints
+mb_per_image=X.
   depthwise  times the 3x3 depthwise convolutions thaw-bench times
 (DEPTHWISE_SHAPES: channels, side, stride; padding 1, no bias), forward and
 backward (input and weight gradients), each the median of 5 runs of
 SECONDS/10: one line per shape, "dw C SIDE STRIDE fwd_ms=F bwd_ms=B".
 """
+import resource
 import sys
 import time
 
@@ -55,6 +61,39 @@ class FashionResNet(nn.Module):
     def forward(self, x):
         x = self.stage3(self.stage2(self.stage1(self.stem(x))))
         return self.head(x.mean(dim=(2, 3)))
+
+
+class MobileNetV1(nn.Module):
+    """MobileNet v1 with width multiplier 0.25, as thaw imports Keras' model:
+    conv-BN-ReLU6, then 13 depthwise-separable blocks, global average pool,
+    a 1000-class linear head. Stride-2 convolutions pad 0 top/left and 1
+    bottom/right (TensorFlow's "same")."""
+
+    def __init__(self, alpha=0.25, classes=1000):
+        super().__init__()
+
+        def conv(cin, cout, k, stride, groups=1):
+            pad = nn.ZeroPad2d((0, 1, 0, 1)) if stride == 2 else nn.ZeroPad2d(k // 2)
+            return [pad, nn.Conv2d(cin, cout, k, stride, 0, groups=groups, bias=False),
+                    nn.BatchNorm2d(cout, eps=1e-3), nn.ReLU6()]
+
+        def ch(n):
+            return int(n * alpha)
+
+        layers = conv(3, ch(32), 3, 2)
+        spec = [(64, 1), (128, 2), (128, 1), (256, 2), (256, 1), (512, 2)] + [(512, 1)] * 5 + \
+               [(1024, 2), (1024, 1)]
+        cin = ch(32)
+        for cout, stride in spec:
+            layers += conv(cin, cin, 3, stride, groups=cin)
+            layers += [nn.Conv2d(cin, ch(cout), 1, bias=False), nn.BatchNorm2d(ch(cout), eps=1e-3),
+                       nn.ReLU6()]
+            cin = ch(cout)
+        self.features = nn.Sequential(*layers)
+        self.head = nn.Linear(cin, classes)
+
+    def forward(self, x):
+        return self.head(self.features(x).mean(dim=(2, 3)))
 
 
 DEPTHWISE_SHAPES = [(32, 112, 1), (64, 56, 1), (128, 28, 1), (256, 14, 1),
@@ -95,40 +134,68 @@ def depthwise(batch, seconds):
               f"bwd_ms={median_ms(bwd, seconds):.3f}", flush=True)
 
 
-def main():
-    threads = int(sys.argv[1]) if len(sys.argv) > 1 else 1
-    batch = int(sys.argv[2]) if len(sys.argv) > 2 else 64
-    mode = sys.argv[3] if len(sys.argv) > 3 else "full"
-    seconds = float(sys.argv[4]) if len(sys.argv) > 4 else 4.0
-    if mode not in ("full", "head", "depthwise"):
-        sys.exit("torch_peer.py: mode must be full, head or depthwise")
-    torch.set_num_threads(threads)
-    if mode == "depthwise":
-        depthwise(batch, seconds)
-        return
+def rss_mb():
+    """This process's peak resident memory so far, in MiB."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def measure(mode, batch, seconds):
     torch.manual_seed(0)
-    net = FashionResNet()
-    if mode == "head":
-        for name, p in net.named_parameters():
-            p.requires_grad_(name.startswith("head."))
-    opt = torch.optim.SGD([p for p in net.parameters() if p.requires_grad], lr=0.01, momentum=0.9)
-    x = torch.randn(batch, 1, 28, 28)
-    y = torch.randint(0, 10, (batch,))
-    loss_fn = nn.CrossEntropyLoss()
+    mobile = mode.startswith("mobilenet")
+    net = MobileNetV1() if mobile else FashionResNet()
+    shape = (batch, 3, 224, 224) if mobile else (batch, 1, 28, 28)
+    x = torch.randn(*shape)
+    y = torch.randint(0, 1000 if mobile else 10, (batch,))
+    if mode.endswith("eval"):
+        net.eval()
 
-    def step():
-        opt.zero_grad(set_to_none=True)
-        loss_fn(net(x), y).backward()
-        opt.step()
+        def step():
+            with torch.no_grad():
+                net(x)
+    else:
+        if mode == "head":
+            for name, p in net.named_parameters():
+                p.requires_grad_(name.startswith("head."))
+        opt = torch.optim.SGD([p for p in net.parameters() if p.requires_grad], lr=0.01, momentum=0.9)
+        loss_fn = nn.CrossEntropyLoss()
 
-    for _ in range(5):
+        def step():
+            opt.zero_grad(set_to_none=True)
+            loss_fn(net(x), y).backward()
+            opt.step()
+
+    before = rss_mb()
+    for _ in range(3 if mobile else 5):
         step()
+    if mode == "memory":
+        print(f"mode=memory img/s=0 mb_per_image={(rss_mb() - before) / batch:.3f}", flush=True)
+        return
     steps, start = 0, time.perf_counter()
     while time.perf_counter() - start < seconds:
         step()
         steps += 1
     rate = steps * batch / (time.perf_counter() - start)
-    print(f"torch {torch.__version__} threads={threads} batch={batch} mode={mode} img/s={rate:.1f}")
+    print(f"torch {torch.__version__} threads={torch.get_num_threads()} batch={batch} mode={mode} "
+          f"img/s={rate:.1f}", flush=True)
+
+
+MODES = ("full", "head", "eval", "mobilenet-full", "mobilenet-eval", "memory", "depthwise")
+
+
+def main():
+    threads = int(sys.argv[1]) if len(sys.argv) > 1 else 1
+    batch = int(sys.argv[2]) if len(sys.argv) > 2 else 64
+    modes = (sys.argv[3] if len(sys.argv) > 3 else "full").split(",")
+    seconds = float(sys.argv[4]) if len(sys.argv) > 4 else 4.0
+    for mode in modes:
+        if mode not in MODES:
+            sys.exit(f"torch_peer.py: mode {mode!r}: expected one of {', '.join(MODES)}")
+    torch.set_num_threads(threads)
+    for mode in modes:
+        if mode == "depthwise":
+            depthwise(batch, seconds)
+        else:
+            measure(mode, batch, seconds)
 
 
 if __name__ == "__main__":
