@@ -10,7 +10,9 @@
 #include <string.h>
 
 #include <math.h>
+#include <pthread.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "commands.h"
@@ -141,8 +143,8 @@ static int start(train_opts *o, int argc, char **argv)
         return 0;
     char *end;
     long n = strtol(o->threads, &end, 10);
-    if (*end || n < 1 || n > 256) {
-        cli_print(stderr, "thaw: --threads %s: expected 1 to 256\n", o->threads);
+    if (*end || n < 1 || n > PAR_THREADS_MAX) {
+        cli_print(stderr, "thaw: --threads %s: expected 1 to %d\n", o->threads, PAR_THREADS_MAX);
         return 2;
     }
     thaw_threads_set((int)n);
@@ -255,6 +257,70 @@ static int compare_one(const train_opts *base, const char *plan, long seed, int 
     return rc;
 }
 
+/* The (strategy, seed) trainings of a compare, seed by seed, each on a
+ * core of its own when there are threads to spare: thaw_threads() runs
+ * side by side, one thread each (a run computes the same numbers on any
+ * thread count, so the table does not depend on how many ran at once). */
+typedef struct compare_jobs {
+    const train_opts *o;
+    char **name;
+    int n, seeds;
+    const char *dir;
+    outcome (*r)[SEEDS_MAX];
+    int progress;                 /* a progress line on stderr (a terminal) */
+    pthread_mutex_t mu;
+    int next, done, failed;
+} compare_jobs;
+
+static void *compare_worker(void *arg)
+{
+    compare_jobs *j = arg;
+    int total = j->n * j->seeds;
+    for (;;) {
+        pthread_mutex_lock(&j->mu);
+        int k = j->failed ? total : j->next++;
+        pthread_mutex_unlock(&j->mu);
+        if (k >= total)
+            return NULL;
+        int i = k % j->n, s = k / j->n;
+        int rc = compare_one(j->o, j->name[i], s + 1, i == 0, j->dir, &j->r[i][s]);
+        pthread_mutex_lock(&j->mu);
+        j->failed |= rc != 0;
+        j->done++;
+        if (j->progress) {
+            char q[96];
+            fprintf(stderr, "\rcompare: %d of %d trainings done (last: %s, seed %d)\033[K", j->done,
+                    total, utf8_quote(q, sizeof q, j->name[i]), s + 1);
+            fflush(stderr);
+        }
+        pthread_mutex_unlock(&j->mu);
+    }
+}
+
+static int compare_all(compare_jobs *j)
+{
+    int total = j->n * j->seeds, width = thaw_threads();
+    if (width > total)
+        width = total;
+    pthread_t tid[PAR_THREADS_MAX];
+    int started = 0;
+    pthread_mutex_init(&j->mu, NULL);
+    if (width > 1)
+        thaw_threads_set(1);
+    for (; started < width - 1; started++)
+        if (pthread_create(&tid[started], NULL, compare_worker, j))
+            break;
+    compare_worker(j);
+    for (int t = 0; t < started; t++)
+        pthread_join(tid[t], NULL);
+    pthread_mutex_destroy(&j->mu);
+    if (width > 1)
+        thaw_threads_set(width);
+    if (j->progress)
+        fprintf(stderr, "\r\033[K");
+    return j->failed;
+}
+
 static void row_text(char *buf, size_t cap, const char *name, const double *acc, const double *delta,
                      const double *e95, const double *wall, int n, size_t trainable, int csv)
 {
@@ -312,16 +378,13 @@ int cmd_compare(int argc, char **argv)
     strftime(dir, sizeof dir, "runs/compare-%Y%m%d-%H%M%S", &tm);
     static outcome r[COMPARE_MAX][SEEDS_MAX];
     static double acc[SEEDS_MAX], delta[SEEDS_MAX], e95[SEEDS_MAX], wall[SEEDS_MAX];
+    compare_jobs jobs = { .o = &o, .name = name, .n = n, .seeds = (int)seeds, .dir = dir, .r = r,
+                          .progress = isatty(2) };
+    if (compare_all(&jobs))
+        return 1;
     for (long s = 0; s < seeds; s++)
-        for (int i = 0; i < n; i++) {
-            char q[96];
-            fprintf(stderr, "\rcompare: %s, seed %ld of %ld ...\033[K", utf8_quote(q, sizeof q, name[i]),
-                    s + 1, seeds);
-            if (compare_one(&o, name[i], s + 1, i == 0, dir, &r[i][s]))
-                return 1;
+        for (int i = 0; i < n; i++)
             r[i][s].delta = r[i][s].test - r[0][s].scratch_test;
-        }
-    fprintf(stderr, "\r\033[K");
     char line[512];
     size_t cap = 4096, len = 0;
     char *csv = malloc(cap);

@@ -22,7 +22,7 @@ static void usage(FILE *to)
                 "       thaw COMMAND [ARGS]\n\ncommands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         cli_print(to, "  thaw %s %-20s %s\n", commands[i].name, commands[i].args, commands[i].help);
-    cli_print(to, "\nTHAW_THREADS=N sets the number of threads (default 1).\n");
+    cli_print(to, "\nTHAW_THREADS=N sets the number of threads (default: the processors online).\n");
 }
 
 /* thaw [MODEL.json] [--data SPEC] [--contrast]: the workbench. */
@@ -50,7 +50,7 @@ static int open_workbench(int argc, char **argv)
 int main(int argc, char **argv)
 {
     if (thaw_threads_set(0) < 0) {
-        cli_print(stderr, "thaw: THAW_THREADS must be a whole number from 1 to 256\n");
+        cli_print(stderr, "thaw: THAW_THREADS must be a whole number from 1 to %d\n", PAR_THREADS_MAX);
         return 2;
     }
     if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {

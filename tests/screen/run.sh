@@ -770,6 +770,27 @@ check_batch_clear_answers() {
     verdict "$name" "$why" "" "$TMP/ca.txt"
 }
 
+# thaw compare runs its trainings side by side with --threads 2, and the
+# table is the same as with one thread, figure for figure (the wall time
+# aside); the progress line goes only to a terminal.
+check_batch_compare_parallel() {
+    local name=batch_compare_parallel why="" rc t
+    wanted "$name" || return 0
+    for t in 1 2; do
+        eval "$(thaw_env C.UTF-8)$(printf '%q ' timeout "$TIMEOUT" ./thaw compare --model "$MODEL" \
+            --data "$DATA" --strategies finetune,feature-extraction --seeds 2 --threads $t \
+            --csv "$TMP/cmp$t.csv" --epochs 2)" </dev/null >"$TMP/cmp$t.out" 2>"$TMP/cmp$t.err"
+        rc=$?
+        [ $rc = 0 ] || why="${why:+$why; }--threads $t: status $rc"
+        grep -q "compare:" "$TMP/cmp$t.err" && why="${why:+$why; }--threads $t: progress line without a terminal"
+        cut -d, -f1-8 "$TMP/cmp$t.csv" >"$TMP/cmp$t.cut" 2>/dev/null
+    done
+    [ -s "$TMP/cmp1.cut" ] && [ "$(wc -l <"$TMP/cmp1.cut")" = 4 ] || why="${why:+$why; }no table of 3 rows"
+    cmp -s "$TMP/cmp1.cut" "$TMP/cmp2.cut" || why="${why:+$why; }the tables differ between 1 and 2 threads"
+    cat "$TMP/cmp1.csv" "$TMP/cmp2.csv" "$TMP/cmp1.err" "$TMP/cmp2.err" >"$TMP/cmp.txt" 2>/dev/null
+    verdict "$name" "$why" "" "$TMP/cmp.txt"
+}
+
 check_restore() {
     restore restore_after_q q 0
     restore restore_after_ctrl_c_twice ctrl-c 0
@@ -1094,6 +1115,7 @@ check_line_lesson
 check_batch_failed_saves
 check_batch_escapes
 check_batch_clear_answers
+check_batch_compare_parallel
 check_repl_complete
 check_repl_default
 check_cmdline_edit
