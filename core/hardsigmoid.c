@@ -1,7 +1,5 @@
 /* hardsigmoid.c — y = relu6(x + 3)/6 (MobileNet v3's gate);
  * dx = dy/6 for -3 < x < 3, else 0 (at the kinks too, as PyTorch). */
-#include <math.h>
-
 #include "model.h"
 
 static void hardsigmoid_forward(layer *l, model *m, const float *x, int batch, int train)
@@ -10,7 +8,7 @@ static void hardsigmoid_forward(layer *l, model *m, const float *x, int batch, i
     size_t n = (size_t)batch * shape3_count(l->out);
     float *restrict y = l->y;
     for (size_t i = 0; i < n; i++)
-        y[i] = fminf(fmaxf(x[i] + 3.0f, 0.0f), 6.0f) / 6.0f;
+        y[i] = clip6(x[i] + 3.0f) / 6.0f;
 }
 
 static void hardsigmoid_backward(layer *l, model *m, const float *x, float *dx, int acc, int batch)

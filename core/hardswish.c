@@ -2,8 +2,6 @@
  * dx = 0 for x < -3, dy·(x/3 + 1/2) for -3 <= x <= 3, dy for x > 3: at the
  * kinks the middle piece's slope (-1/2 and 3/2), as PyTorch's scalar and
  * CUDA kernels (torch 1.13's vectorised CPU kernel gives 1 at x = 3). */
-#include <math.h>
-
 #include "model.h"
 
 static void hardswish_forward(layer *l, model *m, const float *x, int batch, int train)
@@ -12,7 +10,7 @@ static void hardswish_forward(layer *l, model *m, const float *x, int batch, int
     size_t n = (size_t)batch * shape3_count(l->out);
     float *restrict y = l->y;
     for (size_t i = 0; i < n; i++)
-        y[i] = x[i] * fminf(fmaxf(x[i] + 3.0f, 0.0f), 6.0f) / 6.0f;
+        y[i] = x[i] * clip6(x[i] + 3.0f) / 6.0f;
 }
 
 static void hardswish_backward(layer *l, model *m, const float *x, float *dx, int acc, int batch)

@@ -357,4 +357,13 @@ void layer_set_dy(layer *l, float *dy);
 /* Shape-preserving leaves' plan: out = in. */
 int  layer_plan_same(layer *l, model *m, shape3 in, const layer *prev, thaw_err *err);
 
+/* min(max(v, 0), 6) in comparisons the compiler turns into vector min and
+ * max (fminf and fmaxf, with their NaN rules, stay scalar calls); a NaN
+ * stays a NaN, so the session's checks still see it. */
+static inline float clip6(float v)
+{
+    v = v < 0.0f ? 0.0f : v;
+    return v > 6.0f ? 6.0f : v;
+}
+
 #endif

@@ -1,7 +1,5 @@
 /* relu6.c — y = min(max(x, 0), 6) (MobileNet's clipped ReLU);
  * dx = dy·[0 < x < 6]: no gradient at either kink, as PyTorch (hardtanh). */
-#include <math.h>
-
 #include "model.h"
 
 static void relu6_forward(layer *l, model *m, const float *x, int batch, int train)
@@ -10,7 +8,7 @@ static void relu6_forward(layer *l, model *m, const float *x, int batch, int tra
     size_t n = (size_t)batch * shape3_count(l->out);
     float *restrict y = l->y;
     for (size_t i = 0; i < n; i++)
-        y[i] = fminf(fmaxf(x[i], 0.0f), 6.0f);
+        y[i] = clip6(x[i]);
 }
 
 static void relu6_backward(layer *l, model *m, const float *x, float *dx, int acc, int batch)

@@ -16,10 +16,11 @@
  * and scratch of a training step per image, and PyTorch's resident growth.
  *
  * usage: thaw-bench [--peer tests/bench/torch_peer.py] [--batch N]
- *                   [--threads N] [--seconds S] [--profile] [--depthwise]
- * --profile also times every layer's forward and backward and prints where
- * a full training step spends its time; --depthwise times only the
- * depthwise convolutions.
+ *                   [--threads N] [--seconds S] [--profile] [--profile-mobilenet]
+ *                   [--depthwise]
+ * --profile times every layer's forward and backward and prints where a
+ * full training step spends its time (--profile-mobilenet: MobileNet's,
+ * batch 32); --depthwise times only the depthwise convolutions.
  */
 #include <blis.h>
 #include <stdio.h>
@@ -81,7 +82,7 @@ static void count_macs(const model *m, const layer *l, double *fwd, double *bwd)
 
 /* ---- per-layer profile ---------------------------------------------------- */
 
-#define PROFILE_MAX 64
+#define PROFILE_MAX 128
 static struct {
     const layer *l;
     const layer_ops *real;
@@ -502,12 +503,45 @@ static void json_num(const char *key, double v, int last)
         printf("\"%s\": %.3f%s", key, v, last ? "" : ", ");
 }
 
-static void profile(int batch, double seconds)
+enum { MOBILENET_BATCH = 32 };
+
+/* The folder of the shared pretrained weights (THAW_PRETRAINED, else
+ * ../shared/pretrained), or NULL when MobileNet is not there. */
+static const char *pretrained_dir(char *buf, size_t cap)
+{
+    const char *env = getenv("THAW_PRETRAINED");
+    snprintf(buf, cap, "%s", env && env[0] ? env : "../shared/pretrained");
+    char probe[1100];
+    snprintf(probe, sizeof probe, "%s/mobilenet_v1_0.25_224/model.json", buf);
+    FILE *f = fopen(probe, "r");
+    if (!f)
+        return NULL;
+    fclose(f);
+    return buf;
+}
+
+/* MobileNet v1 0.25 imported from dir into r, for batches of `batch`. */
+static int mobilenet_run(run *r, const char *dir, int batch, thaw_err *err)
+{
+    char path[1200];
+    snprintf(path, sizeof path, "%s/mobilenet_v1_0.25_224/model.json", dir);
+    mf_meta meta;
+    tfjs_report rep;
+    memset(r, 0, sizeof *r);
+    if (tfjs_import(&meta, &r->m, &rep, path, &(tfjs_opts){ 0 }, err))
+        return err->code;
+    mf_meta_free(&meta);
+    return run_setup(r, batch, 0, err);
+}
+
+/* The reference model, or MobileNet from dir when dir is not NULL. */
+static void profile(int batch, const char *dir, double seconds)
 {
     thaw_err err = {0};
     run r;
     /* One thread: the kinds of work are timed on the calling thread. */
-    if (run_init(&r, batch, 0, &err) || run_threads(&r, 1, &err)) {
+    if ((dir ? mobilenet_run(&r, dir, batch, &err) : run_init(&r, batch, 0, &err)) ||
+        run_threads(&r, 1, &err)) {
         fprintf(stderr, "thaw-bench: %s\n", err.msg);
         run_free(&r);
         return;
@@ -609,22 +643,7 @@ done:
     return rate;
 }
 
-/* The folder of the shared pretrained weights (THAW_PRETRAINED, else
- * ../shared/pretrained), or NULL when MobileNet is not there. */
-static const char *pretrained_dir(char *buf, size_t cap)
-{
-    const char *env = getenv("THAW_PRETRAINED");
-    snprintf(buf, cap, "%s", env && env[0] ? env : "../shared/pretrained");
-    char probe[1100];
-    snprintf(probe, sizeof probe, "%s/mobilenet_v1_0.25_224/model.json", buf);
-    FILE *f = fopen(probe, "r");
-    if (!f)
-        return NULL;
-    fclose(f);
-    return buf;
-}
-
-enum { MAX_COUNTS = 2, MOBILENET_BATCH = 32 };
+enum { MAX_COUNTS = 2 };
 
 typedef struct figures {
     double full, frozen, eval;            /* thaw, img/s, median of 3 */
@@ -672,19 +691,9 @@ static void measure_reference(run *full, run *frozen, const char *peer, int thre
 static void measure_mobilenet(const char *dir, const char *peer, const int *counts, int ncounts,
                               double seconds, figures *f)
 {
-    char path[1200];
-    snprintf(path, sizeof path, "%s/mobilenet_v1_0.25_224/model.json", dir);
     thaw_err err = {0};
-    mf_meta meta;
-    tfjs_report rep;
     run r;
-    memset(&r, 0, sizeof r);
-    if (tfjs_import(&meta, &r.m, &rep, path, &(tfjs_opts){ 0 }, &err)) {
-        fprintf(stderr, "thaw-bench: %s\n", err.msg);
-        return;
-    }
-    mf_meta_free(&meta);
-    if (run_setup(&r, MOBILENET_BATCH, 0, &err)) {
+    if (mobilenet_run(&r, dir, MOBILENET_BATCH, &err)) {
         fprintf(stderr, "thaw-bench: %s\n", err.msg);
         run_free(&r);
         return;
@@ -728,11 +737,13 @@ int main(int argc, char **argv)
             seconds = atof(argv[++i]);
         else if (!strcmp(argv[i], "--profile"))
             want_profile = 1;
+        else if (!strcmp(argv[i], "--profile-mobilenet"))
+            want_profile = 2;
         else if (!strcmp(argv[i], "--depthwise"))
             want_depthwise = 1;
         else {
             fprintf(stderr, "usage: thaw-bench [--peer SCRIPT] [--batch N] [--threads N] "
-                            "[--seconds S] [--profile] [--depthwise]\n");
+                            "[--seconds S] [--profile] [--profile-mobilenet] [--depthwise]\n");
             return 2;
         }
     }
@@ -745,8 +756,15 @@ int main(int argc, char **argv)
     if (threads)
         counts[0] = threads, ncounts = 1;
     thaw_threads_set(counts[0]);
+    char dir[1024];
+    int have_mobilenet = pretrained_dir(dir, sizeof dir) != NULL;
+    if (want_profile == 2 && !have_mobilenet) {
+        fprintf(stderr, "thaw-bench: no MobileNet weights: set THAW_PRETRAINED to the folder that holds "
+                        "mobilenet_v1_0.25_224/\n");
+        return 1;
+    }
     if (want_profile) {
-        profile(batch, seconds);
+        profile(want_profile == 2 ? MOBILENET_BATCH : batch, want_profile == 2 ? dir : NULL, seconds);
         return 0;
     }
     static char dw_json[4096];
@@ -784,8 +802,7 @@ int main(int argc, char **argv)
         double unused;
         torch_rates(peer, 1, batch, "memory", seconds, &unused, &torch_mb);
     }
-    char dir[1024];
-    if (pretrained_dir(dir, sizeof dir))
+    if (have_mobilenet)
         measure_mobilenet(dir, have_peer ? peer : NULL, counts, ncounts, seconds, f);
     else
         printf("MobileNet: no weights (set THAW_PRETRAINED to the folder that holds "
