@@ -294,3 +294,19 @@ layer *batchnorm2d_new(const char *name, int channels, float eps, float momentum
 {
     return layer_create(&batchnorm2d_ops, name, (const double[]){ channels, eps, momentum }, NULL);
 }
+
+int batchnorm2d_affine(const layer *l, const model *m, float *scale, float *shift)
+{
+    if (l->ops != &batchnorm2d_ops)
+        return 0;
+    const batchnorm2d *bn = (const batchnorm2d *)l;
+    const float *gamma = model_param(m, l->slice0 + BN_WEIGHT);
+    const float *beta = model_param(m, l->slice0 + BN_BIAS);
+    const float *rmean = model_param(m, l->slice0 + BN_MEAN);
+    const float *rvar = model_param(m, l->slice0 + BN_VAR);
+    for (int c = 0; c < bn->channels; c++) {
+        scale[c] = gamma[c] * (1.0f / sqrtf(rvar[c] + bn->eps));
+        shift[c] = beta[c] - rmean[c] * scale[c];
+    }
+    return 1;
+}

@@ -234,16 +234,17 @@ static int task_images(const conv_job *j, int task, int *b0)
     return j->batch - *b0 < j->nb ? j->batch - *b0 : j->nb;
 }
 
-static void add_bias(const conv2d *c, const model *m, int b0, int n)
+static void add_bias(const conv_job *j, int b0, int n)
 {
+    const conv2d *c = j->c;
     const layer *l = &c->base;
-    if (!c->bias)
+    const float *bias = j->bias;
+    if (!bias)
         return;
-    const float *bias = model_param(m, l->slice0 + 1);
     size_t PQ = (size_t)l->out.h * l->out.w;
     for (int b = b0; b < b0 + n; b++)
         for (int o = 0; o < c->cout; o++) {
-            float *yo = l->y + ((size_t)b * c->cout + o) * PQ;
+            float *yo = j->y + ((size_t)b * c->cout + o) * PQ;
             for (size_t i = 0; i < PQ; i++)
                 yo[i] += bias[o];
         }
@@ -264,11 +265,10 @@ static void direct_forward_task(void *ctx, int task, int worker)
     const conv2d *c = j->c;
     const layer *l = &c->base;
     int C = c->cin, O = c->cout, PQ = l->out.h * l->out.w, b0, n = task_images(j, task, &b0);
-    const float *w = model_param(j->m, l->slice0);
     for (int b = b0; b < b0 + n; b++)
-        gemm(0, 0, O, PQ, C, 1.0f, w, C, j->x + (size_t)b * C * PQ, PQ, 0.0f,
-             l->y + (size_t)b * O * PQ, PQ);
-    add_bias(c, j->m, b0, n);
+        gemm(0, 0, O, PQ, C, 1.0f, j->w, C, j->x + (size_t)b * C * PQ, PQ, 0.0f,
+             j->y + (size_t)b * O * PQ, PQ);
+    add_bias(j, b0, n);
 }
 
 static void direct_backward_task(void *ctx, int task, int worker)
@@ -307,8 +307,8 @@ static void wino_forward_task(void *ctx, int task, int worker)
     wino_input(V, rows, j->x + (size_t)b0 * C * H * W, n, C, H, W);
     for (int e = 0; e < 16; e++)
         gemm(0, 0, O, T, C, 1.0f, U + e * uplane, C, V + e * vplane, T, 0.0f, M + e * mplane, T);
-    wino_output(l->y + (size_t)b0 * O * H * W, M, n, O, H, W, 0);
-    add_bias(c, j->m, b0, n);
+    wino_output(j->y + (size_t)b0 * O * H * W, M, n, O, H, W, 0);
+    add_bias(j, b0, n);
 }
 
 /* Weight gradient in the transformed domain (task t's partial D at
@@ -355,7 +355,7 @@ static void im2col_forward_task(void *ctx, int task, int worker)
     int G = c->groups, Cg = C / G, Og = O / G, b0, n = task_images(j, task, &b0);
     size_t K = (size_t)Cg * c->k * c->k, PQ = (size_t)P * Q, HW = (size_t)H * W, CHW = C * HW;
     size_t N = (size_t)n * PQ;
-    const float *w = model_param(j->m, l->slice0);
+    const float *w = j->w;
     float *col = model_scratch(j->m, worker);       /* (K, N): one group's */
     float *ycn = col + K * N;                       /* (O, N): images side by side */
     for (int g = 0; g < G; g++) {
@@ -367,9 +367,9 @@ static void im2col_forward_task(void *ctx, int task, int worker)
     }
     for (int i = 0; i < n; i++)
         for (int o = 0; o < O; o++)
-            memcpy(l->y + ((size_t)(b0 + i) * O + o) * PQ, ycn + o * N + i * PQ,
+            memcpy(j->y + ((size_t)(b0 + i) * O + o) * PQ, ycn + o * N + i * PQ,
                    PQ * sizeof(float));
-    add_bias(c, j->m, b0, n);
+    add_bias(j, b0, n);
 }
 
 static void im2col_backward_task(void *ctx, int task, int worker)
@@ -434,32 +434,66 @@ static size_t conv2d_shared(const layer *l, int batch)
     const conv2d *c = (const conv2d *)l;
     int images, tasks;
     pass_most(c, batch, &images, &tasks);
+    size_t fold = weight_floats(c) + 3 * (size_t)c->cout;   /* conv2d_fold's */
     if (conv2d_depthwise(c))
-        return (size_t)tasks * (weight_floats(c) + (size_t)c->cout);
+        return (size_t)tasks * (weight_floats(c) + (size_t)c->cout) + fold;
     if (conv2d_winograd(c))
-        return (size_t)(1 + tasks) * 16 * c->cout * c->cin;
-    return (size_t)tasks * weight_floats(c);
+        return (size_t)(1 + tasks) * 16 * c->cout * c->cin + fold;
+    return (size_t)tasks * weight_floats(c) + fold;
 }
 
 /* ---- the passes ---------------------------------------------------------- */
 
-static void conv2d_forward(layer *l, model *m, const float *x, int batch, int train)
+/* The forward pass with weights w and bias (NULL: none) into y; w of the
+ * layer's shape, not necessarily the layer's own (conv2d_fold's). */
+static void conv2d_forward_with(conv2d *c, model *m, const float *x, const float *w,
+                                const float *bias, float *y, int batch)
 {
-    (void)train;
-    conv2d *c = (conv2d *)l;
     if (conv2d_depthwise(c)) {
-        conv2d_forward_depthwise(c, m, x, batch);
+        conv2d_forward_depthwise(c, m, x, w, bias, y, batch);
         return;
     }
-    conv_job j = { .c = c, .m = m, .x = x, .batch = batch, .nb = pass_images(c, batch) };
+    conv_job j = { .c = c, .m = m, .x = x, .w = w, .bias = bias, .y = y, .batch = batch,
+                   .nb = pass_images(c, batch) };
     par_fn task = im2col_forward_task;
     if (conv2d_direct(c)) {
         task = direct_forward_task;
     } else if (conv2d_winograd(c)) {
         task = wino_forward_task;
-        wino_kernels(m->shared, model_param(m, l->slice0), c->cout, c->cin, 0);
+        wino_kernels(m->shared, w, c->cout, c->cin, 0);
     }
     par_run(m->pool, conv_tasks(batch, j.nb), task, &j);
+}
+
+static void conv2d_forward(layer *l, model *m, const float *x, int batch, int train)
+{
+    (void)train;
+    conv2d *c = (conv2d *)l;
+    conv2d_forward_with(c, m, x, model_param(m, l->slice0),
+                        c->bias ? model_param(m, l->slice0 + 1) : NULL, l->y, batch);
+}
+
+/* A BatchNorm after the convolution, in evaluation: its scale folded into
+ * the weights and its shift into the bias, the output written straight
+ * into the BatchNorm's. The folded weights live in m->shared past what the
+ * forward pass uses there (Winograd's transformed kernels). */
+static int conv2d_fold(layer *l, model *m, const float *x, int batch, layer *next)
+{
+    conv2d *c = (conv2d *)l;
+    size_t nw = weight_floats(c), K = nw / c->cout;
+    size_t used = conv2d_winograd(c) ? (size_t)16 * c->cout * c->cin : 0;
+    float *w = m->shared + used, *bias = w + nw, *scale = bias + c->cout, *shift = scale + c->cout;
+    if (!batchnorm2d_affine(next, m, scale, shift))
+        return 0;
+    const float *w0 = model_param(m, l->slice0);
+    const float *b0 = c->bias ? model_param(m, l->slice0 + 1) : NULL;
+    for (int o = 0; o < c->cout; o++) {
+        for (size_t k = 0; k < K; k++)
+            w[o * K + k] = w0[o * K + k] * scale[o];
+        bias[o] = (b0 ? b0[o] * scale[o] : 0.0f) + shift[o];
+    }
+    conv2d_forward_with(c, m, x, w, bias, next->y, batch);
+    return 1;
 }
 
 static void conv2d_backward(layer *l, model *m, const float *x, float *dx, int acc, int batch)
@@ -571,6 +605,7 @@ const layer_ops conv2d_ops = {
     .shared = conv2d_shared,
     .init = conv2d_init,
     LAYER_PASSES(conv2d),
+    .fold = conv2d_fold,
 };
 
 layer *conv2d_new(const char *name, int cin, int cout, int kernel, int stride, int pad, int bias)

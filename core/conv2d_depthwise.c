@@ -260,8 +260,7 @@ static void dw_forward_task(void *ctx, int task, int worker)
     dw_geom g = dw_geometry(c);
     int C = c->cin, O = c->cout, M = O / C, H = l->in.h, W = l->in.w, R = c->k;
     size_t HW = (size_t)H * W, PQ = (size_t)g.P * g.Q;
-    const float *w = model_param(m, l->slice0);                       /* (O, 1, R, R) */
-    const float *bias = c->bias ? model_param(m, l->slice0 + 1) : NULL;
+    const float *w = j->w, *bias = j->bias;                           /* (O, 1, R, R), (O) */
     float *xs = model_scratch(m, worker);                             /* (s, s, Hs, Wq) */
     float *yw = xs + dw_planes(&g);                                   /* (P, Wq) */
     size_t off[DW_KERNEL_MAX * DW_KERNEL_MAX];
@@ -278,7 +277,7 @@ static void dw_forward_task(void *ctx, int task, int worker)
                 else
                     for (int kr = 0; kr < R; kr++)
                         dw_taps(yw, xs, off + kr * R, wo + kr * R, R, g.n, kr > 0);
-                float *yo = l->y + ((size_t)b * O + o) * PQ, bo = bias ? bias[o] : 0.0f;
+                float *yo = j->y + ((size_t)b * O + o) * PQ, bo = bias ? bias[o] : 0.0f;
                 for (int p = 0; p < g.P; p++)
                     for (int q = 0; q < g.Q; q++)
                         yo[(size_t)p * g.Q + q] = yw[(size_t)p * g.Wq + q] + bo;
@@ -286,9 +285,11 @@ static void dw_forward_task(void *ctx, int task, int worker)
         }
 }
 
-void conv2d_forward_depthwise(conv2d *c, model *m, const float *x, int batch)
+void conv2d_forward_depthwise(conv2d *c, model *m, const float *x, const float *w,
+                              const float *bias, float *y, int batch)
 {
-    conv_job j = { .c = c, .m = m, .x = x, .batch = batch, .nb = dw_chunk_images(batch) };
+    conv_job j = { .c = c, .m = m, .x = x, .w = w, .bias = bias, .y = y, .batch = batch,
+                   .nb = dw_chunk_images(batch) };
     par_run(m->pool, conv_tasks(batch, j.nb), dw_forward_task, &j);
 }
 

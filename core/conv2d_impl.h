@@ -53,6 +53,8 @@ typedef struct conv_job {
     conv2d *c;
     model *m;
     const float *x;
+    const float *w, *bias;       /* forward: the weights (bias NULL: none) */
+    float *y;                    /* forward: the output */
     float *dx;                   /* NULL: no input gradient */
     int acc;                     /* add into dx */
     int want_dw, want_db;        /* the weight (bias) trains: partial sums */
@@ -65,7 +67,8 @@ int conv2d_depthwise(const conv2d *c);
 int dw_chunk_images(int batch);
 size_t dw_scratch_floats(const conv2d *c);
 size_t dw_shared_floats(const conv2d *c, int batch);
-void conv2d_forward_depthwise(conv2d *c, model *m, const float *x, int batch);
+void conv2d_forward_depthwise(conv2d *c, model *m, const float *x, const float *w,
+                              const float *bias, float *y, int batch);
 void conv2d_backward_depthwise(conv2d *c, model *m, const float *x, float *dx, int acc,
                                float *dw, float *db, int batch);
 

@@ -262,7 +262,11 @@ int layer_chain_plan(layer **c, int n, model *m, shape3 in, const layer *prev, t
 void layer_chain_forward(layer **c, int n, model *m, int first, const float *x, int batch, int train)
 {
     for (int i = first; i < n; i++) {
-        c[i]->ops->forward(c[i], m, x, batch, train);
+        /* In model_predict a layer may compute its successor's output too. */
+        if (m->predicting && i + 1 < n && c[i]->ops->fold && c[i]->ops->fold(c[i], m, x, batch, c[i + 1]))
+            i++;
+        else
+            c[i]->ops->forward(c[i], m, x, batch, train);
         x = c[i]->y;
     }
 }

@@ -163,6 +163,11 @@ typedef struct layer_ops {
     /* See the backward contract above. */
     void (*backward)(layer *l, model *m, const float *x, float *dx, int acc, int batch);
 
+    /* Evaluation only, when nothing reads l->y (model_predict): computes
+     * next's output from x as next->forward would after l, skipping l->y,
+     * and returns 1; 0 (nothing done) when it cannot fold next. NULL: never. */
+    int (*fold)(layer *l, model *m, const float *x, int batch, layer *next);
+
     /* Containers: decides which children need an input gradient given whether
      * anything upstream trains (see model.c); returns whether anything up to
      * and including this node trains. NULL for leaves. */
@@ -356,6 +361,10 @@ int  layer_children_grad_plan(layer *l, model *m, int upstream);
 void layer_set_dy(layer *l, float *dy);
 /* Shape-preserving leaves' plan: out = in. */
 int  layer_plan_same(layer *l, model *m, shape3 in, const layer *prev, thaw_err *err);
+
+/* A BatchNorm in evaluation: y = x·scale[c] + shift[c] with its running
+ * statistics; 1 when l is a BatchNorm (scale and shift filled), else 0. */
+int batchnorm2d_affine(const layer *l, const model *m, float *scale, float *shift);
 
 /* min(max(v, 0), 6) in comparisons the compiler turns into vector min and
  * max (fminf and fmaxf, with their NaN rules, stay scalar calls); a NaN

@@ -179,6 +179,18 @@ void model_forward(model *m, const float *x, int batch, int train)
     model_forward_from(m, 0, x, batch, train);
 }
 
+void model_predict(model *m, const float *x, int batch)
+{
+    model_predict_from(m, 0, x, batch);
+}
+
+void model_predict_from(model *m, int first, const float *x, int batch)
+{
+    m->predicting = 1;
+    model_forward_from(m, first, x, batch, 0);
+    m->predicting = 0;
+}
+
 void model_backward(model *m, const float *x, int batch)
 {
     model_backward_from(m, 0, x, batch);

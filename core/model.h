@@ -81,6 +81,7 @@ struct model {
     size_t nshared;
 
     int threads;                      /* for the passes; 0: thaw_threads() */
+    int predicting;                   /* inside model_predict */
     par_pool *pool;                   /* made by model_prepare */
 };
 
@@ -107,6 +108,12 @@ void model_free(model *m);
 /* Forward pass of `batch` (<= prepared) samples x (B, in.c, in.h, in.w);
  * the logits are in m->root->y, (B, classes). */
 void model_forward(model *m, const float *x, int batch, int train);
+
+/* model_forward(m, x, batch, 0) when only the logits are wanted: layers may
+ * skip outputs nothing reads (a BatchNorm after a convolution is folded
+ * into its weights), so other layers' y are not all filled. */
+void model_predict(model *m, const float *x, int batch);
+void model_predict_from(model *m, int first, const float *x, int batch);
 
 /* Backward pass from m->root->dy, accumulating into m->grad. */
 void model_backward(model *m, const float *x, int batch);

@@ -5,19 +5,25 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+/* A job is posted by bumping the generation; tasks are claimed from one
+ * 64-bit word, the generation above the next task's index, so a worker
+ * that wakes late can never claim a task of a job it did not read. The
+ * caller waits only for tasks that were claimed: when every worker is
+ * slow to wake (another process holds the cores), the caller runs all the
+ * tasks itself and returns without waiting for anyone. */
 struct par_pool {
     pthread_mutex_t mu;
-    pthread_cond_t go, done;
+    pthread_cond_t go, done_cv;
     int threads, started;
     pthread_t *tid;
-    /* the job in hand, changed under mu while no worker holds it */
+    /* the job in hand, written under mu */
     par_fn fn;
     void *ctx;
     int ntasks;
-    atomic_int next;
-    int busy;                 /* workers still inside the job */
     unsigned gen;             /* counts jobs; a worker waits for a new one */
     int quit;
+    _Atomic unsigned long long claim;   /* gen << 32 | next task */
+    atomic_int done;                    /* tasks of the job finished */
 };
 
 typedef struct worker_arg {
@@ -25,11 +31,29 @@ typedef struct worker_arg {
     int id;
 } worker_arg;
 
-static void run_tasks(par_pool *p, int worker)
+/* Claims the next task of job gen: its index, or -1 when there is none. */
+static int claim_task(par_pool *p, unsigned gen, int ntasks)
+{
+    unsigned long long c = atomic_load(&p->claim);
+    for (;;) {
+        if ((unsigned)(c >> 32) != gen || (int)(c & 0xffffffffu) >= ntasks)
+            return -1;
+        if (atomic_compare_exchange_weak(&p->claim, &c, c + 1))
+            return (int)(c & 0xffffffffu);
+    }
+}
+
+static void run_tasks(par_pool *p, unsigned gen, par_fn fn, void *ctx, int ntasks, int worker)
 {
     int t;
-    while ((t = atomic_fetch_add(&p->next, 1)) < p->ntasks)
-        p->fn(p->ctx, t, worker);
+    while ((t = claim_task(p, gen, ntasks)) >= 0) {
+        fn(ctx, t, worker);
+        if (atomic_fetch_add(&p->done, 1) + 1 == ntasks && worker) {
+            pthread_mutex_lock(&p->mu);
+            pthread_cond_signal(&p->done_cv);
+            pthread_mutex_unlock(&p->mu);
+        }
+    }
 }
 
 static void *worker_main(void *arg)
@@ -45,11 +69,12 @@ static void *worker_main(void *arg)
         if (p->quit)
             break;
         seen = p->gen;
+        par_fn fn = p->fn;
+        void *ctx = p->ctx;
+        int ntasks = p->ntasks;
         pthread_mutex_unlock(&p->mu);
-        run_tasks(p, id);
+        run_tasks(p, seen, fn, ctx, ntasks, id);
         pthread_mutex_lock(&p->mu);
-        if (--p->busy == 0)
-            pthread_cond_signal(&p->done);
     }
     pthread_mutex_unlock(&p->mu);
     return NULL;
@@ -67,7 +92,9 @@ int par_new(par_pool **out, int threads, thaw_err *err)
     }
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->go, NULL);
-    pthread_cond_init(&p->done, NULL);
+    pthread_cond_init(&p->done_cv, NULL);
+    atomic_init(&p->claim, 0);
+    atomic_init(&p->done, 0);
     p->threads = threads;
     for (int i = 1; i < threads; i++) {
         worker_arg *a = malloc(sizeof *a);
@@ -94,7 +121,7 @@ void par_free(par_pool *p)
     pthread_mutex_unlock(&p->mu);
     for (int i = 1; i <= p->started; i++)
         pthread_join(p->tid[i], NULL);
-    pthread_cond_destroy(&p->done);
+    pthread_cond_destroy(&p->done_cv);
     pthread_cond_destroy(&p->go);
     pthread_mutex_destroy(&p->mu);
     free(p->tid);
@@ -114,18 +141,20 @@ void par_run(par_pool *p, int ntasks, par_fn fn, void *ctx)
         return;
     }
     pthread_mutex_lock(&p->mu);
+    unsigned gen = ++p->gen;
     p->fn = fn;
     p->ctx = ctx;
     p->ntasks = ntasks;
-    atomic_store(&p->next, 0);
-    p->busy = p->threads - 1;
-    p->gen++;
+    atomic_store(&p->done, 0);
+    atomic_store(&p->claim, (unsigned long long)gen << 32);
     pthread_cond_broadcast(&p->go);
     pthread_mutex_unlock(&p->mu);
-    run_tasks(p, 0);
+    run_tasks(p, gen, fn, ctx, ntasks, 0);
+    if (atomic_load(&p->done) == ntasks)
+        return;
     pthread_mutex_lock(&p->mu);
-    while (p->busy > 0)
-        pthread_cond_wait(&p->done, &p->mu);
+    while (atomic_load(&p->done) < ntasks)
+        pthread_cond_wait(&p->done_cv, &p->mu);
     pthread_mutex_unlock(&p->mu);
 }
 

@@ -37,7 +37,7 @@ static void replica_eval(session *s, void *arg)
         }
         int n = j->sp->n - i < chunk ? j->sp->n - i : chunk;
         const int *y = j->sp->y + i;
-        model_forward_from(m, j->feat ? j->first : 0, x + (size_t)i * img, n, 0);
+        model_predict_from(m, j->feat ? j->first : 0, x + (size_t)i * img, n);
         loss += (double)loss_softmax_xent(NULL, m->root->y, y, n, m->classes) * n;
         for (int b = 0; b < n; b++) {
             const float *z = m->root->y + (size_t)b * m->classes;

@@ -1,5 +1,6 @@
 /* test_par.c — the workers of the passes: every task runs once, sums add in
  * task order, and a model computes the same bits on any number of threads. */
+#include <math.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -168,4 +169,66 @@ void test_model_same_bits_any_threads(void)
         if (test_has_failed())
             return;
     }
+}
+
+/* Every convolution path followed by a BatchNorm with moved statistics. */
+static layer *bn_paths_net(void)
+{
+    thaw_err err = {0};
+    layer *root = sequential_new("net");
+    layer *block = sequential_new("block");
+    if (!root || !block || layer_add(root, conv2d_new("stem", 1, 8, 3, 2, 1, 1), &err) ||
+        layer_add(root, batchnorm2d_new("stem_bn", 8, 1e-3f, 0.1f), &err) ||
+        layer_add(block, conv2d_new("wino", 8, 8, 3, 1, 1, 0), &err) ||
+        layer_add(block, batchnorm2d_new("wino_bn", 8, 1e-5f, 0.1f), &err) ||
+        layer_add(block, relu_new("r"), &err) ||
+        layer_add(block, conv2d_new("point", 8, 16, 1, 1, 0, 1), &err) ||
+        layer_add(block, batchnorm2d_new("point_bn", 16, 1e-5f, 0.1f), &err) ||
+        layer_add(root, block, &err) ||
+        layer_add(root, conv2d_grouped_new("dw", 16, 16, 3, 2, 16, (const int[4]){ 0, 1, 0, 1 }, 0),
+                  &err) ||
+        layer_add(root, batchnorm2d_new("dw_bn", 16, 1e-3f, 0.1f), &err) ||
+        layer_add(root, avgpool_new("pool"), &err) || layer_add(root, flatten_new("flat"), &err) ||
+        layer_add(root, linear_new("head", 16, 5, 1), &err)) {
+        layer_free(root);
+        return NULL;
+    }
+    return root;
+}
+
+void test_model_predict_folds_batchnorm(void)
+{
+    thaw_err err = {0};
+    model m;
+    enum { B = 9 };
+    float *x = malloc(sizeof(float) * B * 16 * 16), *want = malloc(sizeof(float) * B * 5);
+    CHECK(x && want);
+    CHECKF(model_build(&m, bn_paths_net(), (shape3){ 1, 16, 16 }, 3, &err) == THAW_OK, "%s", err.msg);
+    EXPECTF(model_prepare(&m, B, &err) == THAW_OK, "%s", err.msg);
+    rng r = rng_seeded(5);
+    for (int i = 0; i < B * 256; i++)
+        x[i] = rng_normal(&r);
+    /* statistics and affine parameters away from 0 and 1 */
+    for (int s = 0; s < m.nslice; s++)
+        if (m.slice[s].kind == PARAM_BN || m.slice[s].kind == PARAM_STAT)
+            for (size_t i = 0; i < m.slice[s].len; i++)
+                model_param(&m, s)[i] = 0.5f + rng_uniform(&r);
+    model_forward(&m, x, B, 0);
+    memcpy(want, m.root->y, sizeof(float) * B * 5);
+    memset(m.root->y, 0, sizeof(float) * B * 5);
+    /* a mark in each convolution's own output, which the fold leaves */
+    const char *convs[] = { "stem", "block.wino", "block.point", "dw" };
+    for (int k = 0; k < 4; k++)
+        model_find(&m, convs[k])->y[0] = 12345.0f;
+    model_predict(&m, x, B);
+    for (int k = 0; k < 4; k++)
+        EXPECTF(model_find(&m, convs[k])->y[0] == 12345.0f, "%s was not folded into its BatchNorm",
+                convs[k]);
+    for (int i = 0; i < B * 5; i++)
+        EXPECTF(fabsf(m.root->y[i] - want[i]) <= 1e-5f * (1.0f + fabsf(want[i])),
+                "logit %d: folded %g, unfolded %g", i, m.root->y[i], want[i]);
+    EXPECT(!m.predicting);
+done:
+    model_free(&m);
+    free(x), free(want);
 }

@@ -31,7 +31,7 @@ int predict_run(model *m, const float *x, float *prob, thaw_err *err)
     int rc = model_prepare(m, 1, err);
     if (rc)
         return rc;
-    model_forward(m, x, 1, 0);
+    model_predict(m, x, 1);
     const float *z = m->root->y;
     double top = z[0], sum = 0;
     for (int i = 1; i < m->classes; i++)

@@ -248,10 +248,10 @@ static void run_step(run *r)
     optim_step(&r->o, m, 1.0f);
 }
 
-/* A forward pass in evaluation mode, as the end-of-run test pass makes. */
+/* A forward pass for the logits alone, as the end-of-run test pass makes. */
 static void run_eval(run *r)
 {
-    model_forward(&r->m, r->x, r->batch, 0);
+    model_predict(&r->m, r->x, r->batch);
 }
 
 /* Images per second of `step` over about `seconds`, after a warm-up. */
