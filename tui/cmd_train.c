@@ -329,15 +329,32 @@ static void row_text(char *buf, size_t cap, const char *name, const double *acc,
     mean_std(delta, n, &dm, &ds);
     mean_std(e95, n, &em, &es);
     mean_std(wall, n, &wm, &ws);
-    if (csv)
-        snprintf(buf, cap, "\"%s\",%d,%.4f,%.4f,%.4f,%.4f,%.2f,%zu,%.1f\n", name, n, 100 * am,
-                 100 * as, 100 * dm, 100 * ds, em, trainable, wm);
-    else if (isnan(dm))
-        snprintf(buf, cap, "%-28s %6.1f ± %-5.1f %15s %8.1f %11zu %8.1f\n", name, 100 * am,
-                 100 * as, "–", em, trainable, wm);
+    char acc_text[48], delta_text[48], wall_text[32];
+    snprintf(acc_text, sizeof acc_text, "%6.1f ± %-5.1f", 100 * am, 100 * as);
+    if (isnan(dm))
+        snprintf(delta_text, sizeof delta_text, "%15s", "–");
     else
-        snprintf(buf, cap, "%-28s %6.1f ± %-5.1f %+7.1f ± %-5.1f %8.1f %11zu %8.1f\n", name,
-                 100 * am, 100 * as, 100 * dm, 100 * ds, em, trainable, wm);
+        snprintf(delta_text, sizeof delta_text, "%+7.1f ± %-5.1f", 100 * dm, 100 * ds);
+    /* The baseline's time is inside the first strategy's. */
+    if (isnan(wm))
+        snprintf(wall_text, sizeof wall_text, "%8s", "–");
+    else
+        snprintf(wall_text, sizeof wall_text, "%8.1f", wm);
+    if (csv) {
+        /* no value (the baseline's Δ and time): an empty field */
+        char dcsv[48] = "", wcsv[32] = "";
+        if (!isnan(dm))
+            snprintf(dcsv, sizeof dcsv, "%.4f,%.4f", 100 * dm, 100 * ds);
+        else
+            snprintf(dcsv, sizeof dcsv, ",");
+        if (!isnan(wm))
+            snprintf(wcsv, sizeof wcsv, "%.1f", wm);
+        snprintf(buf, cap, "\"%s\",%d,%.4f,%.4f,%s,%.2f,%zu,%s\n", name, n, 100 * am, 100 * as, dcsv,
+                 em, trainable, wcsv);
+    }
+    else
+        snprintf(buf, cap, "%-28s %s %s %8.1f %11zu %s\n", name, acc_text, delta_text, em, trainable,
+                 wall_text);
 }
 
 int cmd_compare(int argc, char **argv)

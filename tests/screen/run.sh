@@ -772,7 +772,8 @@ check_batch_clear_answers() {
 
 # thaw compare runs its trainings side by side with --threads 2, and the
 # table is the same as with one thread, figure for figure (the wall time
-# aside); the progress line goes only to a terminal.
+# aside); the progress line goes only to a terminal; a value the baseline
+# has not (its Δ, its time) is a dash or an empty field, never "nan".
 check_batch_compare_parallel() {
     local name=batch_compare_parallel why="" rc t
     wanted "$name" || return 0
@@ -787,6 +788,7 @@ check_batch_compare_parallel() {
     done
     [ -s "$TMP/cmp1.cut" ] && [ "$(wc -l <"$TMP/cmp1.cut")" = 4 ] || why="${why:+$why; }no table of 3 rows"
     cmp -s "$TMP/cmp1.cut" "$TMP/cmp2.cut" || why="${why:+$why; }the tables differ between 1 and 2 threads"
+    grep -qi nan "$TMP/cmp1.out" "$TMP/cmp1.csv" && why="${why:+$why; }a value printed as nan"
     cat "$TMP/cmp1.csv" "$TMP/cmp2.csv" "$TMP/cmp1.err" "$TMP/cmp2.err" >"$TMP/cmp.txt" 2>/dev/null
     verdict "$name" "$why" "" "$TMP/cmp.txt"
 }
