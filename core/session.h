@@ -201,6 +201,7 @@ typedef enum sess_event_kind {
     SEV_LRFIND,       /* value = rate, value2 = smoothed loss; count < 0: done, value = suggestion */
     SEV_ERROR,        /* text */
     SEV_NOTE,         /* text: what a SESS_CALL reported */
+    SEV_TESTING,      /* the final pass over the test split: count images done of value */
 } sess_event_kind;
 
 typedef struct sess_event {

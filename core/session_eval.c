@@ -29,8 +29,13 @@ static void replica_eval(session *s, void *arg)
     double loss = 0.0;
     long correct = 0;
     int chunk = m->batch < SESS_CHUNK ? m->batch : SESS_CHUNK;
+    /* The transferred model's pass over the test split says how far it is
+     * (the baseline's runs beside it, on the worker thread, and stays quiet). */
+    int report = j->sp == &s->d.split[SESS_TEST_SPLIT] && j->r == &s->r[0];
     j->cut = 0;
     for (int i = 0; i < j->sp->n; i += chunk) {
+        if (report)
+            sess_emit(s, &(sess_event){ .kind = SEV_TESTING, .count = i, .value = j->sp->n });
         if (sess_pending(s, SESS_PENDING_STOP)) {
             j->cut = 1;
             break;

@@ -125,8 +125,10 @@ static int control(session *s, sess_ctl c)
 typedef struct seen {
     sess_eval eval[64];
     int nevals;
-    int kinds[8];
+    int kinds[16];
     char change[8][192];
+    int testing[8], ntesting;       /* SEV_TESTING's counts, in order */
+    double testing_of;
     int nchange;
     double suggestion;
 } seen;
@@ -142,6 +144,10 @@ static void drain(session *s, seen *o)
             memcpy(o->change[o->nchange++], ev.text, sizeof ev.text);
         if (ev.kind == SEV_LRFIND && ev.count < 0)
             o->suggestion = ev.value;
+        if (ev.kind == SEV_TESTING && o->ntesting < 8) {
+            o->testing[o->ntesting++] = ev.count;
+            o->testing_of = ev.value;
+        }
     }
 }
 
@@ -174,6 +180,9 @@ void test_session_reports_delta(void)
     EXPECT(!isnan(last->test_acc) && !isnan(last->scratch_test_acc));
     EXPECT(fabs(last->test_delta - (last->test_acc - last->scratch_test_acc)) < 1e-12);
     EXPECT(isnan(o.eval[0].test_acc));
+    /* the final pass over the test images said how far it was, chunk by chunk */
+    EXPECTF(o.ntesting == 2 && o.testing[0] == 0 && o.testing[1] == 16 && o.testing_of == SX_TEST,
+            "%d testing events (%d, %d of %g)", o.ntesting, o.testing[0], o.testing[1], o.testing_of);
     EXPECT(o.kinds[SEV_CHANGE] == 1 && strstr(o.change[0], "strategy feature-extraction"));
     EXPECT(sess_state_now(f.s) == SESS_IDLE && sess_epoch(f.s) == 3);
 done:

@@ -119,6 +119,7 @@ typedef struct app {
     sess_eval *history;         /* every evaluation */
     int nhistory, caphistory;
     double lr_suggestion;       /* the last lr-find's, NaN before one */
+    int testing_done, testing_total;   /* the final test pass, while it runs (total 0: none) */
     int target_epoch;           /* where the current train command ends */
     unsigned generation;        /* changes whenever the model is replaced (load, reset) */
     int verbose_lrfind;         /* report every point of the lr-find curve as a line */

@@ -60,7 +60,13 @@ int app_pump(app *a, int timeout_ms)
                 ev.step, per, ev.value, ev.value2);
             break;
         }
+        case SEV_TESTING:
+            a->testing_done = (int)ev.count;
+            a->testing_total = (int)ev.value;
+            app_say(a, APP_PROGRESS, "testing %d/%.0f", ev.count, ev.value);
+            break;
         case SEV_EVAL:
+            a->testing_done = a->testing_total = 0;
             a->last = ev.eval;
             if (ev.eval.final)
                 a->final = ev.eval;

@@ -95,6 +95,21 @@ static void status_draw(ui_panel *p, layout_rect r)
     size_t n = 0;
     for (int i = 0; i < cells && n + 4 < sizeof bar; i++)
         n += (size_t)snprintf(bar + n, sizeof bar - n, "%s", i < full ? screen_glyph("█", "#") : " ");
+    if (a->testing_total > 0) {
+        /* the final pass over the test images, both models */
+        char done_text[32], total_text[32];
+        double part = (double)a->testing_done / a->testing_total;
+        int tfull = (int)(part * cells);
+        n = 0;
+        for (int i = 0; i < cells && n + 4 < sizeof bar; i++)
+            n += (size_t)snprintf(bar + n, sizeof bar - n, "%s", i < tfull ? screen_glyph("█", "#") : " ");
+        snprintf(text, sizeof text, " testing %s/%s %s%s%s  the final pass over the test images, "
+                 "both models  %s", cli_grouped(done_text, sizeof done_text, (unsigned)a->testing_done),
+                 cli_grouped(total_text, sizeof total_text, (unsigned)a->testing_total),
+                 screen_glyph("▕", "["), bar, screen_glyph("▏", "]"), a->run ? runlog_dir(a->run) : "");
+        bar_text(r, text);
+        return;
+    }
     const sess_eval *e = &a->last;
     char acc[160] = "";
     if (!isnan(e->val_acc))

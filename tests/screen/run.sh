@@ -427,6 +427,34 @@ check_results() {
     stop $s
 }
 
+# The final pass over many test images shows on the status line with its
+# progress ("testing 480/1,000"), and gives way to the results.
+check_testing_status() {
+    wanted testing_status || return 0
+    local s=tst dir=$TMP/testing-cwd bad=""
+    mkdir -p "$dir"
+    start $s 140 40 C.UTF-8 "$dir" -- "$ROOT/$MODEL" --data "shapes:classes=0-3,shots=6,val=5,n=20,test=250"
+    if ! wait_for $s "$FOOTER"; then
+        fail testing_status "thaw never drew its first frame"
+        stop $s
+        return
+    fi
+    keys $s :
+    text $s "set epochs 1"
+    keys $s Enter t
+    if until_ok "$TIMEOUT" has $s "testing "; then
+        capture $s >"$TMP/screen.txt"
+        grep -Eq "testing [0-9,]+/1,000 " "$TMP/screen.txt" || bad="$bad no 'testing N/1,000' on the status line;"
+    else
+        capture $s >"$TMP/screen.txt"
+        bad="$bad the status line never said 'testing';"
+    fi
+    until_ok $((2 * TIMEOUT)) has $s "results on test" || bad="$bad the results never came;"
+    not_has $s "testing " || bad="$bad 'testing' stayed after the results;"
+    verdict testing_status "$bad" "" "$TMP/screen.txt"
+    stop $s
+}
+
 # Every key the help overlay lists must be a code in the keys table of
 # tui/workbench.c, every named entry of that table must be in the overlay,
 # and so must every key the footer hints at.
@@ -1125,6 +1153,7 @@ check_lesson
 check_restore
 check_training
 check_results
+check_testing_status
 check_lrbar_slope
 check_env_matrix
 check_resize_storm
