@@ -168,7 +168,9 @@ typedef struct sess_ctl {
  * `expect` (tui/metrics.h):
  *   epoch       epochs completed (fractional evaluations round down)
  *   step        steps taken
- *   wall        seconds of training so far
+ *   wall        seconds since training began: steps and evaluations (pauses
+ *               and time waiting for commands not counted)
+ *   train_s     seconds of training steps alone (img_s's clock)
  *   img_s       training images per second since the last evaluation
  *   lr          the head's current rate; scratch_lr the baseline's
  *   train_*     since the last evaluation; scratch_* the baseline's
@@ -178,6 +180,7 @@ typedef struct sess_ctl {
  *   best        the best so far (see early stopping) */
 #define SESS_EVAL_FIELDS(X)                                                                       \
     X(EPOCH, int, epoch) X(STEP, long, step) X(WALL, double, wall) X(IMG_S, double, img_s)       \
+    X(TRAIN_S, double, train_s)                                                                 \
     X(LR, double, lr) X(SCRATCH_LR, double, scratch_lr) X(TRAIN_LOSS, double, train_loss)        \
     X(TRAIN_ACC, double, train_acc) X(VAL_LOSS, double, val_loss) X(VAL_ACC, double, val_acc)    \
     X(TEST_ACC, double, test_acc) X(SCRATCH_TRAIN_LOSS, double, scratch_train_loss)              \

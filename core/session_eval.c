@@ -6,6 +6,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "clock.h"
 #include "loss.h"
 
 /* ---- evaluation -------------------------------------------------------- */
@@ -122,6 +123,7 @@ void sess_publish_confusion(session *s)
 
 void sess_evaluate(session *s, int final, int with_test, int measure)
 {
+    double t0 = thaw_now_s();
     sess_eval e;
     double v[2][2] = { { NAN, NAN }, { NAN, NAN } }, t[2][2] = { { NAN, NAN }, { NAN, NAN } };
     memset(&e, 0, sizeof e);
@@ -140,7 +142,7 @@ void sess_evaluate(session *s, int final, int with_test, int measure)
 
     e.epoch = atomic_load(&s->epoch);
     e.step = s->step;
-    e.wall = s->t_train;
+    e.train_s = s->t_train;
     double dt = s->t_train - s->run.t_eval;
     e.img_s = dt > 0 ? (double)(s->seen_total - s->run.seen_eval) / dt : NAN;
     s->run.t_eval = s->t_train;
@@ -167,6 +169,8 @@ void sess_evaluate(session *s, int final, int with_test, int measure)
     e.test_delta = e.test_acc - e.scratch_test_acc;
     e.source_acc = cut ? NAN : source_accuracy(s);
     e.final = final;
+    s->t_evaluating += thaw_now_s() - t0;
+    e.wall = s->t_train + s->t_evaluating;
 
     /* Best: the highest validation accuracy, ties to the lower loss. */
     if (e.val_acc > s->run.best_acc ||

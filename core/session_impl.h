@@ -100,6 +100,7 @@ struct session {
     int *by;                 /* (batch) its labels */
     thaw_plan plan;
     double t_train;          /* seconds spent training */
+    double t_evaluating;     /* seconds spent in evaluations */
     size_t mem_need;         /* bytes the session holds without the feature cache */
     double last_step_event, last_diag;
     long seen_total;

@@ -951,7 +951,7 @@ static int metrics_without_time(const char *path, char *out, size_t cap)
     while (fgets(line, sizeof line, f)) {
         int col = 0;
         for (char *tok = strtok(line, ",\n"); tok; tok = strtok(NULL, ",\n"), col++)
-            if (col != 2 && col != 3 && n < cap)   /* wall, img_s */
+            if ((col < 2 || col > 4) && n < cap)   /* wall, img_s, train_s */
                 n += (size_t)snprintf(out + n, cap - n, "%s,", tok);
         if (n < cap)
             out[n++] = '\n';

@@ -23,7 +23,7 @@
 #define GOLDEN_PLOTS "tests/data/golden/plots_small.svg"
 
 static const char *const columns[] = {
-    "epoch", "step", "wall", "img_s", "lr", "scratch_lr", "train_loss", "train_acc", "val_loss",
+    "epoch", "step", "wall", "img_s", "train_s", "lr", "scratch_lr", "train_loss", "train_acc", "val_loss",
     "val_acc", "test_acc", "scratch_train_loss", "scratch_train_acc", "scratch_val_loss",
     "scratch_val_acc", "scratch_test_acc", "delta", "test_delta", "source_acc", "final", "best",
 };
@@ -70,7 +70,8 @@ static int count(const char *text, const char *needle)
 static sess_eval row(int epoch, long step, double loss, double acc, double scratch_acc)
 {
     return (sess_eval){
-        .epoch = epoch, .step = step, .wall = step * 0.01, .img_s = 1600, .lr = 0.01, .scratch_lr = 0.01,
+        .epoch = epoch, .step = step, .wall = step * 0.01, .img_s = 1600, .train_s = step * 0.0075,
+        .lr = 0.01, .scratch_lr = 0.01,
         .train_loss = loss, .train_acc = acc - 0.02, .val_loss = loss + 0.1, .val_acc = acc,
         .test_acc = NAN, .scratch_train_loss = loss + 0.5, .scratch_train_acc = scratch_acc - 0.02,
         .scratch_val_loss = loss + 0.6, .scratch_val_acc = scratch_acc, .scratch_test_acc = NAN,
@@ -207,11 +208,11 @@ void test_runlog_metrics_files(void)
     csv = slurp(root, "metrics.csv");
     EXPECT(csv);
     const char *want =
-        "epoch,step,wall,img_s,lr,scratch_lr,train_loss,train_acc,val_loss,val_acc,test_acc,"
+        "epoch,step,wall,img_s,train_s,lr,scratch_lr,train_loss,train_acc,val_loss,val_acc,test_acc,"
         "scratch_train_loss,scratch_train_acc,scratch_val_loss,scratch_val_acc,scratch_test_acc,"
         "delta,test_delta,source_acc,final,best\n"
-        "1,40,0.4,1600,0.01,0.01,0.5,0.73,0.6,0.75,0.1,1,0.48,1.1,0.5,,0.25,,,1,0\n"
-        "2,80,0.8,,0.01,0.01,,0.78,,0.8,,,,,,,,,,0,1\n";
+        "1,40,0.4,1600,0.3,0.01,0.01,0.5,0.73,0.6,0.75,0.1,1,0.48,1.1,0.5,,0.25,,,1,0\n"
+        "2,80,0.8,,0.6,0.01,0.01,,0.78,,0.8,,,,,,,,,,0,1\n";
     EXPECTF(!strcmp(csv, want), "metrics.csv is\n%s", csv);
 
     jsonl = slurp(root, "metrics.jsonl");

@@ -173,6 +173,8 @@ void test_session_reports_delta(void)
         EXPECT(e->epoch == i + 1 && e->step == (long)(i + 1) * 3);
         EXPECT(e->val_acc >= 0 && e->val_acc <= 1 && e->scratch_val_acc >= 0);
         EXPECT(fabs(e->delta - (e->val_acc - e->scratch_val_acc)) < 1e-12);
+        /* wall counts the evaluations too, train_s the steps alone */
+        EXPECTF(e->train_s > 0 && e->wall > e->train_s, "wall %g, train_s %g", e->wall, e->train_s);
         EXPECT(isnan(e->source_acc));
         EXPECT(e->final == (i == 2));
     }

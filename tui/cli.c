@@ -213,8 +213,9 @@ void cli_print_json(FILE *to, const app *a)
     field(to, "epochs", f->epoch, 0);
     field(to, "epochs_to_95_transfer", cli_epochs_to_95(a, 0), 0);
     field(to, "epochs_to_95_scratch", cli_epochs_to_95(a, 1), 0);
-    field(to, "img_s", f->wall > 0 ? images / f->wall : NAN, 0);
-    field(to, "wall_s", f->wall, 0);
+    field(to, "img_s", f->train_s > 0 ? images / f->train_s : NAN, 0);
+    field(to, "wall_s", f->wall, 0);     /* steps and evaluations */
+    field(to, "train_s", f->train_s, 0); /* steps alone */
     field(to, "trainable_params", (double)app_count(a, 1), 0);
     cli_print(to, "\"strategy\":");
     cli_json_string(to, a->strategy_text[0] ? a->strategy_text : "plan");
