@@ -97,6 +97,22 @@ void test_app_set_bad_optimizer(void) { refused("set optimizer adam", THAW_EINVA
 void test_app_set_bad_schedule(void) { refused("set schedule wobbly", THAW_EINVAL, "cosine"); }
 void test_app_set_bad_onoff(void) { refused("set baseline maybe", THAW_EINVAL, "on or off"); }
 void test_app_unclosed_quote(void) { refused("load data \"shapes", THAW_EINVAL, "quote"); }
+void test_app_carriage_return_inside(void) { refused("freeze stem\rthaw head", THAW_EINVAL, "carriage return"); }
+void test_app_line_break_inside(void) { refused("freeze stem\nthaw head", THAW_EINVAL, "line break"); }
+void test_app_quote_in_path(void) { refused("load model my\"model.json", THAW_EINVAL, "double quote"); }
+
+/* A line from a file written on Windows (\r\n) runs as the line. */
+void test_app_crlf_line_runs(void)
+{
+    app a;
+    thaw_err err = {0};
+    open_app(&a);
+    EXPECT(loaded(&a));
+    EXPECTF(app_exec(&a, "set epochs 7\r\n", &err) == THAW_OK, "%s", err.msg);
+    EXPECT(a.set.epochs == 7);
+done:
+    app_free(&a);
+}
 void test_app_freeze_unknown_layer(void) { refused("freeze stage9", THAW_ENOTFOUND, "stage9"); }
 void test_app_lr_bad_rate(void) { refused("lr head -1", THAW_EINVAL, "RATE"); }
 void test_app_lr_zero_rate(void)

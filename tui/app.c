@@ -745,8 +745,21 @@ int app_exec(app *a, const char *line, thaw_err *err)
 {
     char buf[TASK_SPEC_MAX + 256];
     char *argv[APP_ARGS_MAX];
-    if (strlen(line) >= sizeof buf)
+    size_t len = strlen(line);
+    if (len >= sizeof buf)
         return thaw_fail(err, THAW_EINVAL, "a command line is limited to %zu characters", sizeof buf - 1);
+    /* One line: its end may be \n or \r\n (a file from Windows); a line
+     * break or carriage return inside would run as something other than
+     * what session.thaw can record. */
+    size_t body = len;
+    if (body > 0 && line[body - 1] == '\n')
+        body--;
+    if (body > 0 && line[body - 1] == '\r')
+        body--;
+    if (memchr(line, '\r', body) || memchr(line, '\n', body))
+        return thaw_fail(err, THAW_EINVAL, "a command is one line: this one has a %s inside (at "
+                         "character %zu)", memchr(line, '\r', body) ? "carriage return" : "line break",
+                         (size_t)(strpbrk(line, "\r\n") - line) + 1);
     strcpy(buf, line);
     int argc = split(buf, argv, APP_ARGS_MAX, err);
     if (argc <= 0)

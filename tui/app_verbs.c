@@ -49,6 +49,10 @@ int app_cmd_load(app *a, int argc, char **argv, thaw_err *err)
     int rc = app_need_idle(a, !strcmp(argv[1], "model") ? "load model" : "load data", err);
     if (rc)
         return rc;
+    /* config.thaw records the value in double quotes, which cannot hold one. */
+    if (strchr(argv[2], '"'))
+        return thaw_fail(err, THAW_EINVAL, "load %s %s: a double quote cannot be recorded in the run's "
+                         "config.thaw (rename the file or folder)", argv[1], argv[2]);
     if (!strcmp(argv[1], "model")) {
         mf_meta meta;
         model m;

@@ -104,6 +104,11 @@ static int parse(train_opts *o, int argc, char **argv)
 static int exec_quoted(app *a, cli_out *c, const char *line, const char *text)
 {
     char cmd[8192];
+    if (strpbrk(text, "\"\r\n")) {
+        cli_print(stderr, "thaw: %s %s: a double quote or line break cannot be passed on (rename the "
+                  "file or folder)\n", line, text);
+        return 1;
+    }
     if (snprintf(cmd, sizeof cmd, "%s \"%s\"", line, text) >= (int)sizeof cmd) {
         cli_print(stderr, "thaw: %s: the value is too long\n", line);
         return 1;
