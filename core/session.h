@@ -68,6 +68,7 @@
 
 #include <stddef.h>
 
+#include "adapt.h"
 #include "model.h"
 #include "optim.h"
 #include "schedule.h"
@@ -91,6 +92,13 @@ typedef struct sess_data {
     /* One augmented copy of a training image (NULL: no augmentation). */
     void (*augment)(void *ctx, float *dst, const float *src, rng *r);
     void *augment_ctx;
+    /* The target's unlabelled pool, for self-training: pool_n images, image
+     * i written normalised into dst (in.c, in.h, in.w) by pool_image; pool_y
+     * their labels, to measure pseudo-labels only (NULL: not known). */
+    int pool_n;
+    const int *pool_y;
+    void (*pool_image)(void *ctx, int i, float *dst);
+    void *pool_ctx;
 } sess_data;
 
 typedef struct sess_config {
@@ -108,6 +116,7 @@ typedef struct sess_config {
     size_t cache_bytes;        /* feature cache budget: 512 MiB; 0 = off */
     size_t memory_bytes;       /* everything the session holds (see sess_new): half the
                                   physical memory; 0 = no limit */
+    adapt adapt;               /* domain adaptation (adapt.h): none */
 } sess_config;
 
 void sess_config_default(sess_config *c);
@@ -175,7 +184,10 @@ typedef struct sess_ctl {
  *   delta       Acc(transfer) − Acc(scratch) on validation; test_delta on test
  *   source_acc  the backbone with the source head, on the source's test images
  *   final       the evaluation at the end of a train command
- *   best        the best so far (see early stopping) */
+ *   best        the best so far (see early stopping)
+ *   pseudo_n    self-training: pseudo-labelled pool images in training (0: none)
+ *   pseudo_acc  the share of them whose pseudo-label is right (NaN: none, or
+ *               the pool's labels are not known) */
 #define SESS_EVAL_FIELDS(X)                                                                       \
     X(EPOCH, int, epoch) X(STEP, long, step) X(WALL, double, wall) X(IMG_S, double, img_s)       \
     X(LR, double, lr) X(SCRATCH_LR, double, scratch_lr) X(TRAIN_LOSS, double, train_loss)        \
@@ -184,7 +196,8 @@ typedef struct sess_ctl {
     X(SCRATCH_TRAIN_ACC, double, scratch_train_acc) X(SCRATCH_VAL_LOSS, double, scratch_val_loss) \
     X(SCRATCH_VAL_ACC, double, scratch_val_acc) X(SCRATCH_TEST_ACC, double, scratch_test_acc)    \
     X(DELTA, double, delta) X(TEST_DELTA, double, test_delta) X(SOURCE_ACC, double, source_acc)  \
-    X(FINAL, int, final) X(BEST, int, best)
+    X(FINAL, int, final) X(BEST, int, best) X(PSEUDO_N, int, pseudo_n)                            \
+    X(PSEUDO_ACC, double, pseudo_acc)
 
 typedef struct sess_eval {
 #define SESS_EVAL_MEMBER(id, type, field) type field;

@@ -134,6 +134,8 @@ void sess_evaluate(session *s, int final, int with_test, int measure)
     }
 
     e.epoch = atomic_load(&s->epoch);
+    e.pseudo_n = s->npseudo;
+    e.pseudo_acc = s->npseudo && s->pseudo_right >= 0 ? (double)s->pseudo_right / s->npseudo : NAN;
     e.step = s->step;
     e.wall = s->t_train;
     double dt = s->t_train - s->run.t_eval;

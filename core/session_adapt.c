@@ -1,0 +1,92 @@
+/* session_adapt.c — self-training rounds: the transferred model labels the
+ * unlabelled pool, a class-balanced selection of its confident labels joins
+ * the training images (adapt.h, adapt_selftrain.h). */
+#include "session_impl.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "adapt_selftrain.h"
+
+int sess_ntrain(const session *s)
+{
+    return s->d.split[SESS_TRAIN_SPLIT].n + s->npseudo;
+}
+
+/* Softmax of the logits z (classes) into p. */
+static void softmax(float *p, const float *z, int classes)
+{
+    float zmax = z[0];
+    for (int k = 1; k < classes; k++)
+        zmax = fmaxf(zmax, z[k]);
+    double sum = 0.0;
+    for (int k = 0; k < classes; k++)
+        sum += exp((double)z[k] - zmax);
+    for (int k = 0; k < classes; k++)
+        p[k] = (float)(exp((double)z[k] - zmax) / sum);
+}
+
+int sess_self_train(session *s, int epoch)
+{
+    if (!adapt_round_due(&s->c.adapt, epoch) || s->pseudo_round == epoch + 1 ||
+        s->d.pool_n < 1 || !s->d.pool_image)
+        return 0;
+    model *m = s->r[0].m;
+    int n = s->d.pool_n, classes = m->classes, chunk = m->batch;
+    size_t img = shape3_count(s->d.in);
+    float *prob = malloc(sizeof(float) * (size_t)n * (size_t)classes);
+    int *idx = malloc(sizeof(int) * (size_t)n), *lab = malloc(sizeof(int) * (size_t)n);
+    if (!s->px)
+        s->px = malloc(sizeof(float) * (size_t)n * img);
+    if (!s->py)
+        s->py = malloc(sizeof(int) * (size_t)n);
+    if (!prob || !idx || !lab || !s->px || !s->py) {
+        free(prob);
+        free(idx);
+        free(lab);
+        s->pseudo_round = epoch + 1;
+        sess_emit_text(s, SEV_ERROR, "self-train: out of memory for the %d pool images; "
+                       "training goes on without pseudo-labels", n);
+        return 0;
+    }
+    /* the batch buffer is free between steps: it carries the pool a chunk at a time */
+    for (int i = 0; i < n; i += chunk) {
+        if (sess_pending(s, SESS_PENDING_ANY)) {
+            free(prob);
+            free(idx);
+            free(lab);
+            return 1;
+        }
+        int c = n - i < chunk ? n - i : chunk;
+        for (int b = 0; b < c; b++)
+            s->d.pool_image(s->d.pool_ctx, i + b, s->bx + (size_t)b * img);
+        model_forward(m, s->bx, c, 0);
+        for (int b = 0; b < c; b++)
+            softmax(prob + (size_t)(i + b) * classes, m->root->y + (size_t)b * classes, classes);
+    }
+    int kept = adapt_pseudo_select(idx, lab, prob, n, classes, (float)s->c.adapt.threshold, 0);
+    if (kept < 0)
+        kept = 0;
+    for (int k = 0; k < kept; k++) {
+        s->d.pool_image(s->d.pool_ctx, idx[k], s->px + (size_t)k * img);
+        s->py[k] = lab[k];
+    }
+    s->pseudo_right = s->d.pool_y ? adapt_pseudo_correct(idx, lab, kept, s->d.pool_y) : -1;
+    s->npseudo = kept;
+    s->pseudo_round = epoch + 1;
+    int ntrain = s->d.split[SESS_TRAIN_SPLIT].n, batch = s->c.batch < ntrain ? s->c.batch : ntrain;
+    s->per_epoch = (sess_ntrain(s) + batch - 1) / batch;
+    s->cache_stale = 1;                   /* the cache cannot hold pool images: off while they train */
+    if (s->pseudo_right >= 0)
+        sess_emit_text(s, SEV_NOTE, "self-train, epoch %d: %d pseudo-labels of %d pool images "
+                       "(%d a class), %.1f%% right", epoch + 1, kept, n, kept / classes,
+                       kept ? 100.0 * s->pseudo_right / kept : 0.0);
+    else
+        sess_emit_text(s, SEV_NOTE, "self-train, epoch %d: %d pseudo-labels of %d pool images "
+                       "(%d a class)", epoch + 1, kept, n, kept / classes);
+    free(prob);
+    free(idx);
+    free(lab);
+    return 0;
+}
