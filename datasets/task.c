@@ -34,8 +34,9 @@ int task_default_val(int n, int shots)
 enum {
     K_CLASSES = 1 << 0, K_SHOTS = 1 << 1, K_VAL = 1 << 2, K_SEED = 1 << 3, K_SIZE = 1 << 4,
     K_CHANNELS = 1 << 5, K_DIR = 1 << 6, K_TESTDIR = 1 << 7, K_SPLIT = 1 << 8, K_N = 1 << 9,
-    K_TEST = 1 << 10, K_SHIFT = 1 << 11,
-    K_COMMON = K_CLASSES | K_SHOTS | K_VAL | K_SEED | K_SIZE | K_CHANNELS | K_TEST | K_SHIFT,
+    K_TEST = 1 << 10, K_SHIFT = 1 << 11, K_POOL = 1 << 12,
+    K_COMMON = K_CLASSES | K_SHOTS | K_VAL | K_SEED | K_SIZE | K_CHANNELS | K_TEST | K_SHIFT |
+               K_POOL,
 };
 
 static const struct {
@@ -45,6 +46,7 @@ static const struct {
     { "classes", K_CLASSES }, { "shots", K_SHOTS }, { "val", K_VAL }, { "seed", K_SEED },
     { "size", K_SIZE }, { "channels", K_CHANNELS }, { "dir", K_DIR }, { "testdir", K_TESTDIR },
     { "split", K_SPLIT }, { "n", K_N }, { "test", K_TEST }, { "shift", K_SHIFT },
+    { "pool", K_POOL },
 };
 enum { SPEC_NKEYS = sizeof spec_keys / sizeof spec_keys[0] };
 
@@ -153,10 +155,12 @@ static int set_key(task_spec *sp, int bit, const char *key, const char *val, tha
     case K_VAL:
     case K_N:
     case K_TEST:
+    case K_POOL:
         if (!parse_num(val, bit == K_VAL ? 0 : 1, DS_MAX_IMAGES, &v))
             return thaw_fail(err, THAW_EINVAL, "%s=%s: expected a whole number from %d to %d",
                              key, q, bit == K_VAL ? 0 : 1, DS_MAX_IMAGES);
-        *(bit == K_SHOTS ? &sp->shots : bit == K_VAL ? &sp->val : bit == K_N ? &sp->n : &sp->test) = (int)v;
+        *(bit == K_SHOTS ? &sp->shots : bit == K_VAL ? &sp->val : bit == K_N ? &sp->n
+          : bit == K_POOL ? &sp->pool : &sp->test) = (int)v;
         sp->val_given |= bit == K_VAL;
         return THAW_OK;
     case K_SEED:
@@ -622,9 +626,12 @@ static int assign(int *mark, const ds_raw *train, task *t, thaw_err *err)
             int tmp = list[i];
             list[i] = list[j], list[j] = tmp;
         }
+        int pool = 0;
         for (int i = 0; i < n; i++) {
             int split = sp->shots ? (i < sp->shots ? TASK_TRAIN : i < need ? TASK_VAL : TASK_POOL)
                                   : (i < val ? TASK_VAL : TASK_TRAIN);
+            if (split == TASK_POOL && sp->pool && pool++ >= sp->pool)
+                split = -1;              /* past pool=P: not kept */
             mark[list[i]] = split;
         }
     }

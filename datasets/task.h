@@ -23,6 +23,10 @@
  *   test=T        only the first T test images of each class (file order):
  *                 a quicker, coarser test figure; the whole test split when
  *                 absent.
+ *   pool=P        at most P unlabelled pool images per class (with shots=),
+ *                 of those shots and val leave (the same ones for a seed);
+ *                 all when absent.
+ *                 A smaller pool is quicker for self-training to label.
  *   seed=N        the seed for the draw; otherwise the caller's (the run's).
  *   size=N | HxW, channels=1|3
  *                 the image geometry, when no model fixes it (see task_load).
@@ -116,6 +120,7 @@ typedef struct task_spec {
     unsigned long long seed;
     int height, width, channels;     /* 0 when not given */
     int n, test;                     /* shapes; 0 when not given */
+    int pool;                        /* at most this many pool images per class; 0: all */
     ds_shift shift;                  /* all off when not given */
 } task_spec;
 

@@ -455,3 +455,21 @@ void test_mnistjson_real(void)
     ds_raw_free(&all);
     CHECKF(ok && sum0 == 31095 && sum7 == 25296, "%zu %zu", sum0, sum7);
 }
+
+void test_task_pool_cap(void)
+{
+    thaw_err err = { 0 };
+    task t, u;
+    CHECKF(task_load(&t, "mnist:dir=" DSDATA "mnist,shots=2,val=1", NULL, 1, &err) == 0, "%s", err.msg);
+    CHECKF(task_load(&u, "mnist:dir=" DSDATA "mnist,shots=2,val=1,pool=3", NULL, 1, &err) == 0, "%s",
+           err.msg);
+    int ok = t.split[TASK_POOL].n == 50 && u.split[TASK_POOL].n == 30 &&
+             u.split[TASK_TRAIN].n == 20 && u.split[TASK_VAL].n == 10 &&
+             !memcmp(t.split[TASK_TRAIN].x, u.split[TASK_TRAIN].x, sizeof(float) * 20 * 784);
+    for (int k = 0; ok && k < 10; k++)
+        ok = u.count[TASK_POOL * u.nclass + k] == 3;
+    task_free(&t);
+    task_free(&u);
+    CHECK(ok);
+    CHECK_FAILS(task_spec_parse(&t.spec, "fashion:pool=0", &err), err, THAW_EINVAL, "pool=0", NULL);
+}
