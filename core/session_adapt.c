@@ -78,10 +78,13 @@ int sess_self_train(session *s, int epoch)
     int ntrain = s->d.split[SESS_TRAIN_SPLIT].n, batch = s->c.batch < ntrain ? s->c.batch : ntrain;
     s->per_epoch = (sess_ntrain(s) + batch - 1) / batch;
     s->cache_stale = 1;                   /* the cache cannot hold pool images: off while they train */
-    if (s->pseudo_right >= 0)
+    if (kept == 0)
+        sess_emit_text(s, SEV_NOTE, "self-train, epoch %d: no pseudo-labels (a class has no pool "
+                       "image at confidence %g or more)", epoch + 1, s->c.adapt.threshold);
+    else if (s->pseudo_right >= 0)
         sess_emit_text(s, SEV_NOTE, "self-train, epoch %d: %d pseudo-labels of %d pool images "
                        "(%d a class), %.1f%% right", epoch + 1, kept, n, kept / classes,
-                       kept ? 100.0 * s->pseudo_right / kept : 0.0);
+                       100.0 * s->pseudo_right / kept);
     else
         sess_emit_text(s, SEV_NOTE, "self-train, epoch %d: %d pseudo-labels of %d pool images "
                        "(%d a class)", epoch + 1, kept, n, kept / classes);
