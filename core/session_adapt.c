@@ -27,10 +27,47 @@ static void softmax(float *p, const float *z, int classes)
         p[k] = (float)(exp((double)z[k] - zmax) / sum);
 }
 
+/* oracle: the whole pool with its own labels, once. */
+static void oracle_pool(session *s)
+{
+    int n = s->d.pool_n;
+    size_t img = shape3_count(s->d.in);
+    s->pseudo_round = 1;
+    if (!s->d.pool_y) {
+        sess_emit_text(s, SEV_ERROR, "oracle: the pool's labels are not known; training on the "
+                       "labelled images alone");
+        return;
+    }
+    if (!s->px)
+        s->px = malloc(sizeof(float) * (size_t)n * img);
+    if (!s->py)
+        s->py = malloc(sizeof(int) * (size_t)n);
+    if (!s->px || !s->py) {
+        sess_emit_text(s, SEV_ERROR, "oracle: out of memory for the %d pool images; training on "
+                       "the labelled images alone", n);
+        return;
+    }
+    for (int i = 0; i < n; i++) {
+        s->d.pool_image(s->d.pool_ctx, i, s->px + (size_t)i * img);
+        s->py[i] = s->d.pool_y[i];
+    }
+    s->npseudo = s->pseudo_right = n;
+    int ntrain = s->d.split[SESS_TRAIN_SPLIT].n, batch = s->c.batch < ntrain ? s->c.batch : ntrain;
+    s->per_epoch = (sess_ntrain(s) + batch - 1) / batch;
+    s->cache_stale = 1;
+    sess_emit_text(s, SEV_NOTE, "oracle: the %d pool images train with their true labels", n);
+}
+
 int sess_self_train(session *s, int epoch)
 {
-    if (!adapt_round_due(&s->c.adapt, epoch) || s->pseudo_round == epoch + 1 ||
-        s->d.pool_n < 1 || !s->d.pool_image)
+    if (s->d.pool_n < 1 || !s->d.pool_image)
+        return 0;
+    if (s->c.adapt.kind == ADAPT_ORACLE) {
+        if (!s->pseudo_round)
+            oracle_pool(s);
+        return 0;
+    }
+    if (!adapt_round_due(&s->c.adapt, epoch) || s->pseudo_round == epoch + 1)
         return 0;
     model *m = s->r[0].m;
     int n = s->d.pool_n, classes = m->classes, chunk = m->batch;

@@ -231,7 +231,9 @@ float sess_head_lr(const model *m);
 
 /* Training images this epoch: the labelled ones, then the pseudo-labelled. */
 int sess_ntrain(const session *s);
-/* A self-training round when one is due at the start of epoch `epoch`:
+/* oracle: the pool with its true labels joins the training images before
+ * the first step. Self-training: a round when one is due at the start of
+ * epoch `epoch`:
  * labels the pool with the transferred model, keeps a class-balanced
  * selection (adapt_selftrain.h) as training images, reports the count and
  * accuracy (SEV_NOTE). 1 when the round was cut short by a queued command

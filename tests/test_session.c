@@ -837,3 +837,32 @@ void test_adapt_parse_and_format(void)
     CHECK(adapt_parse(&a, "self-train every=0", &err) == THAW_EINVAL && strstr(err.msg, "every"));
     CHECK(adapt_parse(&a, "none every=2", &err) == THAW_EINVAL);
 }
+
+/* oracle: the whole pool, with its own labels, trains from the first step,
+ * and the schedule counts its steps. */
+void test_session_oracle_pool(void)
+{
+    fixture f;
+    seen o;
+    thaw_err err = { 0 };
+    model t, b;
+    EXPECT(fixture_data(&f));
+    quadrants(pool_x, pool_y, SX_POOL, 300);
+    f.d.pool_n = SX_POOL;
+    f.d.pool_y = pool_y;
+    f.d.pool_image = pool_copy;
+    sess_config_default(&f.c);
+    f.c.batch = 16;
+    EXPECT(adapt_parse(&f.c.adapt, "oracle", &err) == 0);
+    EXPECT(net(&t, 5) && net(&b, 6));
+    EXPECTF(sess_new(&f.s, &t, &b, NULL, &f.d, &f.c, NULL, &err) == 0, "%s", err.msg);
+    EXPECT(train(&f, 2, &o));
+    EXPECTF(o.nevals == 2 && o.kinds[SEV_NOTE] == 1, "%d evaluations, %d notes", o.nevals,
+            o.kinds[SEV_NOTE]);
+    for (int i = 0; i < 2; i++)
+        EXPECTF(o.eval[i].pseudo_n == SX_POOL && o.eval[i].pseudo_acc == 1.0 &&
+                o.eval[i].step == (long)(i + 1) * ((SX_TRAIN + SX_POOL + 15) / 16),
+                "epoch %d: %d pool images, step %ld", i + 1, o.eval[i].pseudo_n, o.eval[i].step);
+done:
+    fixture_free(&f);
+}

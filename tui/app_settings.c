@@ -249,7 +249,8 @@ static void format_adapt(const app_settings *s, const app_setting *d, char *out,
     X("memory-mb", "N", "what training may hold: models, activations, images, cache (MB; 0 = "   \
       "no limit; default half the memory)", OWN(memory_mb), 0, 0, 1 << 24, 0, 0)                  \
     X("adapt", "TEXT", "domain adaptation: none (the target's labels alone) | self-train "       \
-      "[threshold=T every=E] (pseudo-labels on the unlabelled pool)", OWN(adapt), 0, 0, 0, 50, 0)
+      "[threshold=T every=E] (pseudo-labels on the unlabelled pool) | oracle (the pool with its "  \
+      "true labels)", OWN(adapt), 0, 0, 0, 50, 0)
 
 #define INT_FIELD parse_int_field, format_int_field
 #define FLOAT_FIELD parse_float_field, format_float_field
