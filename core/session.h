@@ -75,6 +75,7 @@
 #include "strategy.h"
 
 enum { SESS_TRAIN_SPLIT, SESS_VAL_SPLIT, SESS_TEST_SPLIT, SESS_SOURCE_SPLIT, SESS_SPLITS };
+enum { SESS_GAP_IMAGES = 400 };
 
 /* Images (n, in.c, in.h, in.w), normalised, and labels. */
 typedef struct sess_split {
@@ -187,7 +188,14 @@ typedef struct sess_ctl {
  *   best        the best so far (see early stopping)
  *   pseudo_n    self-training: pseudo-labelled pool images in training (0: none)
  *   pseudo_acc  the share of them whose pseudo-label is right (NaN: none, or
- *               the pool's labels are not known) */
+ *               the pool's labels are not known)
+ *   domain_gap  the proxy A-distance 2 (1 - 2 err) between source and target
+ *               at the transferred model's features before its head: a
+ *               domain classifier (adapt_reweight.h) fitted on half of up to
+ *               SESS_GAP_IMAGES source test images and as many target
+ *               validation images, err its error on the other half; 0 when
+ *               the domains cannot be told apart, 2 when they are separate
+ *               (NaN: no source images at hand) */
 #define SESS_EVAL_FIELDS(X)                                                                       \
     X(EPOCH, int, epoch) X(STEP, long, step) X(WALL, double, wall) X(IMG_S, double, img_s)       \
     X(LR, double, lr) X(SCRATCH_LR, double, scratch_lr) X(TRAIN_LOSS, double, train_loss)        \
@@ -197,7 +205,7 @@ typedef struct sess_ctl {
     X(SCRATCH_VAL_ACC, double, scratch_val_acc) X(SCRATCH_TEST_ACC, double, scratch_test_acc)    \
     X(DELTA, double, delta) X(TEST_DELTA, double, test_delta) X(SOURCE_ACC, double, source_acc)  \
     X(FINAL, int, final) X(BEST, int, best) X(PSEUDO_N, int, pseudo_n)                            \
-    X(PSEUDO_ACC, double, pseudo_acc)
+    X(PSEUDO_ACC, double, pseudo_acc) X(DOMAIN_GAP, double, domain_gap)
 
 typedef struct sess_eval {
 #define SESS_EVAL_MEMBER(id, type, field) type field;

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "adapt_reweight.h"
 #include "adapt_selftrain.h"
 
 int sess_ntrain(const session *s)
@@ -129,4 +130,49 @@ int sess_self_train(session *s, int epoch)
     free(idx);
     free(lab);
     return 0;
+}
+
+/* n images of sp, evenly spaced, through m; their features at `cut` into f. */
+static void features(session *s, float *f, const sess_split *sp, int n, const layer *cut)
+{
+    model *m = s->r[0].m;
+    size_t img = shape3_count(s->d.in), feat = shape3_count(cut->out);
+    for (int i = 0; i < n; i += m->batch) {
+        int c = n - i < m->batch ? n - i : m->batch;
+        for (int b = 0; b < c; b++) {
+            long at = (long)(i + b) * sp->n / n;
+            memcpy(s->bx + (size_t)b * img, sp->x + (size_t)at * img, img * sizeof(float));
+        }
+        model_forward(m, s->bx, c, 0);
+        memcpy(f + (size_t)i * feat, cut->y, (size_t)c * feat * sizeof(float));
+    }
+}
+
+double sess_domain_gap(session *s)
+{
+    const sess_split *src = &s->d.split[SESS_SOURCE_SPLIT], *tgt = &s->d.split[SESS_VAL_SPLIT];
+    model *m = s->r[0].m;
+    if (src->n < 4 || tgt->n < 4 || m->root->nchild < 2)
+        return NAN;
+    int n = src->n < tgt->n ? src->n : tgt->n;
+    n = n < SESS_GAP_IMAGES ? n : SESS_GAP_IMAGES;
+    const layer *cut = m->root->child[m->root->nchild - 2];   /* what the head reads */
+    size_t feat = shape3_count(cut->out);
+    float *fs = malloc(sizeof(float) * (size_t)n * feat), *ft = malloc(sizeof(float) * (size_t)n * feat);
+    double gap = NAN;
+    adapt_domain dc;
+    if (fs && ft) {
+        features(s, fs, src, n, cut);
+        features(s, ft, tgt, n, cut);
+        int half = n / 2;
+        if (adapt_domain_fit(&dc, fs, half, ft, half, (int)feat, 1e-2f, 300, NULL) == THAW_OK) {
+            float err = adapt_domain_error(&dc, fs + (size_t)half * feat, n - half,
+                                           ft + (size_t)half * feat, n - half);
+            gap = adapt_proxy_a_distance(err);
+            adapt_domain_free(&dc);
+        }
+    }
+    free(fs);
+    free(ft);
+    return gap;
 }

@@ -163,6 +163,7 @@ void sess_evaluate(session *s, int final, int with_test, int measure)
     e.scratch_test_acc = t[1][1];
     e.test_delta = e.test_acc - e.scratch_test_acc;
     e.source_acc = cut ? NAN : source_accuracy(s);
+    e.domain_gap = cut ? NAN : sess_domain_gap(s);
     e.final = final;
 
     /* Best: the highest validation accuracy, ties to the lower loss. */

@@ -239,6 +239,9 @@ int sess_ntrain(const session *s);
  * accuracy (SEV_NOTE). 1 when the round was cut short by a queued command
  * (it runs again from the start next time), else 0. */
 int sess_self_train(session *s, int epoch);
+/* The domain gap of an evaluation (session.h's domain_gap), NaN when the
+ * source's images are not at hand or memory runs out. */
+double sess_domain_gap(session *s);
 
 /* ---- session_lrfind.c -------------------------------------------------- */
 

@@ -866,3 +866,41 @@ void test_session_oracle_pool(void)
 done:
     fixture_free(&f);
 }
+
+/* The domain gap: small between two draws of one distribution, large when
+ * the source is the same images inverted, NaN without source images. */
+static double gap_after_epoch(float sign)
+{
+    fixture f;
+    seen o;
+    thaw_err err = { 0 };
+    model t, b;
+    double gap = -1.0;
+    float *src = malloc(sizeof(float) * 200 * SX_PIXELS);
+    int *src_y = malloc(sizeof(int) * 200);
+    if (!src || !src_y || !fixture_data(&f))
+        goto done;
+    quadrants(src, src_y, 200, 400);
+    for (int i = 0; i < 200 * SX_PIXELS; i++)
+        src[i] *= sign;
+    f.d.split[SESS_SOURCE_SPLIT] = (sess_split){ src, src_y, sign == 0.0f ? 0 : 200 };
+    f.d.split[SESS_VAL_SPLIT] = f.d.split[SESS_TEST_SPLIT];   /* 24 target images */
+    sess_config_default(&f.c);
+    f.c.batch = 16;
+    if (!net(&t, 5) || !net(&b, 6) || sess_new(&f.s, &t, &b, NULL, &f.d, &f.c, NULL, &err) ||
+        !train(&f, 1, &o) || o.nevals != 1)
+        goto done;
+    gap = o.eval[0].domain_gap;
+done:
+    fixture_free(&f);
+    free(src);
+    free(src_y);
+    return gap;
+}
+
+void test_session_domain_gap(void)
+{
+    double same = gap_after_epoch(1.0f), inverted = gap_after_epoch(-1.0f), none = gap_after_epoch(0.0f);
+    CHECKF(same >= 0.0 && same < 0.8 && inverted > 1.5 && inverted <= 2.0 && isnan(none),
+           "same %g, inverted %g, none %g", same, inverted, none);
+}

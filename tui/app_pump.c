@@ -36,7 +36,9 @@ static void report_eval(app *a, const sess_eval *e)
         snprintf(test, sizeof test, isnan(e->scratch_test_acc) ? "  test %.1f%%" :
                  "  test %.1f%% (scratch %.1f%%, delta %+.1f)", 100 * e->test_acc,
                  100 * e->scratch_test_acc, 100 * e->test_delta);
-    if (!isnan(e->source_acc))
+    if (!isnan(e->source_acc) && !isnan(e->domain_gap))
+        snprintf(source, sizeof source, "  source %.1f%%  gap %.2f", 100 * e->source_acc, e->domain_gap);
+    else if (!isnan(e->source_acc))
         snprintf(source, sizeof source, "  source %.1f%%", 100 * e->source_acc);
     char pseudo[64] = "";
     if (e->pseudo_n > 0)
