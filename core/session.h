@@ -276,8 +276,9 @@ typedef struct session session;
  * starts the idle trainer thread. THAW_EINVAL when a model does not match
  * the data, or when what the session would hold — the models' weights,
  * gradients and optimizer state, their activations for a batch, the batch
- * buffers and the data's images — is more than c->memory_bytes (the
- * message gives both figures), THAW_ENOMEM. The same check refuses a
+ * buffers and the data's images (the pool's too, when c->adapt trains on
+ * it) — is more than c->memory_bytes (the message gives both figures),
+ * THAW_ENOMEM. The same check refuses a
  * SESS_CONFIGURE with a larger batch (an SEV_ERROR); the feature cache is
  * kept only within what is left. A batch larger than the training split is
  * prepared at the split's size. hooks may be NULL. */

@@ -28,6 +28,8 @@ int sess_memory_check(model *transfer, model *scratch, model *source, const sess
     size_t img = shape3_count(d->in), data = 0, weights = 0, act = 0;
     for (int k = 0; k < SESS_SPLITS; k++)
         data += (size_t)d->split[k].n * (img * sizeof(float) + sizeof(int));
+    if (c->adapt.kind != ADAPT_NONE)     /* the pool's images, as they join the training ones */
+        data += (size_t)d->pool_n * (img * sizeof(float) + sizeof(int));
     model *m[3] = { transfer, scratch, source };
     for (int k = 0; k < 3; k++)
         if (m[k]) {
