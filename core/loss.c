@@ -6,6 +6,12 @@
 float loss_softmax_xent(float *dlogits, const float *logits, const int *labels,
                         int batch, int classes)
 {
+    return loss_softmax_xent_weighted(dlogits, logits, labels, NULL, batch, classes);
+}
+
+float loss_softmax_xent_weighted(float *dlogits, const float *logits, const int *labels,
+                                 const float *weights, int batch, int classes)
+{
     double total = 0.0;
     for (int b = 0; b < batch; b++) {
         const float *z = logits + (size_t)b * classes;
@@ -17,11 +23,12 @@ float loss_softmax_xent(float *dlogits, const float *logits, const int *labels,
         double sum = 0.0;
         for (int k = 0; k < classes; k++)
             sum += exp((double)z[k] - zmax);
-        total += log(sum) - ((double)z[labels[b]] - zmax);
+        double wb = weights ? weights[b] : 1.0;
+        total += wb * (log(sum) - ((double)z[labels[b]] - zmax));
         if (dlogits) {
             float *dz = dlogits + (size_t)b * classes;
             for (int k = 0; k < classes; k++)
-                dz[k] = (float)((exp((double)z[k] - zmax) / sum - (k == labels[b])) / batch);
+                dz[k] = (float)(wb * (exp((double)z[k] - zmax) / sum - (k == labels[b])) / batch);
         }
     }
     return (float)(total / batch);

@@ -13,6 +13,12 @@
 float loss_softmax_xent(float *dlogits, const float *logits, const int *labels,
                         int batch, int classes);
 
+/* The same with a weight per example (instance reweighting): the mean of
+ * weights[b] times example b's cross-entropy, and its gradient;
+ * weights NULL is every weight 1. */
+float loss_softmax_xent_weighted(float *dlogits, const float *logits, const int *labels,
+                                 const float *weights, int batch, int classes);
+
 /* How many rows' largest logit is at the label (ties: the first). */
 int loss_correct(const float *logits, const int *labels, int batch, int classes);
 

@@ -292,6 +292,12 @@ int sess_control(session *s, const sess_ctl *c, thaw_err *err)
         if (sess_state_now(s) != SESS_IDLE)
             return thaw_fail(err, THAW_EINVAL, "settings change between train commands; stop "
                              "the training or let it finish first");
+        if (c->config.adapt.kind == ADAPT_SELF_TRAIN &&
+            (!(c->config.adapt.threshold > 0.0 && c->config.adapt.threshold <= 1.0) ||
+             c->config.adapt.every < 1 || c->config.adapt.every > ADAPT_EVERY_MAX))
+            return thaw_fail(err, THAW_EINVAL, "self-train threshold %g every %d: expected a "
+                             "threshold in (0, 1] and 1 to %d epochs", c->config.adapt.threshold,
+                             c->config.adapt.every, ADAPT_EVERY_MAX);
         if (c->config.batch < 1 || c->config.batch > 4096 || c->config.evals_per_epoch < 1 ||
             c->config.evals_per_epoch > 1000 || c->config.patience < 0)
             return thaw_fail(err, THAW_EINVAL, "batch %d, %d evaluations per epoch, patience %d: "
@@ -431,6 +437,8 @@ static void sess_release(session *s)
     free(s->deferred);
     free(s->evq);
     free(s->order);
+    free(s->px);
+    free(s->py);
     free(s->bx);
     free(s->by);
     free(s->layers);
@@ -512,7 +520,8 @@ int sess_new(session **out, model *transfer, model *scratch, model *source, cons
     s->ctl = calloc(SESS_CTL_MAX, sizeof *s->ctl);
     s->deferred = calloc(SESS_DEFER_MAX, sizeof *s->deferred);
     s->evq = calloc(SESS_EVENT_MAX, sizeof *s->evq);
-    s->order = malloc((size_t)d->split[SESS_TRAIN_SPLIT].n * sizeof(int));
+    /* room for the pool too: self-training adds pseudo-labelled images to the order */
+    s->order = malloc(((size_t)d->split[SESS_TRAIN_SPLIT].n + (size_t)d->pool_n) * sizeof(int));
     s->w0 = malloc(t->nfloat * sizeof(float) + 1);
     if (!s->ctl || !s->deferred || !s->evq || !s->order || !s->w0) {
         rc = thaw_fail(err, THAW_ENOMEM, "out of memory for a training session");

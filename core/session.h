@@ -68,12 +68,14 @@
 
 #include <stddef.h>
 
+#include "adapt.h"
 #include "model.h"
 #include "optim.h"
 #include "schedule.h"
 #include "strategy.h"
 
 enum { SESS_TRAIN_SPLIT, SESS_VAL_SPLIT, SESS_TEST_SPLIT, SESS_SOURCE_SPLIT, SESS_SPLITS };
+enum { SESS_GAP_IMAGES = 400 };
 
 /* Images (n, in.c, in.h, in.w), normalised, and labels. */
 typedef struct sess_split {
@@ -91,6 +93,13 @@ typedef struct sess_data {
     /* One augmented copy of a training image (NULL: no augmentation). */
     void (*augment)(void *ctx, float *dst, const float *src, rng *r);
     void *augment_ctx;
+    /* The target's unlabelled pool, for self-training: pool_n images, image
+     * i written normalised into dst (in.c, in.h, in.w) by pool_image; pool_y
+     * their labels, to measure pseudo-labels only (NULL: not known). */
+    int pool_n;
+    const int *pool_y;
+    void (*pool_image)(void *ctx, int i, float *dst);
+    void *pool_ctx;
 } sess_data;
 
 typedef struct sess_config {
@@ -108,6 +117,7 @@ typedef struct sess_config {
     size_t cache_bytes;        /* feature cache budget: 512 MiB; 0 = off */
     size_t memory_bytes;       /* everything the session holds (see sess_new): half the
                                   physical memory; 0 = no limit */
+    adapt adapt;               /* domain adaptation (adapt.h): none */
 } sess_config;
 
 void sess_config_default(sess_config *c);
@@ -177,7 +187,17 @@ typedef struct sess_ctl {
  *   delta       Acc(transfer) − Acc(scratch) on validation; test_delta on test
  *   source_acc  the backbone with the source head, on the source's test images
  *   final       the evaluation at the end of a train command
- *   best        the best so far (see early stopping) */
+ *   best        the best so far (see early stopping)
+ *   pseudo_n    self-training: pseudo-labelled pool images in training (0: none)
+ *   pseudo_acc  the share of them whose pseudo-label is right (NaN: none, or
+ *               the pool's labels are not known)
+ *   domain_gap  the proxy A-distance 2 (1 - 2 err) between source and target
+ *               at the transferred model's features before its head: a
+ *               domain classifier (adapt_reweight.h) fitted on half of up to
+ *               SESS_GAP_IMAGES source test images and as many target
+ *               validation images, err its error on the other half; 0 when
+ *               the domains cannot be told apart, 2 when they are separate
+ *               (NaN: no source images at hand) */
 #define SESS_EVAL_FIELDS(X)                                                                       \
     X(EPOCH, int, epoch) X(STEP, long, step) X(WALL, double, wall) X(IMG_S, double, img_s)       \
     X(TRAIN_S, double, train_s)                                                                 \
@@ -187,7 +207,8 @@ typedef struct sess_ctl {
     X(SCRATCH_TRAIN_ACC, double, scratch_train_acc) X(SCRATCH_VAL_LOSS, double, scratch_val_loss) \
     X(SCRATCH_VAL_ACC, double, scratch_val_acc) X(SCRATCH_TEST_ACC, double, scratch_test_acc)    \
     X(DELTA, double, delta) X(TEST_DELTA, double, test_delta) X(SOURCE_ACC, double, source_acc)  \
-    X(FINAL, int, final) X(BEST, int, best)
+    X(FINAL, int, final) X(BEST, int, best) X(PSEUDO_N, int, pseudo_n)                            \
+    X(PSEUDO_ACC, double, pseudo_acc) X(DOMAIN_GAP, double, domain_gap)
 
 typedef struct sess_eval {
 #define SESS_EVAL_MEMBER(id, type, field) type field;
@@ -259,8 +280,9 @@ typedef struct session session;
  * starts the idle trainer thread. THAW_EINVAL when a model does not match
  * the data, or when what the session would hold — the models' weights,
  * gradients and optimizer state, their activations for a batch, the batch
- * buffers and the data's images — is more than c->memory_bytes (the
- * message gives both figures), THAW_ENOMEM. The same check refuses a
+ * buffers and the data's images (the pool's too, when c->adapt trains on
+ * it) — is more than c->memory_bytes (the message gives both figures),
+ * THAW_ENOMEM. The same check refuses a
  * SESS_CONFIGURE with a larger batch (an SEV_ERROR); the feature cache is
  * kept only within what is left. A batch larger than the training split is
  * prepared at the split's size. hooks may be NULL. */

@@ -28,6 +28,8 @@ int sess_memory_check(model *transfer, model *scratch, model *source, const sess
     size_t img = shape3_count(d->in), data = 0, weights = 0, act = 0;
     for (int k = 0; k < SESS_SPLITS; k++)
         data += (size_t)d->split[k].n * (img * sizeof(float) + sizeof(int));
+    if (c->adapt.kind != ADAPT_NONE)     /* the pool's images, as they join the training ones */
+        data += (size_t)d->pool_n * (img * sizeof(float) + sizeof(int));
     model *m[3] = { transfer, scratch, source };
     for (int k = 0; k < 3; k++)
         if (m[k]) {
@@ -86,7 +88,7 @@ int sess_prepare_buffers(session *s, int batch, thaw_err *err)
     s->bx = bx;
     s->by = by;
     s->mem_need = need;
-    s->per_epoch = (ntrain + batch - 1) / batch;
+    s->per_epoch = (sess_ntrain(s) + batch - 1) / batch;
     return THAW_OK;
 }
 
@@ -145,6 +147,9 @@ static void start_train(session *s, int epochs, int paused)
     int e = atomic_load(&s->epoch);
     sess_state st = (sess_state)atomic_load(&s->state);
     if (st == SESS_IDLE) {
+        /* the oracle's pool (or a round due now) first, so the schedule
+         * counts the steps its images add; cut short, the first step retries */
+        sess_self_train(s, e);
         s->run.end_epoch = e + epochs;
         s->run.start_step = s->step;
         s->run.total = (long)epochs * s->per_epoch - s->run.batch_index;

@@ -141,6 +141,8 @@ void sess_evaluate(session *s, int final, int with_test, int measure)
     }
 
     e.epoch = atomic_load(&s->epoch);
+    e.pseudo_n = s->npseudo;
+    e.pseudo_acc = s->npseudo && s->pseudo_right >= 0 ? (double)s->pseudo_right / s->npseudo : NAN;
     e.step = s->step;
     e.train_s = s->t_train;
     double dt = s->t_train - s->run.t_eval;
@@ -168,6 +170,7 @@ void sess_evaluate(session *s, int final, int with_test, int measure)
     e.scratch_test_acc = t[1][1];
     e.test_delta = e.test_acc - e.scratch_test_acc;
     e.source_acc = cut ? NAN : source_accuracy(s);
+    e.domain_gap = cut ? NAN : sess_domain_gap(s);
     e.final = final;
     s->t_evaluating += thaw_now_s() - t0;
     e.wall = s->t_train + s->t_evaluating;

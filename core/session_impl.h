@@ -9,6 +9,7 @@
  *   session_eval.c     evaluation, the forgetting monitor, per-layer
  *                      diagnostics and the confusion matrix
  *   session_lrfind.c   the learning-rate finder
+ *   session_adapt.c    self-training rounds over the unlabelled pool
  *
  * Threads. Fields above "Trainer-only" in struct session are shared and
  * guarded as their comments say; everything below is touched by the trainer
@@ -104,6 +105,11 @@ struct session {
     size_t mem_need;         /* bytes the session holds without the feature cache */
     double last_step_event, last_diag;
     long seen_total;
+
+    float *px;               /* (pool n, c, h, w) the pseudo-labelled pool images in training */
+    int *py;                 /* (pool n) their pseudo-labels */
+    int npseudo, pseudo_right;   /* how many, and how many are right (-1: unknown) */
+    int pseudo_round;        /* 1 + the epoch of the last round (0: none yet) */
 
     int cache_first;         /* root children the cache skips; 0 = no cache (or not filled yet) */
     int cache_stale;
@@ -221,6 +227,22 @@ void sess_diagnostics(session *s);
 void sess_publish_confusion(session *s);
 /* The head's base rate: the last weight slice's. */
 float sess_head_lr(const model *m);
+
+/* ---- session_adapt.c --------------------------------------------------- */
+
+/* Training images this epoch: the labelled ones, then the pseudo-labelled. */
+int sess_ntrain(const session *s);
+/* oracle: the pool with its true labels joins the training images before
+ * the first step. Self-training: a round when one is due at the start of
+ * epoch `epoch`:
+ * labels the pool with the transferred model, keeps a class-balanced
+ * selection (adapt_selftrain.h) as training images, reports the count and
+ * accuracy (SEV_NOTE). 1 when the round was cut short by a queued command
+ * (it runs again from the start next time), else 0. */
+int sess_self_train(session *s, int epoch);
+/* The domain gap of an evaluation (session.h's domain_gap), NaN when the
+ * source's images are not at hand or memory runs out. */
+double sess_domain_gap(session *s);
 
 /* ---- session_lrfind.c -------------------------------------------------- */
 

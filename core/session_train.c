@@ -137,7 +137,8 @@ static int cache_fill(session *s, float *dst, const sess_split *sp, int *pos)
 int sess_cache_update(session *s)
 {
     model *m = s->r[0].m;
-    int first = s->d.augment || !s->c.cache_bytes ? 0 : model_frozen_prefix(m);
+    /* pseudo-labelled images are not cached: the cache holds the labelled ones */
+    int first = s->d.augment || !s->c.cache_bytes || s->npseudo ? 0 : model_frozen_prefix(m);
     if (first != s->cache_plan) {
         sess_cache_drop(s);
         s->cache_plan = first;
@@ -181,7 +182,7 @@ rng sess_stream(const session *s, long e)
 
 void sess_shuffle(session *s, rng *r)
 {
-    shuffle_order(s->order, s->d.split[SESS_TRAIN_SPLIT].n, r);
+    shuffle_order(s->order, sess_ntrain(s), r);
 }
 
 void sess_gather(session *s, int pos, int n, rng *r)
@@ -190,6 +191,15 @@ void sess_gather(session *s, int pos, int n, rng *r)
     size_t img = shape3_count(s->d.in);
     for (int b = 0; b < n; b++) {
         int i = s->order[pos + b];
+        if (i >= sp->n) {                 /* a pseudo-labelled pool image (never cached) */
+            const float *src = s->px + (size_t)(i - sp->n) * img;
+            s->by[b] = s->py[i - sp->n];
+            if (s->d.augment)
+                s->d.augment(s->d.augment_ctx, s->bx + (size_t)b * img, src, r);
+            else
+                memcpy(s->bx + (size_t)b * img, src, img * sizeof(float));
+            continue;
+        }
         s->by[b] = sp->y[i];
         if (s->cache_first)
             memcpy(s->fx + (size_t)b * s->feat, s->cache[0] + (size_t)i * s->feat,
@@ -246,8 +256,10 @@ static void apply_plan(session *s, int epoch)
 
 void sess_train_step(session *s)
 {
-    int ntrain = s->d.split[SESS_TRAIN_SPLIT].n;
     int epoch = atomic_load(&s->epoch);
+    if (s->run.pos == 0 && s->run.batch_index == 0 && sess_self_train(s, epoch))
+        return;                          /* a command first; the round runs after it */
+    int ntrain = sess_ntrain(s);
     if (s->run.pos == 0) {
         apply_plan(s, epoch);
         s->run.aug = sess_stream(s, epoch);

@@ -83,6 +83,50 @@ int ds_raw_set_names(ds_raw *r, const char *const *names, int nclass, thaw_err *
     return THAW_OK;
 }
 
+static int holdout_alloc(ds_raw *d, const ds_raw *all, int n, thaw_err *err)
+{
+    size_t per = shape3_count(all->shape);
+    d->shape = all->shape;
+    d->pixels = ds_alloc((size_t)(n ? n : 1) * per);
+    d->labels = malloc(sizeof(int) * (size_t)(n ? n : 1));
+    if (!d->pixels || !d->labels)
+        return thaw_fail(err, THAW_ENOMEM, "out of memory for %d images", n);
+    return ds_raw_set_names(d, (const char *const *)all->name, all->nclass, err);
+}
+
+int ds_raw_holdout(ds_raw *all, ds_raw *train, ds_raw *test, thaw_err *err)
+{
+    memset(train, 0, sizeof *train);
+    memset(test, 0, sizeof *test);
+    int *count = calloc((size_t)all->nclass, sizeof *count);
+    int *seen = calloc((size_t)all->nclass, sizeof *seen);
+    int rc = count && seen ? THAW_OK : thaw_fail(err, THAW_ENOMEM, "out of memory");
+    int ntest = 0;
+    for (int i = 0; !rc && i < all->n; i++)
+        count[all->labels[i]]++;
+    for (int c = 0; !rc && c < all->nclass; c++)
+        ntest += count[c] / DS_HOLDOUT_DIV;
+    if (!rc)
+        rc = holdout_alloc(train, all, all->n - ntest, err);
+    if (!rc)
+        rc = holdout_alloc(test, all, ntest, err);
+    size_t per = shape3_count(all->shape);
+    for (int i = 0; !rc && i < all->n; i++) {
+        int y = all->labels[i];
+        ds_raw *d = seen[y]++ >= count[y] - count[y] / DS_HOLDOUT_DIV ? test : train;
+        memcpy(d->pixels + (size_t)d->n * per, all->pixels + (size_t)i * per, per);
+        d->labels[d->n++] = y;
+    }
+    free(count);
+    free(seen);
+    ds_raw_free(all);
+    if (rc) {
+        ds_raw_free(train);
+        ds_raw_free(test);
+    }
+    return rc;
+}
+
 int ds_read_file(const char *path, size_t max_bytes, uint8_t **buf, size_t *len, thaw_err *err)
 {
     char q[256];

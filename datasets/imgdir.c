@@ -249,6 +249,18 @@ static int decode_px(uint8_t **px, int *w, int *h, int channels, const uint8_t *
     return THAW_OK;
 }
 
+int imgdir_decode_full(uint8_t **px, int *w, int *h, int channels, const uint8_t *buf,
+                       size_t len, const char *name, thaw_err *err)
+{
+    *px = NULL;
+    if (channels != 1 && channels != 3) {
+        char q[256];
+        return thaw_fail(err, THAW_EINVAL, "%s: cannot decode to %d channels",
+                         utf8_quote(q, sizeof q, name), channels);
+    }
+    return decode_px(px, w, h, channels, buf, len, name, err);
+}
+
 int imgdir_decode(uint8_t *out, shape3 to, const uint8_t *buf, size_t len, const char *name,
                   thaw_err *err)
 {

