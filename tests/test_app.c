@@ -101,6 +101,46 @@ void test_app_carriage_return_inside(void) { refused("freeze stem\rthaw head", T
 void test_app_line_break_inside(void) { refused("freeze stem\nthaw head", THAW_EINVAL, "line break"); }
 void test_app_quote_in_path(void) { refused("load model my\"model.json", THAW_EINVAL, "double quote"); }
 
+typedef struct warned {
+    int warnings;
+    char last[512];
+} warned;
+
+static void keep_warnings(void *ctx, app_say_kind kind, const char *text)
+{
+    warned *s = ctx;
+    if (kind != APP_WARN)
+        return;
+    s->warnings++;
+    snprintf(s->last, sizeof s->last, "%s", text);
+}
+
+/* Images light where the model's were dark get a warning naming the fix;
+ * images like the model's get none. */
+void test_app_polarity_warning(void)
+{
+    static const char *const specs[] = { SHAPES_DATA, SHAPES_DATA ",shift=invert" };
+    for (int k = 0; k < 2; k++) {
+        warned s = { 0 };
+        app a;
+        thaw_err err = {0};
+        app_init(&a, &(app_out){ .say = keep_warnings, .ctx = &s }, 1);
+        char line[256];
+        snprintf(line, sizeof line, "load data %s", specs[k]);
+        EXPECTF(app_exec(&a, "load model " SHAPES_MODEL, &err) == THAW_OK && app_exec(&a, line, &err) == THAW_OK,
+                "%s", err.msg);
+        if (k == 0)
+            EXPECTF(s.warnings == 0, "%s: warned '%s'", specs[k], s.last);
+        else
+            EXPECTF(s.warnings == 1 && strstr(s.last, "shift=invert") && strstr(s.last, "0.78"),
+                    "%s: %d warnings, the last '%s'", specs[k], s.warnings, s.last);
+    done:
+        app_free(&a);
+        if (test_has_failed())
+            return;
+    }
+}
+
 /* A line from a file written on Windows (\r\n) runs as the line. */
 void test_app_crlf_line_runs(void)
 {

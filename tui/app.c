@@ -248,6 +248,28 @@ static int same_classes(const mf_meta *source, const task *t)
     return 1;
 }
 
+int app_polarity_text(const task *t, char *out, size_t cap)
+{
+    float mean[DS_MAX_CHANNELS], std[DS_MAX_CHANNELS];
+    if (t->split[TASK_TRAIN].n == 0)
+        return 0;
+    task_pixel_stats(t, TASK_TRAIN, mean, std);
+    double m = 0, want = 0;
+    for (int c = 0; c < t->geom.in.c; c++) {
+        m += mean[c] / t->geom.in.c;
+        want += t->geom.mean[c] / t->geom.in.c;
+    }
+    /* Far from the model's, and the inverted images would be close. */
+    double off = fabs(m - want), flipped = fabs((1.0 - m) - want);
+    if (off < APP_POLARITY_GAP || flipped > off / 2)
+        return 0;
+    snprintf(out, cap, "the training images average %.2f on the 0..1 scale where the model's "
+             "averaged %.2f: %s where it learned %s? (shift=invert in the data spec inverts them)", m, want,
+             m > want ? "dark marks on a light ground" : "light marks on a dark ground",
+             m > want ? "light on dark" : "dark on light");
+    return 1;
+}
+
 /* With a model and a data spec: loads the task in the model's geometry and
  * the transferred model with a fresh head for its classes; the model's own
  * head when they are the classes it was trained on. */
@@ -277,6 +299,9 @@ int app_build_plan(app *a, thaw_err *err)
     app_say(a, APP_INFO, "target: %s, %d classes; %d training, %d validation, %d test images%s",
         a->task.source, a->task.nclass, a->task.split[TASK_TRAIN].n, a->task.split[TASK_VAL].n,
         a->task.split[TASK_TEST].n, keep_head ? "; the model's classes, so it keeps its head" : "");
+    char polarity[256];
+    if (app_polarity_text(&a->task, polarity, sizeof polarity))
+        app_say(a, APP_WARN, "%s", polarity);
     return THAW_OK;
 }
 

@@ -157,6 +157,12 @@ void app_free(app *a);
  * naming the command and what it expects; the errors of what it runs. */
 int app_exec(app *a, const char *line, thaw_err *err);
 
+/* A warning into out when the task's training images are far from the
+ * model's pixel mean (t->geom) and their inversion would be close: dark
+ * ink on white for a model that learned white on black. 0: none. */
+#define APP_POLARITY_GAP 0.3
+int app_polarity_text(const task *t, char *out, size_t cap);
+
 /* Handles the session's events for up to timeout_ms (0: what is waiting),
  * reporting through a->out; returns how many were handled. */
 int app_pump(app *a, int timeout_ms);

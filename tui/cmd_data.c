@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "app.h"
 #include "cli.h"
 #include "clock.h"
 #include "commands.h"
@@ -155,6 +156,9 @@ int cmd_data(int argc, char **argv)
         return 1;
     }
     print_task(&t, thaw_now_s() - t0);
+    char polarity[256];
+    if (app_polarity_text(&t, polarity, sizeof polarity))
+        cli_print(stderr, "thaw data: warning: %s\n", polarity);
     task_free(&t);
     return 0;
 }
