@@ -125,7 +125,7 @@ tsan: deps-test
 	@$(MAKE) --no-print-directory BUILD=build/tsan CC=clang OPT=-O1 \
 	    CFLAGS_EXTRA="$(CFLAGS_EXTRA) -fsanitize=thread -fno-omit-frame-pointer" \
 	    build/tsan/thaw-tests
-	TSAN_OPTIONS=halt_on_error=1 build/tsan/thaw-tests session par_ same_bits
+	TSAN_OPTIONS=halt_on_error=1 THAW_THREADS=2 build/tsan/thaw-tests session par_ same_bits predict_folds
 
 # Data loading and the workbench's frame figures first, so the training
 # figures' JSON object is the last line.
