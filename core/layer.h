@@ -97,6 +97,8 @@ enum layer_flags {
     LAYER_CONTAINER = 1,       /* holds children */
     LAYER_STATS = 2,           /* keeps running statistics (updated in training) */
     LAYER_STOCHASTIC = 4,      /* training output is random: never cached */
+    LAYER_SEQ = 8,             /* reads the sequence lengths the model's
+                                  embedding records (embedding_seq_len) */
 };
 
 /* A layer type, declared once in its own file (core/NAME.c) and listed once
@@ -299,6 +301,33 @@ static inline layer *flatten_new(const char *name)
 {
     return layer_create(&flatten_ops, name, NULL, NULL);
 }
+
+/* Text. Token ids (the model input 1x1xL, ids as floats) -> word vectors
+ * (D, 1, L), W (vocab, D); the padding id (0 unless given; -1 for none)
+ * looks up zeros and is never updated (core/embedding.c). */
+#define EMBEDDING_VOCAB_MAX (1 << 24)   /* every id exact in a float */
+layer *embedding_new(const char *name, int vocab, int dim, int pad);
+/* (C, 1, L) -> (O, 1, L + 2·pad - kernel + 1), W (O, C, kernel): PyTorch's
+ * Conv1d at stride 1. */
+layer *conv1d_new(const char *name, int cin, int cout, int kernel, int pad, int bias);
+/* (C, 1, L) -> (C, 1, 1): the mean and the max over a sequence's real
+ * positions (padding masked). */
+extern const layer_ops embedding_ops, conv1d_ops, seqmean_ops, seqmax_ops;
+static inline layer *seqmean_new(const char *name)
+{
+    return layer_create(&seqmean_ops, name, NULL, NULL);
+}
+static inline layer *seqmax_new(const char *name)
+{
+    return layer_create(&seqmax_ops, name, NULL, NULL);
+}
+/* How many of the first `steps` positions of sample b's sequence are real
+ * in the batch the model's embedding saw last: the sample's length (its ids
+ * up to the last that is not padding), changed by as much as the layers
+ * since changed the sequence length (a conv1d of width K with padding P adds
+ * 2P - K + 1), kept in [1, steps]; 0 for a sample with no real id; `steps`
+ * when the model has no embedding. */
+int embedding_seq_len(const model *m, int b, int steps);
 
 /* A chain of n layers (a sequential's children, a residual's body): the
  * passes from child `first` on, x being the input of that child (the output

@@ -69,10 +69,8 @@ void sess_replica_step(session *s, void *arg)
     model *m = r->m;
     j->ok = 0;
     live_copy(r, r->good, m->param);
-    for (int k = 0; k < r->nlive; k++) {
-        const param_slice *p = &m->slice[r->live[k]];
-        memset(m->grad + p->off, 0, p->len * sizeof(float));
-    }
+    for (int k = 0; k < r->nlive; k++)
+        model_zero_slice_grad(m, r->live[k]);
     model_forward_from(m, j->first, j->x, j->n, 1);
     r->loss = loss_softmax_xent(m->root->dy, m->root->y, j->y, j->n, m->classes);
     const param_slice *bad = NULL;

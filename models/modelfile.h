@@ -55,6 +55,15 @@
  *   relu, silu, relu6, hardswish, hardsigmoid, sigmoid (as PyTorch
  *   defines them: relu6 = min(max(x, 0), 6), hardsigmoid = relu6(x + 3)/6,
  *   hardswish = x·hardsigmoid(x)), avgpool (global average), flatten
+ *   embedding    num_embeddings, embedding_dim, padding_idx (0; -1 for
+ *                none); weight (num_embeddings, embedding_dim). Must come
+ *                first: it reads the input, token ids 1x1xL (channels 1,
+ *                height 1, width L), and gives (embedding_dim, 1, L)
+ *   conv1d       in_channels, out_channels, kernel_size, padding (0), bias
+ *                (true); weight (out_channels, in_channels, kernel_size),
+ *                stride 1, on sequences (C, 1, L)
+ *   seqmean, seqmax   the mean and the max over a sequence's real
+ *                positions (padding masked): (C, 1, L) -> (C, 1, 1)
  *
  * Version 1 files load too: version 1 wrote a ResNet basic block as
  * {"type": "residual", in_channels, out_channels, stride (1), projection

@@ -199,8 +199,73 @@ class SidePaddedConv2d(nn.Conv2d):
         return super().forward(x)
 
 
+# The lengths of the sequences the last embedding read, for the pools over
+# time: (B) real positions, and the length L of the ids they came from.
+SEQ = {"len": None, "steps": None}
+
+
+class ThawEmbedding(nn.Embedding):
+    """thaw's embedding: ids (B, 1, 1, L) as floats -> (B, D, 1, L), channels
+    first; padding and ids outside the vocabulary look up zeros. Records each
+    sample's length (up to its last real id) for SeqMean and SeqMax."""
+
+    def __init__(self, vocab, dim, pad):
+        super().__init__(vocab, dim, padding_idx=pad if pad >= 0 else None)
+        self.pad = pad
+
+    def forward(self, x):
+        ids = x.reshape(x.shape[0], -1).round().long()
+        real = (ids >= 0) & (ids < self.num_embeddings) & (ids != self.pad)
+        y = super().forward(torch.where(real, ids, torch.zeros_like(ids))) * real.unsqueeze(-1)
+        steps = torch.arange(1, ids.shape[1] + 1, device=ids.device)
+        SEQ["len"] = (real * steps).max(dim=1).values
+        SEQ["steps"] = ids.shape[1]
+        return y.transpose(1, 2).unsqueeze(2)
+
+
+def seq_mask(x):
+    """(B, L') real positions of x (B, C, 1, L'), and their counts (B)."""
+    steps = x.shape[-1]
+    if SEQ["len"] is None:
+        n = torch.full((x.shape[0],), steps, device=x.device)
+    else:
+        n = SEQ["len"]
+        n = torch.where(n == 0, n, (n + steps - SEQ["steps"]).clamp(1, steps))
+    return torch.arange(steps, device=x.device).unsqueeze(0) < n.unsqueeze(1), n
+
+
+class SeqMean(nn.Module):
+    def forward(self, x):
+        mask, n = seq_mask(x)
+        s = (x * mask[:, None, None, :]).sum(dim=-1, keepdim=True)
+        return s / n.clamp(min=1)[:, None, None, None]
+
+
+class SeqMax(nn.Module):
+    def forward(self, x):
+        mask, n = seq_mask(x)
+        y = x.masked_fill(~mask[:, None, None, :], float("-inf")).amax(dim=-1, keepdim=True)
+        return torch.where((n > 0)[:, None, None, None], y, torch.zeros_like(y))
+
+
+class SeqConv1d(nn.Conv1d):
+    """thaw's conv1d on (B, C, 1, L)."""
+
+    def forward(self, x):
+        return super().forward(x.squeeze(2)).unsqueeze(2)
+
+
 def build(node):
     t = node["type"]
+    if t == "embedding":
+        return ThawEmbedding(node["num_embeddings"], node["embedding_dim"], node.get("padding_idx", 0))
+    if t == "conv1d":
+        return SeqConv1d(node["in_channels"], node["out_channels"], node["kernel_size"],
+                         padding=node.get("padding", 0), bias=node.get("bias", True))
+    if t == "seqmean":
+        return SeqMean()
+    if t == "seqmax":
+        return SeqMax()
     if t == "sequential":
         return Seq(node["layers"])
     if t == "residual" and "body" not in node:   # version 1's basic block
