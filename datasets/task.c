@@ -12,6 +12,7 @@
 #include "imgdir.h"
 #include "rng.h"
 #include "shapes.h"
+#include "task_impl.h"
 
 const char *const task_split_names[TASK_SPLITS] = { "train", "val", "test", "pool" };
 
@@ -28,8 +29,11 @@ int task_default_val(int n, int shots)
 enum {
     K_CLASSES = 1 << 0, K_SHOTS = 1 << 1, K_VAL = 1 << 2, K_SEED = 1 << 3, K_SIZE = 1 << 4,
     K_CHANNELS = 1 << 5, K_DIR = 1 << 6, K_TESTDIR = 1 << 7, K_SPLIT = 1 << 8, K_N = 1 << 9,
-    K_TEST = 1 << 10,
+    K_TEST = 1 << 10, K_FILE = 1 << 11, K_TESTFILE = 1 << 12, K_TEXTCOL = 1 << 13,
+    K_LABELCOL = 1 << 14, K_LEN = 1 << 15, K_VOCAB = 1 << 16, K_WORDS = 1 << 17, K_SETS = 1 << 18,
     K_COMMON = K_CLASSES | K_SHOTS | K_VAL | K_SEED | K_SIZE | K_CHANNELS | K_TEST,
+    K_TEXT = K_CLASSES | K_SHOTS | K_VAL | K_SEED | K_TEST | K_LEN | K_VOCAB,
+    K_TABLE = K_TEXT | K_FILE | K_TESTFILE | K_TEXTCOL | K_LABELCOL,
 };
 
 static const struct {
@@ -38,7 +42,9 @@ static const struct {
 } spec_keys[] = {
     { "classes", K_CLASSES }, { "shots", K_SHOTS }, { "val", K_VAL }, { "seed", K_SEED },
     { "size", K_SIZE }, { "channels", K_CHANNELS }, { "dir", K_DIR }, { "testdir", K_TESTDIR },
-    { "split", K_SPLIT }, { "n", K_N }, { "test", K_TEST },
+    { "split", K_SPLIT }, { "n", K_N }, { "test", K_TEST }, { "file", K_FILE },
+    { "testfile", K_TESTFILE }, { "text", K_TEXTCOL }, { "label", K_LABELCOL }, { "len", K_LEN },
+    { "vocab", K_VOCAB }, { "words", K_WORDS }, { "sets", K_SETS },
 };
 enum { SPEC_NKEYS = sizeof spec_keys / sizeof spec_keys[0] };
 
@@ -57,13 +63,21 @@ static const struct task_source {
     const char *name;
     int keys;
     source_load load;
+    task_text_load text;     /* a text source: documents instead of images */
 } sources[] = {
-    { "fashion", K_COMMON | K_DIR, load_fashion },
-    { "mnist", K_COMMON | K_DIR, load_mnist },
-    { "emnist", K_COMMON | K_DIR | K_SPLIT, load_emnist },
-    { "cifar10", K_COMMON | K_DIR, load_cifar10 },
-    { "folder", K_COMMON | K_DIR | K_TESTDIR, load_folder },
-    { "shapes", K_COMMON | K_N, load_shapes },
+    { "fashion", K_COMMON | K_DIR, load_fashion, NULL },
+    { "mnist", K_COMMON | K_DIR, load_mnist, NULL },
+    { "emnist", K_COMMON | K_DIR | K_SPLIT, load_emnist, NULL },
+    { "cifar10", K_COMMON | K_DIR, load_cifar10, NULL },
+    { "folder", K_COMMON | K_DIR | K_TESTDIR, load_folder, NULL },
+    { "shapes", K_COMMON | K_N, load_shapes, NULL },
+    { "textdir", K_TEXT | K_DIR | K_TESTDIR, NULL, task_load_textdir },
+    { "csv", K_TABLE, NULL, task_load_csv },
+    { "tsv", K_TABLE, NULL, task_load_tsv },
+    { "jsonl", K_TABLE, NULL, task_load_jsonl },
+    { "spam", K_TEXT | K_DIR | K_SETS, NULL, task_load_spam },
+    { "brown", K_TEXT | K_DIR | K_WORDS, NULL, task_load_brown },
+    { "topics", K_TEXT | K_N, NULL, task_load_topics },
 };
 enum { NSOURCES = sizeof sources / sizeof sources[0] };
 
@@ -138,6 +152,34 @@ static int set_key(task_spec *sp, int bit, const char *key, const char *val, tha
     switch (bit) {
     case K_CLASSES:
         return add_classes(sp, val, err);
+    case K_LEN:
+        if (!parse_num(val, 1, TXT_LEN_MAX, &v))
+            return thaw_fail(err, THAW_EINVAL, "len=%s: expected a whole number of tokens from 1 "
+                             "to %d", q, TXT_LEN_MAX);
+        sp->len = (int)v;
+        return THAW_OK;
+    case K_VOCAB:
+    case K_WORDS:
+        if (!parse_num(val, 1, bit == K_VOCAB ? TXT_VOCAB_MAX - TXT_SPECIAL : 100000, &v))
+            return thaw_fail(err, THAW_EINVAL, "%s=%s: expected a whole number from 1 to %d", key, q,
+                             bit == K_VOCAB ? TXT_VOCAB_MAX - TXT_SPECIAL : 100000);
+        *(bit == K_VOCAB ? &sp->vocab : &sp->words) = (int)v;
+        return THAW_OK;
+    case K_SETS:
+        if (strcmp(val, "2") && strcmp(val, "3"))
+            return thaw_fail(err, THAW_EINVAL, "sets=%s: expected 2 (ham, spam) or 3 (easy-ham, "
+                             "hard-ham, spam)", q);
+        sp->sets = val[0] - '0';
+        return THAW_OK;
+    case K_TEXTCOL:
+    case K_LABELCOL: {
+        char *dst = bit == K_TEXTCOL ? sp->textcol : sp->labelcol;
+        if (!*val || strlen(val) >= sizeof sp->textcol)
+            return thaw_fail(err, THAW_EINVAL, "%s: expected a column name of 1 to %zu bytes", key,
+                             sizeof sp->textcol - 1);
+        memcpy(dst, val, strlen(val) + 1);
+        return THAW_OK;
+    }
     case K_SHOTS:
     case K_VAL:
     case K_N:
@@ -177,8 +219,11 @@ static int set_key(task_spec *sp, int bit, const char *key, const char *val, tha
         sp->channels = val[0] - '0';
         return THAW_OK;
     case K_DIR:
-    case K_TESTDIR: {
-        char *dst = bit == K_DIR ? sp->dir : sp->testdir;
+    case K_TESTDIR:
+    case K_FILE:
+    case K_TESTFILE: {
+        char *dst = bit == K_DIR ? sp->dir : bit == K_TESTDIR ? sp->testdir
+                  : bit == K_FILE ? sp->file : sp->testfile;
         if (!*val || strlen(val) >= TASK_PATH_MAX)
             return thaw_fail(err, THAW_EINVAL, "%s: expected a path of 1 to %d bytes", key,
                              TASK_PATH_MAX - 1);
@@ -262,7 +307,7 @@ static int is_dir(const char *path)
 /* The folder to read: dir= when given, else $THAW_DATA/sub when THAW_DATA is
  * set (and, when there is a system location, that folder exists), else the
  * system location. */
-static int pick_dir(task *t, const task_spec *sp, const char *sub, const char *system,
+int task_pick_dir(task *t, const task_spec *sp, const char *sub, const char *system,
                     thaw_err *err)
 {
     const char *env = getenv("THAW_DATA");
@@ -345,7 +390,7 @@ static int load_fashion(task *t, const task_spec *sp, shape3 to, ds_raw *train, 
                         thaw_err *err)
 {
     (void)to;
-    int rc = pick_dir(t, sp, "fashion-mnist", FASHION_DEBIAN_DIR, err);
+    int rc = task_pick_dir(t, sp, "fashion-mnist", FASHION_DEBIAN_DIR, err);
     if (rc)
         return rc;
     snprintf(t->source, sizeof t->source, "Fashion-MNIST");
@@ -360,7 +405,7 @@ static int load_mnist(task *t, const task_spec *sp, shape3 to, ds_raw *train, ds
                       thaw_err *err)
 {
     (void)to;
-    int rc = pick_dir(t, sp, "mnist", NULL, err);
+    int rc = task_pick_dir(t, sp, "mnist", NULL, err);
     if (rc)
         return rc;
     snprintf(t->source, sizeof t->source, "MNIST");
@@ -397,7 +442,7 @@ static int load_emnist(task *t, const task_spec *sp, shape3 to, ds_raw *train, d
     if (s < 0)
         return thaw_fail(err, THAW_EINVAL, "emnist: unknown split '%s': expected balanced, "
                          "byclass, bymerge, digits, letters or mnist", split);
-    int rc = pick_dir(t, sp, "emnist", NULL, err);
+    int rc = task_pick_dir(t, sp, "emnist", NULL, err);
     if (rc)
         return rc;
     snprintf(t->source, sizeof t->source, "EMNIST (%s)", split);
@@ -427,7 +472,7 @@ static int load_cifar10(task *t, const task_spec *sp, shape3 to, ds_raw *train, 
                         thaw_err *err)
 {
     (void)to;
-    int rc = pick_dir(t, sp, "cifar-10-batches-bin", NULL, err);
+    int rc = task_pick_dir(t, sp, "cifar-10-batches-bin", NULL, err);
     if (rc)
         return rc;
     snprintf(t->source, sizeof t->source, "CIFAR-10");
@@ -668,15 +713,27 @@ int task_load(task *t, const char *spec, const ds_geom *g, unsigned long long se
 {
     memset(t, 0, sizeof *t);
     int rc = task_spec_parse(&t->spec, spec, err);
+    const task_source *src = rc ? NULL : find_source(t->spec.source);
     if (!rc)
-        rc = resolve_geom(&t->geom, &t->spec, g, err);
+        rc = src->text ? task_text_geom(&t->geom, &t->spec, g, err)
+                       : resolve_geom(&t->geom, &t->spec, g, err);
     if (rc) {
         task_free(t);
         return rc;
     }
     t->seed = t->spec.has_seed ? t->spec.seed : seed;
+    t->text = src->text != NULL;
     ds_raw train = { 0 }, test = { 0 };
-    rc = find_source(t->spec.source)->load(t, &t->spec, t->geom.in, &train, &test, err);
+    txt_set docs[2] = { { 0 } };
+    if (src->text) {
+        rc = src->text(t, &t->spec, &docs[0], &docs[1], err);
+        if (!rc)
+            rc = task_text_raw(&train, &docs[0], t->geom.in, err);
+        if (!rc)
+            rc = task_text_raw(&test, &docs[1], t->geom.in, err);
+    } else {
+        rc = src->load(t, &t->spec, t->geom.in, &train, &test, err);
+    }
     int *newlab = NULL, *mark = NULL;
     if (!rc) {
         t->native = train.shape;
@@ -692,11 +749,14 @@ int task_load(task *t, const char *spec, const ds_geom *g, unsigned long long se
     if (!rc)
         rc = assign(mark, &train, t, err);
     if (!rc)
-        rc = fill_splits(t, &train, &test, mark, newlab, err);
+        rc = src->text ? task_text_fill(t, &docs[0], &docs[1], mark, newlab, err)
+                       : fill_splits(t, &train, &test, mark, newlab, err);
     free(newlab);
     free(mark);
     ds_raw_free(&train);
     ds_raw_free(&test);
+    txt_set_free(&docs[0]);
+    txt_set_free(&docs[1]);
     if (rc)
         task_free(t);
     return rc;
@@ -710,6 +770,7 @@ void task_free(task *t)
     free(t->name);
     free(t->orig);
     free(t->count);
+    txt_vocab_free(&t->vocab);
     for (int s = 0; s < TASK_SPLITS; s++) {
         free(t->split[s].x);
         free(t->split[s].x8);

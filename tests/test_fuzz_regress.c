@@ -63,6 +63,18 @@ static void regress_failed(const char *fmt, ...)
 #define LLVMFuzzerTestOneInput fuzz_tfjs_one
 #include "fuzz/fuzz_tfjs.c"
 #undef LLVMFuzzerTestOneInput
+#define LLVMFuzzerTestOneInput fuzz_texttable_one
+#include "fuzz/fuzz_texttable.c"
+#undef LLVMFuzzerTestOneInput
+#define LLVMFuzzerTestOneInput fuzz_email_one
+#include "fuzz/fuzz_email.c"
+#undef LLVMFuzzerTestOneInput
+#define LLVMFuzzerTestOneInput fuzz_tokens_one
+#include "fuzz/fuzz_tokens.c"
+#undef LLVMFuzzerTestOneInput
+#define LLVMFuzzerTestOneInput fuzz_brown_one
+#include "fuzz/fuzz_brown.c"
+#undef LLVMFuzzerTestOneInput
 
 static const struct {
     const char *name;
@@ -72,7 +84,9 @@ static const struct {
     { "image", fuzz_image_one },       { "modeljson", fuzz_modeljson_one },
     { "safetensors", fuzz_safetensors_one }, { "dataspec", fuzz_dataspec_one },
     { "settings", fuzz_settings_one }, { "command", fuzz_command_one },
-    { "tfjs", fuzz_tfjs_one },
+    { "tfjs", fuzz_tfjs_one },         { "texttable", fuzz_texttable_one },
+    { "email", fuzz_email_one },       { "tokens", fuzz_tokens_one },
+    { "brown", fuzz_brown_one },
 };
 
 /* Replays the files of one target's directory; returns how many. */
