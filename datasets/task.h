@@ -151,10 +151,17 @@ typedef struct task {
     ds_split split[TASK_SPLITS];
     int *count;                      /* (TASK_SPLITS, nclass) images per split and class */
     /* A text task: each sample is a document's token ids (1, 1, len) as
-     * floats, in the words of `vocab`, built from the training split. */
+     * floats, in the words of the model's vocabulary (geom.vocab) or, when
+     * the model has none, of `vocab`, built from the training split. */
     int text;
     txt_vocab vocab;
 } task;
+
+/* The vocabulary a text task's ids are in. */
+static inline const txt_vocab *task_words(const task *t)
+{
+    return t->geom.vocab ? t->geom.vocab : &t->vocab;
+}
 
 /* Loads the data set a spec names and cuts a task from it. `g` is the
  * model's input geometry and normalisation; a spec's size= or channels=

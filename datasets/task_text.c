@@ -192,9 +192,10 @@ int task_text_fill(task *t, const txt_set *train, const txt_set *test, const int
     for (int i = 0; !rc && i < train->n; i++)
         if (mark[i] == TASK_TRAIN)
             docs[ntrain] = train->doc[i], lens[ntrain++] = train->len[i];
-    if (!rc)
+    if (!rc && !t->geom.vocab)
         rc = txt_vocab_build(&t->vocab, docs, lens, ntrain,
                              t->spec.vocab ? t->spec.vocab : TASK_TEXT_VOCAB, 1, err);
+    const txt_vocab *v = task_words(t);
     free(docs);
     free(lens);
     for (int s = 0; !rc && s < TASK_SPLITS; s++) {
@@ -211,7 +212,7 @@ int task_text_fill(task *t, const txt_set *train, const txt_set *test, const int
             continue;
         ds_split *sp = &t->split[mark[i]];
         int y = newlab[train->labels[i]];
-        txt_encode(&t->vocab, train->doc[i], train->len[i], sp->x + (size_t)sp->n * L, (int)L);
+        txt_encode(v, train->doc[i], train->len[i], sp->x + (size_t)sp->n * L, (int)L);
         sp->y[sp->n++] = y;
         t->count[mark[i] * t->nclass + y]++;
     }
@@ -220,7 +221,7 @@ int task_text_fill(task *t, const txt_set *train, const txt_set *test, const int
         int y = newlab[test->labels[i]];
         if (y < 0 || t->count[TASK_TEST * t->nclass + y] >= cap)
             continue;
-        txt_encode(&t->vocab, test->doc[i], test->len[i], ts->x + (size_t)ts->n * L, (int)L);
+        txt_encode(v, test->doc[i], test->len[i], ts->x + (size_t)ts->n * L, (int)L);
         ts->y[ts->n++] = y;
         t->count[TASK_TEST * t->nclass + y]++;
     }

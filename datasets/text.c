@@ -418,6 +418,50 @@ void txt_vocab_free(txt_vocab *v)
     memset(v, 0, sizeof *v);
 }
 
+int txt_vocab_parse(txt_vocab *v, const char *text, size_t len, const char *file, thaw_err *err)
+{
+    memset(v, 0, sizeof *v);
+    int line = 0, rc = THAW_OK;
+    for (size_t i = 0; i < len && !rc;) {
+        const char *nl = memchr(text + i, '\n', len - i);
+        size_t end = nl ? (size_t)(nl - text) : len;
+        int id = -1;
+        line++;
+        rc = txt_vocab_add(v, text + i, end - i, &id, err);
+        if (rc == THAW_EINVAL)
+            rc = thaw_fail(err, THAW_EFORMAT, "%s: line %d: %s", file, line, err->msg);
+        else if (!rc && id != line - 1)
+            rc = thaw_fail(err, THAW_EFORMAT, "%s: line %d: '%.*s' is listed twice", file, line,
+                           (int)(end - i < 64 ? end - i : 64), text + i);
+        i = end + 1;
+    }
+    if (!rc && (v->n < TXT_SPECIAL || strcmp(v->word[TXT_PAD], "<pad>") || strcmp(v->word[TXT_UNK], "<unk>")))
+        rc = thaw_fail(err, THAW_EFORMAT, "%s: expected \"<pad>\" and \"<unk>\" on the first two "
+                       "lines", file);
+    if (rc)
+        txt_vocab_free(v);
+    return rc;
+}
+
+int txt_vocab_write(const txt_vocab *v, char **out, size_t *len, thaw_err *err)
+{
+    size_t n = 0;
+    for (int i = 0; i < v->n; i++)
+        n += strlen(v->word[i]) + 1;
+    char *p = malloc(n ? n : 1);
+    if (!p)
+        return thaw_fail(err, THAW_ENOMEM, "out of memory writing a vocabulary");
+    size_t o = 0;
+    for (int i = 0; i < v->n; i++) {
+        size_t l = strlen(v->word[i]);
+        memcpy(p + o, v->word[i], l);
+        o += l;
+        p[o++] = '\n';
+    }
+    *out = p, *len = o;
+    return THAW_OK;
+}
+
 typedef struct count_ctx {
     txt_vocab *v;
     long *count;

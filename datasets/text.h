@@ -82,6 +82,14 @@ int txt_vocab_find(const txt_vocab *v, const char *w, size_t len);
 int txt_vocab_build(txt_vocab *v, const char *const *docs, const size_t *lens, int ndoc,
                     int max_words, int min_count, thaw_err *err);
 
+/* A vocabulary from a vocabulary file's bytes (one word a line, "<pad>" and
+ * "<unk>" first; models/modelfile.h): THAW_EFORMAT naming `file` and the
+ * line of a word that is empty, too long or listed twice, THAW_ENOMEM. */
+int txt_vocab_parse(txt_vocab *v, const char *text, size_t len, const char *file, thaw_err *err);
+
+/* The vocabulary file's bytes (malloc'd). THAW_ENOMEM. */
+int txt_vocab_write(const txt_vocab *v, char **out, size_t *len, thaw_err *err);
+
 void txt_vocab_free(txt_vocab *v);
 
 /* The ids of s (n bytes) into ids[0..len): the first len tokens, then

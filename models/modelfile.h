@@ -27,6 +27,7 @@
  *       "finetuned_from": "shapes-resnet"                or null
  *     },
  *     "frozen": ["stem", "stage2.conv1"],                optional: layers to freeze
+ *     "vocabulary": "glove-boe.vocab",                   optional: a text model's words
  *     "architecture": { "type": "sequential", "layers": [ NODE, ... ] }
  *   }
  *
@@ -64,6 +65,13 @@
  *                stride 1, on sequences (C, 1, L)
  *   seqmean, seqmax   the mean and the max over a sequence's real
  *                positions (padding masked): (C, 1, L) -> (C, 1, 1)
+ *
+ * A text model's vocabulary file (UTF-8, LF line ends) holds one word a
+ * line, 1 to MF_WORD_MAX bytes of printable UTF-8; line i is
+ * the word of token id i, and the first two lines are "<pad>" (id 0, the
+ * embedding's padding) and "<unk>" (id 1, every word not listed); at most
+ * the embedding's num_embeddings lines. A save writes it beside the JSON as
+ * NAME.vocab, with the pair.
  *
  * Version 1 files load too: version 1 wrote a ResNet basic block as
  * {"type": "residual", in_channels, out_channels, stride (1), projection
@@ -127,6 +135,13 @@ typedef struct mf_provenance {
 } mf_provenance;
 
 /* What a model file says besides the weights. */
+#define MF_WORD_MAX 64                      /* bytes of a vocabulary word */
+#define MF_VOCAB_BYTES_MAX ((size_t)256 << 20)
+
+/* Checks a vocabulary file's bytes (file names it in errors) by the rules
+ * above and counts its words: THAW_EFORMAT naming the line. */
+int mf_vocab_check(const char *text, size_t len, const char *file, int *words, thaw_err *err);
+
 typedef struct mf_meta {
     char file[256];                     /* the JSON's path, for messages */
     int version;                        /* the file's format version (1 or 2) */
@@ -139,6 +154,13 @@ typedef struct mf_meta {
     char (*frozen)[LAYER_PATH_MAX];     /* nfrozen dotted paths of frozen layers */
     int nfrozen;
     mf_node *arch;                      /* the root, a sequential */
+    /* A text model's vocabulary: the file named (NAME.vocab beside the
+     * JSON, "" for none) and, once mf_load has read it, its bytes: one word
+     * a line, line i the word of token id i, "<pad>" and "<unk>" first. */
+    char vocab_name[MF_TEXT_MAX];
+    char *vocab;
+    size_t vocab_len;
+    int vocab_words;
 } mf_meta;
 
 typedef struct mf_load_opts {

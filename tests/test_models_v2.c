@@ -449,3 +449,80 @@ void test_layer_types_name_their_tensors(void)
     }
     model_free(&m);
 }
+
+/* rc is THAW_EFORMAT with a and b in the message; else reported. */
+static int ds_like_fails(int rc, const thaw_err *err, const char *a, const char *b)
+{
+    if (rc == THAW_EFORMAT && strstr(err->msg, a) && strstr(err->msg, b))
+        return 1;
+    test_failed(__FILE__, __LINE__, "expected a format error naming '%s' and '%s', got %d: %s", a, b,
+                rc, err->msg);
+    return 0;
+}
+
+/* A text model's vocabulary: saved beside as NAME.vocab and named in the
+ * JSON, loaded and checked; a broken or oversized one is refused naming
+ * the file and the line. */
+static int v2_write(const char *dir, const char *name, const char *text)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "wb");
+    if (!f)
+        return 0;
+    fputs(text, f);
+    return fclose(f) == 0;
+}
+
+void test_mf_v2_vocabulary(void)
+{
+    thaw_err err = { 0 };
+    mf_meta meta, back;
+    model m, m2;
+    char dir[256], out[512], vpath[512];
+    CHECKF(mf_parse(&meta, v2_every_text_type, sizeof v2_every_text_type - 1, "t.json", &err) == THAW_OK,
+           "%s", err.msg);
+    int rc = mf_build(&m, &meta, 5, &err);
+    if (rc) {
+        mf_meta_free(&meta);
+        CHECKF(0, "%s", err.msg);
+    }
+    static const char words[] = "<pad>\n<unk>\nthe\ncat\n";
+    meta.vocab = strdup(words);
+    meta.vocab_len = sizeof words - 1;
+    int ok = meta.vocab && v2_temp_dir(dir, sizeof dir);
+    snprintf(out, sizeof out, "%s/text.json", dir);
+    snprintf(vpath, sizeof vpath, "%s/text.vocab", dir);
+    ok = ok && mf_save(out, &meta, &m, &err) == THAW_OK;
+    int loaded = ok && mf_load(&back, &m2, out, NULL, &err) == THAW_OK;
+    int same = loaded && !strcmp(back.vocab_name, "text.vocab") && back.vocab_words == 4 &&
+               back.vocab_len == meta.vocab_len && !memcmp(back.vocab, words, back.vocab_len);
+    if (loaded) {
+        mf_meta_free(&back);
+        model_free(&m2);
+    }
+    mf_meta_free(&meta);
+    model_free(&m);
+    EXPECTF(ok && loaded, "%s", err.msg);
+    EXPECT(same);
+    /* More words than the embedding's 5 rows; a line that is no word; no file. */
+    EXPECT(v2_write(dir, "text.vocab", "<pad>\n<unk>\na\nb\nc\nd\n"));
+    EXPECT(ds_like_fails(mf_load(&back, &m2, out, NULL, &err), &err, "vocabulary", "6 words"));
+    EXPECT(v2_write(dir, "text.vocab", "<pad>\n<unk>\na\n\n"));
+    EXPECT(ds_like_fails(mf_load(&back, &m2, out, NULL, &err), &err, "text.vocab", "line 4"));
+    EXPECT(v2_write(dir, "text.vocab", "<unk>\n<pad>\n"));
+    EXPECT(ds_like_fails(mf_load(&back, &m2, out, NULL, &err), &err, "line 1", "<pad>"));
+    unlink(vpath);
+    rc = mf_load(&back, &m2, out, NULL, &err);
+    EXPECTF(rc != THAW_OK && strstr(err.msg, "text.vocab"), "%d: %s", rc, err.msg);
+    static const char bad_name[] =
+        "{\"format\": \"thaw-model\", \"version\": 2, \"weights\": \"w.safetensors\","
+        " \"vocabulary\": \"../v.vocab\","
+        " \"input\": {\"channels\": 1, \"height\": 1, \"width\": 6, \"mean\": [0], \"std\": [1]},"
+        " \"classes\": [\"a\"], \"architecture\": {\"type\": \"sequential\", \"layers\": []}}";
+    EXPECT(ds_like_fails(mf_parse(&back, bad_name, sizeof bad_name - 1, "b.json", &err), &err,
+                         "vocabulary", ".vocab"));
+done:
+    unlink(vpath);
+    v2_remove(dir, "text");
+}

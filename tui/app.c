@@ -166,10 +166,12 @@ void app_drop_plan(app *a)
     a->source_n = 0;
 }
 
-static ds_geom model_geom(const mf_meta *m)
+static ds_geom model_geom(const app *a)
 {
+    const mf_meta *m = &a->source_meta;
     ds_geom g;
     memset(&g, 0, sizeof g);
+    g.vocab = a->vocab.n ? &a->vocab : NULL;
     g.in = m->input;
     for (int c = 0; c < DS_MAX_CHANNELS && c < m->input.c; c++) {
         g.mean[c] = (float)m->mean[c];
@@ -209,7 +211,7 @@ static void load_source_images(app *a)
     if (!spec[0])
         return;
     task t;
-    ds_geom g = model_geom(&a->source_meta);
+    ds_geom g = model_geom(a);
     thaw_err err = {0};
     if (task_load(&t, spec, &g, a->set.seed, &err))
         return;
@@ -257,7 +259,7 @@ int app_build_plan(app *a, thaw_err *err)
     if (a->have_data)
         task_free(&a->task);
     a->have_data = 0;
-    ds_geom g = model_geom(&a->source_meta);
+    ds_geom g = model_geom(a);
     if (task_load(&a->task, a->data_spec, &g, a->set.seed, err))
         return err->code;
     a->have_data = 1;
@@ -817,6 +819,7 @@ void app_free(app *a)
     if (a->have_data)
         task_free(&a->task);
     mf_meta_free(&a->source_meta);
+    txt_vocab_free(&a->vocab);
     free(a->history);
     for (int i = 0; i < APP_TAGGED_MAX; i++)
         free(a->tagged[i]);

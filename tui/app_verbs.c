@@ -60,8 +60,15 @@ int app_cmd_load(app *a, int argc, char **argv, thaw_err *err)
         if (mf_load(&meta, &m, file, NULL, err))
             return err->code;
         model_free(&m);
+        txt_vocab words = { 0 };
+        if (meta.vocab && txt_vocab_parse(&words, meta.vocab, meta.vocab_len, meta.vocab_name, err)) {
+            mf_meta_free(&meta);
+            return err->code;
+        }
         mf_meta_free(&a->source_meta);
+        txt_vocab_free(&a->vocab);
         a->source_meta = meta;
+        a->vocab = words;
         snprintf(a->model_path, sizeof a->model_path, "%s", file);
         a->have_model = 1;
         const mf_provenance *p = &meta.prov;

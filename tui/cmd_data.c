@@ -75,7 +75,8 @@ static void print_task(const task *t, double secs)
         cli_print(stdout, "test      the first %d test %s of each class\n", t->spec.test, item);
     if (t->text) {
         cli_print(stdout, "tokens    the first %d of each document (token ids as floats, 0 pads), in a "
-                  "vocabulary of %d words from the training split\n", g->in.w, t->vocab.n - TXT_SPECIAL);
+                  "vocabulary of %d words %s\n", g->in.w, task_words(t)->n - TXT_SPECIAL,
+                  g->vocab ? "(the model's)" : "from the training split");
     } else {
         cli_print(stdout, "images    %dx%dx%d float32, normalised with ", g->in.c, g->in.h, g->in.w);
         print_channels("mean", g->mean, g->in.c);
