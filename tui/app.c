@@ -567,7 +567,8 @@ void app_record_change(app *a, int tag, long step)
     X("lr-find", app_cmd_lr_find, "[start=R] [end=R] [steps=N]",                                   \
       "sweep the rate with the current freezing; suggests a head rate")                            \
     X("save", app_cmd_save, "FILE.json", "save the transferred model (it can be the next source)") \
-    X("predict", app_cmd_predict, "[source] IMAGE...", "the top 5 classes of photos, by the model as it stands (source: the file's)") \
+    X("predict", app_cmd_predict, "[source] IMAGE...|\"TEXT\"", "the top 5 classes of photos (or a text), by the model as it stands (source: the file's)") \
+    X("neighbours", app_cmd_neighbours, "WORD...", "a text model's nearest words to each, by cosine in its embedding") \
     X("export", app_cmd_export, "metrics FILE.csv | plots FILE.svg", "write the metrics or the plots") \
     X("show", app_cmd_show, "[layers|settings|confusion]", "print the layers, the settings or the confusion matrix") \
     X("reset", app_cmd_reset, "", "discard training and reload the model and data")                \
