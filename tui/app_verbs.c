@@ -542,10 +542,26 @@ int app_cmd_neighbours(app *a, int argc, char **argv, thaw_err *err)
                          "in the text model's embedding)");
     const model *m = app_current_model(a);
     const txt_vocab *v = a->have_data && a->task.text ? task_words(&a->task) : a->vocab.n ? &a->vocab : NULL;
-    if (!m || !m->seq)
-        return thaw_fail(err, THAW_EINVAL, "neighbours: load a text model first (one with an embedding)");
-    if (!v)
-        return thaw_fail(err, THAW_EINVAL, "neighbours: the model has no vocabulary; load data first");
+    mf_meta own;
+    model file;
+    int loaded = 0;
+    if (!m && a->have_model) {
+        /* No data yet: the model file's embedding. */
+        if (mf_load(&own, &file, a->model_path, NULL, err))
+            return err->code;
+        m = &file, loaded = 1;
+    }
+    int rc = !m || !m->seq ? thaw_fail(err, THAW_EINVAL, "neighbours: load a text model first (one "
+                                       "with an embedding)")
+           : !v ? thaw_fail(err, THAW_EINVAL, "neighbours: the model has no vocabulary; load data first")
+                : THAW_OK;
+    if (rc) {
+        if (loaded) {
+            mf_meta_free(&own);
+            model_free(&file);
+        }
+        return rc;
+    }
     const param_slice *e = &m->slice[m->seq->slice0];
     const float *w = model_param(m, m->seq->slice0);
     int dim = e->dim[1], n = v->n < e->dim[0] ? v->n : e->dim[0];
@@ -582,6 +598,10 @@ int app_cmd_neighbours(app *a, int argc, char **argv, thaw_err *err)
             o += (size_t)snprintf(line + o, sizeof line - o, " %s (%.2f)",
                                   utf8_quote(q, sizeof q, v->word[best[i]]), cos[i]);
         app_say(a, APP_INFO, "%s", line);
+    }
+    if (loaded) {
+        mf_meta_free(&own);
+        model_free(&file);
     }
     return THAW_OK;
 }
