@@ -601,6 +601,43 @@ def golden_mobilenet(args):
     write_safetensors(os.path.join(args.folder, "layers.safetensors"), golden_layers())
 
 
+def golden_text(args):
+    """Two text models on one batch of ids, in float64: Kim's front
+    (embedding, conv1d of width 3 padded by 1, ReLU, max over time, linear)
+    and a bag of embeddings (embedding, mean over time, linear), with
+    padding at the ends of the sequences and one sample of padding alone:
+    the logits and every gradient, for tests/test_layers_golden.c."""
+    torch.manual_seed(19)
+    ids = torch.tensor([[5, 2, 7, 3, 0, 0, 0], [8, 1, 6, 4, 2, 3, 5], [6, 0, 0, 0, 0, 0, 0],
+                        [0, 0, 0, 0, 0, 0, 0]], dtype=torch.float32).reshape(4, 1, 1, 7)
+    out = {"text.ids": ids}
+    archs = {
+        "cnn": [{"name": "embed", "type": "embedding", "num_embeddings": 9, "embedding_dim": 4},
+                {"name": "conv", "type": "conv1d", "in_channels": 4, "out_channels": 3,
+                 "kernel_size": 3, "padding": 1},
+                {"name": "relu", "type": "relu"}, {"name": "pool", "type": "seqmax"},
+                {"name": "head", "type": "linear", "in_features": 3, "out_features": 2}],
+        "boe": [{"name": "embed", "type": "embedding", "num_embeddings": 9, "embedding_dim": 4},
+                {"name": "pool", "type": "seqmean"},
+                {"name": "head", "type": "linear", "in_features": 4, "out_features": 2}],
+    }
+    for name, layers in archs.items():
+        net = ThawNet({"type": "sequential", "layers": layers}).double()
+        with torch.no_grad():
+            for t in net.parameters():
+                t.normal_()
+            net.embed.weight[0].zero_()
+        y = net(ids.double())
+        dy = torch.randn(y.shape, dtype=torch.float64)
+        y.backward(dy)
+        out["text.%s.dy" % name] = dy.float()
+        out["text.%s.y" % name] = y.detach().float()
+        for k, t in net.named_parameters():
+            out["text.%s.%s" % (name, k)] = t.detach().float()
+            out["text.%s.d%s" % (name, k)] = t.grad.float()
+    write_safetensors(os.path.join(args.folder, "text.safetensors"), out)
+
+
 def logits(args):
     meta, net = load_thaw(args.model)
     torch.manual_seed(args.seed)
@@ -631,6 +668,9 @@ def main():
     g = sub.add_parser("golden-mobilenet", help="the MobileNet parts' fixtures for thaw's tests")
     g.add_argument("folder")
     g.set_defaults(run=golden_mobilenet)
+    g = sub.add_parser("golden-text", help="the text layers' fixture for thaw's tests")
+    g.add_argument("folder")
+    g.set_defaults(run=golden_text)
     g = sub.add_parser("logits", help="a random batch and a thaw model's logits for it")
     g.add_argument("model")
     g.add_argument("out")
