@@ -220,7 +220,7 @@ double layer_hp_default(const layer_ops *ops, int i, const double *hp);
 double layer_hp_hi(const layer_ops *ops, int i, const double *hp);
 
 /* The layer types (core/registry.h). */
-extern const layer_ops sequential_ops, residual_ops, gate_ops;
+extern const layer_ops sequential_ops, residual_ops, gate_ops, concat_ops;
 
 /* Containers: sequential (children in a chain); residual (y = act(body(x) +
  * shortcut(x)), the shortcut the identity when absent: the ResNet basic
@@ -235,6 +235,12 @@ static inline layer *sequential_new(const char *name)
 static inline layer *gate_new(const char *name)
 {
     return layer_create(&gate_ops, name, NULL, NULL);
+}
+/* Branches that each read the input, their outputs stacked along the
+ * channels (the widths of a CNN over words); children by layer_add. */
+static inline layer *concat_new(const char *name)
+{
+    return layer_create(&concat_ops, name, NULL, NULL);
 }
 enum residual_act { RESIDUAL_ACT_NONE, RESIDUAL_ACT_RELU };
 layer *residual_general_new(const char *name, int act);

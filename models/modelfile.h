@@ -41,6 +41,8 @@
  *   residual     body: [NODE, ...], shortcut: NODE (optional; the identity
  *                when absent), activation: "relu" or "none" (after the sum)
  *   gate         branch: [NODE, ...]   (input × branch(input))
+ *   concat       branches: [NODE, ...]   (each reads the input; their
+ *                outputs stacked along the channels: Kim's CNN widths)
  *   conv2d       in_channels, out_channels, kernel_size, stride (1),
  *                padding (0), bias (true), groups (1: dividing both channel
  *                counts; depthwise when in_channels), pad_top, pad_bottom,

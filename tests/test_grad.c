@@ -1133,6 +1133,43 @@ void test_grad_seqmax_masked(void)
     probe_close(&p);
 }
 
+/* Kim's widths side by side: embedding, then a concat of (conv1d of 3 words
+ * padded by 1, max over time) and (conv1d of 4 words padded by 2, max over
+ * time), each branch masked by its own output length; the branches' outputs
+ * stacked. */
+void test_grad_concat(void)
+{
+    enum { L = 6, B = 3 };
+    static const int ids[B * L] = { 5, 2, 7, 3, 0, 0,   8, 1, 6, 4, 2, 3,   6, 0, 0, 0, 0, 0 };
+    thaw_err err = { 0 };
+    layer *front = sequential_new("text"), *widths = concat_new("widths");
+    layer *w3 = sequential_new("w3"), *w4 = sequential_new("w4");
+    int rc = !front || !widths || !w3 || !w4 ||
+             layer_add(w3, conv1d_new("conv", 4, 3, 3, 1, 1), &err) ||
+             layer_add(w3, seqmax_new("max"), &err) ||
+             layer_add(w4, conv1d_new("conv", 4, 2, 4, 2, 1), &err) ||
+             layer_add(w4, seqmax_new("max"), &err) || layer_add(widths, w3, &err) ||
+             layer_add(widths, w4, &err) || layer_add(front, embedding_new("emb", 9, 4, 0), &err) ||
+             layer_add(front, widths, &err);
+    if (rc) {
+        layer_free(front);
+        CHECKF(0, "could not build it: %s", err.msg);
+    }
+    probe p;
+    if (!probe_open(&p, "embedding, concat of conv1d widths 3 and 4", front, (shape3){ 1, 1, L }, B, 1))
+        return;
+    fill_ids(&p, ids);
+    rng r = rng_seeded(67);
+    for (int s = 0; s < p.m.nslice; s++)
+        fill_distinct(p.m.param + p.m.slice[s].off, p.m.slice[s].len, &r);
+    memset(p.m.param + model_slice(&p.m, "text.emb.weight")->off, 0, 4 * sizeof(float));
+    int shaped = p.m.root->out.c == 5 && model_find(&p.m, "text.widths.w4.conv")->out.w == L + 1;
+    if (shaped)
+        probe_check(&p);
+    probe_close(&p);
+    CHECK(shaped);
+}
+
 /* ---- loss --------------------------------------------------------------- */
 
 void test_grad_softmax_xent(void)

@@ -191,7 +191,7 @@ void test_golden_convs_match_pytorch(void)
  * float64): its logits and every parameter gradient. */
 static void golden_text_case(const st_file *f, const char *name, const char *arch)
 {
-    char json[2048], key[256];
+    char json[4096], key[256];
     snprintf(json, sizeof json,
              "{\"format\": \"thaw-model\", \"version\": 2, \"weights\": \"t.safetensors\","
              " \"input\": {\"channels\": 1, \"height\": 1, \"width\": 7, \"mean\": [0], \"std\": [1]},"
@@ -261,6 +261,20 @@ void test_golden_text_layers_match_pytorch(void)
                      " \"kernel_size\": 3, \"padding\": 1},"
                      "{\"name\": \"relu\", \"type\": \"relu\"}, {\"name\": \"pool\", \"type\": \"seqmax\"},"
                      "{\"name\": \"head\", \"type\": \"linear\", \"in_features\": 3, \"out_features\": 2}");
+    char kim[2048];
+    size_t o = (size_t)snprintf(kim, sizeof kim, "{\"name\": \"embed\", \"type\": \"embedding\", "
+                                "\"num_embeddings\": 9, \"embedding_dim\": 4},"
+                                "{\"name\": \"widths\", \"type\": \"concat\", \"branches\": [");
+    for (int k = 3; k <= 5; k++)
+        o += (size_t)snprintf(kim + o, sizeof kim - o,
+                              "%s{\"name\": \"w%d\", \"type\": \"sequential\", \"layers\": ["
+                              "{\"name\": \"conv\", \"type\": \"conv1d\", \"in_channels\": 4,"
+                              " \"out_channels\": 2, \"kernel_size\": %d, \"padding\": %d},"
+                              "{\"name\": \"relu\", \"type\": \"relu\"},"
+                              "{\"name\": \"pool\", \"type\": \"seqmax\"}]}", k > 3 ? ", " : "", k, k, k / 2);
+    snprintf(kim + o, sizeof kim - o, "]}, {\"name\": \"head\", \"type\": \"linear\", "
+             "\"in_features\": 6, \"out_features\": 2}");
+    golden_text_case(&f, "kim", kim);
     golden_text_case(&f, "boe",
                      "{\"name\": \"embed\", \"type\": \"embedding\", \"num_embeddings\": 9, \"embedding_dim\": 4},"
                      "{\"name\": \"pool\", \"type\": \"seqmean\"},"

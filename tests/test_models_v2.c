@@ -192,8 +192,13 @@ static const char v2_every_text_max[] =
     " \"architecture\": {\"type\": \"sequential\", \"layers\": ["
     "  {\"name\": \"embed\", \"type\": \"embedding\", \"num_embeddings\": 5, \"embedding_dim\": 4,"
     "   \"padding_idx\": -1},"
-    "  {\"name\": \"max\", \"type\": \"seqmax\"},"
-    "  {\"name\": \"head\", \"type\": \"linear\", \"in_features\": 4, \"out_features\": 2}]}}";
+    "  {\"name\": \"widths\", \"type\": \"concat\", \"branches\": ["
+    "    {\"name\": \"w2\", \"type\": \"sequential\", \"layers\": ["
+    "      {\"name\": \"conv\", \"type\": \"conv1d\", \"in_channels\": 4, \"out_channels\": 3,"
+    "       \"kernel_size\": 2},"
+    "      {\"name\": \"max\", \"type\": \"seqmax\"}]},"
+    "    {\"name\": \"max\", \"type\": \"seqmax\"}]},"
+    "  {\"name\": \"head\", \"type\": \"linear\", \"in_features\": 7, \"out_features\": 2}]}}";
 
 /* Parses, builds, saves and loads back one tree, marking the types it holds. */
 static int v2_every_case(const char *json, size_t len, int *seen)

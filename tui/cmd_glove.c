@@ -23,22 +23,30 @@
 #define GLOVE_LEN 100
 
 /* The architectures on the embedding: a bag of embeddings (the mean over
- * the tokens, then the head: fastText's), or a CNN over words (Kim 2014's,
- * with one width: 100 filters of 3 words, ReLU, the max over time, dropout
- * 0.5, the head). */
+ * the tokens, then the head: fastText's), or a CNN over words (Kim 2014's:
+ * 100 filters each of 3, 4 and 5 words side by side, ReLU, the max over
+ * time, dropout 0.5, the head). */
 static int glove_model(const char *out, int cnn, const txt_vocab *v, const float *vec, int dim,
                        const glove_info *info, thaw_err *err)
 {
-    char json[4096], body[1024];
-    if (cnn)
-        snprintf(body, sizeof body,
-                 "  {\"name\": \"conv\", \"type\": \"conv1d\", \"in_channels\": %d, \"out_channels\": 100,"
-                 "   \"kernel_size\": 3, \"padding\": 1},"
-                 "  {\"name\": \"relu\", \"type\": \"relu\"},"
-                 "  {\"name\": \"pool\", \"type\": \"seqmax\"},"
+    char json[8192], body[4096];
+    if (cnn) {
+        /* Kim's widths side by side: each a conv1d padded to see a word at
+         * either end, ReLU and the max over time. */
+        size_t o = (size_t)snprintf(body, sizeof body, "  {\"name\": \"widths\", \"type\": \"concat\", \"branches\": [");
+        for (int k = 3; k <= 5; k++)
+            o += (size_t)snprintf(body + o, sizeof body - o,
+                                  "%s{\"name\": \"w%d\", \"type\": \"sequential\", \"layers\": ["
+                                  "{\"name\": \"conv\", \"type\": \"conv1d\", \"in_channels\": %d,"
+                                  " \"out_channels\": 100, \"kernel_size\": %d, \"padding\": %d},"
+                                  "{\"name\": \"relu\", \"type\": \"relu\"},"
+                                  "{\"name\": \"pool\", \"type\": \"seqmax\"}]}",
+                                  k > 3 ? ", " : "", k, dim, k, k / 2);
+        snprintf(body + o, sizeof body - o,
+                 "]},"
                  "  {\"name\": \"drop\", \"type\": \"dropout\", \"p\": 0.5},"
-                 "  {\"name\": \"head\", \"type\": \"linear\", \"in_features\": 100, \"out_features\": 1}",
-                 dim);
+                 "  {\"name\": \"head\", \"type\": \"linear\", \"in_features\": 300, \"out_features\": 1}");
+    }
     else
         snprintf(body, sizeof body,
                  "  {\"name\": \"pool\", \"type\": \"seqmean\"},"
@@ -77,8 +85,8 @@ static const char glove_usage[] =
     "  as a text model: OUT.json, OUT.safetensors and OUT.vocab, the N most frequent\n"
     "  words (50,000) in a frozen embedding, a mean over the tokens and a head for\n"
     "  the classes data gives it. --also keeps every word of the file TEXT too;\n"
-    "  --cnn puts a CNN over words (100 filters of 3 words, max over time) in\n"
-    "  place of the mean.\n";
+    "  --cnn puts Kim's CNN over words (100 filters each of 3, 4 and 5 words, the\n"
+    "  max over time) in place of the mean.\n";
 
 /* The tokens of a text file, as a vocabulary. */
 typedef struct also_ctx {

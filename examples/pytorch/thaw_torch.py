@@ -248,6 +248,19 @@ class SeqMax(nn.Module):
         return torch.where((n > 0)[:, None, None, None], y, torch.zeros_like(y))
 
 
+class Concat(nn.Module):
+    """thaw's concat: every branch reads the input, the outputs stacked
+    along the channels."""
+
+    def __init__(self, branches):
+        super().__init__()
+        for node in branches:
+            self.add_module(node["name"], build(node))
+
+    def forward(self, x):
+        return torch.cat([b(x) for b in self.children()], dim=1)
+
+
 class SeqConv1d(nn.Conv1d):
     """thaw's conv1d on (B, C, 1, L)."""
 
@@ -262,6 +275,8 @@ def build(node):
     if t == "conv1d":
         return SeqConv1d(node["in_channels"], node["out_channels"], node["kernel_size"],
                          padding=node.get("padding", 0), bias=node.get("bias", True))
+    if t == "concat":
+        return Concat(node["branches"])
     if t == "seqmean":
         return SeqMean()
     if t == "seqmax":
@@ -617,6 +632,14 @@ def golden_text(args):
                  "kernel_size": 3, "padding": 1},
                 {"name": "relu", "type": "relu"}, {"name": "pool", "type": "seqmax"},
                 {"name": "head", "type": "linear", "in_features": 3, "out_features": 2}],
+        "kim": [{"name": "embed", "type": "embedding", "num_embeddings": 9, "embedding_dim": 4},
+                {"name": "widths", "type": "concat", "branches": [
+                    {"name": "w%d" % k, "type": "sequential", "layers": [
+                        {"name": "conv", "type": "conv1d", "in_channels": 4, "out_channels": 2,
+                         "kernel_size": k, "padding": k // 2},
+                        {"name": "relu", "type": "relu"}, {"name": "pool", "type": "seqmax"}]}
+                    for k in (3, 4, 5)]},
+                {"name": "head", "type": "linear", "in_features": 6, "out_features": 2}],
         "boe": [{"name": "embed", "type": "embedding", "num_embeddings": 9, "embedding_dim": 4},
                 {"name": "pool", "type": "seqmean"},
                 {"name": "head", "type": "linear", "in_features": 4, "out_features": 2}],
