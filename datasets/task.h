@@ -61,7 +61,7 @@
  *   and every text source: len=N tokens a document keeps (TASK_TEXT_LEN, or
  *   the model's input width), vocab=N words of the vocabulary the task
  *   builds from its training split (TASK_TEXT_VOCAB). A source without a
- *   test split holds out the last fifth of each class (whole files of
+ *   test split holds out every fifth document of each class (whole files of
  *   Brown), in file order. Text sources take no size= or channels=.
  * A path cannot contain a comma. An unknown source or key, a malformed
  * number, a duplicate class or key is an error that lists what is valid.

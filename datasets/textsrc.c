@@ -115,18 +115,19 @@ int txt_set_holdout(txt_set *from, txt_set *to, int frac_den, thaw_err *err)
         if (from->group[i] != last[c])
             groups[c]++, last[c] = from->group[i];
     }
-    for (int c = 0; !rc && c < from->nclass; c++) {
-        int held = groups[c] / frac_den;
-        groups[c] -= held == 0 && groups[c] >= 2 ? 1 : held;   /* now: the groups kept */
+    for (int c = 0; !rc && c < from->nclass; c++)
         last[c] = -1;
-    }
     set_builder b = { to, 0 };
     int n = 0;
     for (int i = 0; i < from->n; i++) {
         int c = from->labels[i];
         if (!rc && from->group[i] != last[c])
             seen[c]++, last[c] = from->group[i];
-        if (!rc && seen[c] > groups[c]) {
+        /* Every frac_den-th group of the class (seen[c] counts from 1), or
+         * the last of a class with fewer groups than that. */
+        int held = groups[c] >= frac_den ? seen[c] % frac_den == 0
+                                         : groups[c] >= 2 && seen[c] == groups[c];
+        if (!rc && held) {
             rc = set_push(&b, from->doc[i], from->len[i], c, from->group[i], err);
             from->doc[i] = NULL;
             continue;

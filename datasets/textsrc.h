@@ -55,11 +55,13 @@ typedef struct txt_set {
 
 void txt_set_free(txt_set *s);
 
-/* Moves the documents of `from` whose group is among the last `frac_den`-th
- * of each class's groups (at least one group when a class has two or more)
- * into `to`, which gets the same classes: a test split for a source that has
- * none, drawn by file order, so it does not depend on the seed; passages of
- * one document stay on one side. THAW_ENOMEM. */
+/* Moves the documents of every frac_den-th group of each class (the 5th,
+ * 10th, ... with frac_den 5; the last of a class with fewer groups, when it
+ * has two or more) into `to`, which gets the same classes: a test split for
+ * a source that has none, by file order, so it does not depend on the seed,
+ * and spread over the whole class (SpamAssassin's hard ham, which comes
+ * last, is in both splits); passages of one document stay on one side.
+ * THAW_ENOMEM. */
 int txt_set_holdout(txt_set *from, txt_set *to, int frac_den, thaw_err *err);
 
 int txt_load_dir(txt_set *out, const char *dir, thaw_err *err);

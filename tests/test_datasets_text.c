@@ -526,3 +526,19 @@ void test_text_glove_key_twice(void)
     CHECK(glove_fails("{\"size\":1,\"words\":[\"a\"],\"words\":[\"a\"]}", "words", "each key once"));
     CHECK(glove_fails("{\"size\":1,\"size\":1}", "size", "each key once"));
 }
+
+/* The holdout takes every fifth document of a class, so a sub-set that
+ * comes last in file order (SpamAssassin's hard ham) is on both sides. */
+void test_text_holdout_every_fifth(void)
+{
+    txt_set s, t;
+    thaw_err err = { 0 };
+    CHECK(parse(&s, "text,label\nd1,a\nd2,a\nd3,a\nd4,a\nd5,a\nd6,a\nd7,a\nd8,a\nd9,a\nd10,a\ne1,b\n",
+                TXT_CSV, &err) == THAW_OK);
+    int rc = txt_set_holdout(&s, &t, 5, &err);
+    int ok = rc == THAW_OK && t.n == 2 && !strcmp(t.doc[0], "d5") && !strcmp(t.doc[1], "d10") &&
+             s.n == 9 && !strcmp(s.doc[4], "d6") && !strcmp(s.doc[8], "e1");
+    txt_set_free(&s);
+    txt_set_free(&t);
+    CHECKF(ok, "rc %d: %s", rc, err.msg);
+}
