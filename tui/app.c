@@ -555,7 +555,7 @@ void app_record_change(app *a, int tag, long step)
     X("lr", app_cmd_lr, "PATTERN RATE", "set the learning rate of layers")                         \
     X("lr-decay", app_cmd_lr_decay, "FACTOR", "layer-wise decay: each group down gets FACTOR x the rate above") \
     X("strategy", app_cmd_strategy, "NAME [KEY=VALUE...]",                                         \
-      "feature-extraction, finetune, gradual every=N, discriminative factor=F|lo=R, layer-decay decay=D") \
+      "feature-extraction, finetune, gradual every=N, discriminative factor=F|lo=R, layer-decay decay=D, freeze-bottom groups=N") \
     X("set", app_cmd_set, "KEY VALUE...", NULL /* the settings' names, from their table */)        \
     X("train", app_cmd_train, "[EPOCHS]", "train (more) epochs with the transferred model and the baseline") \
     X("at", app_cmd_at, "STEP COMMAND...", "a change to freezing or rates applied at a step (session.thaw records them so)") \
