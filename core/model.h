@@ -57,6 +57,14 @@ typedef struct param_slice {
     int kind;                         /* enum param_kind */
     int frozen;
     float lr;                         /* this slice's learning rate */
+    /* Row-sparse slices (an embedding's weight, declared with
+     * model_declare_rows): a batch's gradient is nonzero only on the rows it
+     * touched, listed once each in row[0..nrow) (seen marks them, dim[0]
+     * bytes). model_zero_grad clears those rows alone, and the optimizer
+     * updates those rows alone. NULL for a dense slice. */
+    int *row;
+    int nrow;
+    unsigned char *seen;
 } param_slice;
 
 struct model {
@@ -71,6 +79,9 @@ struct model {
     size_t nfloat;
 
     int train_bn;                     /* see the header comment */
+    layer *seq;                       /* the embedding whose ids give the batch's
+                                         sequence lengths (embedding_seq_len),
+                                         or NULL: no text input */
     rng rng;                          /* dropout masks */
 
     int batch;                        /* largest batch prepared for */
@@ -118,7 +129,10 @@ void model_predict_from(model *m, int first, const float *x, int batch);
 /* Backward pass from m->root->dy, accumulating into m->grad. */
 void model_backward(model *m, const float *x, int batch);
 
+/* Zeroes every gradient: a dense slice whole, a row-sparse slice on the rows
+ * marked since the last zeroing (model_zero_slice_grad for one slice). */
 void model_zero_grad(model *m);
+void model_zero_slice_grad(model *m, int s);
 
 /* How many of the root's first children compute a fixed function of their
  * input: no trainable parameter, BatchNorm frozen (so it uses its running
@@ -162,6 +176,22 @@ static inline float *model_grad(const model *m, int s)  { return m->grad + m->sl
  * and returns its slice index (or -1 with THAW_ENOMEM in err). */
 int model_declare(model *m, layer *l, const char *name, int kind, int ndim,
                   const int *dim, thaw_err *err);
+
+/* The same for a 2-D tensor (rows, width) whose gradient a batch makes
+ * nonzero on a few rows only; model_build gives it its row set (see
+ * param_slice). Its owner marks each row it adds gradient to with
+ * model_touch_row. */
+int model_declare_rows(model *m, layer *l, const char *name, int kind, int rows, int width,
+                       thaw_err *err);
+
+static inline void model_touch_row(model *m, int s, int row)
+{
+    param_slice *p = &m->slice[s];
+    if (!p->seen[row]) {
+        p->seen[row] = 1;
+        p->row[p->nrow++] = row;
+    }
+}
 
 /* Trainable float count, total float count. */
 size_t model_count(const model *m, int trainable_only);

@@ -64,11 +64,17 @@ void optim_step(optim *o, model *m, float lr_scale)
             continue;
         float lr = p->lr * lr_scale;
         long t = ++o->slice_steps[s];
-        if (o->kind == OPTIM_SGD)
-            sgd_slice(o, m->param + p->off, m->grad + p->off, o->state1 + p->off, p->len, lr);
-        else
-            adamw_slice(o, m->param + p->off, m->grad + p->off, o->state1 + p->off,
-                        o->state2 + p->off, p->len, lr, t);
+        /* A row-sparse slice moves on the rows its gradient touched, and
+         * only there: each row is a slice of its own. */
+        size_t width = p->row ? (size_t)p->dim[1] : p->len;
+        for (int i = 0; i < (p->row ? p->nrow : 1); i++) {
+            size_t off = p->off + (p->row ? (size_t)p->row[i] * width : 0);
+            if (o->kind == OPTIM_SGD)
+                sgd_slice(o, m->param + off, m->grad + off, o->state1 + off, width, lr);
+            else
+                adamw_slice(o, m->param + off, m->grad + off, o->state1 + off, o->state2 + off,
+                            width, lr, t);
+        }
     }
 }
 

@@ -3,6 +3,14 @@
  * learning rate times a schedule factor; frozen slices and running
  * statistics are skipped. State (momentum, moments) mirrors the block.
  *
+ * Row-sparse slices (an embedding's weight, model.h) are updated on the rows
+ * the batch touched and nowhere else, their state with them: with plain SGD
+ * that is exactly the dense update (the other rows' gradient is zero); with
+ * momentum, weight decay or AdamW it is the lazy update of PyTorch's
+ * SparseAdam and TensorFlow's LazyAdam (a row's momentum and decay advance
+ * only on steps that use the row), which costs a batch's rows, not the
+ * vocabulary.
+ *
  *     optim o;
  *     optim_init(&o, &m, OPTIM_SGD, &err);
  *     o.momentum = 0.9f; o.weight_decay = 5e-4f;

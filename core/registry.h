@@ -16,7 +16,7 @@
 #define LAYER_TYPES(X) \
     X(sequential) X(residual) X(conv2d) X(batchnorm2d) X(relu) X(maxpool2d) X(avgpool) \
     X(linear) X(dropout) X(flatten) X(gate) X(silu) X(relu6) X(hardswish) X(hardsigmoid) \
-    X(sigmoid)
+    X(sigmoid) X(embedding) X(conv1d) X(seqmean) X(seqmax) X(concat)
 
 enum {
 #define LAYER_TYPE_ENUM(name) LAYER_TYPE_##name,

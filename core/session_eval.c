@@ -251,7 +251,16 @@ void sess_diagnostics(session *s)
                 d->lr = p->lr;
             double unused = 0;
             sums(w, w0, p->len, &d->w2, &d->w02, &d->d2);
-            if (!p->frozen) {
+            if (!p->frozen && p->row) {
+                /* A row-sparse slice: the step moved, and has gradient on, its rows alone. */
+                size_t width = (size_t)p->dim[1];
+                for (int q = 0; q < p->nrow; q++) {
+                    size_t at = p->off + (size_t)p->row[q] * width;
+                    sums(m->param + at, r->good + at, width, &unused, &unused, &d->u2);
+                    for (size_t c = 0; c < width; c++)
+                        d->g2 += (double)m->grad[at + c] * m->grad[at + c];
+                }
+            } else if (!p->frozen) {
                 sums(w, r->good + p->off, p->len, &unused, &unused, &d->u2);
                 for (size_t q = 0; q < p->len; q++)
                     d->g2 += (double)m->grad[p->off + q] * m->grad[p->off + q];

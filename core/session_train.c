@@ -30,12 +30,30 @@ void sess_live_slices(replica *r)
             r->live[r->nlive++] = i;
 }
 
-static void live_copy(replica *r, float *dst, const float *src)
+/* Copies the live slices from src to dst: a row-sparse slice (an
+ * embedding's weight) only on the rows this step's gradient touched, the
+ * only ones a step can change, so that a step costs a batch's rows and not
+ * the vocabulary; with rows_only, the row-sparse slices alone. */
+static void live_copy_part(replica *r, float *dst, const float *src, int rows_only)
 {
     for (int k = 0; k < r->nlive; k++) {
         const param_slice *p = &r->m->slice[r->live[k]];
-        memcpy(dst + p->off, src + p->off, p->len * sizeof(float));
+        if (!p->row) {
+            if (!rows_only)
+                memcpy(dst + p->off, src + p->off, p->len * sizeof(float));
+            continue;
+        }
+        size_t width = (size_t)p->dim[1];
+        for (int i = 0; i < p->nrow; i++) {
+            size_t at = p->off + (size_t)p->row[i] * width;
+            memcpy(dst + at, src + at, width * sizeof(float));
+        }
     }
+}
+
+static void live_copy(replica *r, float *dst, const float *src)
+{
+    live_copy_part(r, dst, src, 0);
 }
 
 static int all_finite(const float *v, size_t n)
@@ -53,6 +71,13 @@ static const param_slice *nonfinite_slice(const replica *r, const float *block, 
         const param_slice *p = &r->m->slice[r->live[k]];
         if (grads && p->kind == PARAM_STAT)
             continue;
+        if (p->row) {
+            size_t width = (size_t)p->dim[1];
+            for (int i = 0; i < p->nrow; i++)
+                if (!all_finite(block + p->off + (size_t)p->row[i] * width, width))
+                    return p;
+            continue;
+        }
         if (!all_finite(block + p->off, p->len))
             return p;
     }
@@ -69,10 +94,8 @@ void sess_replica_step(session *s, void *arg)
     model *m = r->m;
     j->ok = 0;
     live_copy(r, r->good, m->param);
-    for (int k = 0; k < r->nlive; k++) {
-        const param_slice *p = &m->slice[r->live[k]];
-        memset(m->grad + p->off, 0, p->len * sizeof(float));
-    }
+    for (int k = 0; k < r->nlive; k++)
+        model_zero_slice_grad(m, r->live[k]);
     model_forward_from(m, j->first, j->x, j->n, 1);
     r->loss = loss_softmax_xent(m->root->dy, m->root->y, j->y, j->n, m->classes);
     const param_slice *bad = NULL;
@@ -83,6 +106,7 @@ void sess_replica_step(session *s, void *arg)
     }
     long correct = loss_correct(m->root->y, j->y, j->n, m->classes);
     model_backward_from(m, j->first, j->x, j->n);
+    live_copy_part(r, r->good, m->param, 1);   /* the rows the update will move */
     if ((bad = nonfinite_slice(r, m->grad, 1))) {
         snprintf(r->bad, sizeof r->bad, "the gradient of %s", bad->name);
         live_copy(r, m->param, r->good);

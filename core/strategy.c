@@ -33,6 +33,8 @@ static const kv_key strat_keys[] = {
     { "factor", offsetof(strategy, factor), 0, KV_BIT(STRAT_DISCRIMINATIVE), 0, INFINITY, 1, 1, 0 },
     { "lo", offsetof(strategy, lo), 0, KV_BIT(STRAT_DISCRIMINATIVE), 0, INFINITY, 0, 1, 0 },
     { "decay", offsetof(strategy, decay), 0, KV_BIT(STRAT_LAYER_DECAY), 0, 1, 1, 0, 1 },
+    { "groups", offsetof(strategy, groups), 1, KV_BIT(STRAT_FREEZE_BOTTOM), 1,
+      STRATEGY_GROUPS_MAX - 1, 0, 0, 0 },
 };
 
 static const kv_form strat_form = { "strategy", strategy_names, strat_aliases, STRAT_KIND_COUNT,
@@ -47,7 +49,7 @@ const char *strategy_name(strat_kind k)
 
 void strategy_default(strategy *s, strat_kind kind)
 {
-    *s = (strategy){ .kind = kind, .every = 1, .factor = 10, .lo = 0, .decay = 1 / 2.6 };
+    *s = (strategy){ .kind = kind, .every = 1, .factor = 10, .lo = 0, .decay = 1 / 2.6, .groups = 1 };
 }
 
 int strategy_parse(strategy *s, const char *text, thaw_err *err)
@@ -122,6 +124,7 @@ static double strat_rate(const strategy *s, double base, int i, int n)
     case STRAT_FEATURE_EXTRACTION:
     case STRAT_FINETUNE:
     case STRAT_GRADUAL:
+    case STRAT_FREEZE_BOTTOM:
     case STRAT_KIND_COUNT:
         break;
     }
@@ -154,6 +157,10 @@ static int strat_check(const strategy *s, layer *const *group, int n, float base
                          "head and something below it); the model has %d%s%s%s: use finetune",
                          name, n, n ? " (" : "", names, n ? ")" : "");
     }
+    if (s->kind == STRAT_FREEZE_BOTTOM && s->groups >= n)
+        return thaw_fail(err, THAW_EINVAL, "strategy freeze-bottom groups=%d: the model has %d "
+                         "parameter groups, and the head must train: expected groups below %d",
+                         s->groups, n, n);
     if (s->kind == STRAT_GRADUAL && !plan)
         return thaw_fail(err, THAW_EINVAL, "strategy gradual: no plan to fill with thaw events");
     if (s->kind == STRAT_DISCRIMINATIVE && s->lo > base_lr)
@@ -204,6 +211,8 @@ int strategy_apply(const strategy *s, model *m, float base_lr, thaw_plan *plan, 
     }
     if (s->kind == STRAT_GRADUAL)
         strat_plan(s, group, n, plan);
+    for (int i = 0; s->kind == STRAT_FREEZE_BOTTOM && i < s->groups; i++)
+        model_freeze(m, group[i], 1);
     return THAW_OK;
 }
 

@@ -20,6 +20,9 @@
  *                       lo (fast.ai's slice(lo, hi), even_mults)
  *   layer-decay         everything trains; group i of G at base * decay^(G-1-i)
  *                       (timm's layer_decay ** (max_id - id))
+ *   freeze-bottom       the first `groups` groups frozen, the rest train at base:
+ *                       a text model's pretrained embedding kept while the
+ *                       layers above it (a CNN's filters) learn
  *
  * Freezing goes through model_freeze, so BatchNorm layers in frozen groups
  * keep training when m->train_bn is set (fast.ai's train_bn).
@@ -34,6 +37,8 @@
  *                                 lo       >= 0; 0 = use factor   0
  *   layer-decay                   decay    (0, 1]; a bare number  1/2.6 (ULMFiT)
  *                                          is the decay, too
+ *   freeze-bottom                 groups   integer, below the     1
+ *                                          group count
  *
  * Layer patterns, as typed in commands: "all" (the root), a dotted path
  * ("stage2.conv1"), or a glob whose '*' matches any run of characters within
@@ -75,7 +80,8 @@
     X(FINETUNE, "finetune", "fine-tuning")                                                        \
     X(GRADUAL, "gradual", NULL)                                                                   \
     X(DISCRIMINATIVE, "discriminative", NULL)                                                     \
-    X(LAYER_DECAY, "layer-decay", NULL)
+    X(LAYER_DECAY, "layer-decay", NULL)                                                          \
+    X(FREEZE_BOTTOM, "freeze-bottom", NULL)
 
 typedef enum strat_kind {
 #define STRAT_KIND_ENUM(kind, name, alias) STRAT_##kind,
@@ -93,6 +99,7 @@ typedef struct strategy {
     double factor;    /* discriminative: the body's rate is base/factor */
     double lo;        /* discriminative: if > 0, group 0's rate (geometric spread to base) */
     double decay;     /* layer-decay: rate ratio between neighbouring groups */
+    int groups;       /* freeze-bottom: the groups frozen, from group 0 */
 } strategy;
 
 /* A buffer this long holds any strategy_format output. */

@@ -44,9 +44,14 @@ enum {
 
 /* The model's input: one sample's shape (c is 1 or 3) and the per-channel
  * mean and std that normalise a pixel p in [0, 1] to (p - mean) / std. */
+struct txt_vocab;
 typedef struct ds_geom {
     shape3 in;
     float mean[DS_MAX_CHANNELS], std[DS_MAX_CHANNELS];
+    /* A text model's vocabulary (text.h), which a text task's documents
+     * are encoded in; NULL for an image model, or a text model without one
+     * (the task then builds its own). The caller keeps it alive. */
+    const struct txt_vocab *vocab;
 } ds_geom;
 
 /* 1x28x28, mean 0.286, std 0.353: Fashion-MNIST's own statistics, the

@@ -15,6 +15,7 @@
 #include "rng.h"
 #include "shapes.h"
 #include "skdigits.h"
+#include "task_impl.h"
 
 const char *const task_split_names[TASK_SPLITS] = { "train", "val", "test", "pool" };
 
@@ -34,9 +35,13 @@ int task_default_val(int n, int shots)
 enum {
     K_CLASSES = 1 << 0, K_SHOTS = 1 << 1, K_VAL = 1 << 2, K_SEED = 1 << 3, K_SIZE = 1 << 4,
     K_CHANNELS = 1 << 5, K_DIR = 1 << 6, K_TESTDIR = 1 << 7, K_SPLIT = 1 << 8, K_N = 1 << 9,
-    K_TEST = 1 << 10, K_SHIFT = 1 << 11, K_POOL = 1 << 12,
+    K_TEST = 1 << 10, K_SHIFT = 1 << 11, K_POOL = 1 << 12, K_FILE = 1 << 13, K_TESTFILE = 1 << 14,
+    K_TEXTCOL = 1 << 15, K_LABELCOL = 1 << 16, K_LEN = 1 << 17, K_VOCAB = 1 << 18, K_WORDS = 1 << 19,
+    K_SETS = 1 << 20,
     K_COMMON = K_CLASSES | K_SHOTS | K_VAL | K_SEED | K_SIZE | K_CHANNELS | K_TEST | K_SHIFT |
                K_POOL,
+    K_TEXT = K_CLASSES | K_SHOTS | K_VAL | K_SEED | K_TEST | K_LEN | K_VOCAB,
+    K_TABLE = K_TEXT | K_FILE | K_TESTFILE | K_TEXTCOL | K_LABELCOL,
 };
 
 static const struct {
@@ -46,7 +51,9 @@ static const struct {
     { "classes", K_CLASSES }, { "shots", K_SHOTS }, { "val", K_VAL }, { "seed", K_SEED },
     { "size", K_SIZE }, { "channels", K_CHANNELS }, { "dir", K_DIR }, { "testdir", K_TESTDIR },
     { "split", K_SPLIT }, { "n", K_N }, { "test", K_TEST }, { "shift", K_SHIFT },
-    { "pool", K_POOL },
+    { "pool", K_POOL }, { "file", K_FILE }, { "testfile", K_TESTFILE }, { "text", K_TEXTCOL },
+    { "label", K_LABELCOL }, { "len", K_LEN }, { "vocab", K_VOCAB }, { "words", K_WORDS },
+    { "sets", K_SETS },
 };
 enum { SPEC_NKEYS = sizeof spec_keys / sizeof spec_keys[0] };
 
@@ -67,16 +74,24 @@ static const struct task_source {
     const char *name;
     int keys;
     source_load load;
+    task_text_load text;     /* a text source: documents instead of images */
 } sources[] = {
-    { "fashion", K_COMMON | K_DIR, load_fashion },
-    { "mnist", K_COMMON | K_DIR, load_mnist },
-    { "emnist", K_COMMON | K_DIR | K_SPLIT, load_emnist },
-    { "cifar10", K_COMMON | K_DIR, load_cifar10 },
+    { "fashion", K_COMMON | K_DIR, load_fashion, NULL },
+    { "mnist", K_COMMON | K_DIR, load_mnist, NULL },
+    { "emnist", K_COMMON | K_DIR | K_SPLIT, load_emnist, NULL },
+    { "cifar10", K_COMMON | K_DIR, load_cifar10, NULL },
     /* an image folder is read on demand, image by image: no shift */
-    { "folder", (K_COMMON & ~K_SHIFT) | K_DIR | K_TESTDIR, load_folder },
-    { "shapes", K_COMMON | K_N, load_shapes },
-    { "cvdigits", K_COMMON | K_DIR, load_cvdigits },
-    { "skdigits", K_COMMON | K_DIR, load_skdigits },
+    { "folder", (K_COMMON & ~K_SHIFT) | K_DIR | K_TESTDIR, load_folder, NULL },
+    { "shapes", K_COMMON | K_N, load_shapes, NULL },
+    { "cvdigits", K_COMMON | K_DIR, load_cvdigits, NULL },
+    { "skdigits", K_COMMON | K_DIR, load_skdigits, NULL },
+    { "textdir", K_TEXT | K_DIR | K_TESTDIR, NULL, task_load_textdir },
+    { "csv", K_TABLE, NULL, task_load_csv },
+    { "tsv", K_TABLE, NULL, task_load_tsv },
+    { "jsonl", K_TABLE, NULL, task_load_jsonl },
+    { "spam", K_TEXT | K_DIR | K_SETS, NULL, task_load_spam },
+    { "brown", K_TEXT | K_DIR | K_WORDS, NULL, task_load_brown },
+    { "topics", K_TEXT | K_N, NULL, task_load_topics },
 };
 enum { NSOURCES = sizeof sources / sizeof sources[0] };
 
@@ -151,6 +166,34 @@ static int set_key(task_spec *sp, int bit, const char *key, const char *val, tha
     switch (bit) {
     case K_CLASSES:
         return add_classes(sp, val, err);
+    case K_LEN:
+        if (!parse_num(val, 1, TXT_LEN_MAX, &v))
+            return thaw_fail(err, THAW_EINVAL, "len=%s: expected a whole number of tokens from 1 "
+                             "to %d", q, TXT_LEN_MAX);
+        sp->len = (int)v;
+        return THAW_OK;
+    case K_VOCAB:
+    case K_WORDS:
+        if (!parse_num(val, 1, bit == K_VOCAB ? TXT_VOCAB_MAX - TXT_SPECIAL : 100000, &v))
+            return thaw_fail(err, THAW_EINVAL, "%s=%s: expected a whole number from 1 to %d", key, q,
+                             bit == K_VOCAB ? TXT_VOCAB_MAX - TXT_SPECIAL : 100000);
+        *(bit == K_VOCAB ? &sp->vocab : &sp->words) = (int)v;
+        return THAW_OK;
+    case K_SETS:
+        if (strcmp(val, "2") && strcmp(val, "3"))
+            return thaw_fail(err, THAW_EINVAL, "sets=%s: expected 2 (ham, spam) or 3 (easy-ham, "
+                             "hard-ham, spam)", q);
+        sp->sets = val[0] - '0';
+        return THAW_OK;
+    case K_TEXTCOL:
+    case K_LABELCOL: {
+        char *dst = bit == K_TEXTCOL ? sp->textcol : sp->labelcol;
+        if (!*val || strlen(val) >= sizeof sp->textcol)
+            return thaw_fail(err, THAW_EINVAL, "%s: expected a column name of 1 to %zu bytes", key,
+                             sizeof sp->textcol - 1);
+        memcpy(dst, val, strlen(val) + 1);
+        return THAW_OK;
+    }
     case K_SHOTS:
     case K_VAL:
     case K_N:
@@ -192,8 +235,11 @@ static int set_key(task_spec *sp, int bit, const char *key, const char *val, tha
         sp->channels = val[0] - '0';
         return THAW_OK;
     case K_DIR:
-    case K_TESTDIR: {
-        char *dst = bit == K_DIR ? sp->dir : sp->testdir;
+    case K_TESTDIR:
+    case K_FILE:
+    case K_TESTFILE: {
+        char *dst = bit == K_DIR ? sp->dir : bit == K_TESTDIR ? sp->testdir
+                  : bit == K_FILE ? sp->file : sp->testfile;
         if (!*val || strlen(val) >= TASK_PATH_MAX)
             return thaw_fail(err, THAW_EINVAL, "%s: expected a path of 1 to %d bytes", key,
                              TASK_PATH_MAX - 1);
@@ -293,7 +339,7 @@ int task_data_home(char *buf, size_t cap)
  * set (and, when there is a system location, that folder exists), else the
  * user's data folder's sub (task_data_home, where `make data` puts what it
  * fetches) when it exists, else the system location. */
-static int pick_dir(task *t, const task_spec *sp, const char *sub, const char *system,
+int task_pick_dir(task *t, const task_spec *sp, const char *sub, const char *system,
                     thaw_err *err)
 {
     const char *env = getenv("THAW_DATA");
@@ -383,7 +429,7 @@ static int load_fashion(task *t, const task_spec *sp, shape3 to, ds_raw *train, 
                         thaw_err *err)
 {
     (void)to;
-    int rc = pick_dir(t, sp, "fashion-mnist", FASHION_DEBIAN_DIR, err);
+    int rc = task_pick_dir(t, sp, "fashion-mnist", FASHION_DEBIAN_DIR, err);
     if (rc)
         return rc;
     snprintf(t->source, sizeof t->source, "Fashion-MNIST");
@@ -398,7 +444,7 @@ static int load_mnist(task *t, const task_spec *sp, shape3 to, ds_raw *train, ds
                       thaw_err *err)
 {
     (void)to;
-    int rc = pick_dir(t, sp, "mnist", NULL, err);
+    int rc = task_pick_dir(t, sp, "mnist", NULL, err);
     if (rc)
         return rc;
     snprintf(t->source, sizeof t->source, "MNIST");
@@ -437,7 +483,7 @@ static int load_cvdigits(task *t, const task_spec *sp, shape3 to, ds_raw *train,
                          thaw_err *err)
 {
     (void)to;
-    int rc = pick_dir(t, sp, "cvdigits", CVDIGITS_DEBIAN_DIR, err);
+    int rc = task_pick_dir(t, sp, "cvdigits", CVDIGITS_DEBIAN_DIR, err);
     if (rc)
         return rc;
     snprintf(t->source, sizeof t->source, "OpenCV digits");
@@ -448,7 +494,7 @@ static int load_skdigits(task *t, const task_spec *sp, shape3 to, ds_raw *train,
                          thaw_err *err)
 {
     (void)to;
-    int rc = pick_dir(t, sp, "skdigits", SKDIGITS_DEBIAN_DIR, err);
+    int rc = task_pick_dir(t, sp, "skdigits", SKDIGITS_DEBIAN_DIR, err);
     if (rc)
         return rc;
     snprintf(t->source, sizeof t->source, "scikit-learn digits");
@@ -482,7 +528,7 @@ static int load_emnist(task *t, const task_spec *sp, shape3 to, ds_raw *train, d
     if (s < 0)
         return thaw_fail(err, THAW_EINVAL, "emnist: unknown split '%s': expected balanced, "
                          "byclass, bymerge, digits, letters or mnist", split);
-    int rc = pick_dir(t, sp, "emnist", NULL, err);
+    int rc = task_pick_dir(t, sp, "emnist", NULL, err);
     if (rc)
         return rc;
     snprintf(t->source, sizeof t->source, "EMNIST (%s)", split);
@@ -512,7 +558,7 @@ static int load_cifar10(task *t, const task_spec *sp, shape3 to, ds_raw *train, 
                         thaw_err *err)
 {
     (void)to;
-    int rc = pick_dir(t, sp, "cifar-10-batches-bin", NULL, err);
+    int rc = task_pick_dir(t, sp, "cifar-10-batches-bin", NULL, err);
     if (rc)
         return rc;
     snprintf(t->source, sizeof t->source, "CIFAR-10");
@@ -756,15 +802,27 @@ int task_load(task *t, const char *spec, const ds_geom *g, unsigned long long se
 {
     memset(t, 0, sizeof *t);
     int rc = task_spec_parse(&t->spec, spec, err);
+    const task_source *src = rc ? NULL : find_source(t->spec.source);
     if (!rc)
-        rc = resolve_geom(&t->geom, &t->spec, g, err);
+        rc = src->text ? task_text_geom(&t->geom, &t->spec, g, err)
+                       : resolve_geom(&t->geom, &t->spec, g, err);
     if (rc) {
         task_free(t);
         return rc;
     }
     t->seed = t->spec.has_seed ? t->spec.seed : seed;
+    t->text = src->text != NULL;
     ds_raw train = { 0 }, test = { 0 };
-    rc = find_source(t->spec.source)->load(t, &t->spec, t->geom.in, &train, &test, err);
+    txt_set docs[2] = { { 0 } };
+    if (src->text) {
+        rc = src->text(t, &t->spec, &docs[0], &docs[1], err);
+        if (!rc)
+            rc = task_text_raw(&train, &docs[0], t->geom.in, err);
+        if (!rc)
+            rc = task_text_raw(&test, &docs[1], t->geom.in, err);
+    } else {
+        rc = src->load(t, &t->spec, t->geom.in, &train, &test, err);
+    }
     if (!rc && ds_shift_on(&t->spec.shift)) {
         rc = ds_shift_apply(&t->spec.shift, &train, DS_SHIFT_TRAIN, err);
         if (!rc)
@@ -789,11 +847,14 @@ int task_load(task *t, const char *spec, const ds_geom *g, unsigned long long se
     if (!rc)
         rc = assign(mark, &train, t, err);
     if (!rc)
-        rc = fill_splits(t, &train, &test, mark, newlab, err);
+        rc = src->text ? task_text_fill(t, &docs[0], &docs[1], mark, newlab, err)
+                       : fill_splits(t, &train, &test, mark, newlab, err);
     free(newlab);
     free(mark);
     ds_raw_free(&train);
     ds_raw_free(&test);
+    txt_set_free(&docs[0]);
+    txt_set_free(&docs[1]);
     if (rc)
         task_free(t);
     return rc;
@@ -807,6 +868,7 @@ void task_free(task *t)
     free(t->name);
     free(t->orig);
     free(t->count);
+    txt_vocab_free(&t->vocab);
     for (int s = 0; s < TASK_SPLITS; s++) {
         free(t->split[s].x);
         free(t->split[s].x8);

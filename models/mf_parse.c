@@ -10,6 +10,7 @@
 #include "json.h"
 #include "mf_impl.h"
 #include "registry.h"
+#include "utf8.h"
 
 typedef struct mf_parser {
     json_ctx c;
@@ -334,7 +335,7 @@ int mf_weights_name_ok(const char *s)
 int mf_parse(mf_meta *meta, const char *text, size_t len, const char *file, thaw_err *err)
 {
     static const char *const keys[] = { "format", "version", "weights", "input", "classes",
-                                        "provenance", "architecture", "frozen", NULL };
+                                        "provenance", "architecture", "frozen", "vocabulary", NULL };
     memset(meta, 0, sizeof *meta);
     snprintf(meta->file, sizeof meta->file, "%s", file);
     meta->prov.epochs = -1;
@@ -361,6 +362,15 @@ int mf_parse(mf_meta *meta, const char *text, size_t len, const char *file, thaw
         (rc = json_text(root, "", "weights", meta->weights, sizeof meta->weights, JSON_REQUIRED,
                         &p.c)))
         goto done;
+    if ((rc = json_text(root, "", "vocabulary", meta->vocab_name, sizeof meta->vocab_name, 0, &p.c)))
+        goto done;
+    size_t vn = strlen(meta->vocab_name);
+    if (vn && (vn <= 6 || strcmp(meta->vocab_name + vn - 6, ".vocab") || meta->vocab_name[0] == '.' ||
+               strchr(meta->vocab_name, '/') || strchr(meta->vocab_name, '\\'))) {
+        rc = thaw_fail(err, THAW_EFORMAT, "%s: vocabulary: expected a file name ending in \".vocab\" "
+                       "in the same folder (no '/', not starting with '.')", file);
+        goto done;
+    }
     if (!mf_weights_name_ok(meta->weights)) {
         rc = thaw_fail(err, THAW_EFORMAT, "%s: weights: expected a file name ending in "
                        "\".safetensors\" in the same folder (no '/', not starting with '.')", file);
@@ -410,7 +420,33 @@ void mf_meta_free(mf_meta *meta)
     }
     free(meta->class_name);
     free(meta->frozen);
+    free(meta->vocab);
     memset(meta, 0, sizeof *meta);
+}
+
+int mf_vocab_check(const char *text, size_t len, const char *file, int *words, thaw_err *err)
+{
+    int n = 0;
+    for (size_t i = 0; i < len;) {
+        const char *nl = memchr(text + i, '\n', len - i);
+        size_t end = nl ? (size_t)(nl - text) : len, wl = end - i;
+        n++;
+        if (wl == 0 || wl > MF_WORD_MAX || utf8_bad_byte(text + i, wl) != wl)
+            return thaw_fail(err, THAW_EFORMAT, "%s: line %d: expected a word of 1 to %d bytes of "
+                             "printable UTF-8", file, n, MF_WORD_MAX);
+        if ((n == 1 && (wl != 5 || memcmp(text + i, "<pad>", 5))) ||
+            (n == 2 && (wl != 5 || memcmp(text + i, "<unk>", 5))))
+            return thaw_fail(err, THAW_EFORMAT, "%s: line %d: expected \"%s\" (the %s)", file, n,
+                             n == 1 ? "<pad>" : "<unk>", n == 1 ? "padding id 0" : "unknown word, id 1");
+        if (n > (1 << 24))
+            return thaw_fail(err, THAW_EFORMAT, "%s: more than %d words", file, 1 << 24);
+        i = end + 1;
+    }
+    if (n < 2)
+        return thaw_fail(err, THAW_EFORMAT, "%s: %d lines; expected \"<pad>\", \"<unk>\" and the "
+                         "words", file, n);
+    *words = n;
+    return THAW_OK;
 }
 
 /* ---- sizes ------------------------------------------------------------ */

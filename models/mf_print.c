@@ -115,6 +115,8 @@ int mf_print(const mf_meta *meta, const model *m, const char *weights, char **ou
              mf_put(input, "width", meta->input.w) &&
              mf_add_item(input, "mean", cJSON_CreateDoubleArray(meta->mean, meta->input.c)) &&
              mf_add_item(input, "std", cJSON_CreateDoubleArray(meta->std, meta->input.c));
+    if (ok && meta->vocab_name[0])
+        ok = cJSON_AddStringToObject(root, "vocabulary", meta->vocab_name) != NULL;
     cJSON *classes = ok ? cJSON_AddArrayToObject(root, "classes") : NULL;
     ok = classes != NULL;
     for (int i = 0; i < meta->nclass && ok; i++)

@@ -159,13 +159,18 @@ int mf_save(const char *path, const mf_meta *meta, const model *m, thaw_err *err
             nb++;
         }
     }
+    /* A text model's vocabulary goes beside, as NAME.vocab, in the same save. */
+    char vpath[4096];
+    mf_meta named = *meta;
+    snprintf(vpath, sizeof vpath, "%.*s.vocab", (int)(n - ext), path);
+    snprintf(named.vocab_name, sizeof named.vocab_name, "%s", meta->vocab ? vpath + dirlen : "");
     if ((rc = st_serialize(t, nt, &weights, &nweights, err)) ||
-        (rc = mf_print(meta, m, wname[next], &json, &njson, err)))
+        (rc = mf_print(&named, m, wname[next], &json, &njson, err)))
         goto done;
-    const char *paths[] = { wpath[next], path };
-    const void *bufs[] = { weights, json };
-    size_t lens[] = { nweights, njson };
-    rc = fio_save_locked(paths, bufs, lens, 2, err);
+    const char *paths[] = { wpath[next], meta->vocab ? vpath : path, path };
+    const void *bufs[] = { weights, meta->vocab ? (const void *)meta->vocab : json, json };
+    size_t lens[] = { nweights, meta->vocab ? meta->vocab_len : njson, njson };
+    rc = fio_save_locked(paths, bufs, lens, meta->vocab ? 3 : 2, err);
     /* The weights file the JSON now positively does not name goes; when
      * that cannot be told, both stay. */
     char now[MF_TEXT_MAX];

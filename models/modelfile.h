@@ -27,6 +27,7 @@
  *       "finetuned_from": "shapes-resnet"                or null
  *     },
  *     "frozen": ["stem", "stage2.conv1"],                optional: layers to freeze
+ *     "vocabulary": "glove-boe.vocab",                   optional: a text model's words
  *     "architecture": { "type": "sequential", "layers": [ NODE, ... ] }
  *   }
  *
@@ -40,6 +41,8 @@
  *   residual     body: [NODE, ...], shortcut: NODE (optional; the identity
  *                when absent), activation: "relu" or "none" (after the sum)
  *   gate         branch: [NODE, ...]   (input × branch(input))
+ *   concat       branches: [NODE, ...]   (each reads the input; their
+ *                outputs stacked along the channels: Kim's CNN widths)
  *   conv2d       in_channels, out_channels, kernel_size, stride (1),
  *                padding (0), bias (true), groups (1: dividing both channel
  *                counts; depthwise when in_channels), pad_top, pad_bottom,
@@ -55,6 +58,22 @@
  *   relu, silu, relu6, hardswish, hardsigmoid, sigmoid (as PyTorch
  *   defines them: relu6 = min(max(x, 0), 6), hardsigmoid = relu6(x + 3)/6,
  *   hardswish = x·hardsigmoid(x)), avgpool (global average), flatten
+ *   embedding    num_embeddings, embedding_dim, padding_idx (0; -1 for
+ *                none); weight (num_embeddings, embedding_dim). Must come
+ *                first: it reads the input, token ids 1x1xL (channels 1,
+ *                height 1, width L), and gives (embedding_dim, 1, L)
+ *   conv1d       in_channels, out_channels, kernel_size, padding (0), bias
+ *                (true); weight (out_channels, in_channels, kernel_size),
+ *                stride 1, on sequences (C, 1, L)
+ *   seqmean, seqmax   the mean and the max over a sequence's real
+ *                positions (padding masked): (C, 1, L) -> (C, 1, 1)
+ *
+ * A text model's vocabulary file (UTF-8, LF line ends) holds one word a
+ * line, 1 to MF_WORD_MAX bytes of printable UTF-8; line i is
+ * the word of token id i, and the first two lines are "<pad>" (id 0, the
+ * embedding's padding) and "<unk>" (id 1, every word not listed); at most
+ * the embedding's num_embeddings lines. A save writes it beside the JSON as
+ * NAME.vocab, with the pair.
  *
  * Version 1 files load too: version 1 wrote a ResNet basic block as
  * {"type": "residual", in_channels, out_channels, stride (1), projection
@@ -118,6 +137,13 @@ typedef struct mf_provenance {
 } mf_provenance;
 
 /* What a model file says besides the weights. */
+#define MF_WORD_MAX 64                      /* bytes of a vocabulary word */
+#define MF_VOCAB_BYTES_MAX ((size_t)256 << 20)
+
+/* Checks a vocabulary file's bytes (file names it in errors) by the rules
+ * above and counts its words: THAW_EFORMAT naming the line. */
+int mf_vocab_check(const char *text, size_t len, const char *file, int *words, thaw_err *err);
+
 typedef struct mf_meta {
     char file[256];                     /* the JSON's path, for messages */
     int version;                        /* the file's format version (1 or 2) */
@@ -130,6 +156,13 @@ typedef struct mf_meta {
     char (*frozen)[LAYER_PATH_MAX];     /* nfrozen dotted paths of frozen layers */
     int nfrozen;
     mf_node *arch;                      /* the root, a sequential */
+    /* A text model's vocabulary: the file named (NAME.vocab beside the
+     * JSON, "" for none) and, once mf_load has read it, its bytes: one word
+     * a line, line i the word of token id i, "<pad>" and "<unk>" first. */
+    char vocab_name[MF_TEXT_MAX];
+    char *vocab;
+    size_t vocab_len;
+    int vocab_words;
 } mf_meta;
 
 typedef struct mf_load_opts {

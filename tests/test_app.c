@@ -866,7 +866,7 @@ void test_app_complete_partial_words(void)
         { "fre", "freeze" },
         { "  unf", "unfreeze" },
         { "strategy fe", "feature-extraction" },
-        { "strategy ", "feature-extraction finetune gradual discriminative layer-decay" },
+        { "strategy ", "feature-extraction finetune gradual discriminative layer-decay freeze-bottom" },
         { "set epo", "epochs" },
         { "set epochs 3 ba", "batch baseline" },
         { "set epochs ", "" },

@@ -72,6 +72,21 @@ static void regress_failed(const char *fmt, ...)
 #define LLVMFuzzerTestOneInput fuzz_mnistjson_one
 #include "fuzz/fuzz_mnistjson.c"
 #undef LLVMFuzzerTestOneInput
+#define LLVMFuzzerTestOneInput fuzz_texttable_one
+#include "fuzz/fuzz_texttable.c"
+#undef LLVMFuzzerTestOneInput
+#define LLVMFuzzerTestOneInput fuzz_email_one
+#include "fuzz/fuzz_email.c"
+#undef LLVMFuzzerTestOneInput
+#define LLVMFuzzerTestOneInput fuzz_tokens_one
+#include "fuzz/fuzz_tokens.c"
+#undef LLVMFuzzerTestOneInput
+#define LLVMFuzzerTestOneInput fuzz_brown_one
+#include "fuzz/fuzz_brown.c"
+#undef LLVMFuzzerTestOneInput
+#define LLVMFuzzerTestOneInput fuzz_glove_one
+#include "fuzz/fuzz_glove.c"
+#undef LLVMFuzzerTestOneInput
 
 static const struct {
     const char *name;
@@ -83,6 +98,9 @@ static const struct {
     { "settings", fuzz_settings_one }, { "command", fuzz_command_one },
     { "tfjs", fuzz_tfjs_one },         { "cvdigits", fuzz_cvdigits_one },
     { "skdigits", fuzz_skdigits_one }, { "mnistjson", fuzz_mnistjson_one },
+    { "tfjs", fuzz_tfjs_one },         { "texttable", fuzz_texttable_one },
+    { "email", fuzz_email_one },       { "tokens", fuzz_tokens_one },
+    { "brown", fuzz_brown_one },       { "glove", fuzz_glove_one },
 };
 
 /* Replays the files of one target's directory; returns how many. */

@@ -905,6 +905,271 @@ void test_grad_residual_general(void)
     container_case("residual, 1x1 shortcut", rc ? NULL : b, (shape3){ 2, 4, 5 });
 }
 
+/* ---- text: embedding, conv1d, pools over time -------------------------- */
+
+/* Ids in the probe's input, as floats: one row of L per sample. */
+static void fill_ids(probe *p, const int *ids)
+{
+    for (size_t i = 0; i < p->nx; i++)
+        p->x[i] = (float)ids[i];
+}
+
+/* The embedding's output from its definition: W's row for each id, zero for
+ * the padding id 0. Perturbing an id by ε changes no lookup, so its central
+ * difference is zero, as its gradient must be. */
+void test_grad_embedding(void)
+{
+    enum { V = 7, D = 3, L = 6, B = 3 };
+    static const int ids[B * L] = { 3, 1, 4, 1, 5, 0,   2, 0, 6, 0, 0, 0,   0, 0, 0, 0, 0, 0 };
+    probe p;
+    if (!probe_open(&p, "embedding 7x3", embedding_new("emb", V, D, 0), (shape3){ 1, 1, L }, B, 1))
+        return;
+    fill_ids(&p, ids);
+    const float *w = probe_slice(&p, "weight");
+    int pad_zero = 1;
+    for (int d = 0; d < D; d++)
+        pad_zero &= w[d] == 0.0f;
+    double want[B * D * L];
+    for (int b = 0; b < B; b++)
+        for (int d = 0; d < D; d++)
+            for (int t = 0; t < L; t++) {
+                int id = ids[b * L + t];
+                want[(b * D + d) * L + t] = id ? w[id * D + d] : 0.0;
+            }
+    if (forward_matches(&p, want, 0.0) && probe_check(&p)) {
+        /* The rows the batch used, each once, in the order first used; the
+         * padding row never. */
+        const param_slice *ps = &p.m.slice[probe_layer(&p)->slice0];
+        static const int rows[] = { 3, 1, 4, 5, 2, 6 };
+        EXPECTF(ps->nrow == 6, "%d rows touched, expected 6", ps->nrow);
+        for (int i = 0; i < 6; i++)
+            EXPECTF(ps->row[i] == rows[i], "row %d is %d, expected %d", i, ps->row[i], rows[i]);
+        model_zero_grad(&p.m);
+        int clean = ps->nrow == 0;
+        for (size_t i = 0; i < ps->len; i++)
+            clean &= p.m.grad[ps->off + i] == 0.0f && !ps->seen[i / D];
+        EXPECTF(clean, "model_zero_grad left a gradient or a mark in the row set");
+    }
+done:
+    probe_close(&p);
+    CHECKF(pad_zero, "the padding row starts non-zero");
+}
+
+/* The sequence lengths the embedding records: up to the last non-padding
+ * id, shifted by a change of length, at least 1, 0 for an empty sample. */
+void test_embedding_seq_len(void)
+{
+    static const int ids[3 * 6] = { 3, 1, 4, 1, 5, 0,   2, 0, 6, 0, 0, 0,   0, 0, 0, 0, 0, 0 };
+    probe p;
+    if (!probe_open(&p, "embedding lengths", embedding_new("emb", 7, 3, 0), (shape3){ 1, 1, 6 }, 3, 0))
+        return;
+    fill_ids(&p, ids);
+    probe_loss(&p);
+    int got[9] = { embedding_seq_len(&p.m, 0, 6), embedding_seq_len(&p.m, 1, 6),
+                   embedding_seq_len(&p.m, 2, 6), embedding_seq_len(&p.m, 0, 4),
+                   embedding_seq_len(&p.m, 1, 4), embedding_seq_len(&p.m, 2, 4),
+                   embedding_seq_len(&p.m, 1, 1), embedding_seq_len(&p.m, 0, 8),
+                   embedding_seq_len(&p.m, 1, 8) };
+    static const int want[9] = { 5, 3, 0, 3, 1, 0, 1, 7, 5 };
+    probe_close(&p);
+    for (int i = 0; i < 9; i++)
+        CHECKF(got[i] == want[i], "case %d: length %d, expected %d", i, got[i], want[i]);
+}
+
+/* conv1d from its definition, W (O, C, K), zero padding at both ends. */
+static void conv1d_case(int cin, int cout, int k, int pad, int bias, int len, int batch)
+{
+    char name[96];
+    snprintf(name, sizeof name, "conv1d %d->%d width %d pad %d%s on %d, batch %d", cin, cout, k,
+             pad, bias ? " bias" : "", len, batch);
+    probe p;
+    if (!probe_open(&p, name, conv1d_new("conv", cin, cout, k, pad, bias), (shape3){ cin, 1, len },
+                    batch, 1))
+        return;
+    rng r = rng_seeded(53);
+    fill_uniform(p.x, p.nx, -1.0f, 1.0f, &r);
+    const float *w = probe_slice(&p, "weight"), *b = bias ? probe_slice(&p, "bias") : NULL;
+    int lo = len + 2 * pad - k + 1;
+    double *want = malloc(p.ny * sizeof *want);
+    for (int n = 0; n < batch; n++)
+        for (int o = 0; o < cout; o++)
+            for (int t = 0; t < lo; t++) {
+                double sum = b ? b[o] : 0.0;
+                for (int c = 0; c < cin; c++)
+                    for (int j = 0; j < k; j++) {
+                        int s = t + j - pad;
+                        if (s >= 0 && s < len)
+                            sum += (double)w[(o * cin + c) * k + j] * p.x[(n * cin + c) * len + s];
+                    }
+                want[(n * cout + o) * lo + t] = sum;
+            }
+    EXPECTF(p.ny == (size_t)batch * cout * lo, "%s: output of %zu values", name, p.ny);
+    if (forward_matches(&p, want, 1e-5))
+        probe_check(&p);
+done:
+    free(want);
+    probe_close(&p);
+}
+
+void test_grad_conv1d(void)
+{
+    conv1d_case(3, 4, 3, 1, 1, 7, 2);
+    conv1d_case(2, 3, 2, 0, 0, 5, 3);
+    conv1d_case(2, 2, 5, 2, 1, 3, 2);    /* a kernel wider than the sequence */
+}
+
+/* Without an embedding every position is real: the plain mean and max. */
+void test_grad_seqpool_unmasked(void)
+{
+    enum { C = 4, L = 6, B = 2 };
+    probe p;
+    double want[B * C];
+    if (!probe_open(&p, "seqmean", seqmean_new("pool"), (shape3){ C, 1, L }, B, 1))
+        return;
+    rng r = rng_seeded(59);
+    fill_uniform(p.x, p.nx, -1.0f, 1.0f, &r);
+    for (int i = 0; i < B * C; i++) {
+        want[i] = 0.0;
+        for (int t = 0; t < L; t++)
+            want[i] += p.x[i * L + t] / (double)L;
+    }
+    if (forward_matches(&p, want, 1e-6))
+        probe_check(&p);
+    probe_close(&p);
+    if (!probe_open(&p, "seqmax", seqmax_new("pool"), (shape3){ C, 1, L }, B, 1))
+        return;
+    fill_distinct(p.x, p.nx, &r);
+    for (int i = 0; i < B * C; i++) {
+        want[i] = p.x[i * L];
+        for (int t = 1; t < L; t++)
+            want[i] = fmax(want[i], p.x[i * L + t]);
+    }
+    if (forward_matches(&p, want, 0.0))
+        probe_check(&p);
+    probe_close(&p);
+}
+
+/* A text model's front, sequential(embedding, [conv1d,] pool) in a probe:
+ * word vectors drawn distinct (no ties for the max), the padding row zero. */
+static int text_open(probe *p, const char *name, int conv, layer *pool, const int *ids, int L, int B)
+{
+    thaw_err err = { 0 };
+    layer *front = sequential_new("text");
+    int rc = !front || !pool || layer_add(front, embedding_new("emb", 9, 4, 0), &err) ||
+             (conv && layer_add(front, conv1d_new("conv", 4, 3, 3, 1, 1), &err)) ||
+             layer_add(front, pool, &err);
+    if (rc) {
+        layer_free(front);
+        test_failed(__FILE__, __LINE__, "%s: could not build it: %s", name, err.msg);
+        return 0;
+    }
+    if (!probe_open(p, name, front, (shape3){ 1, 1, L }, B, 1))
+        return 0;
+    fill_ids(p, ids);
+    rng r = rng_seeded(61);
+    param_slice *w = model_slice(&p->m, "text.emb.weight");
+    fill_distinct(p->m.param + w->off, w->len, &r);
+    memset(p->m.param + w->off, 0, 4 * sizeof(float));
+    return 1;
+}
+
+/* The mean over real positions only: padding at the end never dilutes it
+ * (a padding id inside the sequence counts as the zero vector); a sample of
+ * padding alone pools to zero. */
+void test_grad_seqmean_masked(void)
+{
+    enum { L = 6, B = 3, D = 4 };
+    static const int ids[B * L] = { 5, 2, 0, 7, 0, 0,   8, 8, 3, 1, 6, 4,   0, 0, 0, 0, 0, 0 };
+    static const int len[B] = { 4, 6, 0 };
+    probe p;
+    if (!text_open(&p, "embedding, masked seqmean", 0, seqmean_new("pool"), ids, L, B))
+        return;
+    const float *w = p.m.param + model_slice(&p.m, "text.emb.weight")->off;
+    double want[B * D];
+    for (int b = 0; b < B; b++)
+        for (int d = 0; d < D; d++) {
+            double s = 0.0;
+            for (int t = 0; t < len[b]; t++)
+                s += w[ids[b * L + t] * D + d];
+            want[b * D + d] = len[b] ? s / len[b] : 0.0;
+        }
+    if (forward_matches(&p, want, 1e-6))
+        probe_check(&p);
+    probe_close(&p);
+}
+
+/* Kim (2014)'s front: embedding, a width-3 convolution padded by 1, max over
+ * time. A sample of n tokens has n real outputs (n + 2·1 - 3 + 1), so the
+ * padding's outputs never win the max; a one-token sample keeps one. */
+void test_grad_seqmax_masked(void)
+{
+    enum { L = 7, B = 3, D = 4, O = 3 };
+    static const int ids[B * L] = { 5, 2, 7, 3, 0, 0, 0,   8, 1, 6, 4, 2, 3, 5,   6, 0, 0, 0, 0, 0, 0 };
+    static const int len[B] = { 4, 7, 1 };
+    probe p;
+    if (!text_open(&p, "embedding, conv1d, masked seqmax", 1, seqmax_new("pool"), ids, L, B))
+        return;
+    const float *w = p.m.param + model_slice(&p.m, "text.emb.weight")->off;
+    const float *cw = p.m.param + model_slice(&p.m, "text.conv.weight")->off;
+    const float *cb = p.m.param + model_slice(&p.m, "text.conv.bias")->off;
+    double want[B * O];
+    for (int b = 0; b < B; b++)
+        for (int o = 0; o < O; o++) {
+            double best = -INFINITY;
+            for (int t = 0; t < len[b]; t++) {
+                double sum = cb[o];
+                for (int c = 0; c < D; c++)
+                    for (int j = 0; j < 3; j++) {
+                        int s = t + j - 1;
+                        if (s >= 0 && s < L)
+                            sum += (double)cw[(o * D + c) * 3 + j] * w[ids[b * L + s] * D + c];
+                    }
+                best = fmax(best, sum);
+            }
+            want[b * O + o] = best;
+        }
+    if (forward_matches(&p, want, 1e-5))
+        probe_check(&p);
+    probe_close(&p);
+}
+
+/* Kim's widths side by side: embedding, then a concat of (conv1d of 3 words
+ * padded by 1, max over time) and (conv1d of 4 words padded by 2, max over
+ * time), each branch masked by its own output length; the branches' outputs
+ * stacked. */
+void test_grad_concat(void)
+{
+    enum { L = 6, B = 3 };
+    static const int ids[B * L] = { 5, 2, 7, 3, 0, 0,   8, 1, 6, 4, 2, 3,   6, 0, 0, 0, 0, 0 };
+    thaw_err err = { 0 };
+    layer *front = sequential_new("text"), *widths = concat_new("widths");
+    layer *w3 = sequential_new("w3"), *w4 = sequential_new("w4");
+    int rc = !front || !widths || !w3 || !w4 ||
+             layer_add(w3, conv1d_new("conv", 4, 3, 3, 1, 1), &err) ||
+             layer_add(w3, seqmax_new("max"), &err) ||
+             layer_add(w4, conv1d_new("conv", 4, 2, 4, 2, 1), &err) ||
+             layer_add(w4, seqmax_new("max"), &err) || layer_add(widths, w3, &err) ||
+             layer_add(widths, w4, &err) || layer_add(front, embedding_new("emb", 9, 4, 0), &err) ||
+             layer_add(front, widths, &err);
+    if (rc) {
+        layer_free(front);
+        CHECKF(0, "could not build it: %s", err.msg);
+    }
+    probe p;
+    if (!probe_open(&p, "embedding, concat of conv1d widths 3 and 4", front, (shape3){ 1, 1, L }, B, 1))
+        return;
+    fill_ids(&p, ids);
+    rng r = rng_seeded(67);
+    for (int s = 0; s < p.m.nslice; s++)
+        fill_distinct(p.m.param + p.m.slice[s].off, p.m.slice[s].len, &r);
+    memset(p.m.param + model_slice(&p.m, "text.emb.weight")->off, 0, 4 * sizeof(float));
+    int shaped = p.m.root->out.c == 5 && model_find(&p.m, "text.widths.w4.conv")->out.w == L + 1;
+    if (shaped)
+        probe_check(&p);
+    probe_close(&p);
+    CHECK(shaped);
+}
+
 /* ---- loss --------------------------------------------------------------- */
 
 void test_grad_softmax_xent(void)

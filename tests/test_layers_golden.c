@@ -179,3 +179,105 @@ void test_golden_convs_match_pytorch(void)
     st_free(&f);
     CHECKF(n >= 5, "%s holds %d convolutions; expected 5", LAYERS_FILE, n);
 }
+
+/* ---- text ---------------------------------------------------------------- */
+
+#include "modelfile.h"
+
+#define TEXT_FILE "tests/data/golden/text.safetensors"
+
+/* One text model of the fixture (examples/pytorch/thaw_torch.py golden-text:
+ * nn.Embedding, nn.Conv1d and the masked pools over time in PyTorch, in
+ * float64): its logits and every parameter gradient. */
+static void golden_text_case(const st_file *f, const char *name, const char *arch)
+{
+    char json[4096], key[256];
+    snprintf(json, sizeof json,
+             "{\"format\": \"thaw-model\", \"version\": 2, \"weights\": \"t.safetensors\","
+             " \"input\": {\"channels\": 1, \"height\": 1, \"width\": 7, \"mean\": [0], \"std\": [1]},"
+             " \"classes\": [\"a\", \"b\"], \"architecture\": {\"type\": \"sequential\", \"layers\": [%s]}}",
+             arch);
+    thaw_err err = { 0 };
+    mf_meta meta;
+    model m;
+    if (mf_parse(&meta, json, strlen(json), name, &err) || mf_build(&m, &meta, 1, &err)) {
+        test_failed(__FILE__, __LINE__, "%s: %s", name, err.msg);
+        return;
+    }
+    mf_meta_free(&meta);
+    enum { B = 4 };
+    float *ids = golden_floats(f, "text.ids", B * 7), *y = NULL, *dy = NULL;
+    snprintf(key, sizeof key, "text.%s.y", name);
+    y = golden_floats(f, key, B * 2);
+    snprintf(key, sizeof key, "text.%s.dy", name);
+    dy = golden_floats(f, key, B * 2);
+    int ok = ids && y && dy && model_prepare(&m, B, &err) == THAW_OK;
+    for (int s = 0; ok && s < m.nslice; s++) {
+        snprintf(key, sizeof key, "text.%s.%s", name, m.slice[s].name);
+        float *v = golden_floats(f, key, m.slice[s].len);
+        if (!(ok = v != NULL))
+            test_failed(__FILE__, __LINE__, "%s: the fixture has no %s", name, key);
+        else
+            memcpy(model_param(&m, s), v, m.slice[s].len * sizeof(float));
+        free(v);
+    }
+    if (ok) {
+        model_freeze(&m, m.root, 0);
+        model_zero_grad(&m);
+        model_forward(&m, ids, B, 1);
+        double ey = golden_rel(m.root->y, y, B * 2);
+        if (ey > 1e-5) {
+            test_failed(__FILE__, __LINE__, "%s: logits off by %g (relative)", name, ey);
+            ok = 0;
+        }
+        memcpy(m.root->dy, dy, B * 2 * sizeof(float));
+        model_backward(&m, ids, B);
+    }
+    for (int s = 0; ok && s < m.nslice; s++) {
+        snprintf(key, sizeof key, "text.%s.d%s", name, m.slice[s].name);
+        float *g = golden_floats(f, key, m.slice[s].len);
+        double e = g ? golden_rel(model_grad(&m, s), g, m.slice[s].len) : 1;
+        if (e > 1e-5) {
+            test_failed(__FILE__, __LINE__, "%s: the gradient of %s off by %g (relative)", name,
+                        m.slice[s].name, e);
+            ok = 0;
+        }
+        free(g);
+    }
+    free(ids);
+    free(y);
+    free(dy);
+    model_free(&m);
+}
+
+void test_golden_text_layers_match_pytorch(void)
+{
+    st_file f;
+    thaw_err err = { 0 };
+    CHECKF(st_read(&f, TEXT_FILE, &err) == THAW_OK, "%s", err.msg);
+    golden_text_case(&f, "cnn",
+                     "{\"name\": \"embed\", \"type\": \"embedding\", \"num_embeddings\": 9, \"embedding_dim\": 4},"
+                     "{\"name\": \"conv\", \"type\": \"conv1d\", \"in_channels\": 4, \"out_channels\": 3,"
+                     " \"kernel_size\": 3, \"padding\": 1},"
+                     "{\"name\": \"relu\", \"type\": \"relu\"}, {\"name\": \"pool\", \"type\": \"seqmax\"},"
+                     "{\"name\": \"head\", \"type\": \"linear\", \"in_features\": 3, \"out_features\": 2}");
+    char kim[2048];
+    size_t o = (size_t)snprintf(kim, sizeof kim, "{\"name\": \"embed\", \"type\": \"embedding\", "
+                                "\"num_embeddings\": 9, \"embedding_dim\": 4},"
+                                "{\"name\": \"widths\", \"type\": \"concat\", \"branches\": [");
+    for (int k = 3; k <= 5; k++)
+        o += (size_t)snprintf(kim + o, sizeof kim - o,
+                              "%s{\"name\": \"w%d\", \"type\": \"sequential\", \"layers\": ["
+                              "{\"name\": \"conv\", \"type\": \"conv1d\", \"in_channels\": 4,"
+                              " \"out_channels\": 2, \"kernel_size\": %d, \"padding\": %d},"
+                              "{\"name\": \"relu\", \"type\": \"relu\"},"
+                              "{\"name\": \"pool\", \"type\": \"seqmax\"}]}", k > 3 ? ", " : "", k, k, k / 2);
+    snprintf(kim + o, sizeof kim - o, "]}, {\"name\": \"head\", \"type\": \"linear\", "
+             "\"in_features\": 6, \"out_features\": 2}");
+    golden_text_case(&f, "kim", kim);
+    golden_text_case(&f, "boe",
+                     "{\"name\": \"embed\", \"type\": \"embedding\", \"num_embeddings\": 9, \"embedding_dim\": 4},"
+                     "{\"name\": \"pool\", \"type\": \"seqmean\"},"
+                     "{\"name\": \"head\", \"type\": \"linear\", \"in_features\": 4, \"out_features\": 2}");
+    st_free(&f);
+}

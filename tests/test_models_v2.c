@@ -57,8 +57,8 @@ static int v2_same_outputs(model *a, model *b)
     float *x = malloc(n * sizeof *x);
     int same = x && model_prepare(a, B, &err) == THAW_OK && model_prepare(b, B, &err) == THAW_OK;
     rng r = rng_seeded(11);
-    for (size_t i = 0; same && i < n; i++)
-        x[i] = 2.0f * rng_uniform(&r) - 1.0f;
+    for (size_t i = 0; same && i < n; i++)   /* token ids 0..4 for a text model */
+        x[i] = a->seq ? (float)(rng_next(&r) % 5) : 2.0f * rng_uniform(&r) - 1.0f;
     b->rng = a->rng;   /* the same dropout masks */
     for (int train = 0; same && train < 2; train++) {
         model_forward(a, x, B, train);
@@ -172,38 +172,83 @@ static void v2_types_seen(const mf_node *n, int *seen)
         v2_types_seen(n->side, seen);
 }
 
-void test_mf_v2_every_type(void)
+/* The text layer types, which read token ids and so cannot share the
+ * image tree: a bag of embeddings beside a convolution over words. */
+static const char v2_every_text_type[] =
+    "{\"format\": \"thaw-model\", \"version\": 2, \"weights\": \"every.safetensors\","
+    " \"input\": {\"channels\": 1, \"height\": 1, \"width\": 6, \"mean\": [0], \"std\": [1]},"
+    " \"classes\": [\"a\", \"b\"],"
+    " \"architecture\": {\"type\": \"sequential\", \"layers\": ["
+    "  {\"name\": \"embed\", \"type\": \"embedding\", \"num_embeddings\": 5, \"embedding_dim\": 4},"
+    "  {\"name\": \"conv\", \"type\": \"conv1d\", \"in_channels\": 4, \"out_channels\": 3,"
+    "   \"kernel_size\": 3, \"padding\": 1},"
+    "  {\"name\": \"mean\", \"type\": \"seqmean\"},"
+    "  {\"name\": \"head\", \"type\": \"linear\", \"in_features\": 3, \"out_features\": 2}]}}";
+
+static const char v2_every_text_max[] =
+    "{\"format\": \"thaw-model\", \"version\": 2, \"weights\": \"every.safetensors\","
+    " \"input\": {\"channels\": 1, \"height\": 1, \"width\": 6, \"mean\": [0], \"std\": [1]},"
+    " \"classes\": [\"a\", \"b\"],"
+    " \"architecture\": {\"type\": \"sequential\", \"layers\": ["
+    "  {\"name\": \"embed\", \"type\": \"embedding\", \"num_embeddings\": 5, \"embedding_dim\": 4,"
+    "   \"padding_idx\": -1},"
+    "  {\"name\": \"widths\", \"type\": \"concat\", \"branches\": ["
+    "    {\"name\": \"w2\", \"type\": \"sequential\", \"layers\": ["
+    "      {\"name\": \"conv\", \"type\": \"conv1d\", \"in_channels\": 4, \"out_channels\": 3,"
+    "       \"kernel_size\": 2},"
+    "      {\"name\": \"max\", \"type\": \"seqmax\"}]},"
+    "    {\"name\": \"max\", \"type\": \"seqmax\"}]},"
+    "  {\"name\": \"head\", \"type\": \"linear\", \"in_features\": 7, \"out_features\": 2}]}}";
+
+/* Parses, builds, saves and loads back one tree, marking the types it holds. */
+static int v2_every_case(const char *json, size_t len, int *seen)
 {
     thaw_err err = { 0 };
     mf_meta meta, back;
     model m, m2;
     char dir[256], out[512];
-    CHECKF(mf_parse(&meta, v2_every_type, sizeof v2_every_type - 1, "every.json", &err) == THAW_OK,
-           "%s", err.msg);
-    int seen[LAYER_TYPE_COUNT] = { 0 }, all = 1;
+    if (mf_parse(&meta, json, len, "every.json", &err) != THAW_OK) {
+        test_failed(__FILE__, __LINE__, "%s", err.msg);
+        return 0;
+    }
     v2_types_seen(meta.arch, seen);
-    for (int t = 0; t < LAYER_TYPE_COUNT; t++)
-        all &= seen[t];
-    int rc = mf_build(&m, &meta, 5, &err);
-    CHECKF(rc == THAW_OK, "%s", err.msg);
-    EXPECT(v2_temp_dir(dir, sizeof dir));
+    if (mf_build(&m, &meta, 5, &err) != THAW_OK) {
+        mf_meta_free(&meta);
+        test_failed(__FILE__, __LINE__, "%s", err.msg);
+        return 0;
+    }
+    int ok = v2_temp_dir(dir, sizeof dir);
     snprintf(out, sizeof out, "%s/every.json", dir);
-    rc = mf_save(out, &meta, &m, &err);
+    int rc = ok ? mf_save(out, &meta, &m, &err) : THAW_EIO;
     int loaded = rc == THAW_OK && mf_load(&back, &m2, out, NULL, &err) == THAW_OK;
-    int same = loaded && v2_same_weights(&m, &m2) && v2_same_outputs(&m, &m2) &&
-               model_find(&m2, "inv.conv.se.fc2") && model_find(&m2, "block.downsample") &&
-               model_slice(&m2, "block.downsample.bias");
+    ok = loaded && v2_same_weights(&m, &m2) && v2_same_outputs(&m, &m2);
     if (loaded) {
+        ok = ok && (!m.seq || model_find(&m2, "embed")) &&
+             (m.seq || (model_find(&m2, "inv.conv.se.fc2") && model_find(&m2, "block.downsample") &&
+                        model_slice(&m2, "block.downsample.bias")));
         mf_meta_free(&back);
         model_free(&m2);
+    } else {
+        test_failed(__FILE__, __LINE__, "%s", err.msg);
     }
     mf_meta_free(&meta);
     model_free(&m);
     v2_remove(dir, "every");
+    return ok;
+}
+
+void test_mf_v2_every_type(void)
+{
+    int seen[LAYER_TYPE_COUNT] = { 0 }, all = 1;
+    CHECK(v2_every_case(v2_every_type, sizeof v2_every_type - 1, seen));
+    CHECK(v2_every_case(v2_every_text_type, sizeof v2_every_text_type - 1, seen));
+    CHECK(v2_every_case(v2_every_text_max, sizeof v2_every_text_max - 1, seen));
+    for (int t = 0; t < LAYER_TYPE_COUNT; t++) {
+        if (!seen[t])
+            test_failed(__FILE__, __LINE__, "no tree holds a %s", layer_type_at(t)->type);
+        all &= seen[t];
+    }
     CHECK(all);
-    CHECKF(loaded, "%s", err.msg);
-    CHECK(same);
-done:;
 }
 
 /* An interpreter that has PyTorch (THAW_PYTHON, python3 or Debian's
@@ -408,4 +453,81 @@ void test_layer_types_name_their_tensors(void)
         CHECKF(ok, "%s: not among the tensors %s declares", m.slice[s].name, l->ops->type);
     }
     model_free(&m);
+}
+
+/* rc is THAW_EFORMAT with a and b in the message; else reported. */
+static int ds_like_fails(int rc, const thaw_err *err, const char *a, const char *b)
+{
+    if (rc == THAW_EFORMAT && strstr(err->msg, a) && strstr(err->msg, b))
+        return 1;
+    test_failed(__FILE__, __LINE__, "expected a format error naming '%s' and '%s', got %d: %s", a, b,
+                rc, err->msg);
+    return 0;
+}
+
+/* A text model's vocabulary: saved beside as NAME.vocab and named in the
+ * JSON, loaded and checked; a broken or oversized one is refused naming
+ * the file and the line. */
+static int v2_write(const char *dir, const char *name, const char *text)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "wb");
+    if (!f)
+        return 0;
+    fputs(text, f);
+    return fclose(f) == 0;
+}
+
+void test_mf_v2_vocabulary(void)
+{
+    thaw_err err = { 0 };
+    mf_meta meta, back;
+    model m, m2;
+    char dir[256], out[512], vpath[512];
+    CHECKF(mf_parse(&meta, v2_every_text_type, sizeof v2_every_text_type - 1, "t.json", &err) == THAW_OK,
+           "%s", err.msg);
+    int rc = mf_build(&m, &meta, 5, &err);
+    if (rc) {
+        mf_meta_free(&meta);
+        CHECKF(0, "%s", err.msg);
+    }
+    static const char words[] = "<pad>\n<unk>\nthe\ncat\n";
+    meta.vocab = strdup(words);
+    meta.vocab_len = sizeof words - 1;
+    int ok = meta.vocab && v2_temp_dir(dir, sizeof dir);
+    snprintf(out, sizeof out, "%s/text.json", dir);
+    snprintf(vpath, sizeof vpath, "%s/text.vocab", dir);
+    ok = ok && mf_save(out, &meta, &m, &err) == THAW_OK;
+    int loaded = ok && mf_load(&back, &m2, out, NULL, &err) == THAW_OK;
+    int same = loaded && !strcmp(back.vocab_name, "text.vocab") && back.vocab_words == 4 &&
+               back.vocab_len == meta.vocab_len && !memcmp(back.vocab, words, back.vocab_len);
+    if (loaded) {
+        mf_meta_free(&back);
+        model_free(&m2);
+    }
+    mf_meta_free(&meta);
+    model_free(&m);
+    EXPECTF(ok && loaded, "%s", err.msg);
+    EXPECT(same);
+    /* More words than the embedding's 5 rows; a line that is no word; no file. */
+    EXPECT(v2_write(dir, "text.vocab", "<pad>\n<unk>\na\nb\nc\nd\n"));
+    EXPECT(ds_like_fails(mf_load(&back, &m2, out, NULL, &err), &err, "vocabulary", "6 words"));
+    EXPECT(v2_write(dir, "text.vocab", "<pad>\n<unk>\na\n\n"));
+    EXPECT(ds_like_fails(mf_load(&back, &m2, out, NULL, &err), &err, "text.vocab", "line 4"));
+    EXPECT(v2_write(dir, "text.vocab", "<unk>\n<pad>\n"));
+    EXPECT(ds_like_fails(mf_load(&back, &m2, out, NULL, &err), &err, "line 1", "<pad>"));
+    unlink(vpath);
+    rc = mf_load(&back, &m2, out, NULL, &err);
+    EXPECTF(rc != THAW_OK && strstr(err.msg, "text.vocab"), "%d: %s", rc, err.msg);
+    static const char bad_name[] =
+        "{\"format\": \"thaw-model\", \"version\": 2, \"weights\": \"w.safetensors\","
+        " \"vocabulary\": \"../v.vocab\","
+        " \"input\": {\"channels\": 1, \"height\": 1, \"width\": 6, \"mean\": [0], \"std\": [1]},"
+        " \"classes\": [\"a\"], \"architecture\": {\"type\": \"sequential\", \"layers\": []}}";
+    EXPECT(ds_like_fails(mf_parse(&back, bad_name, sizeof bad_name - 1, "b.json", &err), &err,
+                         "vocabulary", ".vocab"));
+done:
+    unlink(vpath);
+    v2_remove(dir, "text");
 }

@@ -1,5 +1,6 @@
 /* test_optim.c — the optimizers against PyTorch's update rules, worked out
  * here in double, and per-slice learning rates applied exactly. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -321,4 +322,106 @@ void test_optim_skips_statistics_and_frozen(void)
         if (test_has_failed())
             return;
     }
+}
+
+/* sequential(embedding 40x3, seqmean, linear 3->2) on 4 ids. */
+static int text_model(model *m)
+{
+    thaw_err err = {0};
+    layer *root = sequential_new("net");
+    if (!root || layer_add(root, embedding_new("emb", 40, 3, 0), &err) ||
+        layer_add(root, seqmean_new("mean"), &err) || layer_add(root, linear_new("fc", 3, 2, 1), &err) ||
+        model_build(m, root, (shape3){ 1, 1, 4 }, 1, &err) || model_prepare(m, 2, &err)) {
+        test_failed(__FILE__, __LINE__, "%s", root ? err.msg : "out of memory");
+        return 0;
+    }
+    return 1;
+}
+
+/* One training step on ids x (2 samples of 4). */
+static void text_step(model *m, optim *o, const float *x)
+{
+    static const int labels[2] = { 0, 1 };
+    model_zero_grad(m);
+    model_forward(m, x, 2, 1);
+    loss_softmax_xent(m->root->dy, m->root->y, labels, 2, 2);
+    model_backward(m, x, 2);
+    optim_step(o, m, 1.0f);
+}
+
+/* An embedding's weight moves on the rows its batch used and nowhere else,
+ * with momentum, weight decay and AdamW too (the lazy update), and a used
+ * row moves by the dense rule: after one SGD step, w - lr·(g + wd·w). */
+void test_optim_embedding_rows_only(void)
+{
+    static const float x1[8] = { 3, 7, 7, 0,   12, 3, 0, 0 };   /* rows 3, 7, 12 */
+    static const float x2[8] = { 20, 0, 0, 0,   21, 22, 0, 0 };  /* rows 20, 21, 22 */
+    for (int kind = 0; kind < 2; kind++) {
+        model m;
+        optim o;
+        thaw_err err = {0};
+        if (!text_model(&m))
+            return;
+        CHECKF(optim_init(&o, &m, kind ? OPTIM_ADAMW : OPTIM_SGD, &err) == THAW_OK, "%s", err.msg);
+        o.momentum = 0.9f;
+        o.weight_decay = 0.01f;
+        const param_slice *e = model_slice(&m, "emb.weight");
+        float *w = m.param + e->off, *g = m.grad + e->off;
+        float *w0 = malloc(e->len * sizeof *w0), *w1 = malloc(e->len * sizeof *w1);
+        EXPECT(w0 && w1);
+        memcpy(w0, w, e->len * sizeof *w0);
+        text_step(&m, &o, x1);
+        int used[40] = { 0 };
+        used[3] = used[7] = used[12] = 1;
+        for (int r = 0; r < 40; r++)
+            for (int d = 0; d < 3; d++) {
+                float was = w0[r * 3 + d], now = w[r * 3 + d];
+                if (!used[r])
+                    EXPECTF(now == was, "%s: unused row %d moved", kind ? "AdamW" : "SGD", r);
+                else if (!kind) {
+                    float want = was - 0.01f * (g[r * 3 + d] + 0.01f * was);
+                    EXPECTF(fabsf(now - want) <= 1e-6f, "SGD: row %d is %g, expected %g", r, now, want);
+                } else
+                    EXPECTF(now != was, "AdamW: used row %d did not move", r);
+            }
+        /* Rows 3, 7 and 12 carry momentum, but a step that does not use them
+         * leaves them where they are. */
+        memcpy(w1, w, e->len * sizeof *w1);
+        text_step(&m, &o, x2);
+        for (int r = 0; r < 20; r++)
+            EXPECTF(!memcmp(w + r * 3, w1 + r * 3, 3 * sizeof(float)),
+                    "%s: row %d moved on a step that did not use it", kind ? "AdamW" : "SGD", r);
+        EXPECTF(e->nrow == 3, "%d rows marked after the second step, expected 3", e->nrow);
+    done:
+        free(w0);
+        free(w1);
+        optim_free(&o);
+        model_free(&m);
+        if (test_has_failed())
+            return;
+    }
+}
+
+/* A frozen embedding stays out of the feature cache while the pool that
+ * reads its sequence lengths runs after a layer that trains: the cut never
+ * separates them. Kim's front: embedding, conv1d, seqmax, linear. */
+void test_frozen_prefix_keeps_embedding_with_pool(void)
+{
+    thaw_err err = {0};
+    model m;
+    layer *root = sequential_new("net");
+    if (!root || layer_add(root, embedding_new("emb", 40, 3, 0), &err) ||
+        layer_add(root, conv1d_new("conv", 3, 2, 2, 0, 1), &err) ||
+        layer_add(root, seqmax_new("max"), &err) || layer_add(root, linear_new("fc", 2, 2, 1), &err) ||
+        model_build(&m, root, (shape3){ 1, 1, 4 }, 1, &err)) {
+        test_failed(__FILE__, __LINE__, "%s", root ? err.msg : "out of memory");
+        return;
+    }
+    model_freeze(&m, model_find(&m, "emb"), 1);
+    int emb_only = model_frozen_prefix(&m);
+    model_freeze(&m, model_find(&m, "conv"), 1);
+    int with_conv = model_frozen_prefix(&m);
+    model_free(&m);
+    CHECKF(emb_only == 0, "embedding frozen alone: prefix %d, expected 0", emb_only);
+    CHECKF(with_conv == 3, "embedding and conv1d frozen: prefix %d, expected 3", with_conv);
 }

@@ -915,3 +915,88 @@ void test_session_domain_gap(void)
     CHECKF(same >= 0.0 && same < 0.8 && inverted > 1.5 && inverted <= 2.0 && isnan(none),
            "same %g, inverted %g, none %g", same, inverted, none);
 }
+
+/* ---- text ------------------------------------------------------------------ */
+
+#include "task.h"
+
+/* A session on a text task: the shipped GloVe subset fine-tuned on topics
+ * (every layer trains, so the embedding's rows go through the step's
+ * row-sparse copies and checks). Rows no training document uses never
+ * move; the model learns; a diverging rate pauses with every weight
+ * finite. */
+void test_session_text_embedding_rows(void)
+{
+    thaw_err err = { 0 };
+    mf_meta meta;
+    model t;
+    txt_vocab v = { 0 };
+    task k = { 0 };
+    session *s = NULL;
+    float *w0 = NULL;
+    unsigned char *used = NULL;
+    seen o;
+    mf_load_opts opt = { .classes = 4, .fresh_head = 1, .seed = 3 };
+    CHECKF(mf_load(&meta, &t, "models/glove-topics.json", &opt, &err) == THAW_OK, "%s", err.msg);
+    int ok = txt_vocab_parse(&v, meta.vocab, meta.vocab_len, meta.vocab_name, &err) == THAW_OK;
+    ds_geom g = { .in = meta.input, .std = { 1 }, .vocab = &v };
+    ok = ok && task_load(&k, "topics:shots=20,val=20,test=20", &g, 1, &err) == THAW_OK;
+    if (!ok)
+        model_free(&t);
+    EXPECTF(ok, "%s", err.msg);
+    model_freeze(&t, t.root, 0);
+    const param_slice *e = &t.slice[t.seq->slice0];
+    size_t V = (size_t)e->dim[0], D = (size_t)e->dim[1], L = (size_t)meta.input.w;
+    w0 = malloc(e->len * sizeof *w0);
+    used = calloc(V, 1);
+    EXPECT(w0 && used);
+    memcpy(w0, t.param + e->off, e->len * sizeof *w0);
+    for (size_t i = 0; i < (size_t)k.split[TASK_TRAIN].n * L; i++)
+        used[(size_t)k.split[TASK_TRAIN].x[i]] = 1;
+    sess_data d = { .in = meta.input, .classes = 4 };
+    for (int sp = 0; sp < 3; sp++)
+        d.split[sp] = (sess_split){ k.split[sp].x, k.split[sp].y, k.split[sp].n };
+    sess_config c;
+    sess_config_default(&c);
+    c.batch = 16;
+    c.baseline = 0;
+    ok = sess_new(&s, &t, NULL, NULL, &d, &c, NULL, &err) == THAW_OK;
+    EXPECTF(ok, "%s", err.msg);
+    EXPECT(control(s, (sess_ctl){ .op = SESS_LR, .path = "", .value = 0.1 }));
+    EXPECT(control(s, (sess_ctl){ .op = SESS_TRAIN, .count = 5 }));
+    sess_wait(s);
+    memset(&o, 0, sizeof o);
+    drain(s, &o);
+    const model *m = sess_model(s, 0);
+    const float *w = m->param + m->slice[m->seq->slice0].off;
+    size_t moved_unused = 0, moved_used = 0;
+    for (size_t r = 0; r < V; r++)
+        for (size_t c2 = 0; c2 < D; c2++) {
+            int moved = w[r * D + c2] != w0[r * D + c2];
+            moved_unused += moved && !used[r];
+            moved_used += moved && used[r];
+        }
+    EXPECTF(moved_unused == 0, "%zu components of rows no training document uses moved", moved_unused);
+    EXPECT(moved_used > 0);
+    EXPECTF(o.nevals > 0 && o.eval[o.nevals - 1].val_acc > 0.8, "val accuracy %g after 5 epochs",
+            o.nevals ? o.eval[o.nevals - 1].val_acc : -1.0);
+    EXPECT(control(s, (sess_ctl){ .op = SESS_LR, .path = "", .value = 999.0 }));
+    EXPECT(control(s, (sess_ctl){ .op = SESS_TRAIN, .count = 5 }));
+    sess_wait(s);
+    memset(&o, 0, sizeof o);
+    drain(s, &o);
+    EXPECT(o.kinds[SEV_NONFINITE] == 1 && sess_state_now(s) == SESS_PAUSED);
+    m = sess_model(s, 0);
+    for (size_t i = 0; i < m->nfloat; i++)
+        EXPECTF(isfinite(m->param[i]), "parameter %zu is %g", i, (double)m->param[i]);
+    EXPECT(control(s, (sess_ctl){ .op = SESS_STOP }));
+    sess_wait(s);
+done:
+    if (s)
+        sess_free(s);
+    free(w0);
+    free(used);
+    task_free(&k);
+    txt_vocab_free(&v);
+    mf_meta_free(&meta);
+}

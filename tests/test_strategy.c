@@ -394,7 +394,11 @@ void test_strategy_apply_refuses(void)
     s.decay = 0;
     CHECK(st_refused(&s, ST_BASE, NULL, "decay=0 is out of range: expected a number in (0, 1]"));
     s.kind = STRAT_KIND_COUNT;
-    CHECK(st_refused(&s, ST_BASE, NULL, "unknown strategy kind 5"));
+    CHECK(st_refused(&s, ST_BASE, NULL, "unknown strategy kind 6"));
+    /* freeze-bottom must leave the head training. */
+    thaw_err perr = { 0 };
+    CHECK(strategy_parse(&s, "freeze-bottom groups=5", &perr) == THAW_OK);
+    CHECK(st_refused(&s, ST_BASE, NULL, "the head must train"));
 }
 
 /* A factor, lo or decay whose rates are not finite floats above 0 (or over
@@ -488,8 +492,8 @@ static int st_parse_refused(const char *text, const char *want)
 void test_strategy_bad_unknown(void)
 {
     CHECK(st_parse_refused("freeze-all", "unknown strategy 'freeze-all': expected feature-extraction "
-                           "(or feature), finetune (or fine-tuning), gradual, discriminative or "
-                           "layer-decay"));
+                           "(or feature), finetune (or fine-tuning), gradual, discriminative, "
+                           "layer-decay or freeze-bottom"));
     CHECK(st_parse_refused("", "empty strategy"));
     CHECK(st_parse_refused(NULL, "empty strategy"));
 }
@@ -575,4 +579,30 @@ void test_strategy_match_none(void)
     }
 done:
     model_free(&m);
+}
+
+/* freeze-bottom: the first groups frozen, the rest (the head too) train at
+ * the base rate; without groups= only group 0. */
+void test_strategy_freeze_bottom(void)
+{
+    model m;
+    thaw_err err = { 0 };
+    strategy s;
+    if (!st_build(&m, 0))
+        return;
+    static const char *const w[] = { "stem.0.weight", "stage1.conv1.weight", "stage2.conv1.weight",
+                                     "stage3.conv1.weight", "head.weight" };
+    int ok = strategy_parse(&s, "freeze-bottom groups=2", &err) == THAW_OK &&
+             strategy_apply(&s, &m, 0.05f, NULL, &err) == THAW_OK;
+    for (int i = 0; ok && i < 5; i++)
+        ok = model_slice(&m, w[i])->frozen == (i < 2) && model_slice(&m, w[i])->lr == 0.05f;
+    char text[STRATEGY_TEXT_MAX];
+    strategy_format(&s, text, sizeof text);
+    int one = strategy_parse(&s, "freeze-bottom", &err) == THAW_OK && s.groups == 1 &&
+              strategy_apply(&s, &m, 0.05f, NULL, &err) == THAW_OK &&
+              model_slice(&m, w[0])->frozen && !model_slice(&m, w[1])->frozen;
+    model_free(&m);
+    CHECKF(ok, "%s", err.msg);
+    CHECKF(!strcmp(text, "freeze-bottom groups=2"), "formats as '%s'", text);
+    CHECK(one);
 }

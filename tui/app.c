@@ -166,10 +166,12 @@ void app_drop_plan(app *a)
     a->source_n = 0;
 }
 
-static ds_geom model_geom(const mf_meta *m)
+static ds_geom model_geom(const app *a)
 {
+    const mf_meta *m = &a->source_meta;
     ds_geom g;
     memset(&g, 0, sizeof g);
+    g.vocab = a->vocab.n ? &a->vocab : NULL;
     g.in = m->input;
     for (int c = 0; c < DS_MAX_CHANNELS && c < m->input.c; c++) {
         g.mean[c] = (float)m->mean[c];
@@ -209,7 +211,7 @@ static void load_source_images(app *a)
     if (!spec[0])
         return;
     task t;
-    ds_geom g = model_geom(&a->source_meta);
+    ds_geom g = model_geom(a);
     thaw_err err = {0};
     if (task_load(&t, spec, &g, a->set.seed, &err))
         return;
@@ -279,7 +281,7 @@ int app_build_plan(app *a, thaw_err *err)
     if (a->have_data)
         task_free(&a->task);
     a->have_data = 0;
-    ds_geom g = model_geom(&a->source_meta);
+    ds_geom g = model_geom(a);
     if (task_load(&a->task, a->data_spec, &g, a->set.seed, err))
         return err->code;
     a->have_data = 1;
@@ -593,7 +595,7 @@ void app_record_change(app *a, int tag, long step)
     X("lr", app_cmd_lr, "PATTERN RATE", "set the learning rate of layers")                         \
     X("lr-decay", app_cmd_lr_decay, "FACTOR", "layer-wise decay: each group down gets FACTOR x the rate above") \
     X("strategy", app_cmd_strategy, "NAME [KEY=VALUE...]",                                         \
-      "feature-extraction, finetune, gradual every=N, discriminative factor=F|lo=R, layer-decay decay=D") \
+      "feature-extraction, finetune, gradual every=N, discriminative factor=F|lo=R, layer-decay decay=D, freeze-bottom groups=N") \
     X("set", app_cmd_set, "KEY VALUE...", NULL /* the settings' names, from their table */)        \
     X("train", app_cmd_train, "[EPOCHS]", "train (more) epochs with the transferred model and the baseline") \
     X("at", app_cmd_at, "STEP COMMAND...", "a change to freezing or rates applied at a step (session.thaw records them so)") \
@@ -605,7 +607,8 @@ void app_record_change(app *a, int tag, long step)
     X("lr-find", app_cmd_lr_find, "[start=R] [end=R] [steps=N]",                                   \
       "sweep the rate with the current freezing; suggests a head rate")                            \
     X("save", app_cmd_save, "FILE.json", "save the transferred model (it can be the next source)") \
-    X("predict", app_cmd_predict, "[source] IMAGE...", "the top 5 classes of photos, by the model as it stands (source: the file's)") \
+    X("predict", app_cmd_predict, "[source] IMAGE...|\"TEXT\"", "the top 5 classes of photos (or a text), by the model as it stands (source: the file's)") \
+    X("neighbours", app_cmd_neighbours, "WORD...", "a text model's nearest words to each, by cosine in its embedding") \
     X("export", app_cmd_export, "metrics FILE.csv | plots FILE.svg", "write the metrics or the plots") \
     X("show", app_cmd_show, "[layers|settings|confusion]", "print the layers, the settings or the confusion matrix") \
     X("reset", app_cmd_reset, "", "discard training and reload the model and data")                \
@@ -870,6 +873,7 @@ void app_free(app *a)
     if (a->have_data)
         task_free(&a->task);
     mf_meta_free(&a->source_meta);
+    txt_vocab_free(&a->vocab);
     free(a->history);
     for (int i = 0; i < APP_TAGGED_MAX; i++)
         free(a->tagged[i]);

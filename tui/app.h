@@ -99,6 +99,7 @@ typedef struct app {
     char strategy_text[STRATEGY_TEXT_MAX];
 
     mf_meta source_meta;        /* the model file as loaded */
+    txt_vocab vocab;            /* a text model's vocabulary (n 0: none) */
     int have_model, have_data;
     task task;
     mf_meta meta;               /* the transferred model's description */

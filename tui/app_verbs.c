@@ -64,8 +64,15 @@ int app_cmd_load(app *a, int argc, char **argv, thaw_err *err)
         if (mf_load(&meta, &m, file, NULL, err))
             return err->code;
         model_free(&m);
+        txt_vocab words = { 0 };
+        if (meta.vocab && txt_vocab_parse(&words, meta.vocab, meta.vocab_len, meta.vocab_name, err)) {
+            mf_meta_free(&meta);
+            return err->code;
+        }
         mf_meta_free(&a->source_meta);
+        txt_vocab_free(&a->vocab);
         a->source_meta = meta;
+        a->vocab = words;
         snprintf(a->model_path, sizeof a->model_path, "%s", file);
         a->have_model = 1;
         const mf_provenance *p = &meta.prov;
@@ -481,6 +488,34 @@ int app_cmd_predict(app *a, int argc, char **argv, thaw_err *err)
     float *p = malloc(sizeof(float) * (size_t)m->classes);
     if (!x || !p)
         rc = thaw_fail(err, THAW_ENOMEM, "predict: out of memory");
+    if (rc == THAW_OK && m->seq) {
+        /* A text model: the words are the document. */
+        const txt_vocab *v = current && a->have_data && a->task.text ? task_words(&a->task)
+                           : a->vocab.n ? &a->vocab : NULL;
+        char text[APP_LINE_MAX];
+        size_t o = 0;
+        for (int i = first; i < argc; i++)
+            o += (size_t)snprintf(text + o, o < sizeof text ? sizeof text - o : 0, "%s%s",
+                                  i > first ? " " : "", argv[i]);
+        if (!v)
+            rc = thaw_fail(err, THAW_EINVAL, "predict: this text model has no vocabulary of its own; "
+                           "load data first (its vocabulary comes from the training split)");
+        else if (o >= sizeof text)
+            rc = thaw_fail(err, THAW_EINVAL, "predict: the text is longer than %zu bytes", sizeof text - 1);
+        size_t tokens = rc ? 0 : txt_encode(v, text, o, x, meta->input.w);
+        predict_hit top[5];
+        if (rc == THAW_OK && (rc = predict_run(m, x, p, err)) == THAW_OK) {
+            int n = predict_top(p, m->classes, top, 5), unknown = 0;
+            for (int k = 0; k < meta->input.w; k++)
+                unknown += x[k] == TXT_UNK;
+            app_say(a, APP_INFO, "\"%s\" (%zu tokens%s, %d unknown), by the %s (%d classes):", text,
+                    tokens, tokens > (size_t)meta->input.w ? ", cut" : "", unknown,
+                    current ? "transferred model as it stands" : "model file", m->classes);
+            for (int k = 0; k < n; k++)
+                app_say(a, APP_INFO, "  %6.2f%%  %s", 100.0 * top[k].p, meta->class_name[top[k].cls]);
+        }
+        first = argc;
+    }
     for (int i = first; i < argc && rc == THAW_OK; i++) {
         char where[PATHS_MAX];
         predict_hit top[5];
@@ -500,6 +535,79 @@ int app_cmd_predict(app *a, int argc, char **argv, thaw_err *err)
     if (!current)
         mf_meta_free(&own);
     return rc;
+}
+
+/* neighbours WORD...: the words nearest each by cosine in the embedding of
+ * the model as it stands. */
+int app_cmd_neighbours(app *a, int argc, char **argv, thaw_err *err)
+{
+    if (argc < 2)
+        return thaw_fail(err, THAW_EINVAL, "usage: neighbours WORD... (the nearest words by cosine "
+                         "in the text model's embedding)");
+    const model *m = app_current_model(a);
+    const txt_vocab *v = a->have_data && a->task.text ? task_words(&a->task) : a->vocab.n ? &a->vocab : NULL;
+    mf_meta own;
+    model file;
+    int loaded = 0;
+    if (!m && a->have_model) {
+        /* No data yet: the model file's embedding. */
+        if (mf_load(&own, &file, a->model_path, NULL, err))
+            return err->code;
+        m = &file, loaded = 1;
+    }
+    int rc = !m || !m->seq ? thaw_fail(err, THAW_EINVAL, "neighbours: load a text model first (one "
+                                       "with an embedding)")
+           : !v ? thaw_fail(err, THAW_EINVAL, "neighbours: the model has no vocabulary; load data first")
+                : THAW_OK;
+    if (rc) {
+        if (loaded) {
+            mf_meta_free(&own);
+            model_free(&file);
+        }
+        return rc;
+    }
+    const param_slice *e = &m->slice[m->seq->slice0];
+    const float *w = model_param(m, m->seq->slice0);
+    int dim = e->dim[1], n = v->n < e->dim[0] ? v->n : e->dim[0];
+    for (int k = 1; k < argc; k++) {
+        enum { TOP = 8 };
+        int id = txt_vocab_find(v, argv[k], strlen(argv[k])), best[TOP], have = 0;
+        double cos[TOP], na = 0;
+        char q[96];
+        for (int d = 0; id != TXT_UNK && id < n && d < dim; d++)
+            na += (double)w[(size_t)id * dim + d] * w[(size_t)id * dim + d];
+        if (id == TXT_UNK || id >= n || na == 0) {
+            app_say(a, APP_INFO, "%s: not in the vocabulary", utf8_quote(q, sizeof q, argv[k]));
+            continue;
+        }
+        for (int j = TXT_SPECIAL; j < n; j++) {
+            double dot = 0, nb = 0;
+            for (int d = 0; d < dim && j != id; d++) {
+                double b = w[(size_t)j * dim + d];
+                dot += (double)w[(size_t)id * dim + d] * b, nb += b * b;
+            }
+            if (j == id || nb == 0)
+                continue;
+            double c = dot / sqrt(na * nb);
+            if (have < TOP || c > cos[have - 1]) {
+                int at = have < TOP ? have++ : have - 1;
+                for (; at > 0 && cos[at - 1] < c; at--)
+                    cos[at] = cos[at - 1], best[at] = best[at - 1];
+                cos[at] = c, best[at] = j;
+            }
+        }
+        char line[1024];
+        size_t o = (size_t)snprintf(line, sizeof line, "%s:", utf8_quote(q, sizeof q, argv[k]));
+        for (int i = 0; i < have && o < sizeof line; i++)
+            o += (size_t)snprintf(line + o, sizeof line - o, " %s (%.2f)",
+                                  utf8_quote(q, sizeof q, v->word[best[i]]), cos[i]);
+        app_say(a, APP_INFO, "%s", line);
+    }
+    if (loaded) {
+        mf_meta_free(&own);
+        model_free(&file);
+    }
+    return THAW_OK;
 }
 
 const model *app_model(const app *a)

