@@ -76,10 +76,10 @@ static int parse(train_opts *o, int argc, char **argv)
         const char **v = slot(o, argv[i]);
         const char *flag = argv[i];
         int setting = app_setting_flag(argc, argv, &i, &o->set[o->nset][0], &o->set[o->nset][1]);
-        if (setting > 0 && o->nset < SETS_MAX - 2)   /* room for compare's own two */
+        if (setting > 0 && o->nset < SETS_MAX - 3)   /* room for compare's own three */
             o->nset++;
         else if (setting > 0) {
-            cli_print(stderr, "thaw %s: at most %d settings\n", argv[0], SETS_MAX - 2);
+            cli_print(stderr, "thaw %s: at most %d settings\n", argv[0], SETS_MAX - 3);
             return 2;
         } else if (!strcmp(flag, "--json"))
             o->json = 1;
@@ -225,15 +225,17 @@ static void mean_std(const double *v, int n, double *mean, double *sd)
 
 /* One strategy with one seed; the baseline only when scratch_too. */
 static int compare_one(const train_opts *base, const char *plan, long seed, int scratch_too,
-                       const char *dir, outcome *out)
+                       int side_by_side, const char *dir, outcome *out)
 {
     train_opts o = *base;
     char seed_text[32], folder[sizeof ((app *)0)->run_dir];
     snprintf(seed_text, sizeof seed_text, "%ld", seed);
     o.strategy = plan;
     /* After the user's settings: this seed, and the baseline only once. */
-    const char *last[][2] = { { "seed", seed_text }, { "baseline", scratch_too ? "on" : "off" } };
-    for (size_t i = 0; i < sizeof last / sizeof last[0]; i++, o.nset++) {
+    /* Trainings side by side have a core each: the baseline shares it. */
+    const char *last[][2] = { { "seed", seed_text }, { "baseline", scratch_too ? "on" : "off" },
+                              { "parallel", "off" } };
+    for (size_t i = 0; i < sizeof last / sizeof last[0] - !side_by_side; i++, o.nset++) {
         o.set[o.nset][0] = last[i][0];
         o.set[o.nset][1] = last[i][1];
     }
@@ -262,7 +264,7 @@ static int compare_one(const train_opts *base, const char *plan, long seed, int 
     return rc;
 }
 
-/* The (strategy, seed) trainings of a compare, seed by seed, each on a
+/* The (strategy, seed) trainings of a compare, each on a
  * core of its own when there are threads to spare: thaw_threads() runs
  * side by side, one thread each (a run computes the same numbers on any
  * thread count, so the table does not depend on how many ran at once). */
@@ -273,6 +275,7 @@ typedef struct compare_jobs {
     const char *dir;
     outcome (*r)[SEEDS_MAX];
     int progress;                 /* a progress line on stderr (a terminal) */
+    int width;                    /* trainings at once */
     pthread_mutex_t mu;
     int next, done, failed;
 } compare_jobs;
@@ -288,7 +291,7 @@ static void *compare_worker(void *arg)
         if (k >= total)
             return NULL;
         int i = k % j->n, s = k / j->n;
-        int rc = compare_one(j->o, j->name[i], s + 1, i == 0, j->dir, &j->r[i][s]);
+        int rc = compare_one(j->o, j->name[i], s + 1, i == 0, j->width > 1, j->dir, &j->r[i][s]);
         pthread_mutex_lock(&j->mu);
         j->failed |= rc != 0;
         j->done++;
@@ -307,6 +310,7 @@ static int compare_all(compare_jobs *j)
     int total = j->n * j->seeds, width = thaw_threads();
     if (width > total)
         width = total;
+    j->width = width;
     pthread_t tid[PAR_THREADS_MAX];
     int started = 0;
     pthread_mutex_init(&j->mu, NULL);

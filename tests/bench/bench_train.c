@@ -725,7 +725,7 @@ int main(int argc, char **argv)
 {
     const char *peer = NULL;
     int batch = 64, threads = 0, want_profile = 0, want_depthwise = 0;
-    double seconds = 1.5;
+    double seconds = 1.0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--peer") && i + 1 < argc)
             peer = argv[++i];
