@@ -143,6 +143,7 @@ void test_adapt_reweight_known_shift(void)
     EXPECT(fabsf(adapt_proxy_a_distance(e) - 0.77f) < 0.13f);
     EXPECT(adapt_proxy_a_distance(0.5f) == 0.0f && adapt_proxy_a_distance(0.0f) == 2.0f &&
            adapt_proxy_a_distance(0.7f) == 0.0f);
+    adapt_domain_free(&dc);
     EXPECT(adapt_domain_fit(&dc, xs, 0, xt, NT, 1, 0.0f, 5, &err) == THAW_EINVAL);
 done:
     adapt_domain_free(&dc);
