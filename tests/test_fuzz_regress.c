@@ -98,7 +98,7 @@ static const struct {
     { "settings", fuzz_settings_one }, { "command", fuzz_command_one },
     { "tfjs", fuzz_tfjs_one },         { "cvdigits", fuzz_cvdigits_one },
     { "skdigits", fuzz_skdigits_one }, { "mnistjson", fuzz_mnistjson_one },
-    { "tfjs", fuzz_tfjs_one },         { "texttable", fuzz_texttable_one },
+    { "texttable", fuzz_texttable_one },
     { "email", fuzz_email_one },       { "tokens", fuzz_tokens_one },
     { "brown", fuzz_brown_one },       { "glove", fuzz_glove_one },
 };

@@ -31,7 +31,8 @@ static int dataspec_terminated(const char *s, size_t cap)
 static void dataspec_check_spec(const task_spec *sp, const char *text)
 {
     static const char *const sources[] = { "fashion", "mnist", "emnist", "cifar10", "folder",
-                                           "shapes" };
+                                           "shapes", "cvdigits", "skdigits", "textdir", "csv",
+                                           "tsv", "jsonl", "spam", "brown", "topics" };
     int known = 0;
     for (size_t i = 0; i < sizeof sources / sizeof sources[0]; i++)
         known |= !strcmp(sp->source, sources[i]);
@@ -39,7 +40,11 @@ static void dataspec_check_spec(const task_spec *sp, const char *text)
         FUZZ_FAIL("spec '%s': parsed to an unknown source", text);
     if (!dataspec_terminated(sp->dir, sizeof sp->dir) ||
         !dataspec_terminated(sp->testdir, sizeof sp->testdir) ||
-        !dataspec_terminated(sp->split, sizeof sp->split))
+        !dataspec_terminated(sp->split, sizeof sp->split) ||
+        !dataspec_terminated(sp->file, sizeof sp->file) ||
+        !dataspec_terminated(sp->testfile, sizeof sp->testfile) ||
+        !dataspec_terminated(sp->textcol, sizeof sp->textcol) ||
+        !dataspec_terminated(sp->labelcol, sizeof sp->labelcol))
         FUZZ_FAIL("spec '%s': a path or split is not terminated", text);
     if (sp->nclass_sel < 0 || sp->nclass_sel > DS_MAX_CLASSES)
         FUZZ_FAIL("spec '%s': %d classes selected", text, sp->nclass_sel);
