@@ -14,6 +14,7 @@
 #include "app.h"
 #include "cli.h"
 #include "clock.h"
+#include "fileio.h"
 #include "metrics.h"
 #include "paths.h"
 #include "runlog.h"
@@ -176,6 +177,37 @@ void test_app_lr_find_bad_steps(void)
 }
 void test_app_lr_find_unknown_key(void) { refused("lr-find stop=3", THAW_EINVAL, "no key 'stop': expected start, end, steps"); }
 void test_app_lr_find_key_twice(void) { refused("lr-find steps=5 steps=6", THAW_EINVAL, "steps is given twice"); }
+void test_app_lr_find_apply_before_sweep(void) { refused("lr-find apply", THAW_EINVAL, "run lr-find first"); }
+void test_app_lr_find_apply_extra(void) { refused("lr-find apply now", THAW_EINVAL, "nothing after it"); }
+
+/* lr-find keeps its curve and writes it into the run folder; lr-find apply
+ * sets the head's rate to the suggestion and records that set, so a replay
+ * does not depend on sweeping again. */
+void test_app_lr_find_apply(void)
+{
+    app a;
+    thaw_err err = {0};
+    char dir[256], path[400], *text = NULL;
+    size_t len;
+    open_app(&a);
+    EXPECT(loaded_with_run(&a, dir, sizeof dir));
+    EXPECTF(app_exec(&a, "lr-find steps=20", &err) == THAW_OK, "%s", err.msg);
+    EXPECTF(a.lrf_done && a.lrf_n >= 3 && a.lrf_n <= 20, "%d points", a.lrf_n);
+    EXPECT(isfinite(a.lr_suggestion));
+    for (int i = 1; i < a.lrf_n; i++)
+        EXPECT(a.lrf_rate[i] > a.lrf_rate[i - 1]);
+    snprintf(path, sizeof path, "%s/run/lrfind.svg", dir);
+    EXPECTF(access(path, R_OK) == 0, "%s is missing", path);
+    EXPECTF(app_exec(&a, "lr-find apply", &err) == THAW_OK, "%s", err.msg);
+    EXPECTF(fabs(a.set.lr - a.lr_suggestion) <= 0.01 * a.lr_suggestion, "lr %g, suggested %g", a.set.lr,
+            a.lr_suggestion);
+    snprintf(path, sizeof path, "%s/run/session.thaw", dir);
+    EXPECT(fio_read(path, 1 << 20, &text, &len, &err) == THAW_OK);
+    EXPECTF(strstr(text, "\nset lr ") && !strstr(text, "lr-find apply"), "[%s]", text);
+done:
+    free(text);
+    app_free(&a);
+}
 void test_app_unfreeze_at_zero(void) { refused("unfreeze all at=0", THAW_EINVAL, "at=0 is out of range: expected an integer in [1, 100000]"); }
 void test_app_pause_when_idle(void) { refused("pause", THAW_EINVAL, "nothing is training"); }
 
@@ -872,6 +904,7 @@ void test_app_complete_partial_words(void)
         { "set epochs ", "" },
         { "load m", "model" },
         { "show c", "confusion" },
+        { "lr-find a", "apply" },
         { "help lr", "lr lr-decay lr-find" },
         { "hide lr", "lr lr-bar" },
         { "expect test_", "test_acc test_delta" },

@@ -237,6 +237,23 @@ done:
     chart_cells_free(&c);
 }
 
+/* A log axis: x holds log10 of the rate, the ticks are powers of ten. */
+void test_chart_x_pow10(void)
+{
+    double x[] = { -7, 1 }, y[] = { 0, 1 };
+    chart_series s[] = { { .x = x, .y = y, .n = 2 } };
+    chart ch = { .series = s, .nseries = 1, .fixed_y = 1, .ymin = 0, .ymax = 1, .x_pow10 = 1 };
+    chart_cells c;
+    CHECK(render(&c, &ch, 40, 6, 0, NULL));
+    const char *labels = row_of(&c, 5);
+    EXPECTF(strstr(labels, "1e-6") && strstr(labels, "1e-4") && strstr(labels, "0.01"), "[%s]", labels);
+    for (const char *m = strchr(labels, '-'); m; m = strchr(m + 1, '-'))
+        EXPECTF(m > labels && m[-1] == 'e', "a label not a power of ten: [%s]", labels);
+    EXPECTF(!strstr(labels, ".5"), "a fractional power: [%s]", labels);
+done:
+    chart_cells_free(&c);
+}
+
 /* ---- the reference line, the region below it, events ---- */
 
 void test_chart_reference_line(void)

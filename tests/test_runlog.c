@@ -563,6 +563,52 @@ void test_plot_tick_labels(void)
     CHECKF(!strcmp(s, "0.30000001192092896"), "%s", s);
 }
 
+void test_plot_pow10_labels(void)
+{
+    static const struct { int k; const char *want; } cases[] = {
+        { 0, "1" }, { 1, "10" }, { 2, "100" }, { -1, "0.1" }, { -2, "0.01" }, { -3, "1e-3" },
+        { -7, "1e-7" }, { 3, "1e+3" },
+    };
+    char s[32];
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        plot_pow10_label(s, sizeof s, cases[i].k);
+        CHECKF(!strcmp(s, cases[i].want), "10^%d: %s, expected %s", cases[i].k, s, cases[i].want);
+    }
+}
+
+/* lr-find's curve in the run folder: the CSV's rows with the suggested one
+ * flagged, the SVG on a log axis with the suggestion marked and named. */
+void test_runlog_lrfind_curve(void)
+{
+    char root[256];
+    CHECK(temp_dir(root, sizeof root));
+    runlog *r = NULL;
+    thaw_err err = { 0 };
+    char *csv = NULL, *svg = NULL;
+    double rate[] = { 1e-5, 1e-4, 1e-3, 1e-2, 1e-1 }, loss[] = { 2.3, 2.2, 1.5, NAN, 4.0 };
+    EXPECTF(runlog_open(&r, root, NULL, NULL, "", &err) == THAW_OK, "%s", err.msg);
+    EXPECTF(runlog_lrfind(r, rate, loss, 5, 1e-3, &err) == THAW_OK, "%s", err.msg);
+    csv = slurp(root, "lrfind.csv");
+    svg = slurp(root, "lrfind.svg");
+    EXPECT(csv && svg);
+    EXPECTF(!strcmp(csv, "rate,smoothed_loss,suggested\n1e-05,2.3,0\n0.0001,2.2,0\n0.001,1.5,1\n"
+                         "0.01,,0\n0.1,4,0\n"), "[%s]", csv);
+    EXPECT(count(svg, "class=\"marker\"") == 1 && strstr(svg, "suggested 0.001") &&
+           strstr(svg, "suggested rate") && strstr(svg, ">1e-4<") && strstr(svg, ">0.01<") &&
+           strstr(svg, "learning rate (log scale)"));
+    /* No suggestion: the curve, no marker. */
+    EXPECTF(runlog_lrfind(r, rate, loss, 2, NAN, &err) == THAW_OK, "%s", err.msg);
+    free(svg);
+    svg = slurp(root, "lrfind.svg");
+    EXPECT(svg && count(svg, "class=\"marker\"") == 0);
+    EXPECT(runlog_lrfind(r, NULL, loss, 2, NAN, &err) == THAW_EINVAL);
+done:
+    free(csv);
+    free(svg);
+    runlog_close(r);
+    remove_tree(root);
+}
+
 /* Under a locale whose decimal mark is a comma, every number thaw writes
  * keeps the point. Skipped when no such locale is installed. */
 void test_plot_numbers_ignore_locale(void)

@@ -604,8 +604,8 @@ void app_record_change(app *a, int tag, long step)
     X("resume", app_cmd_simple, "", "resume training")                                             \
     X("stop", app_cmd_simple, "", "end training (evaluates on the test set)")                      \
     X("eval", app_cmd_simple, "", "evaluate now, on validation and test images")                   \
-    X("lr-find", app_cmd_lr_find, "[start=R] [end=R] [steps=N]",                                   \
-      "sweep the rate with the current freezing; suggests a head rate")                            \
+    X("lr-find", app_cmd_lr_find, "[start=R] [end=R] [steps=N] | apply",                           \
+      "sweep the rate with the current freezing and draw the curve; apply takes its suggestion")  \
     X("save", app_cmd_save, "FILE.json", "save the transferred model (it can be the next source)") \
     X("predict", app_cmd_predict, "[source] IMAGE...|\"TEXT\"", "the top 5 classes of photos (or a text), by the model as it stands (source: the file's)") \
     X("neighbours", app_cmd_neighbours, "WORD...", "a text model's nearest words to each, by cosine in its embedding") \
@@ -692,6 +692,7 @@ static const struct {
 } keywords[] = {
     { "load", (const char *const[]){ "model", "data", NULL } },
     { "export", (const char *const[]){ "metrics", "plots", NULL } },
+    { "lr-find", (const char *const[]){ "apply", NULL } },
     { "show", (const char *const[]){ "layers", "settings", "confusion", NULL } },
     { "strategy", strategy_names },
 };
@@ -831,10 +832,11 @@ int app_exec(app *a, const char *line, thaw_err *err)
                 a->tagged[k] = strdup(line);
                 a->tagged_tag[k] = tag;
             }
+            a->logged = 0;
             rc = verbs[i].fn(a, argc, argv, err);
             a->cur_tag = 0;
             /* A train that diverged ran too: its replay diverges the same way. */
-            if ((rc == THAW_OK || rc == THAW_ENONFINITE) && a->run && !a->no_log && !tag &&
+            if ((rc == THAW_OK || rc == THAW_ENONFINITE) && a->run && !a->no_log && !tag && !a->logged &&
                 strcmp(argv[0], "help") && strcmp(argv[0], "show") && strcmp(argv[0], "quit"))
                 app_log_command(a, line);
             break;
@@ -875,6 +877,8 @@ void app_free(app *a)
     mf_meta_free(&a->source_meta);
     txt_vocab_free(&a->vocab);
     free(a->history);
+    free(a->lrf_rate);
+    free(a->lrf_loss);
     for (int i = 0; i < APP_TAGGED_MAX; i++)
         free(a->tagged[i]);
     for (int i = 0; i < a->nat_lines; i++)

@@ -120,6 +120,10 @@ typedef struct app {
     sess_eval *history;         /* every evaluation */
     int nhistory, caphistory;
     double lr_suggestion;       /* the last lr-find's, NaN before one */
+    double *lrf_rate, *lrf_loss;    /* the last lr-find's curve: rate, smoothed loss */
+    int lrf_n, lrf_cap;
+    int lrf_done;               /* the curve is whole (the sweep ended) */
+    int logged;                 /* the verb being run wrote its own line to session.thaw */
     int testing_done, testing_total;   /* the final test pass, while it runs (total 0: none) */
     int target_epoch;           /* where the current train command ends */
     unsigned generation;        /* changes whenever the model is replaced (load, reset) */

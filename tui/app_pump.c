@@ -48,6 +48,39 @@ static void report_eval(app *a, const sess_eval *e)
         100 * e->val_acc, scratch, test, source, pseudo, e->img_s);
 }
 
+/* One point of the lr-find curve; a point that finds no memory is left out
+ * (the curve is drawn from the rest). */
+static void lrfind_push(app *a, double rate, double loss)
+{
+    if (a->lrf_n == a->lrf_cap) {
+        int cap = a->lrf_cap ? 2 * a->lrf_cap : 128;
+        double *r = realloc(a->lrf_rate, (size_t)cap * sizeof *r);
+        if (r)
+            a->lrf_rate = r;
+        double *l = r ? realloc(a->lrf_loss, (size_t)cap * sizeof *l) : NULL;
+        if (l)
+            a->lrf_loss = l;
+        if (!r || !l)
+            return;
+        a->lrf_cap = cap;
+    }
+    a->lrf_rate[a->lrf_n] = rate;
+    a->lrf_loss[a->lrf_n++] = loss;
+}
+
+/* The finished curve into the run folder, saying where. */
+static void lrfind_save(app *a)
+{
+    if (!a->run)
+        return;
+    thaw_err err = { 0 };
+    if (runlog_lrfind(a->run, a->lrf_rate, a->lrf_loss, a->lrf_n, a->lr_suggestion, &err))
+        app_say(a, APP_WARN, "lr-find: the curve was not saved: %s", err.msg);
+    else
+        app_say(a, APP_INFO, "lr-find: the curve is in %s/lrfind.svg and lrfind.csv%s", runlog_dir(a->run),
+                isfinite(a->lr_suggestion) ? "; lr-find apply takes the suggestion" : "");
+}
+
 int app_pump(app *a, int timeout_ms)
 {
     if (!a->sess)
@@ -83,7 +116,10 @@ int app_pump(app *a, int timeout_ms)
             if (ev.count < 0) {
                 a->lr_suggestion = ev.value;
                 app_say(a, APP_INFO, "%s", ev.text);
+                lrfind_save(a);
+                a->lrf_done = 1;
             } else {
+                lrfind_push(a, ev.value, ev.value2);
                 app_say(a, a->verbose_lrfind ? APP_INFO : APP_PROGRESS, "lr-find  rate %.4g  loss %.4f",
                     ev.value, ev.value2);
             }

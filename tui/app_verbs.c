@@ -15,6 +15,7 @@
 #include "paths.h"
 #include "predict.h"
 #include "runlog.h"
+#include "svg.h"
 
 /* spec with its dir= and testdir= folders found as paths_find finds them;
  * 0 when the result does not fit in cap. */
@@ -289,6 +290,21 @@ int app_cmd_lr_find(app *a, int argc, char **argv, thaw_err *err)
     static const kv_form form = { "lr-find", NULL, NULL, 0, keys, 3 };
     char words[TASK_SPEC_MAX + 256];
     int rc;
+    if (argc >= 2 && !strcmp(argv[1], "apply")) {
+        if (argc > 2)
+            return thaw_fail(err, THAW_EINVAL, "lr-find apply: takes nothing after it");
+        if (!isfinite(a->lr_suggestion))
+            return thaw_fail(err, THAW_EINVAL, "lr-find apply: no suggestion to apply yet (run lr-find "
+                             "first; a sweep that diverged at once suggests nothing)");
+        char line[64];
+        plot_snprintf(line, sizeof line, "set lr %.3g", a->lr_suggestion);
+        if ((rc = app_exec(a, line, err)))
+            return rc;
+        a->logged = 1;          /* the set is what session.thaw replays */
+        app_say(a, APP_INFO, "lr-find apply: %s (the head's rate; the strategy spreads it over the "
+                "groups)", line);
+        return THAW_OK;
+    }
     if (!app_joined(argc, argv, 1, words, sizeof words))
         return thaw_fail(err, THAW_EINVAL, "lr-find: the arguments are too long");
     if ((rc = kv_parse_keys(&form, 0, &sw, words, err)))
@@ -296,6 +312,7 @@ int app_cmd_lr_find(app *a, int argc, char **argv, thaw_err *err)
     if ((rc = app_start_session(a, err)))
         return rc;
     a->lr_suggestion = NAN;
+    a->lrf_n = a->lrf_done = 0;
     if ((rc = app_control(a, (sess_ctl){ .op = SESS_LRFIND, .value = sw.start, .value2 = sw.end, .count = sw.steps }, err)))
         return rc;
     return app_settle(a, err);

@@ -421,7 +421,15 @@ static void chart_y_axis(chart_plot *p, const chart *ch, const chart_yticks *t, 
     }
 }
 
-static void chart_x_axis(chart_plot *p, const chart_glyphs *g)
+static void chart_x_label(char *buf, size_t cap, double v, double step, int pow10)
+{
+    if (pow10)
+        plot_pow10_label(buf, cap, (int)lround(v));
+    else
+        plot_tick_label(buf, cap, v, step);
+}
+
+static void chart_x_axis(chart_plot *p, const chart_glyphs *g, int pow10)
 {
     chart_cells *c = p->c;
     int row = p->py + p->ph;
@@ -431,8 +439,8 @@ static void chart_x_axis(chart_plot *p, const chart_glyphs *g)
 
     /* Whole-number ticks, as many as fit with a space between labels. */
     char a[LABEL_CAP], b[LABEL_CAP];
-    plot_tick_label(a, sizeof a, ceil(p->x0), 1);
-    plot_tick_label(b, sizeof b, floor(p->x1), 1);
+    chart_x_label(a, sizeof a, ceil(p->x0), 1, pow10);
+    chart_x_label(b, sizeof b, floor(p->x1), 1, pow10);
     int wide = (int)(strlen(a) > strlen(b) ? strlen(a) : strlen(b));
     int max_ticks = p->pw / (wide + 2);
     double whole = floor(p->x1) - ceil(p->x0) + 1;
@@ -444,7 +452,7 @@ static void chart_x_axis(chart_plot *p, const chart_glyphs *g)
     for (int i = 0; i < n; i++) {
         int col = p->px + chart_dot_x(p, t[i]) / 2;
         char label[LABEL_CAP];
-        plot_tick_label(label, sizeof label, t[i], fmax(step, 1));
+        chart_x_label(label, sizeof label, t[i], fmax(step, 1), pow10);
         int len = (int)strlen(label), start = col - (len - 1) / 2;
         start = start + len > c->w ? c->w - len : start;
         start = start < 0 ? 0 : start;
@@ -550,7 +558,7 @@ int chart_render(const chart *ch, chart_cells *out, int utf8)
 
     if (out->frame.axes) {
         chart_y_axis(&p, ch, &ticks, g);
-        chart_x_axis(&p, g);
+        chart_x_axis(&p, g, ch->x_pow10);
         if (flags & CHART_BELOW_REF) {
             int r = p.py + chart_dot_y(&p, s.last0) / 4;
             r = r < p.py ? p.py : r >= p.py + p.ph ? p.py + p.ph - 1 : r;

@@ -70,7 +70,8 @@
  * are plot_ticks over the range multiplied by label_scale (×100 shows 0..1
  * as 0..100), written by plot_tick_label and followed by label_suffix
  * ("%"); numbers are always in C-locale notation. x ticks are whole numbers
- * (x counts steps or epochs), as many as fit with a space between labels.
+ * (x counts steps or epochs), as many as fit with a space between labels;
+ * with x_pow10 they are powers of ten, labelled "1e-5" … "0.01" … "10".
  *
  * Smoothing. With smooth in (0, 1) each series is drawn as its exponential
  * moving average, s(0) = y(0), s(i) = smooth·s(i−1) + (1 − smooth)·y(i)
@@ -150,6 +151,8 @@ typedef struct chart {
     double label_scale;          /* y labels show y × label_scale; 0: 1 */
     const char *label_suffix;    /* after each y label ("%"); NULL: none */
     double smooth;               /* EMA weight in (0, 1); 0 (or anything else): none */
+    int x_pow10;                 /* 1: x holds log10 of the value (a log axis), its ticks
+                                    labelled as powers of ten (plot_pow10_label) */
 } chart;
 
 /* Where the last chart_render put things, in cells from the chart's

@@ -23,6 +23,7 @@
 #include <stddef.h>
 
 #include "app.h"
+#include "chart.h"
 #include "layout.h"
 
 /* Drawing order, bottom to top; views in the order `v` goes through them. */
@@ -34,6 +35,7 @@
     X(plots)         \
     X(heatmap)       \
     X(confusion)     \
+    X(lrfind)        \
     X(status)        \
     X(cmdline)       \
     X(footer)        \
@@ -131,6 +133,13 @@ typedef struct ui_node {
 /* The current model's layers below the root, depth first, at most cap;
  * how many. None without a model. */
 int ui_walk(const ui *u, ui_node *out, int cap);
+
+/* Renders ch into c (made anew when r's size changed) and draws it at r,
+ * the chart's colour indices mapped to the screen's colours. */
+void ui_chart(chart_cells *c, layout_rect r, const chart *ch);
+
+/* Brings the view panel p to the front of the plots area. */
+void ui_show(ui *u, const ui_panel *p);
 
 /* Events to every panel, in UI_PANELS order. */
 void ui_post(ui *u, const ui_event *ev);

@@ -122,7 +122,7 @@ static void draw_cells(const chart_cells *c, layout_rect r)
     }
 }
 
-static void draw_chart(chart_cells *c, layout_rect r, const chart *ch)
+void ui_chart(chart_cells *c, layout_rect r, const chart *ch)
 {
     if (r.w < 1 || r.h < 1)
         return;
@@ -186,7 +186,7 @@ static void plots_draw(ui_panel *p, layout_rect r)
         }
     for (int c = 0, i = 0; c < LAYOUT_CHART_COUNT; c++)
         if (want[c]) {
-            draw_chart(&q->cells[i], slot[i], &charts[c]);
+            ui_chart(&q->cells[i], slot[i], &charts[c]);
             i++;
         }
 }

@@ -675,6 +675,60 @@ int runlog_export_plots(const runlog *r, const char *path, thaw_err *err)
     return rl_export(r, path, 1, err);
 }
 
+int runlog_lrfind(runlog *r, const double *rate, const double *loss, int n, double suggestion,
+                  thaw_err *err)
+{
+    if (n < 0 || (n > 0 && (!rate || !loss)))
+        return thaw_fail(err, THAW_EINVAL, "%s: an lr-find curve of %d points", r->dir, n);
+    double *x = malloc((size_t)(n ? n : 1) * sizeof *x);
+    if (!x)
+        return rl_outcome(r, "lrfind.svg",
+                          thaw_fail(err, THAW_ENOMEM, "%s: out of memory for the lr-find curve", r->dir), err, 0);
+    plot_buf csv = { 0 }, svg = { 0 };
+    char a[40], b[40];
+    int best = -1;
+    for (int i = 0; i < n; i++) {
+        x[i] = rate[i] > 0 ? log10(rate[i]) : NAN;
+        if (isfinite(suggestion) && (best < 0 || fabs(rate[i] - suggestion) < fabs(rate[best] - suggestion)))
+            best = i;
+    }
+    plot_printf(&csv, "rate,smoothed_loss,suggested\n");
+    for (int i = 0; i < n; i++) {
+        plot_shortest(a, sizeof a, rate[i]);
+        if (isfinite(loss[i]))
+            plot_shortest(b, sizeof b, loss[i]);
+        else
+            b[0] = '\0';
+        plot_printf(&csv, "%s,%s,%d\n", a, b, i == best);
+    }
+    char label[64] = "";
+    if (isfinite(suggestion) && suggestion > 0)
+        plot_snprintf(label, sizeof label, "suggested %.2g", suggestion);
+    plot_marker mark = { isfinite(suggestion) && suggestion > 0 ? log10(suggestion) : NAN, label };
+    plot_series curve = { .name = "smoothed training loss", .x = x, .y = loss, .n = n, .style = 0 };
+    plot_spec spec = { .title = "lr-find: the loss as the head's learning rate grows",
+                       .xlabel = "learning rate (log scale)", .ylabel = "loss", .series = &curve,
+                       .nseries = 1, .marker = &mark, .nmarker = isfinite(mark.x), .marker_label = "suggested rate", .x_pow10 = 1 };
+    char cpath[PATH_MAX], spath[PATH_MAX];
+    int rc = rl_path(r, "lrfind.csv", cpath, sizeof cpath, err);
+    if (!rc)
+        rc = rl_path(r, "lrfind.svg", spath, sizeof spath, err);
+    if (!rc)
+        rc = svg_render(&svg, &spec, 1, err);
+    if (!rc && (csv.failed || svg.failed))
+        rc = thaw_fail(err, THAW_ENOMEM, "%s: out of memory for the lr-find curve", r->dir);
+    if (!rc) {
+        const char *paths[] = { cpath, spath };
+        const void *bufs[] = { csv.s, svg.s };
+        size_t lens[] = { csv.len, svg.len };
+        rc = fio_save(paths, bufs, lens, 2, err);
+    }
+    plot_buf_free(&csv);
+    plot_buf_free(&svg);
+    free(x);
+    return rl_outcome(r, "lrfind.svg", rc, err, 0);
+}
+
 unsigned runlog_failures(const runlog *r, char *files, size_t cap, char *why, size_t why_cap)
 {
     rl_lock(r);

@@ -20,6 +20,7 @@
  *   events.log       "step N epoch E KIND text", one line per event
  *   best.json/.safetensors, last.json/.safetensors    checkpoints
  *   loss.svg, accuracy.svg, delta.svg                 plots
+ *   lrfind.csv, lrfind.svg                            the last lr-find's curve
  *
  * The metric columns, the JSON keys and the fields of sess_eval carry the
  * same names, in the struct's order: metrics.h's list. A value not measured (NaN) or not
@@ -105,6 +106,14 @@ int runlog_export_metrics(const runlog *r, const char *path, thaw_err *err);
 /* The three plots stacked in one SVG file at path, atomically. THAW_EIO,
  * THAW_ENOMEM. */
 int runlog_export_plots(const runlog *r, const char *path, thaw_err *err);
+
+/* Writes DIR/lrfind.csv (rate, smoothed_loss, suggested: 1 on the point
+ * nearest the suggestion) and DIR/lrfind.svg (the loss against the rate on a
+ * log axis, the suggestion marked) from an lr-find's n points, atomically.
+ * suggestion NaN: none (the sweep diverged too soon). THAW_EINVAL, THAW_EIO,
+ * THAW_ENOMEM. */
+int runlog_lrfind(runlog *r, const double *rate, const double *loss, int n, double suggestion,
+                  thaw_err *err);
 
 /* What the run could not write: every function above that writes into the
  * folder records its failures (the message it returned). A checkpoint or the

@@ -242,6 +242,13 @@ int plot_tick_label(char *buf, size_t cap, double v, double step)
     return plot_snprintf(buf, cap, "%.*f", d, v);
 }
 
+int plot_pow10_label(char *buf, size_t cap, int k)
+{
+    if (k >= -2 && k <= 2)
+        return plot_snprintf(buf, cap, "%g", pow(10.0, k));
+    return plot_snprintf(buf, cap, "1e%+d", k);
+}
+
 void plot_autoscale(double *lo, double *hi, double pad)
 {
     if (!isfinite(*lo) || !isfinite(*hi)) {
@@ -444,14 +451,17 @@ static void svg_axes(plot_buf *b, const plot_spec *p, const svg_frame *f)
     }
     /* Counted x axes: never more ticks than whole numbers in the range. */
     int xmax = X_TICKS_MAX;
-    if (p->x_integer) {
+    if (p->x_integer || p->x_pow10) {
         double whole = floor(f->x1) - ceil(f->x0) + 1;
         xmax = whole < xmax ? (int)fmax(whole, 0) : xmax;
     }
     n = plot_ticks(f->x0, f->x1, xmax, t, TICKS_CAP, &step);
     for (int i = 0; i < n; i++) {
         double x = svg_px(f, t[i]);
-        plot_tick_label(label, sizeof label, t[i], p->x_integer ? fmax(step, 1) : step);
+        if (p->x_pow10)
+            plot_pow10_label(label, sizeof label, (int)lround(t[i]));
+        else
+            plot_tick_label(label, sizeof label, t[i], p->x_integer ? fmax(step, 1) : step);
         plot_printf(b, "<line class=\"grid\" x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#e3e3e3\"/>\n"
                     "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">%s</text>\n",
                     x, PLOT_TOP, x, PLOT_BOTTOM, x, PLOT_BOTTOM + 16, label);
@@ -546,8 +556,10 @@ static void svg_legend(plot_buf *b, const plot_spec *p)
     }
     if (p->nmarker > 0) {
         plot_printf(b, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#555\" stroke-dasharray=\"3 3\"/>\n"
-                    "<text x=\"%d\" y=\"%d\">event</text>\n", LEGEND_X + 12, y - 6, LEGEND_X + 12, y + 6,
+                    "<text x=\"%d\" y=\"%d\">", LEGEND_X + 12, y - 6, LEGEND_X + 12, y + 6,
                     LEGEND_X + 30, y + 4);
+        plot_xml(b, p->marker_label ? p->marker_label : "plan changed");
+        plot_printf(b, "</text>\n");
     }
 }
 

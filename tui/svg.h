@@ -80,6 +80,10 @@ int plot_ticks(double lo, double hi, int max_ticks, double *out, int cap, double
  * values, "0" rather than "-0". C-locale. Returns what snprintf returns. */
 int plot_tick_label(char *buf, size_t cap, double v, double step);
 
+/* The label of the power of ten 10^k on a log axis: "1", "10", "100",
+ * "0.1", "0.01" for |k| <= 2, else "1e-5", "1e+3". C-locale. */
+int plot_pow10_label(char *buf, size_t cap, int k);
+
 /* Widens [*lo, *hi] by pad × its width on each side; a zero-width range
  * becomes ±10% of its value (±1 around 0), a non-finite one 0..1. */
 void plot_autoscale(double *lo, double *hi, double pad);
@@ -104,7 +108,10 @@ typedef struct plot_spec {
     int nseries;
     const plot_marker *marker;
     int nmarker;
+    const char *marker_label;    /* the markers' legend entry; NULL: "plan changed" */
     int x_integer;               /* 1: x counts something (steps): no fractional ticks */
+    int x_pow10;                 /* 1: x holds log10 of the value (a log axis): ticks at
+                                    whole powers, labelled as the value ("1e-4", "0.01") */
 
     /* A second scale along the top edge: labelled ticks at given x values
      * (epochs at the step they ended), thinned where they would crowd. */

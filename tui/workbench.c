@@ -279,6 +279,21 @@ static int view_count(const ui *u)
     return n;
 }
 
+void ui_show(ui *u, const ui_panel *p)
+{
+    for (int i = 0, view = 0; i < UI_PANEL_COUNT; i++) {
+        if (&u->panel[i] == p)
+            u->view = view;
+        view += u->panel[i].ops && u->panel[i].ops->place == UI_AT_VIEW;
+    }
+}
+
+static void key_apply(wb *w, int ch)
+{
+    (void)ch;
+    ui_run(&w->u, "lr-find apply");
+}
+
 static void key_view(wb *w, int ch)
 {
     (void)ch;
@@ -355,7 +370,8 @@ static const struct key {
     { 'p', "p", "pause or resume", key_pause },
     { 'n', "n", "one step, then pause", key_step },
     { 's', "s", "save the transferred model into the run folder", key_save },
-    { 'v', "v", "switch view: plots, gradient heatmap, confusion matrix", key_view },
+    { 'v', "v", "switch view: plots, gradient heatmap, confusion matrix, lr-find curve", key_view },
+    { 'a', "a", "take lr-find's suggested rate (:lr-find apply)", key_apply },
     { 'm', "m", "smooth the loss curve, or show it raw", to_plots },
     { ':', ":", "command line (tab completes; help lists the commands)", key_command },
     { '>', ">", "the lesson's next step (thaw --lesson FILE)", key_lesson },

@@ -455,6 +455,38 @@ check_testing_status() {
     stop $s
 }
 
+# :lr-find brings its view to the front: the curve on a log axis (powers of
+# ten on the x axis), the suggestion named; `a` takes it as the head's rate.
+check_lrfind() {
+    wanted lrfind || return 0
+    local s=lrf dir=$TMP/lrfind-cwd bad=""
+    mkdir -p "$dir"
+    start $s 120 40 C.UTF-8 "$dir" -- "$ROOT/$MODEL" --data "$DATA"
+    if ! wait_for $s "$FOOTER"; then
+        fail lrfind "thaw never drew its first frame"
+        stop $s
+        return
+    fi
+    keys $s :
+    text $s "lr-find steps=30"
+    keys $s Enter
+    if until_ok "$TIMEOUT" has $s "; a applies"; then
+        capture $s >"$TMP/screen.txt"
+        grep -q "lr-find: suggests [0-9.e-]*; a applies" "$TMP/screen.txt" ||
+            bad="$bad the view does not name the suggestion;"
+        grep -Eq "1e-[0-9]" "$TMP/screen.txt" || bad="$bad the x axis is not labelled in powers of ten;"
+        [ "$(capture $s | braille_count)" -gt 10 ] || bad="$bad no curve was drawn;"
+        [ -n "$(find "$dir/runs" -name lrfind.svg)" ] || bad="$bad lrfind.svg is not in the run folder;"
+        keys $s a
+        until_ok 5 has $s "lr-find apply: set lr " || bad="$bad a did not say it set the rate;"
+    else
+        capture $s >"$TMP/screen.txt"
+        bad="$bad the lr-find view never showed a finished sweep;"
+    fi
+    verdict lrfind "$bad" "" "$TMP/screen.txt"
+    stop $s
+}
+
 # Every key the help overlay lists must be a code in the keys table of
 # tui/workbench.c, every named entry of that table must be in the overlay,
 # and so must every key the footer hints at.
@@ -1154,6 +1186,7 @@ check_restore
 check_training
 check_results
 check_testing_status
+check_lrfind
 check_lrbar_slope
 check_env_matrix
 check_resize_storm
