@@ -568,16 +568,17 @@ void test_app_json_summary(void)
     EXPECT(fgets(text, sizeof text, f));
     j = cJSON_Parse(text);
     EXPECT(j);
-    static const char *const keys[] = { "transfer_val_acc", "transfer_test_acc", "scratch_val_acc",
-                                        "scratch_test_acc", "delta_transfer", "epochs",
+    static const char *const keys[] = { "transfer_val_acc_pct", "transfer_test_acc_pct", "scratch_val_acc_pct",
+                                        "scratch_test_acc_pct", "delta_transfer_pts", "epochs",
                                         "epochs_to_95_transfer", "epochs_to_95_scratch", "img_s",
                                         "run" };
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
         EXPECTF(cJSON_GetObjectItem(j, keys[i]), "no %s in %s", keys[i], text);
     EXPECT(cJSON_GetObjectItem(j, "epochs")->valuedouble == 2);
-    EXPECT(fabs(cJSON_GetObjectItem(j, "delta_transfer")->valuedouble - a.final.test_delta) < 1e-5);
-    EXPECT(cJSON_IsNull(cJSON_GetObjectItem(j, "source_acc")) ||
-           cJSON_IsNumber(cJSON_GetObjectItem(j, "source_acc")));
+    EXPECT(fabs(cJSON_GetObjectItem(j, "delta_transfer_pts")->valuedouble - 100 * a.final.test_delta) < 1e-3);
+    EXPECT(fabs(cJSON_GetObjectItem(j, "transfer_test_acc_pct")->valuedouble - 100 * a.final.test_acc) < 1e-3);
+    EXPECT(cJSON_IsNull(cJSON_GetObjectItem(j, "source_acc_pct")) ||
+           cJSON_IsNumber(cJSON_GetObjectItem(j, "source_acc_pct")));
 done:
     cJSON_Delete(j);
     if (f)

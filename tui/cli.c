@@ -203,13 +203,14 @@ void cli_print_json(FILE *to, const app *a)
     const sess_eval *f = &a->final;
     double images = (double)a->task.split[TASK_TRAIN].n * f->epoch;
     fputc('{', to);
-    field(to, "transfer_val_acc", f->val_acc, 0);
-    field(to, "transfer_test_acc", f->test_acc, 0);
-    field(to, "scratch_val_acc", f->scratch_val_acc, 0);
-    field(to, "scratch_test_acc", f->scratch_test_acc, 0);
-    field(to, "delta_transfer", f->test_delta, 0);
-    field(to, "delta_transfer_val", f->delta, 0);
-    field(to, "source_acc", f->source_acc, 0);
+    /* accuracy in %, Δ in points, as on screen and in thaw compare */
+    field(to, "transfer_val_acc_pct", 100 * f->val_acc, 0);
+    field(to, "transfer_test_acc_pct", 100 * f->test_acc, 0);
+    field(to, "scratch_val_acc_pct", 100 * f->scratch_val_acc, 0);
+    field(to, "scratch_test_acc_pct", 100 * f->scratch_test_acc, 0);
+    field(to, "delta_transfer_pts", 100 * f->test_delta, 0);
+    field(to, "delta_transfer_val_pts", 100 * f->delta, 0);
+    field(to, "source_acc_pct", 100 * f->source_acc, 0);
     field(to, "epochs", f->epoch, 0);
     field(to, "epochs_to_95_transfer", cli_epochs_to_95(a, 0), 0);
     field(to, "epochs_to_95_scratch", cli_epochs_to_95(a, 1), 0);

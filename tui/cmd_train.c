@@ -353,12 +353,12 @@ static void row_text(char *buf, size_t cap, const char *name, const double *acc,
         /* no value (the baseline's Δ and time): an empty field */
         char dcsv[48] = "", wcsv[32] = "";
         if (!isnan(dm))
-            snprintf(dcsv, sizeof dcsv, "%.4f,%.4f", 100 * dm, 100 * ds);
+            snprintf(dcsv, sizeof dcsv, "%.2f,%.2f", 100 * dm, 100 * ds);
         else
             snprintf(dcsv, sizeof dcsv, ",");
         if (!isnan(wm))
             snprintf(wcsv, sizeof wcsv, "%.1f", wm);
-        snprintf(buf, cap, "\"%s\",%d,%.4f,%.4f,%s,%.2f,%zu,%s\n", name, n, 100 * am, 100 * as, dcsv,
+        snprintf(buf, cap, "\"%s\",%d,%.2f,%.2f,%s,%.2f,%zu,%s\n", name, n, 100 * am, 100 * as, dcsv,
                  em, trainable, wcsv);
     }
     else
@@ -416,8 +416,8 @@ int cmd_compare(int argc, char **argv)
     char *csv = malloc(cap);
     if (!csv)
         return 1;
-    len = (size_t)snprintf(csv, cap, "strategy,seeds,test_acc_mean,test_acc_std,delta_mean,"
-                           "delta_std,epochs_to_95,trainable_params,wall_s\n");
+    len = (size_t)snprintf(csv, cap, "strategy,seeds,test_acc_pct_mean,test_acc_pct_std,delta_pts_mean,"
+                           "delta_pts_std,epochs_to_95,trainable_params,wall_s\n");
     cli_print(stdout, "%-28s %14s %15s %8s %11s %8s\n", "strategy", "test acc %", "Δtransfer pts",
               "ep→95%", "trainable", "wall s");
     for (int i = -1; i < n; i++) {

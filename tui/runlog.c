@@ -509,10 +509,11 @@ enum { RL_SERIES = sizeof rl_series / sizeof rl_series[0] };
 
 static const struct {
     const char *file, *title, *ylabel;
+    double scale;                /* the metrics' fractions shown as % and points */
 } rl_plot[RL_PLOTS] = {
-    [RL_LOSS] = { "loss.svg", "Loss", "loss" },
-    [RL_ACCURACY] = { "accuracy.svg", "Accuracy", "accuracy" },
-    [RL_DELTA] = { "delta.svg", "Δtransfer = Acc(transfer) − Acc(scratch)", "Δ accuracy" },
+    [RL_LOSS] = { "loss.svg", "Loss", "loss", 1 },
+    [RL_ACCURACY] = { "accuracy.svg", "Accuracy", "accuracy (%)", 100 },
+    [RL_DELTA] = { "delta.svg", "Δtransfer = Acc(transfer) − Acc(scratch)", "Δ accuracy (points)", 100 },
 };
 
 /* What the plots are drawn from: the rows and markers copied out under the
@@ -572,7 +573,7 @@ static int rl_view_make(rl_view *v, const runlog *r, thaw_err *err)
         const sess_eval *e = &v->row[i];
         x[i] = (double)e->step;
         for (int k = 0; k < RL_SERIES; k++)
-            v->col[(1 + k) * rows + i] = metric_value(e, rl_series[k].field);
+            v->col[(1 + k) * rows + i] = metric_value(e, rl_series[k].field) * rl_plot[rl_series[k].plot].scale;
         /* The top scale: the epochs done, where the count changes. */
         if (i == 0 || e->epoch != v->row[i - 1].epoch) {
             snprintf(v->epoch[v->ntop], sizeof v->epoch[0], "%d", e->epoch);
