@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <limits.h>
 #include <math.h>
 #include <pthread.h>
 #include <time.h>
@@ -18,6 +19,7 @@
 #include "commands.h"
 #include "fileio.h"
 #include "par.h"
+#include "svg.h"
 
 enum { SETS_MAX = 64 };
 
@@ -205,7 +207,48 @@ enum { COMPARE_MAX = 16, SEEDS_MAX = 100 };
 typedef struct outcome {
     double test, delta, epochs95, wall, scratch_test, scratch95;
     size_t trainable, total;
+    /* The validation curve: each evaluation's epoch (fractional), the
+     * transferred model's accuracy and the baseline's (NaN without one). */
+    double *x, *val, *scratch_val;
+    int n;
 } outcome;
+
+static void outcome_free(outcome *o)
+{
+    free(o->x);
+    free(o->val);
+    free(o->scratch_val);
+    o->x = o->val = o->scratch_val = NULL;
+    o->n = 0;
+}
+
+static void free_curves(outcome (*r)[SEEDS_MAX], int n, int seeds)
+{
+    for (int i = 0; i < n; i++)
+        for (int s = 0; s < seeds; s++)
+            outcome_free(&r[i][s]);
+}
+
+/* Keeps a's evaluations as o's curve; 1 when out of memory. */
+static int outcome_curve(outcome *o, const app *a)
+{
+    int n = a->nhistory, batch = a->set.sess.batch > 0 ? a->set.sess.batch : 1;
+    double per = (double)((a->task.split[TASK_TRAIN].n + batch - 1) / batch);
+    o->x = malloc((size_t)(n ? n : 1) * sizeof *o->x);
+    o->val = malloc((size_t)(n ? n : 1) * sizeof *o->val);
+    o->scratch_val = malloc((size_t)(n ? n : 1) * sizeof *o->scratch_val);
+    if (!o->x || !o->val || !o->scratch_val) {
+        outcome_free(o);
+        return 1;
+    }
+    for (int i = 0; i < n; i++) {
+        o->x[i] = (double)a->history[i].step / (per > 0 ? per : 1);
+        o->val[i] = a->history[i].val_acc;
+        o->scratch_val[i] = a->history[i].scratch_val_acc;
+    }
+    o->n = n;
+    return 0;
+}
 
 static void mean_std(const double *v, int n, double *mean, double *sd)
 {
@@ -221,6 +264,79 @@ static void mean_std(const double *v, int n, double *mean, double *sd)
         if (!isnan(v[i]))
             q += (v[i] - *mean) * (v[i] - *mean);
     *sd = k > 1 ? sqrt(q / (k - 1)) : 0.0;     /* the sample standard deviation */
+}
+
+/* The strategies' validation curves, each the mean over the seeds at each
+ * evaluation (as far as every seed went), accuracy in % and Δ in points
+ * against the same seed's baseline, as one SVG document of two plots. */
+static int compare_svg(const char *path, char **name, int n, int seeds, outcome (*r)[SEEDS_MAX],
+                       thaw_err *err)
+{
+    enum { PLOT_ACC, PLOT_DELTA };
+    int len = INT_MAX;
+    for (int i = 0; i < n; i++)
+        for (int s = 0; s < seeds; s++)
+            len = r[i][s].n < len ? r[i][s].n : len;
+    len = len == INT_MAX ? 0 : len;
+    size_t cells = (size_t)(len ? len : 1) * (size_t)(2 * n + 1);
+    double *y = malloc(cells * sizeof *y);
+    plot_series *acc = malloc((size_t)(n + 1) * sizeof *acc), *delta = malloc((size_t)n * sizeof *delta);
+    plot_buf svg = { 0 };
+    int rc = THAW_OK;
+    if (!y || !acc || !delta) {
+        rc = thaw_fail(err, THAW_ENOMEM, "%s: out of memory for the curves", path);
+        goto done;
+    }
+    /* rows: the baseline's accuracy, then each strategy's accuracy and Δ */
+    for (int k = 0; k < len; k++) {
+        double base = 0;
+        for (int s = 0; s < seeds; s++)
+            base += r[0][s].scratch_val[k] / seeds;
+        y[k] = 100 * base;
+        for (int i = 0; i < n; i++) {
+            double a = 0, d = 0;
+            for (int s = 0; s < seeds; s++) {
+                a += r[i][s].val[k] / seeds;
+                d += (r[i][s].val[k] - r[0][s].scratch_val[k]) / seeds;
+            }
+            y[(size_t)(1 + i) * len + k] = 100 * a;
+            y[(size_t)(1 + n + i) * len + k] = 100 * d;
+        }
+    }
+    const double *x = len ? r[0][0].x : y;
+    acc[0] = (plot_series){ .name = "scratch (baseline)", .x = x, .y = y, .n = len, .style = 0 };
+    for (int i = 0; i < n; i++) {
+        acc[1 + i] = (plot_series){ .name = name[i], .x = x, .y = y + (size_t)(1 + i) * len, .n = len,
+                                    .style = 1 + i };
+        delta[i] = (plot_series){ .name = name[i], .x = x, .y = y + (size_t)(1 + n + i) * len, .n = len,
+                                  .style = 1 + i };
+    }
+    char acc_title[96], delta_title[128];
+    snprintf(acc_title, sizeof acc_title, "Validation accuracy, mean of %d seed%s", seeds, seeds > 1 ? "s" : "");
+    snprintf(delta_title, sizeof delta_title, "Δtransfer on validation, mean of %d seed%s", seeds,
+             seeds > 1 ? "s" : "");
+    plot_spec spec[2] = {
+        [PLOT_ACC] = { .title = acc_title, .xlabel = "epoch", .ylabel = "accuracy (%)", .series = acc,
+                       .nseries = n + 1 },
+        [PLOT_DELTA] = { .title = delta_title, .xlabel = "epoch", .ylabel = "Δ accuracy (points)",
+                         .series = delta, .nseries = n, .has_ref = 1, .ref = 0, .ref_label = "no difference",
+                         .below_label = "negative transfer" },
+    };
+    if (!(rc = svg_render(&svg, spec, 2, err))) {
+        if (svg.failed) {
+            rc = thaw_fail(err, THAW_ENOMEM, "%s: out of memory for the curves", path);
+        } else {
+            const void *buf = svg.s;
+            size_t bytes = svg.len;
+            rc = fio_save(&path, &buf, &bytes, 1, err);
+        }
+    }
+done:
+    plot_buf_free(&svg);
+    free(y);
+    free(acc);
+    free(delta);
+    return rc;
 }
 
 /* One strategy with one seed; the baseline only when scratch_too. */
@@ -259,6 +375,10 @@ static int compare_one(const train_opts *base, const char *plan, long seed, int 
         out->wall = a.final.wall;
         out->trainable = app_count(&a, 1);
         out->total = app_count(&a, 0);
+        if (outcome_curve(out, &a)) {
+            cli_print(stderr, "thaw compare: out of memory for the curves\n");
+            rc = 1;
+        }
     }
     app_free(&a);
     return rc;
@@ -406,16 +526,20 @@ int cmd_compare(int argc, char **argv)
     static double acc[SEEDS_MAX], delta[SEEDS_MAX], e95[SEEDS_MAX], wall[SEEDS_MAX];
     compare_jobs jobs = { .o = &o, .name = name, .n = n, .seeds = (int)seeds, .dir = dir, .r = r,
                           .progress = isatty(2) };
-    if (compare_all(&jobs))
+    if (compare_all(&jobs)) {
+        free_curves(r, n, (int)seeds);
         return 1;
+    }
     for (long s = 0; s < seeds; s++)
         for (int i = 0; i < n; i++)
             r[i][s].delta = r[i][s].test - r[0][s].scratch_test;
     char line[512];
     size_t cap = 4096, len = 0;
     char *csv = malloc(cap);
-    if (!csv)
+    if (!csv) {
+        free_curves(r, n, (int)seeds);
         return 1;
+    }
     len = (size_t)snprintf(csv, cap, "strategy,seeds,test_acc_pct_mean,test_acc_pct_std,delta_pts_mean,"
                            "delta_pts_std,epochs_to_95,trainable_params,wall_s\n");
     cli_print(stdout, "%-28s %14s %15s %8s %11s %8s\n", "strategy", "test acc %", "Δtransfer pts",
@@ -436,6 +560,7 @@ int cmd_compare(int argc, char **argv)
             char *grown = realloc(csv, cap *= 2);
             if (!grown) {
                 free(csv);
+                free_curves(r, n, (int)seeds);
                 return 1;
             }
             csv = grown;
@@ -450,9 +575,20 @@ int cmd_compare(int argc, char **argv)
     rc = fio_save(&target, &buf, &len, 1, &err);
     free(csv);
     if (rc) {
+        free_curves(r, n, (int)seeds);
         cli_print(stderr, "thaw compare: %s\n", err.msg);
         return 1;
     }
-    cli_print(stdout, "table written to %s; runs in %s/\n", target, dir);
+    char svg_path[1100];
+    size_t stem = strlen(target) > 4 && !strcmp(target + strlen(target) - 4, ".csv") ? strlen(target) - 4
+                                                                                       : strlen(target);
+    snprintf(svg_path, sizeof svg_path, "%.*s.svg", (int)stem, target);
+    rc = compare_svg(svg_path, name, n, (int)seeds, r, &err);
+    free_curves(r, n, (int)seeds);
+    if (rc) {
+        cli_print(stderr, "thaw compare: %s\n", err.msg);
+        return 1;
+    }
+    cli_print(stdout, "table written to %s, curves to %s; runs in %s/\n", target, svg_path, dir);
     return 0;
 }

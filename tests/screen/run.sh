@@ -849,6 +849,12 @@ check_batch_compare_parallel() {
     [ -s "$TMP/cmp1.cut" ] && [ "$(wc -l <"$TMP/cmp1.cut")" = 4 ] || why="${why:+$why; }no table of 3 rows"
     cmp -s "$TMP/cmp1.cut" "$TMP/cmp2.cut" || why="${why:+$why; }the tables differ between 1 and 2 threads"
     grep -qi nan "$TMP/cmp1.out" "$TMP/cmp1.csv" && why="${why:+$why; }a value printed as nan"
+    head -1 "$TMP/cmp1.csv" | grep -q "test_acc_pct_mean,test_acc_pct_std,delta_pts_mean" ||
+        why="${why:+$why; }the CSV header does not name its units"
+    grep -q "curves to $TMP/cmp1.svg" "$TMP/cmp1.out" || why="${why:+$why; }the curves' SVG was not named"
+    grep -q ">finetune<" "$TMP/cmp1.svg" 2>/dev/null && grep -q ">feature-extraction<" "$TMP/cmp1.svg" &&
+        grep -q "scratch (baseline)" "$TMP/cmp1.svg" || why="${why:+$why; }the SVG lacks a strategy's curve"
+    cmp -s "$TMP/cmp1.svg" "$TMP/cmp2.svg" || why="${why:+$why; }the curves differ between 1 and 2 threads"
     cat "$TMP/cmp1.csv" "$TMP/cmp2.csv" "$TMP/cmp1.err" "$TMP/cmp2.err" >"$TMP/cmp.txt" 2>/dev/null
     verdict "$name" "$why" "" "$TMP/cmp.txt"
 }
