@@ -455,6 +455,39 @@ check_testing_status() {
     stop $s
 }
 
+# The gradient heatmap keeps the whole run, with an x axis in epochs and
+# the scale of its shades.
+check_heatmap() {
+    wanted heatmap || return 0
+    local s=heat dir=$TMP/heatmap-cwd bad=""
+    mkdir -p "$dir"
+    start $s 120 40 C.UTF-8 "$dir" -- "$ROOT/$MODEL" --data "shapes:classes=0-3,shots=20,val=5,n=40,test=10"
+    if ! wait_for $s "$FOOTER"; then
+        fail heatmap "thaw never drew its first frame"
+        stop $s
+        return
+    fi
+    keys $s :
+    text $s "set epochs 4"
+    keys $s Enter t
+    if ! until_ok $((2 * TIMEOUT)) has $s "results on test"; then
+        capture $s >"$TMP/screen.txt"
+        fail heatmap "four epochs did not finish:" "$TMP/screen.txt"
+        stop $s
+        return
+    fi
+    keys $s v
+    until_ok 5 has $s "gradient norm by layer over the run" || bad="$bad v did not show the heatmap;"
+    capture $s >"$TMP/screen.txt"
+    grep -q "░<5% ▒<20% ▓<50% █ of the largest" "$TMP/screen.txt" || bad="$bad no scale under the heatmap;"
+    grep -Eq "epoch +┬[─┬]+$" "$TMP/screen.txt" || bad="$bad no x axis named epoch;"
+    grep -A1 -E "epoch +┬[─┬]+$" "$TMP/screen.txt" | tail -1 | grep -Eq " 0 +1 .*3" ||
+        bad="$bad the axis does not label the epochs from 0;"
+    grep -Eq "head +[░▒▓█]*█" "$TMP/screen.txt" || bad="$bad the head's row has no full shade;"
+    verdict heatmap "$bad" "" "$TMP/screen.txt"
+    stop $s
+}
+
 # :lr-find brings its view to the front: the curve on a log axis (powers of
 # ten on the x axis), the suggestion named; `a` takes it as the head's rate.
 check_lrfind() {
@@ -1193,6 +1226,7 @@ check_training
 check_results
 check_testing_status
 check_lrfind
+check_heatmap
 check_lrbar_slope
 check_env_matrix
 check_resize_storm
