@@ -125,40 +125,88 @@ static void rotate_plane(uint8_t *dst, const uint8_t *src, int h, int w, float c
         }
 }
 
+/* s on one image (c, h, w) of shape sh, the i-th of its split; tmp holds a
+ * plane when s rotates. */
+static void shift_image(const ds_shift *s, uint8_t *img, shape3 sh, int split, int i, uint8_t *tmp)
+{
+    size_t plane = (size_t)sh.h * (size_t)sh.w, per = plane * (size_t)sh.c;
+    const float rad = s->rotate * (float)(M_PI / 180.0);
+    const float c = cosf(rad), sn = sinf(rad);
+    for (int ch = 0; s->rotate != 0.0f && ch < sh.c; ch++) {
+        memcpy(tmp, img + (size_t)ch * plane, plane);
+        rotate_plane(img + (size_t)ch * plane, tmp, sh.h, sh.w, c, sn);
+    }
+    if (s->contrast > 0.0f) {
+        double sum = 0.0;
+        for (size_t k = 0; k < per; k++)
+            sum += img[k];
+        float m = (float)(sum / (double)per);
+        for (size_t k = 0; k < per; k++)
+            img[k] = clamp8(m + s->contrast * ((float)img[k] - m));
+    }
+    if (s->invert)
+        for (size_t k = 0; k < per; k++)
+            img[k] = (uint8_t)(255 - img[k]);
+    if (s->noise > 0.0f) {
+        rng g = rng_seeded(((uint64_t)split << 32 | (uint64_t)i) ^ 0x73686966745F6E7Aull);
+        for (size_t k = 0; k < per; k++)
+            img[k] = clamp8((float)img[k] + 255.0f * s->noise * rng_normal(&g));
+    }
+}
+
+/* An image source read on demand, shifted as each image is read. */
+typedef struct shifted {
+    ds_shift shift;
+    int split;
+    shape3 shape;
+    int (*read)(void *src, int i, uint8_t *out, thaw_err *err);
+    void *src;
+    void (*src_free)(void *src);
+} shifted;
+
+static int shifted_read(void *src, int i, uint8_t *out, thaw_err *err)
+{
+    shifted *w = src;
+    uint8_t *tmp = NULL;
+    if (w->shift.rotate != 0.0f && !(tmp = malloc((size_t)w->shape.h * (size_t)w->shape.w)))
+        return thaw_fail(err, THAW_ENOMEM, "shift: out of memory for a %dx%d image", w->shape.h,
+                         w->shape.w);
+    int rc = w->read(w->src, i, out, err);
+    if (!rc)
+        shift_image(&w->shift, out, w->shape, w->split, i, tmp);
+    free(tmp);
+    return rc;
+}
+
+static void shifted_free(void *src)
+{
+    shifted *w = src;
+    if (w->src_free)
+        w->src_free(w->src);
+    free(w);
+}
+
 int ds_shift_apply(const ds_shift *s, ds_raw *r, int split, thaw_err *err)
 {
     if (!ds_shift_on(s) || r->n == 0)
         return THAW_OK;
+    if (!r->pixels) {
+        shifted *w = malloc(sizeof *w);
+        if (!w)
+            return thaw_fail(err, THAW_ENOMEM, "shift: out of memory");
+        *w = (shifted){ *s, split, r->shape, r->read, r->src, r->src_free };
+        r->read = shifted_read;
+        r->src = w;
+        r->src_free = shifted_free;
+        return THAW_OK;
+    }
     size_t plane = (size_t)r->shape.h * (size_t)r->shape.w, per = plane * (size_t)r->shape.c;
     uint8_t *tmp = NULL;
     if (s->rotate != 0.0f && !(tmp = malloc(plane)))
         return thaw_fail(err, THAW_ENOMEM, "shift: out of memory for a %dx%d image",
                          r->shape.h, r->shape.w);
-    const float rad = s->rotate * (float)(M_PI / 180.0);
-    const float c = cosf(rad), sn = sinf(rad);
-    for (int i = 0; i < r->n; i++) {
-        uint8_t *img = r->pixels + (size_t)i * per;
-        for (int ch = 0; s->rotate != 0.0f && ch < r->shape.c; ch++) {
-            memcpy(tmp, img + (size_t)ch * plane, plane);
-            rotate_plane(img + (size_t)ch * plane, tmp, r->shape.h, r->shape.w, c, sn);
-        }
-        if (s->contrast > 0.0f) {
-            double sum = 0.0;
-            for (size_t k = 0; k < per; k++)
-                sum += img[k];
-            float m = (float)(sum / (double)per);
-            for (size_t k = 0; k < per; k++)
-                img[k] = clamp8(m + s->contrast * ((float)img[k] - m));
-        }
-        if (s->invert)
-            for (size_t k = 0; k < per; k++)
-                img[k] = (uint8_t)(255 - img[k]);
-        if (s->noise > 0.0f) {
-            rng g = rng_seeded(((uint64_t)split << 32 | (uint64_t)i) ^ 0x73686966745F6E7Aull);
-            for (size_t k = 0; k < per; k++)
-                img[k] = clamp8((float)img[k] + 255.0f * s->noise * rng_normal(&g));
-        }
-    }
+    for (int i = 0; i < r->n; i++)
+        shift_image(s, r->pixels + (size_t)i * per, r->shape, split, i, tmp);
     free(tmp);
     return THAW_OK;
 }

@@ -53,9 +53,10 @@ void ds_shift_format(const ds_shift *s, char *buf, size_t cap);
 /* 1 when any part of the shift is on. */
 int ds_shift_on(const ds_shift *s);
 
-/* Applies s to every image of r in place; r's images must be in memory
- * (r->pixels). `split` (DS_SHIFT_TRAIN or DS_SHIFT_TEST) seeds the noise.
- * THAW_ENOMEM for the rotation's scratch image. */
+/* Applies s to every image of r in place or, for a source read on demand
+ * (r->pixels NULL: an image folder), to each image as it is read (r's read
+ * is wrapped; ds_raw_free frees the wrapper). `split` (DS_SHIFT_TRAIN or
+ * DS_SHIFT_TEST) and the image's index seed the noise. THAW_ENOMEM. */
 int ds_shift_apply(const ds_shift *s, ds_raw *r, int split, thaw_err *err);
 
 #endif

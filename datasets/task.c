@@ -80,8 +80,8 @@ static const struct task_source {
     { "mnist", K_COMMON | K_DIR, load_mnist, NULL },
     { "emnist", K_COMMON | K_DIR | K_SPLIT, load_emnist, NULL },
     { "cifar10", K_COMMON | K_DIR, load_cifar10, NULL },
-    /* an image folder is read on demand, image by image: no shift */
-    { "folder", (K_COMMON & ~K_SHIFT) | K_DIR | K_TESTDIR, load_folder, NULL },
+    /* an image folder is read on demand, each image shifted as it is read */
+    { "folder", K_COMMON | K_DIR | K_TESTDIR, load_folder, NULL },
     { "shapes", K_COMMON | K_N, load_shapes, NULL },
     { "cvdigits", K_COMMON | K_DIR, load_cvdigits, NULL },
     { "skdigits", K_COMMON | K_DIR, load_skdigits, NULL },

@@ -33,7 +33,8 @@
  *                 the image geometry, when no model fixes it (see task_load).
  *   shift=ITEMS   a domain shift computed on every image of the source, both
  *                 splits, before the cut (shift.h): invert, rotate=DEG,
- *                 noise=SIGMA, contrast=C joined by '+'. Not for folder.
+ *                 noise=SIGMA, contrast=C joined by '+'; a folder's images
+ *                 are shifted as they are read.
  * Per source:
  *   fashion  dir=PATH  Fashion-MNIST's four IDX files, gzipped or not. By
  *                      default $THAW_DATA/fashion-mnist when that folder

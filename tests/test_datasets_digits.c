@@ -145,8 +145,26 @@ void test_task_shift_key(void)
     task_free(&t);
     task_free(&u);
     CHECK(ok);
-    CHECK_FAILS(task_load(&t, "folder:dir=x,shift=invert", NULL, 1, &err), err, THAW_EINVAL,
-                "unknown key 'shift'", NULL);
+    /* An image folder, read on demand: each image inverted as it is read,
+     * the test folder's too. */
+    CHECKF(task_load(&t, "folder:dir=" DSDATA "images/good,testdir=" DSDATA "images/testdir,size=8,val=0",
+                     NULL, 1, &err) == 0, "%s", err.msg);
+    CHECKF(task_load(&u, "folder:dir=" DSDATA "images/good,testdir=" DSDATA "images/testdir,size=8,val=0,"
+                     "shift=invert", NULL, 1, &err) == 0, "%s", err.msg);
+    ok = u.split[TASK_TRAIN].n == t.split[TASK_TRAIN].n && u.split[TASK_TEST].n == t.split[TASK_TEST].n &&
+         strstr(u.source, "shift=invert") != NULL;
+    per = shape3_count(t.geom.in);
+    size_t plane = per / (size_t)t.geom.in.c;
+    for (int s = TASK_TRAIN; s <= TASK_TEST && ok; s++)
+        for (size_t k = 0; ok && t.split[s].x && k < (size_t)t.split[s].n * per; k++) {
+            int ch = (int)(k / plane % (size_t)t.geom.in.c);
+            float a = t.split[s].x[k] * t.geom.std[ch] + t.geom.mean[ch];
+            float b = u.split[s].x[k] * u.geom.std[ch] + u.geom.mean[ch];
+            ok = fabsf(a + b - 1.0f) < 1e-4f;
+        }
+    task_free(&t);
+    task_free(&u);
+    CHECK(ok);
     CHECK_FAILS(task_load(&t, "shapes:shift=rotate=999", NULL, 1, &err), err, THAW_EINVAL,
                 "rotate=999", NULL);
 }
