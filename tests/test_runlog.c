@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "fileio.h"
+#include "overlay.h"
 #include "modelfile.h"
 #include "runlog.h"
 #include "svg.h"
@@ -561,6 +562,66 @@ void test_plot_tick_labels(void)
     CHECK(!strcmp(s, "0.1"));
     plot_shortest(s, sizeof s, (double)0.3f);
     CHECKF(!strcmp(s, "0.30000001192092896"), "%s", s);
+}
+
+/* An earlier run read back for the overlay: its metrics.csv as the run
+ * folder wrote it, x in epochs (50 steps each here). */
+void test_run_curve_round_trip(void)
+{
+    char root[256], sub[300];
+    CHECK(temp_dir(root, sizeof root));
+    snprintf(sub, sizeof sub, "%s/finetune-seed1", root);
+    runlog *r = NULL;
+    thaw_err err = { 0 };
+    run_curve c = { 0 };
+    EXPECTF(runlog_open(&r, sub, NULL, NULL, "", &err) == THAW_OK, "%s", err.msg);
+    EXPECTF(small_run(r, &err) == THAW_OK, "%s", err.msg);
+    runlog_close(r);
+    r = NULL;
+    snprintf(sub, sizeof sub, "%s/finetune-seed1/", root);          /* a trailing slash too */
+    EXPECTF(run_curve_load(&c, sub, &err) == THAW_OK, "%s", err.msg);
+    EXPECTF(c.n == 5 && !strcmp(c.name, "finetune-seed1"), "%d rows, name %s", c.n, c.name);
+    EXPECT(c.x[0] == 1 && c.x[4] == 5);
+    EXPECT(fabs(c.val_acc[2] - 0.66) < 1e-9 && fabs(c.delta[4] - (0.78 - 0.60)) < 1e-6);
+done:
+    run_curve_free(&c);
+    runlog_close(r);
+    remove_tree(root);
+}
+
+/* A metrics.csv that is not one thaw wrote: each fault named. */
+static void curve_refused(const char *text, const char *says)
+{
+    char root[256], path[300];
+    CHECK(temp_dir(root, sizeof root));
+    snprintf(path, sizeof path, "%s/metrics.csv", root);
+    FILE *f = fopen(path, "w");
+    CHECK(f);
+    fputs(text, f);
+    fclose(f);
+    run_curve c;
+    thaw_err err = { 0 };
+    int rc = run_curve_load(&c, root, &err);
+    EXPECTF(rc == THAW_EINVAL && strstr(err.msg, says) && strstr(err.msg, "metrics.csv"),
+            "status %d, '%s' lacks '%s'", rc, err.msg, says);
+    EXPECT(c.n == 0 && !c.x);
+done:
+    remove_tree(root);
+}
+
+void test_run_curve_missing_column(void) { curve_refused("epoch,step,val_acc\n1,10,0.5\n", "no column 'delta'"); }
+void test_run_curve_not_a_number(void)
+{
+    curve_refused("epoch,step,val_acc,delta\n1,10,0.5,0.1\n2,20,high,0.1\n", "line 3: val_acc 'high' is not a number");
+}
+void test_run_curve_short_row(void) { curve_refused("epoch,step,val_acc,delta\n1,10,0.5\n", "line 2: 3 fields, expected 4"); }
+void test_run_curve_no_rows(void) { curve_refused("epoch,step,val_acc,delta\n", "no evaluations yet"); }
+void test_run_curve_empty_file(void) { curve_refused("", "no column 'epoch'"); }
+void test_run_curve_missing_file(void)
+{
+    run_curve c;
+    thaw_err err = { 0 };
+    CHECK(run_curve_load(&c, "no/such/run", &err) == THAW_EIO && strstr(err.msg, "no/such/run/metrics.csv"));
 }
 
 void test_plot_pow10_labels(void)

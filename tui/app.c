@@ -609,6 +609,7 @@ void app_record_change(app *a, int tag, long step)
     X("save", app_cmd_save, "FILE.json", "save the transferred model (it can be the next source)") \
     X("predict", app_cmd_predict, "[source] IMAGE...|\"TEXT\"", "the top 5 classes of photos (or a text), by the model as it stands (source: the file's)") \
     X("neighbours", app_cmd_neighbours, "WORD...", "a text model's nearest words to each, by cosine in its embedding") \
+    X("overlay", app_cmd_overlay, "RUN_FOLDER | clear", "draw an earlier run's accuracy and delta curves beside this one's") \
     X("export", app_cmd_export, "metrics FILE.csv | plots FILE.svg", "write the metrics or the plots") \
     X("show", app_cmd_show, "[layers|settings|confusion]", "print the layers, the settings or the confusion matrix") \
     X("reset", app_cmd_reset, "", "discard training and reload the model and data")                \
@@ -693,6 +694,7 @@ static const struct {
     { "load", (const char *const[]){ "model", "data", NULL } },
     { "export", (const char *const[]){ "metrics", "plots", NULL } },
     { "lr-find", (const char *const[]){ "apply", NULL } },
+    { "overlay", (const char *const[]){ "clear", NULL } },
     { "show", (const char *const[]){ "layers", "settings", "confusion", NULL } },
     { "strategy", strategy_names },
 };
@@ -837,7 +839,8 @@ int app_exec(app *a, const char *line, thaw_err *err)
             a->cur_tag = 0;
             /* A train that diverged ran too: its replay diverges the same way. */
             if ((rc == THAW_OK || rc == THAW_ENONFINITE) && a->run && !a->no_log && !tag && !a->logged &&
-                strcmp(argv[0], "help") && strcmp(argv[0], "show") && strcmp(argv[0], "quit"))
+                strcmp(argv[0], "help") && strcmp(argv[0], "show") && strcmp(argv[0], "quit") &&
+                strcmp(argv[0], "overlay"))
                 app_log_command(a, line);
             break;
         }
@@ -879,6 +882,8 @@ void app_free(app *a)
     free(a->history);
     free(a->lrf_rate);
     free(a->lrf_loss);
+    for (int i = 0; i < a->noverlay; i++)
+        run_curve_free(&a->overlay[i]);
     for (int i = 0; i < APP_TAGGED_MAX; i++)
         free(a->tagged[i]);
     for (int i = 0; i < a->nat_lines; i++)

@@ -57,6 +57,7 @@
 #include "augment.h"
 #include "modelfile.h"
 #include "session.h"
+#include "overlay.h"
 #include "task.h"
 
 struct runlog;
@@ -88,6 +89,7 @@ typedef struct app_settings {
 } app_settings;
 
 #define APP_TAGGED_MAX 64
+#define APP_OVERLAYS 4
 
 typedef struct app {
     app_out out;
@@ -124,6 +126,8 @@ typedef struct app {
     int lrf_n, lrf_cap;
     int lrf_done;               /* the curve is whole (the sweep ended) */
     int logged;                 /* the verb being run wrote its own line to session.thaw */
+    run_curve overlay[APP_OVERLAYS];   /* earlier runs drawn beside this one (overlay DIR) */
+    int noverlay;
     int testing_done, testing_total;   /* the final test pass, while it runs (total 0: none) */
     int target_epoch;           /* where the current train command ends */
     unsigned generation;        /* changes whenever the model is replaced (load, reset) */

@@ -90,7 +90,7 @@ int app_settle(app *a, thaw_err *err);
 #define APP_VERB_FN(fn) int fn(app *a, int argc, char **argv, thaw_err *err);
 APP_VERB_FN(app_cmd_load) APP_VERB_FN(app_cmd_freeze) APP_VERB_FN(app_cmd_lr) APP_VERB_FN(app_cmd_lr_decay)
 APP_VERB_FN(app_cmd_strategy) APP_VERB_FN(app_cmd_set) APP_VERB_FN(app_cmd_train) APP_VERB_FN(app_cmd_simple)
-APP_VERB_FN(app_cmd_lr_find) APP_VERB_FN(app_cmd_save) APP_VERB_FN(app_cmd_export) APP_VERB_FN(app_cmd_show)
+APP_VERB_FN(app_cmd_lr_find) APP_VERB_FN(app_cmd_save) APP_VERB_FN(app_cmd_export) APP_VERB_FN(app_cmd_overlay) APP_VERB_FN(app_cmd_show)
 APP_VERB_FN(app_cmd_reset) APP_VERB_FN(app_cmd_help) APP_VERB_FN(app_cmd_say) APP_VERB_FN(app_cmd_pause_for_key)
 APP_VERB_FN(app_cmd_expect) APP_VERB_FN(app_cmd_if_quick) APP_VERB_FN(app_cmd_lock) APP_VERB_FN(app_cmd_hide)
 APP_VERB_FN(app_cmd_quit) APP_VERB_FN(app_cmd_predict) APP_VERB_FN(app_cmd_neighbours)

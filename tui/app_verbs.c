@@ -456,6 +456,32 @@ int app_cmd_save(app *a, int argc, char **argv, thaw_err *err)
     return rc;
 }
 
+int app_cmd_overlay(app *a, int argc, char **argv, thaw_err *err)
+{
+    if (argc != 2)
+        return thaw_fail(err, THAW_EINVAL, "usage: overlay RUN_FOLDER | overlay clear");
+    if (!strcmp(argv[1], "clear")) {
+        for (int i = 0; i < a->noverlay; i++)
+            run_curve_free(&a->overlay[i]);
+        a->noverlay = 0;
+        app_say(a, APP_INFO, "overlay: cleared");
+        return THAW_OK;
+    }
+    run_curve c;
+    int rc = run_curve_load(&c, argv[1], err);
+    if (rc)
+        return rc;
+    if (a->noverlay == APP_OVERLAYS) {       /* the oldest gives way */
+        run_curve_free(&a->overlay[0]);
+        memmove(a->overlay, a->overlay + 1, (APP_OVERLAYS - 1) * sizeof a->overlay[0]);
+        a->noverlay--;
+    }
+    a->overlay[a->noverlay++] = c;
+    app_say(a, APP_INFO, "overlay: %s, %d evaluations up to epoch %.3g, drawn dim beside this run", c.name,
+            c.n, c.x[c.n - 1]);
+    return THAW_OK;
+}
+
 int app_cmd_export(app *a, int argc, char **argv, thaw_err *err)
 {
     if (argc != 3 || (strcmp(argv[1], "metrics") && strcmp(argv[1], "plots")))

@@ -300,7 +300,7 @@ static void chart_glyph(char out[CHART_CELL_BYTES], unsigned m, int utf8)
 typedef struct chart_scan {
     double x0, x1, y0, y1;
     int points;
-    double last0;                /* series 0's last drawn value, NaN if none */
+    double last0;                /* series below_series's last drawn value, NaN if none */
 } chart_scan;
 
 static chart_scan chart_scan_points(const chart *ch)
@@ -317,7 +317,7 @@ static chart_scan chart_scan_points(const chart *ch)
             s.y0 = y < s.y0 ? y : s.y0;
             s.y1 = y > s.y1 ? y : s.y1;
             s.points++;
-            if (k == 0)
+            if (k == ch->below_series)
                 s.last0 = y;
         }
     }

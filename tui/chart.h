@@ -81,7 +81,8 @@
  * The reference line (has_ref; Δtransfer's zero) is dotted: one dot in
  * every other cell's left dot column, in CHART_COLOR_REF, when ref lies in
  * the y range. The axis cells of the rows below the row holding ref take
- * CHART_COLOR_BELOW, and when series 0's last drawn value lies below ref,
+ * CHART_COLOR_BELOW, and when series below_series's (0's unless set) last
+ * drawn value lies below ref,
  * chart_render returns CHART_BELOW_REF (whatever the size, so a caller can
  * say "negative transfer" even where the chart does not fit) and, with
  * axes, puts '▼' in CHART_COLOR_BELOW in the label column's first cell on
@@ -127,7 +128,7 @@ enum chart_color {
 
 /* What chart_render reports, as bits. */
 enum chart_flag {
-    CHART_BELOW_REF = 1,         /* series 0's last drawn value is below ref */
+    CHART_BELOW_REF = 1,         /* series below_series's last drawn value is below ref */
     CHART_NO_DATA = 2,           /* no series has a finite point */
 };
 
@@ -151,6 +152,7 @@ typedef struct chart {
     double label_scale;          /* y labels show y × label_scale; 0: 1 */
     const char *label_suffix;    /* after each y label ("%"); NULL: none */
     double smooth;               /* EMA weight in (0, 1); 0 (or anything else): none */
+    int below_series;            /* the series whose last value CHART_BELOW_REF judges (0: the first) */
     int x_pow10;                 /* 1: x holds log10 of the value (a log axis), its ticks
                                     labelled as powers of ten (plot_pow10_label) */
 } chart;

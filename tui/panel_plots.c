@@ -146,27 +146,32 @@ static void plots_draw(ui_panel *p, layout_rect r)
         { "scratch val", x->x, s[S_SCRATCH_LOSS].y, s[S_SCRATCH_LOSS].n, SCRATCH },
         { NULL, NULL, NULL, 0, 0 },
     };
-    chart_series acc[] = {
-        { "transfer", x->x, s[S_VAL_ACC].y, s[S_VAL_ACC].n, TRANSFER },
-        { "scratch", x->x, s[S_SCRATCH_ACC].y, s[S_SCRATCH_ACC].n, SCRATCH },
-        { NULL, NULL, NULL, 0, 0 },
-    };
-    chart_series delta[] = {
-        { q->smooth > 0 ? "val, smoothed" : "val", x->x, s[S_DELTA].y, s[S_DELTA].n, DELTA },
-        { screen_glyph("▼ ends below 0", "v ends below 0"), NULL, NULL, 0, CHART_COLOR_BELOW },
-        { NULL, NULL, NULL, 0, 0 },
-    };
+    /* Earlier runs (overlay DIR) first, dim, so this run's curves draw over them. */
+    const app *a = &p->ui->a;
+    chart_series acc[APP_OVERLAYS + 3], delta[APP_OVERLAYS + 3];
+    int nacc = 0, ndelta = 0;
+    for (int i = 0; i < a->noverlay; i++) {
+        const run_curve *o = &a->overlay[i];
+        acc[nacc++] = (chart_series){ i ? NULL : "earlier runs", o->x, o->val_acc, o->n, CHART_COLOR_REF };
+        delta[ndelta++] = (chart_series){ i ? NULL : "earlier runs", o->x, o->delta, o->n, CHART_COLOR_REF };
+    }
+    acc[nacc++] = (chart_series){ "transfer", x->x, s[S_VAL_ACC].y, s[S_VAL_ACC].n, TRANSFER };
+    acc[nacc++] = (chart_series){ "scratch", x->x, s[S_SCRATCH_ACC].y, s[S_SCRATCH_ACC].n, SCRATCH };
+    delta[ndelta++] = (chart_series){ q->smooth > 0 ? "val, smoothed" : "val", x->x, s[S_DELTA].y, s[S_DELTA].n,
+                                      DELTA };
+    delta[ndelta++] = (chart_series){ screen_glyph("▼ ends below 0", "v ends below 0"), NULL, NULL, 0,
+                                      CHART_COLOR_BELOW };
     /* The marks' entry in each legend: an empty series in their colour. */
     const char *mark = q->nmarks ? screen_glyph("│ plan changed", "| plan changed") : NULL;
-    loss[3] = acc[2] = delta[2] = (chart_series){ mark, NULL, NULL, 0, CHART_COLOR_EVENT };
+    loss[3] = acc[nacc++] = delta[ndelta++] = (chart_series){ mark, NULL, NULL, 0, CHART_COLOR_EVENT };
     chart charts[LAYOUT_CHART_COUNT];
     memset(charts, 0, sizeof charts);
     charts[0] = (chart){ .title = "loss by epoch", .series = loss, .nseries = 4, .smooth = q->smooth };
-    charts[1] = (chart){ .title = "val accuracy by epoch", .series = acc, .nseries = 3, .fixed_y = 1,
+    charts[1] = (chart){ .title = "val accuracy by epoch", .series = acc, .nseries = nacc, .fixed_y = 1,
                          .ymin = 0, .ymax = 1, .label_scale = 100, .label_suffix = "%" };
     charts[2] = (chart){ .title = screen_utf8() ? "Δtransfer (points)" : "delta-transfer (points)",
-                         .series = delta, .nseries = 3, .has_ref = 1, .ref = 0, .label_scale = 100,
-                         .smooth = q->smooth };
+                         .series = delta, .nseries = ndelta, .has_ref = 1, .ref = 0, .label_scale = 100,
+                         .smooth = q->smooth, .below_series = a->noverlay };
     for (int i = 0; i < LAYOUT_CHART_COUNT; i++) {
         charts[i].events = q->marks;
         charts[i].nevents = q->nmarks;

@@ -488,6 +488,40 @@ check_heatmap() {
     stop $s
 }
 
+# overlay RUN draws an earlier run's accuracy and delta curves beside this
+# one's, named in the legend; overlay clear takes them away.
+check_overlay() {
+    wanted overlay || return 0
+    local s=ovl dir=$TMP/overlay-cwd bad=""
+    mkdir -p "$dir"
+    (cd "$dir" && eval "$(thaw_env C.UTF-8)$(printf '%q ' "$ROOT/thaw" train --model "$ROOT/$MODEL" \
+        --data "$DATA" --epochs 2 --out earlier)") >"$TMP/overlay-train.txt" 2>&1 ||
+        bad="$bad the earlier run did not train;"
+    start $s 120 40 C.UTF-8 "$dir" -- "$ROOT/$MODEL" --data "$DATA"
+    if ! wait_for $s "$FOOTER"; then
+        fail overlay "thaw never drew its first frame"
+        stop $s
+        return
+    fi
+    keys $s :
+    text $s "overlay earlier"
+    keys $s Enter
+    until_ok 5 has $s "overlay: earlier, 2 evaluations" || bad="$bad overlay did not say what it read;"
+    until_ok 5 has $s "earlier runs" || bad="$bad the legend does not name the earlier run;"
+    [ "$(plots $s | braille_count)" -gt 0 ] || bad="$bad no curve was drawn;"
+    capture $s >"$TMP/screen.txt"
+    keys $s :
+    text $s "overlay clear"
+    keys $s Enter
+    until_ok 5 not_has $s "earlier runs" || bad="$bad overlay clear left the curves;"
+    keys $s :
+    text $s "overlay nowhere"
+    keys $s Enter
+    until_ok 5 has $s "nowhere/metrics.csv" || bad="$bad a missing run was not named;"
+    verdict overlay "$bad" "" "$TMP/screen.txt"
+    stop $s
+}
+
 # :lr-find brings its view to the front: the curve on a log axis (powers of
 # ten on the x axis), the suggestion named; `a` takes it as the head's rate.
 check_lrfind() {
@@ -1227,6 +1261,7 @@ check_results
 check_testing_status
 check_lrfind
 check_heatmap
+check_overlay
 check_lrbar_slope
 check_env_matrix
 check_resize_storm
