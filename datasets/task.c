@@ -653,6 +653,21 @@ static int assign(int *mark, const ds_raw *train, task *t, thaw_err *err)
         idx[start[c] + fill[c]++] = i;
         mark[i] = -1;
     }
+    /* Without pool=, the whole pool unless it would not fit its budget. */
+    int pool_cap = sp->pool;
+    if (!pool_cap && sp->shots && train->pixels) {
+        size_t all = 0, per = shape3_count(t->geom.in), fit = TASK_POOL_AUTO_BYTES / (per ? per : 1);
+        for (int k = 0; k < t->nclass; k++) {
+            int left = start[t->orig[k] + 1] - start[t->orig[k]] - sp->shots -
+                       (sp->val_given ? sp->val : task_default_val(start[t->orig[k] + 1] - start[t->orig[k]],
+                                                                   sp->shots));
+            all += left > 0 ? (size_t)left : 0;
+        }
+        if (all > fit) {
+            size_t each = fit / (size_t)(t->nclass ? t->nclass : 1);
+            pool_cap = t->pool_cap = each > 0 ? (int)(each < INT_MAX ? each : INT_MAX) : 1;
+        }
+    }
     rng r = rng_seeded(t->seed ^ 0x7461736B5F637574ull);
     for (int k = 0; k < t->nclass && !rc; k++) {
         int c = t->orig[k], n = start[c + 1] - start[c], *list = idx + start[c];
@@ -676,7 +691,7 @@ static int assign(int *mark, const ds_raw *train, task *t, thaw_err *err)
         for (int i = 0; i < n; i++) {
             int split = sp->shots ? (i < sp->shots ? TASK_TRAIN : i < need ? TASK_VAL : TASK_POOL)
                                   : (i < val ? TASK_VAL : TASK_TRAIN);
-            if (split == TASK_POOL && sp->pool && pool++ >= sp->pool)
+            if (split == TASK_POOL && pool_cap && pool++ >= pool_cap)
                 split = -1;              /* past pool=P: not kept */
             mark[list[i]] = split;
         }

@@ -26,7 +26,10 @@
  *                 absent.
  *   pool=P        at most P unlabelled pool images per class (with shots=),
  *                 of those shots and val leave (the same ones for a seed);
- *                 all when absent.
+ *                 all when absent, unless all would take more than
+ *                 TASK_POOL_AUTO_BYTES at the model's geometry (an RGB 96x96
+ *                 model on Fashion-MNIST): then as many per class as fit,
+ *                 and task.pool_cap says how many.
  *                 A smaller pool is quicker for self-training to label.
  *   seed=N        the seed for the draw; otherwise the caller's (the run's).
  *   size=N | HxW, channels=1|3
@@ -127,6 +130,7 @@
 #include "text.h"
 
 enum { TASK_TRAIN, TASK_VAL, TASK_TEST, TASK_POOL, TASK_SPLITS };
+#define TASK_POOL_AUTO_BYTES ((size_t)256 << 20)
 extern const char *const task_split_names[TASK_SPLITS];   /* "train", "val", "test", "pool" */
 
 enum { TASK_SPEC_MAX = 4096, TASK_PATH_MAX = 1024 };
@@ -188,6 +192,8 @@ typedef struct task {
     int *orig;                       /* (nclass) each class's label in the source */
     ds_split split[TASK_SPLITS];
     int *count;                      /* (TASK_SPLITS, nclass) images per split and class */
+    int pool_cap;                    /* the per-class pool cap chosen to fit TASK_POOL_AUTO_BYTES
+                                        (no pool= given); 0: none was needed */
     /* A text task: each sample is a document's token ids (1, 1, len) as
      * floats, in the words of the model's vocabulary (geom.vocab) or, when
      * the model has none, of `vocab`, built from the training split. */

@@ -72,6 +72,10 @@ static void print_task(const task *t, double secs)
         cli_print(stdout, "          validation: no val= given, so %d per class by default (%s, at most %d; "
                "val=N sets it)\n", t->count[TASK_VAL * t->nclass],
                t->spec.shots ? "as many as the shots" : "a fifth of each class", TASK_DEFAULT_VAL_MAX);
+    if (t->pool_cap)
+        cli_print(stdout, "pool      %d unlabelled %s per class, as many as fit in %zu MiB at %dx%dx%d "
+                  "(pool=P sets it)\n", t->pool_cap, item, TASK_POOL_AUTO_BYTES >> 20, g->in.c, g->in.h,
+                  g->in.w);
     if (t->spec.test && strcmp(t->spec.source, "shapes"))
         cli_print(stdout, "test      the first %d test %s of each class\n", t->spec.test, item);
     if (t->text) {
