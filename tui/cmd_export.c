@@ -40,6 +40,7 @@
 #include "metrics.h"
 #include "numtext.h"
 #include "safetensors.h"
+#include "strategy.h"
 
 enum { EXPORT_SETS_MAX = 64, EXPORT_PATH_MAX = 4096 };
 
@@ -202,7 +203,20 @@ static void plan_json(FILE *f, const app *a, const model *m, int batch, double c
         fputs("}", f);
         sep = ",\n";
     }
-    fputs("\n  },\n  \"columns\": [", f);
+    fputs("\n  },\n  \"thaw_at\": [", f);
+    /* Gradual unfreezing's later thaws (strategy.h's order: the group below
+     * the head first); the freezing at the start is in params. */
+    strategy st;
+    thaw_err ignored = { 0 };
+    layer *group[STRATEGY_GROUPS_MAX];
+    if (a->strategy_text[0] && !strategy_parse(&st, a->strategy_text, &ignored) &&
+        st.kind == STRAT_GRADUAL) {
+        int n = model_groups(m, group, STRATEGY_GROUPS_MAX);
+        for (int k = 1; k < n; k++)
+            fprintf(f, "%s{\"epoch\": %d, \"path\": \"%s\"}", k > 1 ? ", " : "", k * st.every,
+                    group[n - 1 - k]->path);
+    }
+    fputs("],\n  \"columns\": [", f);
     for (int i = 0; i < METRIC_COUNT; i++)
         fprintf(f, "%s\"%s\"", i ? ", " : "", metric_fields[i].name);
     fprintf(f, "],\n  \"check\": {\"batch\": %d, \"loss\": ", batch);
