@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "fileio.h"
 #include "loss.h"
 #include "modelfile.h"
 #include "safetensors.h"
@@ -241,4 +242,77 @@ void test_export_pytorch_bad_model_without_data(void)
     remove_tree(tmp);
     CHECKF(rc == 2, "rc %d", rc);
     CHECK(!made);
+}
+
+void test_export_pytorch_from_run_folder(void)
+{
+    /* A run folder: its config.thaw is the plan, its last.json the model. */
+    char tmp[256] = "", run[300], out[300], path[400];
+    mf_meta meta;
+    model m;
+    int have = 0;
+    thaw_err err = { 0 };
+    char *plan = NULL;
+    size_t len = 0;
+    st_file st = { 0 };
+    FILE *f = NULL;
+    temp_dir(tmp, sizeof tmp);
+    EXPECT(tmp[0]);
+    snprintf(run, sizeof run, "%s/run", tmp);
+    snprintf(out, sizeof out, "%s/out", tmp);
+    EXPECT(mkdir(run, 0777) == 0);
+    snprintf(path, sizeof path, "%s/config.thaw", run);
+    EXPECT((f = fopen(path, "w")) != NULL);
+    EXPECT(fputs("load model \"models/shapes-resnet.json\"\n"
+                 "set epochs 3 batch 16 lr 0.05\n"
+                 "set schedule \"cosine warmup=1\" augment shift=2,flip\n"
+                 "load data \"" SHAPES_SPEC "\"\n"
+                 "strategy finetune\n"
+                 "freeze stem.0\n", f) >= 0);
+    int closed = fclose(f);
+    f = NULL;
+    EXPECT(closed == 0);
+    mf_load_opts opt = { .classes = 5, .seed = 1 };
+    EXPECTF(mf_load(&meta, &m, "models/shapes-resnet.json", &opt, &err) == THAW_OK, "%s", err.msg);
+    have = 1;
+    /* The run's model scores the task's classes, by name: its head stays. */
+    static const char *const names[] = { "circle", "triangle", "square", "star", "cross" };
+    EXPECT(meta.nclass == 5);
+    for (int k = 0; k < 5; k++)
+        snprintf(meta.class_name[k], sizeof meta.class_name[k], "%s", names[k]);
+    param_slice *bias = model_slice(&m, "head.bias");
+    EXPECT(bias != NULL);
+    for (size_t i = 0; i < bias->len; i++)
+        m.param[bias->off + i] = 0.25f;
+    snprintf(path, sizeof path, "%s/last.json", run);
+    EXPECTF(mf_save(path, &meta, &m, &err) == THAW_OK, "%s", err.msg);
+
+    char *argv[] = { "export", "pytorch", run, out, NULL };
+    EXPECT(cmd_export(4, argv) == 0);
+    snprintf(path, sizeof path, "%s/plan.json", out);
+    EXPECTF(fio_read(path, 1 << 20, &plan, &len, &err) == THAW_OK, "%s", err.msg);
+    EXPECTF(strstr(plan, "\"epochs\": 3,") && strstr(plan, "\"batch\": 16,") &&
+            strstr(plan, "\"base_lr\": 0.05,"), "%s", plan);
+    EXPECTF(strstr(plan, "\"kind\": \"cosine\", \"warmup\": 1,") &&
+            strstr(plan, "\"augment\": {\"shift\": 2, \"flip\": 1,"), "%s", plan);
+    EXPECTF(strstr(plan, "\"stem.0.weight\": {\"frozen\": true") &&
+            strstr(plan, "\"stage1.conv1.weight\": {\"frozen\": false"), "%s", plan);
+    snprintf(path, sizeof path, "%s/model.safetensors", out);
+    EXPECTF(st_read(&st, path, &err) == THAW_OK, "%s", err.msg);
+    const st_tensor *t = st_find(&st, "head.bias");
+    EXPECT(t && t->dtype == ST_F32 && t->count == 5);
+    float back[5];
+    st_get_f32(&st, t, back);
+    for (int i = 0; i < 5; i++)
+        EXPECTF(back[i] == 0.25f, "head.bias[%d] is %g, not the run's 0.25", i, back[i]);
+done:
+    if (f)
+        fclose(f);
+    if (have) {
+        mf_meta_free(&meta);
+        model_free(&m);
+    }
+    free(plan);
+    st_free(&st);
+    remove_tree(tmp);
 }
