@@ -287,6 +287,7 @@ void test_export_pytorch_from_run_folder(void)
     snprintf(path, sizeof path, "%s/last.json", run);
     EXPECTF(mf_save(path, &meta, &m, &err) == THAW_OK, "%s", err.msg);
 
+    strcat(out, "/");    /* a trailing slash names the same new folder */
     char *argv[] = { "export", "pytorch", run, out, NULL };
     EXPECT(cmd_export(4, argv) == 0);
     snprintf(path, sizeof path, "%s/plan.json", out);

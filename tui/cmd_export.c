@@ -433,7 +433,14 @@ int cmd_export(int argc, char **argv)
                   : "RUN_OR_MODEL and DIR are needed");
         return usage();
     }
-    const char *src = argv[2], *dir = argv[3], *data = NULL, *strat = NULL;
+    char dir[EXPORT_PATH_MAX - 32];   /* room for ".tmp-PID" beside it */
+    if (snprintf(dir, sizeof dir, "%s", argv[3]) >= (int)sizeof dir) {
+        cli_print(stderr, "thaw export: %s: the path is too long\n", argv[3]);
+        return 1;
+    }
+    for (size_t n = strlen(dir); n > 1 && dir[n - 1] == '/'; n--)
+        dir[n - 1] = '\0';                 /* "out/" is the folder out */
+    const char *src = argv[2], *data = NULL, *strat = NULL;
     const char *set[EXPORT_SETS_MAX][2];
     int nset = 0;
     for (int i = 4; i < argc; i++) {
