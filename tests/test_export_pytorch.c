@@ -129,9 +129,21 @@ void test_export_pytorch_trains_under_torchrun(void)
             thaw_loss);
     EXPECTF(fabs(planned - thaw_loss) < 1e-6, "plan.json's loss %.9g, thaw's %.9g", planned, thaw_loss);
 
-    /* One epoch on two processes. */
+    snprintf(cmd, sizeof cmd, "cd '%s' && /usr/bin/python3 train.py --help 2>&1", dir);
+    int help_epochs = 0, help_batch = 0;
+    EXPECT((py = popen(cmd, "r")) != NULL);
+    while (fgets(line, sizeof line, py)) {
+        help_epochs |= strstr(line, "--epochs") != NULL;
+        help_batch |= strstr(line, "--batch") != NULL;
+    }
+    prc = pclose(py);
+    EXPECTF(prc == 0 && help_epochs && help_batch, "train.py --help: status %d, --epochs %d, --batch %d",
+            prc, help_epochs, help_batch);
+
+    /* One epoch on two processes, the plan's batch of 32 overridden: 50
+     * training images make 5 steps of 10. */
     snprintf(cmd, sizeof cmd, "cd '%s' && OMP_NUM_THREADS=1 %s --nproc_per_node=2 --redirects 1 --tee 1 "
-             "--master_port %d train.py --epochs 1 > train.log 2>&1", dir, torchrun(),
+             "--master_port %d train.py --epochs 1 --batch 10 > train.log 2>&1", dir, torchrun(),
              29500 + (int)(getpid() % 2000));
     int rc = system(cmd);
     EXPECTF(rc == 0, "torchrun failed (%d): see %s/train.log", rc, dir);
@@ -161,7 +173,8 @@ void test_export_pytorch_trains_under_torchrun(void)
     snprintf(path, sizeof path, "%s/trained/metrics.csv", dir);
     EXPECT((f = fopen(path, "r")) != NULL);
     EXPECT(fgets(line, sizeof line, f) && !strncmp(line, "epoch,step,", 11));
-    EXPECT(fgets(line, sizeof line, f) && !strncmp(line, "1,", 2));
+    EXPECT(fgets(line, sizeof line, f));
+    EXPECTF(!strncmp(line, "1,5,", 4), "metrics.csv's first row: %s", line);
 done:
     if (f)
         fclose(f);
