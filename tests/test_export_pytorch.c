@@ -330,3 +330,11 @@ done:
     st_free(&st);
     remove_tree(tmp);
 }
+
+void test_export_bad_unknown_target(void)
+{
+    char *argv[] = { "export", "no-such-target", "models/shapes-resnet.json", "out", NULL };
+    CHECK(cmd_export(4, argv) == 2);
+    char *none[] = { "export", NULL };
+    CHECK(cmd_export(1, none) == 2);
+}

@@ -22,6 +22,8 @@
  *                first batch (train.py --check-first-step compares)
  *   data.safetensors  the task's images after thaw's preprocessing (F32
  *                (n, c, h, w), normalised) and labels (I64), train, val, test
+ *
+ * `thaw export TARGET` picks the target from export_targets at the end.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -423,14 +425,13 @@ static int replay_run(app *a, cli_out *c, const char *run)
     return rc;
 }
 
-int cmd_export(int argc, char **argv)
+/* `thaw export pytorch ...`; argv[1] is "pytorch". */
+static int export_pytorch(int argc, char **argv)
 {
-    if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")))
+    if (argc >= 3 && (!strcmp(argv[2], "--help") || !strcmp(argv[2], "-h")))
         return usage(), 0;
-    if (argc < 4 || strcmp(argv[1], "pytorch")) {
-        cli_print(stderr, "thaw export: %s\n", argc < 2 ? "a target is needed (pytorch)"
-                  : strcmp(argv[1], "pytorch") ? "unknown target; the targets: pytorch"
-                  : "RUN_OR_MODEL and DIR are needed");
+    if (argc < 4) {
+        cli_print(stderr, "thaw export pytorch: RUN_OR_MODEL and DIR are needed\n");
         return usage();
     }
     char dir[EXPORT_PATH_MAX - 32];   /* room for ".tmp-PID" beside it */
@@ -534,4 +535,30 @@ int cmd_export(int argc, char **argv)
                   dir);
     app_free(&a);
     return rc ? 1 : 0;
+}
+
+/* The targets, by the word after `export`. */
+static const struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+} export_targets[] = {
+    { "pytorch", export_pytorch },
+};
+
+int cmd_export(int argc, char **argv)
+{
+    enum { NTARGETS = sizeof export_targets / sizeof export_targets[0] };
+    for (int i = 0; argc >= 2 && i < NTARGETS; i++)
+        if (!strcmp(argv[1], export_targets[i].name))
+            return export_targets[i].run(argc, argv);
+    int help = argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"));
+    if (!help)
+        cli_print(stderr, "thaw export: %s; the targets:", argc < 2 ? "a target is needed"
+                  : "unknown target");
+    else
+        cli_print(stderr, "usage: thaw export TARGET ...; the targets:");
+    for (int i = 0; i < NTARGETS; i++)
+        cli_print(stderr, " %s", export_targets[i].name);
+    cli_print(stderr, "\n");
+    return help ? 0 : 2;
 }
