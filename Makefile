@@ -36,7 +36,7 @@ LIBS    = $(BLIS_LIBS) $(PKG_LIBS) -lpthread -lm
 BUILD   ?= build
 ENGINE_SRC := $(wildcard core/*.c models/*.c datasets/*.c)
 TUI_SRC    := $(wildcard tui/*.c)
-TUI_LIB_SRC := tui/runlog.c tui/svg.c tui/app.c tui/app_verbs.c tui/app_settings.c tui/app_lesson.c tui/app_pump.c tui/metrics.c tui/cli.c tui/chart.c tui/layout.c tui/paths.c tui/predict.c tui/overlay.c  # tui/ code the tests link too (no main)
+TUI_LIB_SRC := tui/runlog.c tui/svg.c tui/app.c tui/app_verbs.c tui/app_settings.c tui/app_lesson.c tui/app_pump.c tui/metrics.c tui/cli.c tui/chart.c tui/layout.c tui/paths.c tui/predict.c tui/overlay.c tui/cmd_export.c tui/export_pytorch_text.c  # tui/ code the tests link too (no main)
 TEST_SRC   := $(wildcard tests/*.c)
 BENCH_SRC  := tests/bench/bench_train.c
 
