@@ -128,7 +128,7 @@ int cli_exec(app *a, cli_out *c, const char *line)
 }
 
 #define DEFAULT_MODEL "models/fashion-resnet.json"
-#define DEFAULT_DATA "fashion:classes=5-9,shots=20,val=50"
+#define DEFAULT_DATA "fashion:classes=5-9,shots=5,val=50"
 #define FALLBACK_MODEL "models/shapes-resnet.json"
 #define FALLBACK_DATA "shapes:classes=0-4,shots=20,val=50"
 
