@@ -10,11 +10,11 @@
 # `make bench` reports thaw's figures alone).
 set -eu
 group=${1:-build}
-need="libblis-dev libblis4-serial libcjson-dev libstb-dev libdeflate-dev libncurses-dev libreadline-dev zlib1g-dev pkg-config make gcc"
+need="libblis-dev libblis4-serial libcjson-dev libstb-dev libdeflate-dev libncurses-dev libreadline-dev zlib1g-dev protobuf-c-compiler libprotobuf-c-dev libonnx-dev pkg-config make gcc"
 optional="dataset-fashion-mnist"
 case "$group" in
 build) ;;
-test) need="$need clang libclang-rt-14-dev tmux" ;;
+test) need="$need clang libclang-rt-14-dev tmux python3-onnx" ;;
 bench) optional="$optional python3-torch" ;;
 *) echo "deps.sh: unknown group '$group' (expected build, test or bench)" >&2; exit 2 ;;
 esac
