@@ -564,6 +564,21 @@ static int values(onnx_ctx *x, const char **input)
         if (!strcmp(x->v[i - 1].name, x->v[i].name))
             return thaw_fail(x->g.c.err, THAW_EFORMAT, "%s: the value '%.100s' is given twice (by "
                              "two nodes, initializers or inputs)", x->g.c.file, x->v[i].name);
+    /* An Identity of a constant (exporters share initializers that way) is
+     * that constant; so is a chain of them. */
+    for (int changed = 1; changed;) {
+        changed = 0;
+        for (size_t i = 0; i < gp->n_node; i++) {
+            const Onnx__NodeProto *n = gp->node[i];
+            if (!is_op(n, "Identity") || n->n_input != 1 || n->n_output != 1 || x->fold[i])
+                continue;
+            onnx_val *in = val_find(x, n->input[0]), *out = val_find(x, n->output[0]);
+            if (in && out && in->kind == VAL_TENSOR) {
+                out->kind = VAL_TENSOR, out->t = in->t;
+                x->fold[i] = 1, changed = 1;
+            }
+        }
+    }
     for (size_t i = 0; i < gp->n_node; i++)
         for (size_t k = 0; k < gp->node[i]->n_input; k++) {
             onnx_val *v = val_find(x, gp->node[i]->input[k]);

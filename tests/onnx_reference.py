@@ -1,0 +1,43 @@
+"""The PyTorch side of tests/test_onnx.c: a torchvision network built with
+weights=None, seeded random weights and BatchNorm statistics, exported with
+torch.onnx.export into DIR/model.onnx beside a fixed batch (input.f32) and
+PyTorch's logits for it in evaluation mode (logits.f32), float32 raw.
+
+    /usr/bin/python3 tests/onnx_reference.py ARCH DIR [--size S] [--batch N] [--classes K]
+"""
+import argparse
+import os
+
+import torch
+import torchvision
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("arch")
+    ap.add_argument("dir")
+    ap.add_argument("--size", type=int, default=32)
+    ap.add_argument("--batch", type=int, default=2)
+    ap.add_argument("--classes", type=int, default=10)
+    a = ap.parse_args()
+    torch.manual_seed(0)
+    m = getattr(torchvision.models, a.arch)(weights=None, num_classes=a.classes).eval()
+    with torch.no_grad():
+        for mod in m.modules():
+            if isinstance(mod, torch.nn.BatchNorm2d):
+                mod.running_mean.uniform_(-0.5, 0.5)
+                mod.running_var.uniform_(0.5, 2.0)
+                mod.weight.uniform_(0.5, 1.5)
+                mod.bias.uniform_(-0.5, 0.5)
+    x = torch.randn(a.batch, 3, a.size, a.size)
+    path = os.path.join(a.dir, "model.onnx")
+    torch.onnx.export(m, x, path, opset_version=13, training=torch.onnx.TrainingMode.PRESERVE,
+                      do_constant_folding=False, input_names=["input"], output_names=["logits"])
+    with torch.no_grad():
+        y = m(x)
+    x.numpy().astype("float32").tofile(os.path.join(a.dir, "input.f32"))
+    y.numpy().astype("float32").tofile(os.path.join(a.dir, "logits.f32"))
+
+
+if __name__ == "__main__":
+    main()
