@@ -124,8 +124,7 @@ static int attr_ints(onnx_ctx *x, const Onnx__NodeProto *n, const char *name, in
 
 /* Checks tensor t holds float32 (or int64 when ints) values for its dims;
  * *count their number. */
-static int tensor_check(onnx_ctx *x, const Onnx__TensorProto *t, const char *what, int ints,
-                        uint64_t *count)
+static int tensor_dims(onnx_ctx *x, const Onnx__TensorProto *t, const char *what, uint64_t *count)
 {
     uint64_t c = 1;
     const char *name = t->name ? t->name : "";
@@ -139,6 +138,18 @@ static int tensor_check(onnx_ctx *x, const Onnx__TensorProto *t, const char *wha
                              "expected sizes of at most %llu values in all", x->g.c.file, what, name,
                              i, (long long)t->dims[i], (unsigned long long)x->max_floats);
     }
+    *count = c;
+    return THAW_OK;
+}
+
+static int tensor_check(onnx_ctx *x, const Onnx__TensorProto *t, const char *what, int ints,
+                        uint64_t *count)
+{
+    uint64_t c = 0;
+    const char *name = t->name ? t->name : "";
+    int rc = tensor_dims(x, t, what, &c);
+    if (rc)
+        return rc;
     if (t->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL)
         return thaw_fail(x->g.c.err, THAW_EINVAL, "%s: %s '%.100s' keeps its data in another file; "
                          "thaw reads models whose weights are inside the .onnx file", x->g.c.file,
@@ -193,6 +204,9 @@ static const Onnx__TensorProto *weight_in(onnx_ctx *x, const Onnx__NodeProto *n,
     else if (v->kind != VAL_TENSOR)
         *rc = nfail(x, n, THAW_EINVAL, "takes '%.100s' as input %zu, computed by the graph; thaw "
                     "needs a constant weight there", n->input[k], k);
+    uint64_t count;
+    if (*rc == THAW_OK)
+        *rc = tensor_dims(x, v->t, "weight", &count);
     return *rc ? NULL : v->t;
 }
 

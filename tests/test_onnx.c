@@ -96,3 +96,224 @@ void test_onnx_resnet18_matches_torch(void) { matches_torch("resnet18"); }
 void test_onnx_mobilenet_v2_matches_torch(void) { matches_torch("mobilenet_v2"); }
 void test_onnx_mobilenet_v3_small_matches_torch(void) { matches_torch("mobilenet_v3_small"); }
 void test_onnx_efficientnet_b0_matches_torch(void) { matches_torch("efficientnet_b0"); }
+
+/* ---- malformed graphs --------------------------------------------------------- */
+
+/* A small graph built with protobuf-c: x (1, 3, 8, 8) -> Conv 3x3 pad 1
+ * (4 filters) -> Relu -> GlobalAveragePool -> Flatten -> Gemm (10) -> y.
+ * Tests change a piece, pack it and import it. */
+typedef struct mini {
+    Onnx__ModelProto mp;
+    Onnx__OperatorSetIdProto op, *ops[1];
+    Onnx__GraphProto g;
+    Onnx__ValueInfoProto in, out, *ins[1], *outs[1];
+    Onnx__TypeProto tin;
+    Onnx__TypeProto__Tensor tt;
+    Onnx__TensorShapeProto sh;
+    Onnx__TensorShapeProto__Dimension d[4], *dp[4];
+    Onnx__NodeProto node[5], *np[5];
+    char *nin[5][3], *nout[5][1];
+    Onnx__AttributeProto at[3], *conv_at[2], *gemm_at[1];
+    int64_t ks[2], pads[4];
+    Onnx__TensorProto init[3], *ip[3];
+    int64_t dims[3][4];
+    float w1[4 * 3 * 3 * 3], w2[10 * 4], b2[10];
+} mini;
+
+static void mini_node(mini *t, int i, const char *op, const char *name, const char *a,
+                      const char *b, const char *c, const char *out)
+{
+    Onnx__NodeProto *n = &t->node[i];
+    onnx__node_proto__init(n);
+    n->op_type = (char *)op, n->name = (char *)name;
+    t->nin[i][0] = (char *)a, t->nin[i][1] = (char *)b, t->nin[i][2] = (char *)c;
+    n->n_input = c ? 3 : b ? 2 : 1, n->input = t->nin[i];
+    t->nout[i][0] = (char *)out;
+    n->n_output = 1, n->output = t->nout[i];
+    t->np[i] = n;
+}
+
+static void mini_tensor(mini *t, int i, const char *name, int nd, const int64_t *dims, float *v,
+                        size_t n)
+{
+    Onnx__TensorProto *p = &t->init[i];
+    onnx__tensor_proto__init(p);
+    p->name = (char *)name;
+    memcpy(t->dims[i], dims, sizeof(int64_t) * (size_t)nd);
+    p->n_dims = (size_t)nd, p->dims = t->dims[i];
+    p->has_data_type = 1, p->data_type = ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT;
+    p->n_float_data = n, p->float_data = v;
+    t->ip[i] = p;
+}
+
+static void mini_make(mini *t)
+{
+    memset(t, 0, sizeof *t);
+    onnx__model_proto__init(&t->mp);
+    onnx__operator_set_id_proto__init(&t->op);
+    t->op.has_version = 1, t->op.version = 13, t->op.domain = (char *)"";
+    t->ops[0] = &t->op;
+    t->mp.n_opset_import = 1, t->mp.opset_import = t->ops;
+    t->mp.has_ir_version = 1, t->mp.ir_version = 7;
+    t->mp.producer_name = (char *)"thaw-tests";
+    onnx__graph_proto__init(&t->g);
+    t->mp.graph = &t->g;
+    static const int64_t shape[4] = { 1, 3, 8, 8 };
+    onnx__tensor_shape_proto__init(&t->sh);
+    for (int i = 0; i < 4; i++) {
+        onnx__tensor_shape_proto__dimension__init(&t->d[i]);
+        t->d[i].value_case = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE;
+        t->d[i].dim_value = shape[i];
+        t->dp[i] = &t->d[i];
+    }
+    t->sh.n_dim = 4, t->sh.dim = t->dp;
+    onnx__type_proto__tensor__init(&t->tt);
+    t->tt.has_elem_type = 1, t->tt.elem_type = 1, t->tt.shape = &t->sh;
+    onnx__type_proto__init(&t->tin);
+    t->tin.value_case = ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE, t->tin.tensor_type = &t->tt;
+    onnx__value_info_proto__init(&t->in);
+    onnx__value_info_proto__init(&t->out);
+    t->in.name = (char *)"x", t->in.type = &t->tin, t->out.name = (char *)"y";
+    t->ins[0] = &t->in, t->outs[0] = &t->out;
+    t->g.n_input = 1, t->g.input = t->ins, t->g.n_output = 1, t->g.output = t->outs;
+    mini_node(t, 0, "Conv", "conv", "x", "w1", NULL, "c");
+    mini_node(t, 1, "Relu", "relu", "c", NULL, NULL, "r");
+    mini_node(t, 2, "GlobalAveragePool", "pool", "r", NULL, NULL, "p");
+    mini_node(t, 3, "Flatten", "flatten", "p", NULL, NULL, "f");
+    mini_node(t, 4, "Gemm", "fc", "f", "w2", "b2", "y");
+    t->g.n_node = 5, t->g.node = t->np;
+    for (int i = 0; i < 3; i++)
+        onnx__attribute_proto__init(&t->at[i]);
+    t->ks[0] = t->ks[1] = 3;
+    t->pads[0] = t->pads[1] = t->pads[2] = t->pads[3] = 1;
+    t->at[0].name = (char *)"kernel_shape", t->at[0].has_type = 1;
+    t->at[0].type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS, t->at[0].n_ints = 2, t->at[0].ints = t->ks;
+    t->at[1].name = (char *)"pads", t->at[1].has_type = 1;
+    t->at[1].type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS, t->at[1].n_ints = 4, t->at[1].ints = t->pads;
+    t->at[2].name = (char *)"transB", t->at[2].has_type = 1;
+    t->at[2].type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT, t->at[2].has_i = 1, t->at[2].i = 1;
+    t->conv_at[0] = &t->at[0], t->conv_at[1] = &t->at[1], t->gemm_at[0] = &t->at[2];
+    t->node[0].n_attribute = 2, t->node[0].attribute = t->conv_at;
+    t->node[4].n_attribute = 1, t->node[4].attribute = t->gemm_at;
+    for (size_t i = 0; i < sizeof t->w1 / sizeof *t->w1; i++)
+        t->w1[i] = (float)((int)(i * 7 % 11) - 5) / 10;
+    for (size_t i = 0; i < sizeof t->w2 / sizeof *t->w2; i++)
+        t->w2[i] = (float)((int)(i * 5 % 13) - 6) / 10;
+    for (int i = 0; i < 10; i++)
+        t->b2[i] = (float)i / 10;
+    mini_tensor(t, 0, "w1", 4, (const int64_t[]){ 4, 3, 3, 3 }, t->w1, 4 * 3 * 3 * 3);
+    mini_tensor(t, 1, "w2", 2, (const int64_t[]){ 10, 4 }, t->w2, 40);
+    mini_tensor(t, 2, "b2", 1, (const int64_t[]){ 10 }, t->b2, 10);
+    t->g.n_initializer = 3, t->g.initializer = t->ip;
+}
+
+/* Packs t and imports it; the error in err. */
+static int mini_import(mini *t, thaw_err *err)
+{
+    size_t n = onnx__model_proto__get_packed_size(&t->mp);
+    uint8_t *buf = malloc(n + 1);
+    mf_meta meta;
+    model m;
+    if (!buf)
+        return THAW_ENOMEM;
+    onnx__model_proto__pack(&t->mp, buf);
+    int rc = onnx_import_mem(&meta, &m, NULL, buf, n, "mini.onnx", NULL, 0, NULL, NULL, err);
+    if (rc == THAW_OK) {
+        if (meta.nclass != 10 || meta.input.c != 3 || meta.input.h != 8)
+            rc = THAW_EINVAL, snprintf(err->msg, sizeof err->msg, "imported the wrong shape");
+        mf_meta_free(&meta);
+        model_free(&m);
+    }
+    free(buf);
+    return rc;
+}
+
+void test_onnx_small_graph_imports(void)
+{
+    mini t;
+    thaw_err err = { 0 };
+    mini_make(&t);
+    CHECKF(mini_import(&t, &err) == THAW_OK, "%s", err.msg);
+}
+
+void test_onnx_bad_not_protobuf(void)
+{
+    static const uint8_t junk[] = "this is not a protobuf message \xff\xff\xff\xff";
+    mf_meta meta;
+    model m;
+    thaw_err err = { 0 };
+    CHECK(onnx_import_mem(&meta, &m, NULL, junk, sizeof junk, "junk.onnx", NULL, 0, NULL, NULL,
+                          &err) == THAW_EFORMAT);
+    CHECKF(strstr(err.msg, "junk.onnx") && strstr(err.msg, "not an ONNX model"), "%s", err.msg);
+}
+
+void test_onnx_bad_unknown_op(void)
+{
+    mini t;
+    thaw_err err = { 0 };
+    mini_make(&t);
+    t.node[1].op_type = (char *)"Elu";
+    CHECK(mini_import(&t, &err) == THAW_EINVAL);
+    CHECKF(strstr(err.msg, "node 'relu' (Elu)") && strstr(err.msg, "not an operator thaw maps"),
+           "%s", err.msg);
+}
+
+void test_onnx_bad_missing_initializer(void)
+{
+    mini t;
+    thaw_err err = { 0 };
+    mini_make(&t);
+    t.nin[4][1] = (char *)"w_absent";
+    CHECK(mini_import(&t, &err) == THAW_EFORMAT);
+    CHECKF(strstr(err.msg, "node 'fc' (Gemm)") && strstr(err.msg, "'w_absent'"), "%s", err.msg);
+}
+
+void test_onnx_bad_cycle(void)
+{
+    mini t;
+    thaw_err err = { 0 };
+    mini_make(&t);
+    t.nin[1][0] = (char *)"p";      /* relu takes the pool's output, the pool relu's */
+    CHECK(mini_import(&t, &err) == THAW_EFORMAT);
+    CHECKF(strstr(err.msg, "cycle"), "%s", err.msg);
+}
+
+void test_onnx_bad_shape_mismatch(void)
+{
+    mini t;
+    thaw_err err = { 0 };
+    mini_make(&t);
+    t.dims[1][1] = 2, t.init[1].n_float_data = 20;   /* fc: 2 inputs, the pool gives 4 */
+    CHECK(mini_import(&t, &err) != THAW_OK);
+    CHECKF(strstr(err.msg, "fc") && strstr(err.msg, "[4, 10]"), "%s", err.msg);
+}
+
+void test_onnx_bad_absurd_dims(void)
+{
+    mini t;
+    thaw_err err = { 0 };
+    mini_make(&t);
+    t.dims[2][0] = -5;
+    CHECK(mini_import(&t, &err) == THAW_EFORMAT);
+    CHECKF(strstr(err.msg, "'b2'") && strstr(err.msg, "dimension 0 is -5"), "%s", err.msg);
+    mini_make(&t);
+    t.d[2].dim_value = 1 << 30;
+    CHECK(mini_import(&t, &err) == THAW_EINVAL);
+    CHECKF(strstr(err.msg, "input 'x'") && strstr(err.msg, "dimension 2"), "%s", err.msg);
+}
+
+void test_onnx_bad_2gb_tensor(void)
+{
+    /* A weight declaring 2 GiB of floats (512 Mi values) in a file of a
+     * few hundred bytes: refused before anything that size is allocated. */
+    mini t;
+    thaw_err err = { 0 };
+    mini_make(&t);
+    t.dims[2][0] = (int64_t)1 << 29;
+    CHECK(mini_import(&t, &err) == THAW_EFORMAT);
+    CHECKF(strstr(err.msg, "'b2'"), "%s", err.msg);
+    mini_make(&t);
+    t.dims[1][0] = 1 << 15, t.dims[1][1] = 1 << 14;
+    CHECK(mini_import(&t, &err) == THAW_EFORMAT);
+    CHECKF(strstr(err.msg, "'w2'"), "%s", err.msg);
+}
