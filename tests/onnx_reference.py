@@ -1,7 +1,11 @@
 """The PyTorch side of tests/test_onnx.c: a torchvision network built with
 weights=None, seeded random weights and BatchNorm statistics, exported with
 torch.onnx.export into DIR/model.onnx beside a fixed batch (input.f32) and
-PyTorch's logits for it in evaluation mode (logits.f32), float32 raw.
+PyTorch's logits for it in evaluation mode (logits.f32), float32 raw; and
+for one training step (BatchNorm on batch statistics, dropout and stochastic
+depth off: thaw imports them as identities) the labels (labels.i32) and
+every parameter's gradient of the mean cross-entropy, in named_parameters
+order (grads.f32, sizes in grads.txt).
 
     /usr/bin/python3 tests/onnx_reference.py ARCH DIR [--size S] [--batch N] [--classes K]
 """
@@ -37,6 +41,20 @@ def main():
         y = m(x)
     x.numpy().astype("float32").tofile(os.path.join(a.dir, "input.f32"))
     y.numpy().astype("float32").tofile(os.path.join(a.dir, "logits.f32"))
+
+    labels = torch.arange(a.batch) % a.classes
+    m.train()
+    for mod in m.modules():
+        if isinstance(mod, torch.nn.Dropout) or type(mod).__name__ == "StochasticDepth":
+            mod.eval()
+    loss = torch.nn.functional.cross_entropy(m(x), labels)
+    loss.backward()
+    labels.numpy().astype("int32").tofile(os.path.join(a.dir, "labels.i32"))
+    grads = [p.grad.detach().reshape(-1) for _, p in m.named_parameters()]
+    torch.cat(grads).numpy().astype("float32").tofile(os.path.join(a.dir, "grads.f32"))
+    with open(os.path.join(a.dir, "grads.txt"), "w") as f:
+        for name, p in m.named_parameters():
+            f.write("%s %d\n" % (name, p.numel()))
 
 
 if __name__ == "__main__":
