@@ -1,7 +1,7 @@
 #!/bin/sh
 # Installs the Debian packages thaw needs when they are missing.
-#   sh scripts/deps.sh build    what `make` needs
-#   sh scripts/deps.sh test     plus what the tests need (sanitizers, fuzzing, screen tests)
+#   sh scripts/deps.sh build    what `make` needs (protobuf-c and ONNX's schema included)
+#   sh scripts/deps.sh test     plus what the tests need (sanitizers, fuzzing, screen tests, python3-onnx)
 #   sh scripts/deps.sh bench    plus PyTorch, the peer `make bench` measures against
 # As root it runs apt-get; otherwise it prints the command to run and stops.
 # Optional packages are installed as root and only mentioned otherwise:
