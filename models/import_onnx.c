@@ -716,16 +716,28 @@ static int fold_bias(onnx_ctx *x, const Onnx__NodeProto *n, int li)
     return pend(x, n, li, "bias", b, W_PLAIN);
 }
 
-/* Layer names: the node's (ONNX exporters' "/layer1/layer1.0/conv1/Conv"
- * without the leading '/'), or OP_N; unique, and short enough for a weight
- * name LAYER/VAR. */
+/* Layer names: the node's, as PyTorch's exporter writes them
+ * ("/layer1/layer1.0/conv1/Conv"), without the operator at the end and
+ * without a module name repeated by the next ("layer1/layer1.0/conv1" ->
+ * "layer1.0/conv1"); else OP_N. Unique, and short enough for a weight name
+ * LAYER/VAR. */
 static void layer_name(onnx_ctx *x, imp_layer *L, const Onnx__NodeProto *n, int idx)
 {
-    const char *s = n->name && n->name[0] ? n->name : "";
-    while (*s == '/')
-        s++;
-    if (s[0] && strlen(s) < 96)
-        snprintf(L->name, sizeof L->name, "%s", s);
+    char buf[TFJS_NAME_MAX], out[TFJS_NAME_MAX] = "", *part[TFJS_NAME_MAX / 2], *save;
+    int np = 0;
+    snprintf(buf, sizeof buf, "%s", n->name ? n->name : "");
+    for (char *t = strtok_r(buf, "/", &save); t && np < TFJS_NAME_MAX / 2; t = strtok_r(NULL, "/", &save))
+        part[np++] = t;
+    if (np > 1 && n->op_type && !strcmp(part[np - 1], n->op_type))
+        np--;
+    for (int i = 0; i < np; i++) {
+        size_t len = strlen(part[i]), used = strlen(out);
+        if (i + 1 < np && !strncmp(part[i + 1], part[i], len) && part[i + 1][len] == '.')
+            continue;
+        snprintf(out + used, sizeof out - used, "%s%s", used ? "/" : "", part[i]);
+    }
+    if (out[0] && strlen(out) < 96)
+        snprintf(L->name, sizeof L->name, "%s", out);
     else
         snprintf(L->name, sizeof L->name, "%.40s_%d", n->op_type ? n->op_type : "node", idx);
     for (int i = 1; i < idx; i++)
