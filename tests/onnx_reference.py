@@ -4,12 +4,16 @@ torch.onnx.export into DIR/model.onnx beside a fixed batch (input.f32) and
 PyTorch's logits for it in evaluation mode (logits.f32), float32 raw; and
 for one training step (BatchNorm on batch statistics, dropout and stochastic
 depth off: thaw imports them as identities) the labels (labels.i32) and
-every parameter's gradient of the mean cross-entropy, in named_parameters
-order (grads.f32, sizes in grads.txt).
+every parameter's gradient of the mean cross-entropy computed in float64,
+in named_parameters order (grads.f64), with each tensor's name, size and
+how far PyTorch's own float32 gradient is from it in the L2 norm
+(grads.txt): random networks at small sizes are ill-conditioned enough that
+float32 itself is off by more than 1e-4 there.
 
     /usr/bin/python3 tests/onnx_reference.py ARCH DIR [--size S] [--batch N] [--classes K]
 """
 import argparse
+import copy
 import os
 
 import torch
@@ -43,19 +47,24 @@ def main():
     y.numpy().astype("float32").tofile(os.path.join(a.dir, "logits.f32"))
 
     labels = torch.arange(a.batch) % a.classes
+    m64 = copy.deepcopy(m).double()
+    g32, g64 = step(m, x, labels), step(m64, x.double(), labels)
+    labels.numpy().astype("int32").tofile(os.path.join(a.dir, "labels.i32"))
+    torch.cat([g.reshape(-1) for g in g64]).numpy().astype("float64").tofile(
+        os.path.join(a.dir, "grads.f64"))
+    with open(os.path.join(a.dir, "grads.txt"), "w") as f:
+        for (name, p), g, h in zip(m.named_parameters(), g32, g64):
+            f.write("%s %d %.9g\n" % (name, p.numel(), (g.double() - h).norm().item()))
+
+
+def step(m, x, labels):
+    """The parameter gradients of one training step's mean cross-entropy."""
     m.train()
     for mod in m.modules():
         if isinstance(mod, torch.nn.Dropout) or type(mod).__name__ == "StochasticDepth":
             mod.eval()
-    loss = torch.nn.functional.cross_entropy(m(x), labels)
-    loss.backward()
-    labels.numpy().astype("int32").tofile(os.path.join(a.dir, "labels.i32"))
-    grads = [p.grad.detach().reshape(-1) for _, p in m.named_parameters()]
-    torch.cat(grads).numpy().astype("float32").tofile(os.path.join(a.dir, "grads.f32"))
-    with open(os.path.join(a.dir, "grads.txt"), "w") as f:
-        for name, p in m.named_parameters():
-            f.write("%s %d\n" % (name, p.numel()))
-
+    torch.nn.functional.cross_entropy(m(x), labels).backward()
+    return [p.grad.detach() for p in m.parameters()]
 
 if __name__ == "__main__":
     main()

@@ -39,11 +39,25 @@ static float *read_f32(const char *path, size_t n)
 #define REF_BATCH 4
 #define REF_CLASSES 10
 
+static double *read_f64(const char *path, size_t n)
+{
+    FILE *f = fopen(path, "rb");
+    double *v = malloc(sizeof(double) * n);
+    size_t got = f && v ? fread(v, sizeof(double), n, f) : 0;
+    if (f)
+        fclose(f);
+    if (got != n) {
+        free(v);
+        return NULL;
+    }
+    return v;
+}
+
 /* One training step on the fixed batch: each parameter's gradient against
- * PyTorch's (tmp/grads.f32, in named_parameters order, which is the order of
- * thaw's tree for these networks) to 1e-4 relative, in the L2 norm (float32
- * sums in another order move single elements of the deepest layers' gradients
- * by a little more than 1e-4 of the largest). */
+ * PyTorch's in float64 (tmp/grads.f64, in named_parameters order, which is
+ * the order of thaw's tree for these networks), in the L2 norm, to 1e-4
+ * relative or as close as PyTorch's own float32 gradient is (for the
+ * MobileNets at 32x32 and batch 4, float32 is 3e-3 off in the first layers). */
 static int grads_match(model *m, const float *x, const char *tmp, const char *arch)
 {
     char path[300], name[160];
@@ -56,8 +70,8 @@ static int grads_match(model *m, const float *x, const char *tmp, const char *ar
     size_t total = 0;
     for (int s = 0; s < m->nslice; s++)
         total += m->slice[s].kind == PARAM_STAT ? 0 : m->slice[s].len;
-    snprintf(path, sizeof path, "%s/grads.f32", tmp);
-    float *want = got == REF_BATCH ? read_f32(path, total) : NULL;
+    snprintf(path, sizeof path, "%s/grads.f64", tmp);
+    double *want = got == REF_BATCH ? read_f64(path, total) : NULL;
     snprintf(path, sizeof path, "%s/grads.txt", tmp);
     FILE *names = fopen(path, "r");
     if (!want || !names) {
@@ -76,9 +90,10 @@ static int grads_match(model *m, const float *x, const char *tmp, const char *ar
     for (int s = 0; s < m->nslice && ok; s++) {
         const param_slice *p = &m->slice[s];
         size_t len;
+        double err32;
         if (p->kind == PARAM_STAT)
             continue;
-        if (fscanf(names, "%159s %zu", name, &len) != 2 || len != p->len) {
+        if (fscanf(names, "%159s %zu %lf", name, &len, &err32) != 3 || len != p->len) {
             test_failed(__FILE__, __LINE__, "%s: thaw's parameter %d '%s' (%zu values) has no "
                         "PyTorch counterpart of that size", arch, k, p->name, p->len);
             ok = 0;
@@ -91,9 +106,10 @@ static int grads_match(model *m, const float *x, const char *tmp, const char *ar
             top += (double)want[off + i] * want[off + i];
             diff += d * d;
         }
-        if (sqrt(diff) > 1e-4 * fmax(sqrt(top), 1e-6)) {
+        if (sqrt(diff) > fmax(1e-4 * sqrt(top), 2 * err32) + 1e-12) {
             test_failed(__FILE__, __LINE__, "%s: the gradient of '%s' (PyTorch's '%s') differs by "
-                        "%g in norm (its norm %g)", arch, p->name, name, sqrt(diff), sqrt(top));
+                        "%g in norm (its norm %g; PyTorch's float32 is off by %g)", arch, p->name,
+                        name, sqrt(diff), sqrt(top), err32);
             ok = 0;
         }
         off += len;
@@ -153,7 +169,7 @@ done:
     free(x);
     free(want);
     static const char *const files[] = { "model.onnx", "input.f32", "logits.f32", "labels.i32",
-                                         "grads.f32", "grads.txt" };
+                                         "grads.f64", "grads.txt" };
     for (int i = 0; i < 6; i++) {
         snprintf(path, sizeof path, "%s/%s", tmp, files[i]);
         unlink(path);
@@ -161,12 +177,12 @@ done:
     rmdir(tmp);
 }
 
-/* The MobileNets' and EfficientNet's training-step gradients are not
- * compared: their first layers' differ from PyTorch's by about 1e-3
- * relative (their logits agree to 1e-4), which is not explained yet. */
+/* EfficientNet's gradients are not compared: every tensor's agrees but those
+ * of its first squeeze-and-excite block's fc1 (weight and bias), 5.6e-4
+ * relative from float64 where PyTorch's float32 is 1.8e-4; not explained. */
 void test_onnx_resnet18_matches_torch(void) { matches_torch("resnet18", 1); }
-void test_onnx_mobilenet_v2_matches_torch(void) { matches_torch("mobilenet_v2", 0); }
-void test_onnx_mobilenet_v3_small_matches_torch(void) { matches_torch("mobilenet_v3_small", 0); }
+void test_onnx_mobilenet_v2_matches_torch(void) { matches_torch("mobilenet_v2", 1); }
+void test_onnx_mobilenet_v3_small_matches_torch(void) { matches_torch("mobilenet_v3_small", 1); }
 void test_onnx_efficientnet_b0_matches_torch(void) { matches_torch("efficientnet_b0", 0); }
 
 /* ---- malformed graphs --------------------------------------------------------- */
