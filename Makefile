@@ -24,8 +24,8 @@ ARCH    ?= -march=native
 OPT     ?= -O3
 CFLAGS  := -std=c11 -D_GNU_SOURCE $(OPT) $(ARCH) -g -Wall -Wextra -Wshadow -Wvla \
            -Icore -Imodels -Idatasets -Itui $(CFLAGS_EXTRA)
-PKGS    := zlib libdeflate libcjson ncursesw readline
-PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKGS    := zlib libdeflate libcjson ncursesw readline libprotobuf-c
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null) -I$(BUILD)/gen
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 # BLIS runs single-threaded inside thaw's own workers (core/par.h): thaw
 # links Debian's serial build, whose threads never spin-wait.
@@ -40,7 +40,11 @@ TUI_LIB_SRC := tui/runlog.c tui/svg.c tui/app.c tui/app_verbs.c tui/app_settings
 TEST_SRC   := $(wildcard tests/*.c)
 BENCH_SRC  := tests/bench/bench_train.c
 
-ENGINE_OBJ := $(ENGINE_SRC:%.c=$(BUILD)/%.o)
+# ONNX's schema as Debian's libonnx-dev installs it, turned into C by
+# protoc-c at build time (build/gen/onnx.pb-c.[ch]; nothing generated is kept).
+ONNX_PROTO ?= /usr/include/onnx/onnx.proto
+ONNX_GEN   := $(BUILD)/gen/onnx.pb-c
+ENGINE_OBJ := $(ENGINE_SRC:%.c=$(BUILD)/%.o) $(ONNX_GEN).o
 TUI_OBJ    := $(TUI_SRC:%.c=$(BUILD)/%.o)
 TUI_LIB_OBJ := $(TUI_LIB_SRC:%.c=$(BUILD)/%.o)
 TEST_OBJ   := $(TEST_SRC:%.c=$(BUILD)/%.o)
@@ -50,9 +54,16 @@ BENCH_DATA_OBJ := $(BUILD)/tests/bench/bench_data.o
 .PHONY: all run test asan tsan faults-asan bench fuzz fuzz-long pretrain deps deps-test deps-bench clean data text-models
 all: thaw $(BUILD)/libthaw.a
 
-$(BUILD)/%.o: %.c
+$(BUILD)/%.o: %.c | $(ONNX_GEN).h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -MMD -MP -c $< -o $@
+
+$(ONNX_GEN).c $(ONNX_GEN).h &: $(ONNX_PROTO)
+	@mkdir -p $(dir $@)
+	protoc-c --proto_path=$(dir $(ONNX_PROTO)) --c_out=$(dir $@) $(ONNX_PROTO)
+
+$(ONNX_GEN).o: $(ONNX_GEN).c
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c $< -o $@
 
 $(BUILD)/libthaw.a: $(ENGINE_OBJ)
 	@rm -f $@
@@ -201,7 +212,7 @@ build/fuzz/libthaw-tui.a: $(TUI_LIB_SRC:%.c=build/fuzz/%.o)
 	ar rcs $@ $^
 
 build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c build/fuzz/libthaw-tui.a build/fuzz/libthaw.a
-	clang $(CFLAGS) $(PKG_CFLAGS) -O1 -fsanitize=fuzzer $(FUZZ_FLAGS) \
+	clang $(CFLAGS) -Ibuild/fuzz/gen $(PKG_CFLAGS) -O1 -fsanitize=fuzzer $(FUZZ_FLAGS) \
 	    $< build/fuzz/libthaw-tui.a build/fuzz/libthaw.a $(LIBS) -o $@
 
 fuzz: deps-test

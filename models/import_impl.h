@@ -90,11 +90,55 @@ typedef struct imp_graph {
     int nbind, bindcap;
 } imp_graph;
 
+typedef struct imp_weight {
+    char name[TFJS_NAME_MAX];
+    int ndim;
+    uint64_t dim[TFJS_RANK_MAX];
+    uint64_t count;
+    int dtype;                  /* enum tfjs_dtype: how it is stored */
+    double scale, min;          /* uint8 and uint16: value = q·scale + min */
+    int group;
+    uint64_t offset;            /* bytes into its group's data */
+    int optimizer;              /* an optimizer's state: skipped */
+    int used;
+} imp_weight;
+
+typedef struct imp_group {
+    uint8_t *data;
+    uint64_t bytes;             /* what the manifest's weights need */
+} imp_group;
+
+typedef struct imp_manifest {
+    imp_weight *w;
+    int nw;
+    int *by_name;               /* indices of w sorted by name */
+    imp_group *g;
+    int ng;
+} imp_manifest;
+
 /* Reads the Keras model `keras` ({"class_name", "config"}) found at `at`
  * into g (g->c, g->rep, g->input_size and g->keras3 set by the caller):
  * layers, shapes, and the tree with its bindings. Errors as tfjs_import. */
 int imp_graph_read(imp_graph *g, const cJSON *keras, const char *at);
 void imp_graph_free(imp_graph *g);
+
+/* The passes after reading, on g's table (g->input, g->output set):
+ * order, shapes and dominators, the tree and its bindings. */
+int imp_graph_build(imp_graph *g);
+
+/* The manifest's weights bound to the tree built by imp_graph_build, into m
+ * (built from the tree); every weight must find its place. */
+int imp_bind_weights(const imp_graph *g, const mf_node *root, imp_manifest *mf, model *m,
+                     const json_ctx *c);
+void imp_manifest_free(imp_manifest *mf);
+/* qsort_r's comparison of indices into the imp_weight array ctx, by name. */
+int imp_weight_name_cmp(const void *a, const void *b, void *ctx);
+
+/* Class names from a labels file (a JSON list, or an object with "labels")
+ * for want outputs; or "0", "1", ... */
+int imp_read_labels(mf_meta *meta, const char *text, size_t len, const char *file, int want,
+                    tfjs_report *rep, thaw_err *err);
+int imp_generic_classes(mf_meta *meta, int n, thaw_err *err);
 
 /* The first pass (import_keras_read.c): the model `e` found at `at` (its
  * layer names prefixed by scope; top: the outermost) into g's table;

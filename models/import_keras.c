@@ -873,6 +873,12 @@ int imp_graph_read(imp_graph *g, const cJSON *keras, const char *at)
         g->rep->layers = g->n;
     if (g->l[g->input].op != IMP_INPUT)
         return imp_lfail(g, &g->l[g->input], THAW_EFORMAT, "is the model's input but not an InputLayer");
+    return imp_graph_build(g);
+}
+
+int imp_graph_build(imp_graph *g)
+{
+    int rc;
     if ((rc = order_and_shape(g)))
         return rc;
     imp_list top = { 0 };

@@ -13,36 +13,10 @@
 
 /* ---- the manifest ---------------------------------------------------------- */
 
-typedef struct imp_weight {
-    char name[TFJS_NAME_MAX];
-    int ndim;
-    uint64_t dim[TFJS_RANK_MAX];
-    uint64_t count;
-    int dtype;                  /* enum tfjs_dtype: how it is stored */
-    double scale, min;          /* uint8 and uint16: value = q·scale + min */
-    int group;
-    uint64_t offset;            /* bytes into its group's data */
-    int optimizer;              /* an optimizer's state: skipped */
-    int used;
-} imp_weight;
-
-typedef struct imp_group {
-    uint8_t *data;
-    uint64_t bytes;             /* what the manifest's weights need */
-} imp_group;
-
-typedef struct imp_manifest {
-    imp_weight *w;
-    int nw;
-    int *by_name;               /* indices of w sorted by name */
-    imp_group *g;
-    int ng;
-} imp_manifest;
-
 static const char *const dtype_names[TFJS_DTYPES] = { "float32", "float16", "uint8", "uint16" };
 static const int dtype_bytes[TFJS_DTYPES] = { 4, 2, 1, 2 };
 
-static void manifest_free(imp_manifest *mf)
+void imp_manifest_free(imp_manifest *mf)
 {
     for (int i = 0; i < mf->ng; i++)
         free(mf->g[i].data);
@@ -133,7 +107,7 @@ static int read_weight(const cJSON *e, const char *at, imp_weight *w, uint64_t m
     return q ? read_quantization(q, json_at(sub, at, "quantization"), w, c) : THAW_OK;
 }
 
-static int name_cmp(const void *a, const void *b, void *ctx)
+int imp_weight_name_cmp(const void *a, const void *b, void *ctx)
 {
     const imp_weight *w = ctx;
     return strcmp(w[*(const int *)a].name, w[*(const int *)b].name);
@@ -211,7 +185,7 @@ static int read_manifest(imp_manifest *mf, const cJSON *v, uint64_t max_floats, 
     }
     if (rep)
         rep->shards = shards;
-    qsort_r(mf->by_name, (size_t)mf->nw, sizeof *mf->by_name, name_cmp, mf->w);
+    qsort_r(mf->by_name, (size_t)mf->nw, sizeof *mf->by_name, imp_weight_name_cmp, mf->w);
     for (int i = 1; i < mf->nw; i++)
         if (!strcmp(mf->w[mf->by_name[i - 1]].name, mf->w[mf->by_name[i]].name))
             return thaw_fail(c->err, THAW_EFORMAT, "%s: weightsManifest: two weights are named "
@@ -516,7 +490,7 @@ static int bind_tree(imp_binder *b, const mf_node *n, const char *path)
     return THAW_OK;
 }
 
-static int bind_weights(const imp_graph *g, const mf_node *root, imp_manifest *mf, model *m,
+int imp_bind_weights(const imp_graph *g, const mf_node *root, imp_manifest *mf, model *m,
                         const json_ctx *c)
 {
     uint64_t longest = 1;
@@ -541,7 +515,7 @@ static int bind_weights(const imp_graph *g, const mf_node *root, imp_manifest *m
 
 /* Class names from a labels file: a JSON array of names, or an object
  * whose "labels" is one. */
-static int read_labels(mf_meta *meta, const char *text, size_t len, const char *file, int want,
+int imp_read_labels(mf_meta *meta, const char *text, size_t len, const char *file, int want,
                        tfjs_report *rep, thaw_err *err)
 {
     json_ctx c = { file, err };
@@ -615,7 +589,7 @@ done:
     return rc;
 }
 
-static int generic_classes(mf_meta *meta, int n, thaw_err *err)
+int imp_generic_classes(mf_meta *meta, int n, thaw_err *err)
 {
     if (n > MF_CLASSES_MAX)
         return thaw_fail(err, THAW_EINVAL, "%s: the model has %d outputs; thaw models have at most "
@@ -747,18 +721,18 @@ int tfjs_import_mem(mf_meta *meta, model *m, tfjs_report *rep, const char *json,
     if ((rc = set_norm(meta, &g, opt, err)))
         goto done;
     if (labels)
-        rc = read_labels(meta, labels, labels_len, labels_file ? labels_file : "labels", classes,
+        rc = imp_read_labels(meta, labels, labels_len, labels_file ? labels_file : "labels", classes,
                          rep, err);
     else
-        rc = generic_classes(meta, classes, err);
+        rc = imp_generic_classes(meta, classes, err);
     if (rc || (rc = mf_build(m, meta, 1, err)))
         goto done;
-    if ((rc = bind_weights(&g, meta->arch, &mf, m, &c)))
+    if ((rc = imp_bind_weights(&g, meta->arch, &mf, m, &c)))
         model_free(m);
 done:
     if (rc)
         mf_meta_free(meta);
-    manifest_free(&mf);
+    imp_manifest_free(&mf);
     imp_graph_free(&g);
     cJSON_Delete(root);
     return rc;

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Installs the Debian packages thaw needs when they are missing.
-#   sh scripts/deps.sh build    what `make` needs
-#   sh scripts/deps.sh test     plus what the tests need (sanitizers, fuzzing, screen tests)
+#   sh scripts/deps.sh build    what `make` needs (protobuf-c and ONNX's schema included)
+#   sh scripts/deps.sh test     plus what the tests need (sanitizers, fuzzing, screen tests, python3-onnx)
 #   sh scripts/deps.sh bench    plus PyTorch, the peer `make bench` measures against
 # As root it runs apt-get; otherwise it prints the command to run and stops.
 # Optional packages are installed as root and only mentioned otherwise:
@@ -10,11 +10,11 @@
 # `make bench` reports thaw's figures alone).
 set -eu
 group=${1:-build}
-need="libblis-dev libblis4-serial libcjson-dev libstb-dev libdeflate-dev libncurses-dev libreadline-dev zlib1g-dev pkg-config make gcc"
+need="libblis-dev libblis4-serial libcjson-dev libstb-dev libdeflate-dev libncurses-dev libreadline-dev zlib1g-dev protobuf-c-compiler libprotobuf-c-dev libonnx-dev pkg-config make gcc"
 optional="dataset-fashion-mnist"
 case "$group" in
 build) ;;
-test) need="$need clang libclang-rt-14-dev tmux" ;;
+test) need="$need clang libclang-rt-14-dev tmux python3-onnx" ;;
 bench) optional="$optional python3-torch" ;;
 *) echo "deps.sh: unknown group '$group' (expected build, test or bench)" >&2; exit 2 ;;
 esac

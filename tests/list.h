@@ -2,6 +2,7 @@
 #include "list_datasets.h"
 #include "list_models.h"
 #include "list_import.h"
+#include "list_onnx.h"
 TEST(utf8_len)
 TEST(reference_net_trains)
 TEST(conv2d_paths_match_definition)

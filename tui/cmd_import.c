@@ -1,5 +1,6 @@
 /* cmd_import.c — `thaw import FILE --out MODEL.json`: a TF.js layers model
- * (models/tfjs.h) as a thaw model file, with what was read and adjusted. */
+ * (models/tfjs.h) or an ONNX model (models/onnx.h, by the .onnx extension)
+ * as a thaw model file, with what was read and adjusted. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,10 +8,11 @@
 #include "clock.h"
 #include "cli.h"
 #include "commands.h"
+#include "onnx.h"
 #include "tfjs.h"
 
 static const char usage_text[] =
-    "usage: thaw import MODEL.json --out OUT.json [--labels FILE] [--input CxHxW]\n"
+    "usage: thaw import MODEL.json|MODEL.onnx --out OUT.json [--labels FILE] [--input CxHxW]\n"
     "                   [--mean M] [--std S]\n"
     "  reads a TF.js layers model (model.json and the weight shards beside it: a\n"
     "  Keras model converted by tensorflowjs_converter, Google's TF.js MobileNets,\n"
@@ -19,7 +21,10 @@ static const char usage_text[] =
     "  metadata.json beside MODEL.json when it has labels, else 0, 1, ...).\n"
     "  --input: the input size when the model leaves it open (or to change it).\n"
     "  --mean, --std: the normalisation of inputs in [0, 1], one value or one per\n"
-    "  channel (default 0.5 and 0.5: x/127.5 - 1, as MobileNet expects).\n";
+    "  channel (default 0.5 and 0.5: x/127.5 - 1, as MobileNet expects).\n"
+    "  MODEL.onnx: an ONNX model (torch.onnx.export of a torchvision network, say);\n"
+    "  --labels names its classes, and --mean and --std default to ImageNet's\n"
+    "  (0.485,0.456,0.406 and 0.229,0.224,0.225) for three channels.\n";
 
 /* "0.5" or "0.5,0.4,0.3" into v; a single value fills every channel. */
 static int parse_values(const char *s, double *v, int *n)
@@ -52,14 +57,19 @@ static void print_report(const char *file, const tfjs_report *r, const mf_meta *
     for (int i = 0; i < m->nslice; i++)
         all += m->slice[i].len;
     cli_print(stdout, "%s: %s\n", file, r->model);
-    cli_print(stdout, "  read   %d Keras layers; %d weights (", r->layers, r->weights);
+    cli_print(stdout, "  read   %d %s; %d weights (", r->layers, r->shards ? "Keras layers" : "nodes",
+              r->weights);
     for (int t = 0, first = 1; t < TFJS_DTYPES; t++)
         if (r->by_dtype[t]) {
             cli_print(stdout, "%s%s %d", first ? "" : ", ", dtypes[t], r->by_dtype[t]);
             first = 0;
         }
-    cli_print(stdout, ") in %d shards, %s bytes, %s values\n", r->shards, cli_grouped(a, sizeof a, r->bytes),
-           cli_grouped(b, sizeof b, r->values));
+    if (r->shards)
+        cli_print(stdout, ") in %d shards, %s bytes, %s values\n", r->shards,
+                  cli_grouped(a, sizeof a, r->bytes), cli_grouped(b, sizeof b, r->values));
+    else
+        cli_print(stdout, ") in a file of %s bytes, %s values\n", cli_grouped(a, sizeof a, r->bytes),
+                  cli_grouped(b, sizeof b, r->values));
     cli_print(stdout, "  built  %d blocks at the root; %s parameters and %s running statistics; input "
            "%dx%dx%d; %d classes (%s%s)\n", r->blocks, cli_grouped(c, sizeof c, params),
            cli_grouped(d, sizeof d, all - params), meta->input.c,
@@ -126,7 +136,10 @@ int cmd_import(int argc, char **argv)
     mf_meta meta;
     model m;
     double t0 = thaw_now_s();
-    if (tfjs_import(&meta, &m, &rep, in, &o, &err) != THAW_OK) {
+    size_t inlen = strlen(in);
+    int onnx = inlen > 5 && !strcmp(in + inlen - 5, ".onnx");
+    if ((onnx ? onnx_import(&meta, &m, &rep, in, &o, &err)
+              : tfjs_import(&meta, &m, &rep, in, &o, &err)) != THAW_OK) {
         cli_print(stderr, "thaw import: %s\n", err.msg);
         return 1;
     }

@@ -21,7 +21,7 @@
     X(pretrain, "pretrain", "--data SPEC --out MODEL.json [options]", \
       "train the reference architecture from scratch and save it (how models/ is made)") \
     X(import, "import", "FILE --out MODEL.json [--labels FILE]", \
-      "a TF.js layers model (Keras, Teachable Machine) as a thaw model") \
+      "a TF.js layers model (Keras, Teachable Machine) or an ONNX model as a thaw model") \
     X(predict, "predict", "MODEL.json IMAGE... [--top N]", \
       "the classes a model gives each photo, with their probabilities") \
     X(glove, "glove", "WINK.json OUT.json [--words N]", \

@@ -1,0 +1,13 @@
+/* ONNX import tests (models/onnx.h). */
+TEST(onnx_resnet18_matches_torch)
+TEST(onnx_mobilenet_v2_matches_torch)
+TEST(onnx_mobilenet_v3_small_matches_torch)
+TEST(onnx_efficientnet_b0_matches_torch)
+TEST(onnx_small_graph_imports)
+TEST(onnx_bad_not_protobuf)
+TEST(onnx_bad_unknown_op)
+TEST(onnx_bad_missing_initializer)
+TEST(onnx_bad_cycle)
+TEST(onnx_bad_shape_mismatch)
+TEST(onnx_bad_absurd_dims)
+TEST(onnx_bad_2gb_tensor)
