@@ -1,7 +1,9 @@
 #!/bin/sh
 # Installs the Debian packages thaw needs when they are missing.
 #   sh scripts/deps.sh build    what `make` needs (protobuf-c and ONNX's schema included)
-#   sh scripts/deps.sh test     plus what the tests need (sanitizers, fuzzing, screen tests, python3-onnx)
+#   sh scripts/deps.sh test     plus what the tests need (sanitizers, fuzzing, screen tests, python3-onnx);
+#                               PyTorch and torchvision too, optional: the ONNX and export tests
+#                               compare against them and skip, saying so, without them
 #   sh scripts/deps.sh bench    plus PyTorch, the peer `make bench` measures against
 # As root it runs apt-get; otherwise it prints the command to run and stops.
 # Optional packages are installed as root and only mentioned otherwise:
@@ -14,8 +16,8 @@ need="libblis-dev libblis4-serial libcjson-dev libstb-dev libdeflate-dev libncur
 optional="dataset-fashion-mnist"
 case "$group" in
 build) ;;
-test) need="$need clang libclang-rt-14-dev tmux python3-onnx" ;;
-bench) optional="$optional python3-torch" ;;
+test) need="$need clang libclang-rt-14-dev tmux python3-onnx"; optional="$optional python3-torch python3-torchvision" ;;
+bench) optional="$optional python3-torch python3-torchvision" ;;
 *) echo "deps.sh: unknown group '$group' (expected build, test or bench)" >&2; exit 2 ;;
 esac
 
