@@ -27,4 +27,15 @@ int onnx_import_mem(mf_meta *meta, model *m, tfjs_report *rep, const uint8_t *bu
 int onnx_import(mf_meta *meta, model *m, tfjs_report *rep, const char *path,
                 const tfjs_opts *opt, thaw_err *err);
 
+/* Exporting. The model's inference graph (BatchNorm kept as
+ * BatchNormalization, dropout left out), opset 14, its input "input" of shape
+ * (N, C, H, W) with N left open, its output the root's ((N, classes) after a
+ * linear head), the weights as initializers named as PyTorch names them.
+ * Text layers (embedding, conv1d, sequence pools) are refused naming the
+ * layer: THAW_EINVAL; THAW_ENOMEM. *buf is malloc'd, the caller frees it. */
+int onnx_export_mem(const mf_meta *meta, const model *m, uint8_t **buf, size_t *len, thaw_err *err);
+
+/* onnx_export_mem into the file at path, atomically (fio_save): THAW_EIO too. */
+int onnx_export(const mf_meta *meta, const model *m, const char *path, thaw_err *err);
+
 #endif

@@ -11,6 +11,7 @@
 #include "loss.h"
 #include "onnx.h"
 #include "onnx.pb-c.h"
+#include "rng.h"
 #include "test.h"
 
 /* ---- against PyTorch -------------------------------------------------------- */
@@ -404,4 +405,95 @@ void test_onnx_bad_2gb_tensor(void)
     t.dims[1][0] = 1 << 15, t.dims[1][1] = 1 << 14;
     CHECK(mini_import(&t, &err) == THAW_EFORMAT);
     CHECKF(strstr(err.msg, "'w2'"), "%s", err.msg);
+}
+
+/* ---- export ----------------------------------------------------------------------- */
+
+/* The model in file exported to ONNX and read back gives the same logits on a seeded
+ * batch to 1e-5 of the largest; where python3-onnx is installed (the test
+ * packages), ONNX's own checker accepts the file. */
+static void export_round_trip(const char *file)
+{
+    mf_meta meta, back_meta;
+    model m, back;
+    thaw_err err = { 0 };
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    float *x = NULL, *want = NULL;
+    int loaded = 0, imported = 0;
+    char tmp[256] = "", path[300], cmd[700];
+    enum { B = 3 };
+    EXPECTF(mf_load(&meta, &m, file, NULL, &err) == THAW_OK, "%s", err.msg);
+    loaded = 1;
+    EXPECTF(onnx_export_mem(&meta, &m, &buf, &len, &err) == THAW_OK, "%s: %s", file, err.msg);
+    EXPECTF(onnx_import_mem(&back_meta, &back, NULL, buf, len, file, NULL, 0, NULL, NULL, &err) == THAW_OK,
+            "%s read back: %s", file, err.msg);
+    imported = 1;
+    EXPECT(back.in.c == m.in.c && back.in.h == m.in.h && back.in.w == m.in.w && back.classes == m.classes);
+    size_t nx = (size_t)B * shape3_count(m.in), ny = (size_t)B * (size_t)m.classes;
+    EXPECT((x = malloc(nx * sizeof *x)) && (want = malloc(ny * sizeof *want)));
+    rng r = rng_seeded(7);
+    for (size_t i = 0; i < nx; i++)
+        x[i] = rng_normal(&r);
+    EXPECTF(model_prepare(&m, B, &err) == THAW_OK && model_prepare(&back, B, &err) == THAW_OK, "%s", err.msg);
+    model_forward(&m, x, B, 0);
+    memcpy(want, m.root->y, ny * sizeof *want);
+    model_forward(&back, x, B, 0);
+    double top = 0, diff = 0;
+    for (size_t i = 0; i < ny; i++) {
+        top = fmax(top, fabs(want[i]));
+        diff = fmax(diff, fabs((double)back.root->y[i] - want[i]));
+    }
+    EXPECTF(top > 0 && diff <= 1e-5 * top, "%s: the re-imported logits differ by %g (largest %g)", file, diff,
+            top);
+    if (system("/usr/bin/python3 -c 'import onnx' >/dev/null 2>&1") == 0) {
+        snprintf(tmp, sizeof tmp, "%s/thaw-onnx-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+        EXPECT(mkdtemp(tmp) != NULL);
+        snprintf(path, sizeof path, "%s/model.onnx", tmp);
+        EXPECTF(onnx_export(&meta, &m, path, &err) == THAW_OK, "%s", err.msg);
+        snprintf(cmd, sizeof cmd, "/usr/bin/python3 -c 'import onnx; onnx.checker.check_model(onnx.load(\"%s\"), "
+                 "full_check=True)'", path);
+        EXPECTF(system(cmd) == 0, "ONNX's checker refused %s exported from %s", path, file);
+    }
+done:
+    if (tmp[0]) {
+        unlink(path);
+        rmdir(tmp);
+    }
+    if (loaded) {
+        mf_meta_free(&meta);
+        model_free(&m);
+    }
+    if (imported) {
+        mf_meta_free(&back_meta);
+        model_free(&back);
+    }
+    free(buf);
+    free(x);
+    free(want);
+}
+
+/* A ResNet (residuals with and without projection, BatchNorm, max and
+ * average pools, a linear head) and a MobileNet-parts model (depthwise and
+ * grouped convolutions, per-side padding, relu6, hardswish, hardsigmoid, a
+ * squeeze-and-excite gate, an inverted residual). */
+void test_onnx_export_resnet_round_trip(void) { export_round_trip("models/fashion-resnet.json"); }
+void test_onnx_export_mobilenet_round_trip(void) { export_round_trip("tests/data/golden/mobilenet.json"); }
+
+/* A text model has no ONNX form here: refused naming its first text layer,
+ * nothing allocated for the caller. */
+void test_onnx_export_refuses_text(void)
+{
+    mf_meta meta;
+    model m;
+    thaw_err err = { 0 };
+    uint8_t *buf = (uint8_t *)&err;
+    size_t len = 1;
+    CHECKF(mf_load(&meta, &m, "models/glove-topics.json", NULL, &err) == THAW_OK, "%s", err.msg);
+    int rc = onnx_export_mem(&meta, &m, &buf, &len, &err);
+    mf_meta_free(&meta);
+    model_free(&m);
+    CHECKF(rc == THAW_EINVAL && strstr(err.msg, "(embedding)") && strstr(err.msg, "image models"), "%d %s", rc,
+           err.msg);
+    CHECK(buf == NULL && len == 0);
 }

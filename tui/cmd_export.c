@@ -23,6 +23,9 @@
  *   data.safetensors  the task's images after thaw's preprocessing (F32
  *                (n, c, h, w), normalised) and labels (I64), train, val, test
  *
+ * `thaw export onnx MODEL.json OUT.onnx` writes the model's inference graph
+ * (models/onnx.h), atomically.
+ *
  * `thaw export TARGET` picks the target from export_targets at the end.
  */
 #include <errno.h>
@@ -41,6 +44,7 @@
 #include "loss.h"
 #include "metrics.h"
 #include "numtext.h"
+#include "onnx.h"
 #include "safetensors.h"
 #include "strategy.h"
 
@@ -537,12 +541,42 @@ static int export_pytorch(int argc, char **argv)
     return rc ? 1 : 0;
 }
 
+static int export_onnx(int argc, char **argv)
+{
+    if (argc != 4 || !strcmp(argv[2], "--help") || !strcmp(argv[2], "-h")) {
+        cli_print(argc == 3 && (!strcmp(argv[2], "--help") || !strcmp(argv[2], "-h")) ? stdout : stderr,
+                  "usage: thaw export onnx MODEL.json OUT.onnx\n"
+                  "  writes the model's inference graph as ONNX (opset 14; BatchNorm as\n"
+                  "  BatchNormalization, dropout left out), its input \"input\" (N, C, H, W) of\n"
+                  "  normalised images, its output the class scores, for ONNX Runtime or\n"
+                  "  `thaw import OUT.onnx`.\n");
+        return argc == 3 && (!strcmp(argv[2], "--help") || !strcmp(argv[2], "-h")) ? 0 : 2;
+    }
+    mf_meta meta;
+    model m;
+    thaw_err err = { 0 };
+    if (mf_load(&meta, &m, argv[2], NULL, &err)) {
+        cli_print(stderr, "thaw export: %s\n", err.msg);
+        return 1;
+    }
+    int rc = onnx_export(&meta, &m, argv[3], &err);
+    if (rc)
+        cli_print(stderr, "thaw export: %s\n", err.msg);
+    else
+        cli_print(stdout, "thaw export: wrote %s (ONNX opset 14, input %dx%dx%d, %d classes)\n", argv[3],
+                  m.in.c, m.in.h, m.in.w, meta.nclass);
+    model_free(&m);
+    mf_meta_free(&meta);
+    return rc ? 1 : 0;
+}
+
 /* The targets, by the word after `export`. */
 static const struct {
     const char *name;
     int (*run)(int argc, char **argv);
 } export_targets[] = {
     { "pytorch", export_pytorch },
+    { "onnx", export_onnx },
 };
 
 int cmd_export(int argc, char **argv)

