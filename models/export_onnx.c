@@ -8,7 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cJSON.h>
+
 #include "fileio.h"
+#include "numtext.h"
 #include "onnx.h"
 #include "onnx.pb-c.h"
 
@@ -415,6 +418,60 @@ static Onnx__ValueInfoProto *value_info(ox *o, const char *name, const int64_t *
     return v;
 }
 
+static Onnx__StringStringEntryProto *ox_prop(ox *o, const char *key, const char *value)
+{
+    Onnx__StringStringEntryProto *p = ox_alloc(o, sizeof *p);
+    char *v = value ? ox_str(o, "%s", value) : NULL;
+    if (!p || !v)
+        return NULL;
+    *p = (Onnx__StringStringEntryProto)ONNX__STRING_STRING_ENTRY_PROTO__INIT;
+    p->key = (char *)key, p->value = v;
+    return p;
+}
+
+/* "0.286,0.5,...": n values, each the shortest text that reads back. */
+static char *ox_values(ox *o, const double *v, int n)
+{
+    char *s = ox_alloc(o, (size_t)n * 40 + 1), one[40];
+    for (int i = 0; s && i < n; i++) {
+        num_shortest(one, sizeof one, v[i]);
+        strcat(strcat(s, i ? "," : ""), one);
+    }
+    return s;
+}
+
+/* The file's metadata: what thaw import reads back (class names, the inputs'
+ * normalisation) and a reader may show. */
+static int ox_metadata(ox *o, const mf_meta *meta, Onnx__StringStringEntryProto ***props, size_t *n)
+{
+    *n = 0;
+    if (!meta)
+        return THAW_OK;
+    cJSON *names = cJSON_CreateArray();
+    for (int k = 0; names && k < meta->nclass; k++)
+        if (!cJSON_AddItemToArray(names, cJSON_CreateString(meta->class_name[k]))) {
+            cJSON_Delete(names);
+            names = NULL;
+        }
+    char *text = names ? cJSON_PrintUnformatted(names) : NULL;
+    cJSON_Delete(names);
+    Onnx__StringStringEntryProto **p = ox_alloc(o, 3 * sizeof *p);
+    if (p) {
+        p[0] = ox_prop(o, "thaw.classes", text);
+        p[1] = ox_prop(o, "thaw.mean", ox_values(o, meta->mean, meta->input.c));
+        p[2] = ox_prop(o, "thaw.std", ox_values(o, meta->std, meta->input.c));
+    }
+    if (text)
+        cJSON_free(text);
+    if (!p || !p[0] || !p[1] || !p[2]) {
+        o->failed = 1;
+        return THAW_ENOMEM;
+    }
+    *props = p;
+    *n = 3;
+    return THAW_OK;
+}
+
 int onnx_export_mem(const mf_meta *meta, const model *m, uint8_t **buf, size_t *len, thaw_err *err)
 {
     *buf = NULL;
@@ -436,6 +493,9 @@ int onnx_export_mem(const mf_meta *meta, const model *m, uint8_t **buf, size_t *
     char *doc = meta ? ox_str(&o, "thaw model, %d classes; inputs are images on [0, 1] normalised by mean %g "
                               "and std %g (first channel)", meta->nclass, meta->mean[0],
                               meta->std[0]) : NULL;
+    Onnx__StringStringEntryProto **props = NULL;
+    size_t nprops = 0;
+    ox_metadata(&o, meta, &props, &nprops);
     int rc = o.rc;
     if (!rc && (o.failed || !y || !vin || !vout || !g || !ops || !opsp || !ins || !outs || (meta && !doc)))
         rc = thaw_fail(err, THAW_ENOMEM, "ONNX export: out of memory");
@@ -456,6 +516,7 @@ int onnx_export_mem(const mf_meta *meta, const model *m, uint8_t **buf, size_t *
         mp.n_opset_import = 1, mp.opset_import = opsp;
         mp.producer_name = "thaw";
         mp.doc_string = doc;
+        mp.n_metadata_props = nprops, mp.metadata_props = props;
         mp.graph = g;
         size_t size = onnx__model_proto__get_packed_size(&mp);
         if (!(*buf = malloc(size ? size : 1)))

@@ -845,6 +845,34 @@ static void ctx_free(onnx_ctx *x)
     imp_graph_free(&x->g);
 }
 
+/* The value of the model's metadata entry key, or NULL. */
+static const char *metadata(const Onnx__ModelProto *mp, const char *key)
+{
+    for (size_t i = 0; i < mp->n_metadata_props; i++)
+        if (mp->metadata_props[i]->key && !strcmp(mp->metadata_props[i]->key, key))
+            return mp->metadata_props[i]->value ? mp->metadata_props[i]->value : "";
+    return NULL;
+}
+
+/* n comma-separated numbers of metadata entry key into v. */
+static int metadata_values(const Onnx__ModelProto *mp, const char *key, int n, double *v, const char *file,
+                           thaw_err *err)
+{
+    const char *s = metadata(mp, key);
+    if (!s)
+        return thaw_fail(err, THAW_EFORMAT, "%s: metadata has thaw.mean or thaw.std but no %s", file, key);
+    for (int i = 0; i < n; i++) {
+        char *end;
+        v[i] = strtod(s, &end);
+        if (end == s || !isfinite(v[i]) || (*end != (i + 1 < n ? ',' : '\0')))
+            return thaw_fail(err, THAW_EFORMAT, "%s: metadata %s is '%.40s'; expected %d number%s, one per "
+                             "input channel, separated by commas", file, key, metadata(mp, key), n,
+                             n == 1 ? "" : "s");
+        s = end + 1;
+    }
+    return THAW_OK;
+}
+
 int onnx_import_mem(mf_meta *meta, model *m, tfjs_report *rep, const uint8_t *buf, size_t len,
                     const char *file, const char *labels, size_t labels_len,
                     const char *labels_file, const tfjs_opts *opt, thaw_err *err)
@@ -909,16 +937,26 @@ int onnx_import_mem(mf_meta *meta, model *m, tfjs_report *rep, const uint8_t *bu
     static const double imagenet_mean[3] = { 0.485, 0.456, 0.406 };
     static const double imagenet_std[3] = { 0.229, 0.224, 0.225 };
     int C = meta->input.c;
+    /* A file thaw exported says its normalisation and classes itself. */
+    double own_mean[MF_CHANNELS_MAX], own_std[MF_CHANNELS_MAX];
+    const char *own_classes = metadata(mp, "thaw.classes");
+    int own_norm = metadata(mp, "thaw.mean") || metadata(mp, "thaw.std");
+    if (own_norm && (!(opt && opt->norm)) &&
+        ((rc = metadata_values(mp, "thaw.mean", C, own_mean, file, err)) ||
+         (rc = metadata_values(mp, "thaw.std", C, own_std, file, err))))
+        goto done;
     for (int c = 0; c < C; c++) {
-        meta->mean[c] = opt && opt->norm ? opt->mean[c] : C == 3 ? imagenet_mean[c] : 0;
-        meta->std[c] = opt && opt->norm ? opt->std[c] : C == 3 ? imagenet_std[c] : 1;
+        meta->mean[c] = opt && opt->norm ? opt->mean[c] : own_norm ? own_mean[c] : C == 3 ? imagenet_mean[c] : 0;
+        meta->std[c] = opt && opt->norm ? opt->std[c] : own_norm ? own_std[c] : C == 3 ? imagenet_std[c] : 1;
         if (!(meta->std[c] > 0) || !(fabs(meta->mean[c]) <= 1e6) || !(meta->std[c] <= 1e6)) {
             rc = thaw_fail(err, THAW_EINVAL, "%s: channel %d: mean %g, std %g; expected a finite "
                            "mean and a positive std", file, c, meta->mean[c], meta->std[c]);
             goto done;
         }
     }
-    if (!(opt && opt->norm))
+    if (!(opt && opt->norm) && own_norm)
+        imp_note(rep, "inputs are normalised as the file's thaw.mean and thaw.std say (thaw wrote it)");
+    else if (!(opt && opt->norm))
         imp_note(rep, C == 3 ? "inputs are normalised as torchvision's ImageNet models expect: mean "
                  "0.485, 0.456, 0.406 and std 0.229, 0.224, 0.225 on [0, 1]"
                  : "inputs are taken as they are (mean 0, std 1); give --mean and --std if the "
@@ -926,7 +964,11 @@ int onnx_import_mem(mf_meta *meta, model *m, tfjs_report *rep, const uint8_t *bu
     if (labels)
         rc = imp_read_labels(meta, labels, labels_len, labels_file ? labels_file : "labels",
                              out->out.c, rep, err);
-    else
+    else if (own_classes) {
+        char where[512];
+        snprintf(where, sizeof where, "%.400s: metadata thaw.classes", file);
+        rc = imp_read_labels(meta, own_classes, strlen(own_classes), where, out->out.c, rep, err);
+    } else
         rc = imp_generic_classes(meta, out->out.c, err);
     if (rc || (rc = mf_build(m, meta, 1, err)))
         goto done;

@@ -430,6 +430,13 @@ static void export_round_trip(const char *file)
             "%s read back: %s", file, err.msg);
     imported = 1;
     EXPECT(back.in.c == m.in.c && back.in.h == m.in.h && back.in.w == m.in.w && back.classes == m.classes);
+    /* The classes and the normalisation travel in the file's metadata. */
+    EXPECT(back_meta.nclass == meta.nclass);
+    for (int k = 0; k < meta.nclass; k++)
+        EXPECTF(!strcmp(back_meta.class_name[k], meta.class_name[k]), "class %d: %s, expected %s", k,
+                back_meta.class_name[k], meta.class_name[k]);
+    for (int c = 0; c < meta.input.c; c++)
+        EXPECT(back_meta.mean[c] == meta.mean[c] && back_meta.std[c] == meta.std[c]);
     size_t nx = (size_t)B * shape3_count(m.in), ny = (size_t)B * (size_t)m.classes;
     EXPECT((x = malloc(nx * sizeof *x)) && (want = malloc(ny * sizeof *want)));
     rng r = rng_seeded(7);
@@ -496,4 +503,49 @@ void test_onnx_export_refuses_text(void)
     CHECKF(rc == THAW_EINVAL && strstr(err.msg, "(embedding)") && strstr(err.msg, "image models"), "%d %s", rc,
            err.msg);
     CHECK(buf == NULL && len == 0);
+}
+
+/* A thaw-written file whose normalisation metadata was edited badly: the
+ * entry and what was expected are named. */
+void test_onnx_bad_thaw_metadata(void)
+{
+    mf_meta meta, back_meta;
+    model m, back;
+    thaw_err err = { 0 };
+    uint8_t *buf = NULL, *again = NULL;
+    size_t len = 0;
+    Onnx__ModelProto *mp = NULL;
+    int loaded = 0;
+    EXPECTF(mf_load(&meta, &m, "models/fashion-resnet.json", NULL, &err) == THAW_OK, "%s", err.msg);
+    loaded = 1;
+    EXPECTF(onnx_export_mem(&meta, &m, &buf, &len, &err) == THAW_OK, "%s", err.msg);
+    EXPECT((mp = onnx__model_proto__unpack(NULL, len, buf)) != NULL);
+    static const char *const bad[] = { "0.1,0.2", "", "nan", "0.28x" };
+    for (size_t b = 0; b < sizeof bad / sizeof bad[0]; b++) {
+        for (size_t i = 0; i < mp->n_metadata_props; i++)
+            if (!strcmp(mp->metadata_props[i]->key, "thaw.mean")) {
+                free(mp->metadata_props[i]->value);
+                mp->metadata_props[i]->value = strdup(bad[b]);
+            }
+        size_t n = onnx__model_proto__get_packed_size(mp);
+        free(again);
+        EXPECT((again = malloc(n)) != NULL);
+        onnx__model_proto__pack(mp, again);
+        int rc = onnx_import_mem(&back_meta, &back, NULL, again, n, "edited.onnx", NULL, 0, NULL, NULL, &err);
+        EXPECTF(rc == THAW_EFORMAT && strstr(err.msg, "edited.onnx: metadata thaw.mean") &&
+                strstr(err.msg, "expected 1 number, one per input channel"), "'%s': %d %s", bad[b], rc, err.msg);
+        if (rc == THAW_OK) {
+            mf_meta_free(&back_meta);
+            model_free(&back);
+        }
+    }
+done:
+    if (mp)
+        onnx__model_proto__free_unpacked(mp, NULL);
+    if (loaded) {
+        mf_meta_free(&meta);
+        model_free(&m);
+    }
+    free(buf);
+    free(again);
 }
