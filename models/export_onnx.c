@@ -79,40 +79,40 @@ static const char *ox_refuse(ox *o, const layer *l, const char *why)
     return NULL;
 }
 
-static Onnx__AttributeProto *attr_i(ox *o, const char *name, int64_t v)
+static Onnx__AttributeProto *attr_new(ox *o, const char *name, Onnx__AttributeProto__AttributeType type)
 {
     Onnx__AttributeProto *a = ox_alloc(o, sizeof *a);
-    if (!a)
-        return NULL;
-    *a = (Onnx__AttributeProto)ONNX__ATTRIBUTE_PROTO__INIT;
-    a->name = (char *)name;
-    a->has_type = 1, a->type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT;
-    a->has_i = 1, a->i = v;
+    if (a) {
+        *a = (Onnx__AttributeProto)ONNX__ATTRIBUTE_PROTO__INIT;
+        a->name = (char *)name;
+        a->has_type = 1, a->type = type;
+    }
+    return a;
+}
+
+static Onnx__AttributeProto *attr_i(ox *o, const char *name, int64_t v)
+{
+    Onnx__AttributeProto *a = attr_new(o, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT);
+    if (a)
+        a->has_i = 1, a->i = v;
     return a;
 }
 
 static Onnx__AttributeProto *attr_f(ox *o, const char *name, double v)
 {
-    Onnx__AttributeProto *a = ox_alloc(o, sizeof *a);
-    if (!a)
-        return NULL;
-    *a = (Onnx__AttributeProto)ONNX__ATTRIBUTE_PROTO__INIT;
-    a->name = (char *)name;
-    a->has_type = 1, a->type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOAT;
-    a->has_f = 1, a->f = (float)v;
+    Onnx__AttributeProto *a = attr_new(o, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOAT);
+    if (a)
+        a->has_f = 1, a->f = (float)v;
     return a;
 }
 
 static Onnx__AttributeProto *attr_is(ox *o, const char *name, const int64_t *v, size_t n)
 {
-    Onnx__AttributeProto *a = ox_alloc(o, sizeof *a);
+    Onnx__AttributeProto *a = attr_new(o, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS);
     int64_t *copy = ox_alloc(o, n * sizeof *copy);
     if (!a || !copy)
         return NULL;
     memcpy(copy, v, n * sizeof *copy);
-    *a = (Onnx__AttributeProto)ONNX__ATTRIBUTE_PROTO__INIT;
-    a->name = (char *)name;
-    a->has_type = 1, a->type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS;
     a->n_ints = n, a->ints = copy;
     return a;
 }

@@ -140,6 +140,10 @@ int imp_read_labels(mf_meta *meta, const char *text, size_t len, const char *fil
                     tfjs_report *rep, thaw_err *err);
 int imp_generic_classes(mf_meta *meta, int n, thaw_err *err);
 
+/* What every import starts from: rep, meta and m emptied, meta naming file,
+ * at the current format version, with no provenance measured. */
+void imp_start(mf_meta *meta, model *m, tfjs_report *rep, const char *file);
+
 /* The first pass (import_keras_read.c): the model `e` found at `at` (its
  * layer names prefixed by scope; top: the outermost) into g's table;
  * *in_node and *out_node its input and output entries. */

@@ -879,14 +879,7 @@ int onnx_import_mem(mf_meta *meta, model *m, tfjs_report *rep, const uint8_t *bu
 {
     tfjs_report own;
     rep = rep ? rep : &own;
-    memset(rep, 0, sizeof *rep);
-    memset(meta, 0, sizeof *meta);
-    memset(m, 0, sizeof *m);
-    snprintf(meta->file, sizeof meta->file, "%s", file);
-    meta->version = MF_VERSION;
-    meta->prov.epochs = -1;
-    meta->prov.seed = -1;
-    meta->prov.test_accuracy = -1;
+    imp_start(meta, m, rep, file);
     if (len > ONNX_FILE_MAX)
         return thaw_fail(err, THAW_EFORMAT, "%s: %zu bytes; expected at most %zu", file, len,
                          ONNX_FILE_MAX);

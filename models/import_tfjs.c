@@ -589,6 +589,18 @@ done:
     return rc;
 }
 
+void imp_start(mf_meta *meta, model *m, tfjs_report *rep, const char *file)
+{
+    memset(rep, 0, sizeof *rep);
+    memset(meta, 0, sizeof *meta);
+    memset(m, 0, sizeof *m);
+    snprintf(meta->file, sizeof meta->file, "%s", file);
+    meta->version = MF_VERSION;
+    meta->prov.epochs = -1;
+    meta->prov.seed = -1;
+    meta->prov.test_accuracy = -1;
+}
+
 int imp_generic_classes(mf_meta *meta, int n, thaw_err *err)
 {
     if (n > MF_CLASSES_MAX)
@@ -645,14 +657,7 @@ int tfjs_import_mem(mf_meta *meta, model *m, tfjs_report *rep, const char *json,
 {
     tfjs_report own;
     rep = rep ? rep : &own;
-    memset(rep, 0, sizeof *rep);
-    memset(meta, 0, sizeof *meta);
-    memset(m, 0, sizeof *m);
-    snprintf(meta->file, sizeof meta->file, "%s", file);
-    meta->version = MF_VERSION;
-    meta->prov.epochs = -1;
-    meta->prov.seed = -1;
-    meta->prov.test_accuracy = -1;
+    imp_start(meta, m, rep, file);
     json_ctx c = { file, err };
     uint64_t max_floats = opt && opt->max_floats && opt->max_floats < MF_PARAMS_MAX
                               ? opt->max_floats : MF_PARAMS_MAX;

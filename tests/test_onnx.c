@@ -22,11 +22,12 @@ static int have_torch(void)
            !system("/usr/bin/python3 -c 'import torch, torchvision' 2>/dev/null");
 }
 
-static float *read_f32(const char *path, size_t n)
+/* n values of size bytes from the raw file at path, or NULL. */
+static void *read_raw(const char *path, size_t n, size_t size)
 {
     FILE *f = fopen(path, "rb");
-    float *v = malloc(sizeof(float) * n);
-    size_t got = f && v ? fread(v, sizeof(float), n, f) : 0;
+    void *v = malloc(size * n);
+    size_t got = f && v ? fread(v, size, n, f) : 0;
     if (f)
         fclose(f);
     if (got != n) {
@@ -35,24 +36,13 @@ static float *read_f32(const char *path, size_t n)
     }
     return v;
 }
+
+static float *read_f32(const char *path, size_t n) { return read_raw(path, n, sizeof(float)); }
+static double *read_f64(const char *path, size_t n) { return read_raw(path, n, sizeof(double)); }
 
 #define REF_SIZE 32
 #define REF_BATCH 4
 #define REF_CLASSES 10
-
-static double *read_f64(const char *path, size_t n)
-{
-    FILE *f = fopen(path, "rb");
-    double *v = malloc(sizeof(double) * n);
-    size_t got = f && v ? fread(v, sizeof(double), n, f) : 0;
-    if (f)
-        fclose(f);
-    if (got != n) {
-        free(v);
-        return NULL;
-    }
-    return v;
-}
 
 /* One training step on the fixed batch: each parameter's gradient against
  * PyTorch's in float64 (tmp/grads.f64, in named_parameters order, which is
