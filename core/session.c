@@ -292,12 +292,10 @@ int sess_control(session *s, const sess_ctl *c, thaw_err *err)
         if (sess_state_now(s) != SESS_IDLE)
             return thaw_fail(err, THAW_EINVAL, "settings change between train commands; stop "
                              "the training or let it finish first");
-        if (c->config.adapt.kind == ADAPT_SELF_TRAIN &&
-            (!(c->config.adapt.threshold > 0.0 && c->config.adapt.threshold <= 1.0) ||
-             c->config.adapt.every < 1 || c->config.adapt.every > ADAPT_EVERY_MAX))
-            return thaw_fail(err, THAW_EINVAL, "self-train threshold %g every %d: expected a "
-                             "threshold in (0, 1] and 1 to %d epochs", c->config.adapt.threshold,
-                             c->config.adapt.every, ADAPT_EVERY_MAX);
+        int cut, rc;
+        if ((rc = adapt_check(&c->config.adapt, err)) ||
+            (rc = sess_adapt_ready(&s->d, s->r[0].m, &c->config.adapt, &cut, err)))
+            return rc;
         if (c->config.batch < 1 || c->config.batch > 4096 || c->config.evals_per_epoch < 1 ||
             c->config.evals_per_epoch > 1000 || c->config.patience < 0)
             return thaw_fail(err, THAW_EINVAL, "batch %d, %d evaluations per epoch, patience %d: "
@@ -438,6 +436,12 @@ static void sess_release(session *s)
     free(s->evq);
     free(s->order);
     free(s->px);
+    free(s->bw);
+    free(s->bd);
+    free(s->sw);
+    free(s->af);
+    adapt_dann_free(&s->dann);
+    adapt_mmd_free(&s->mmd);
     free(s->py);
     free(s->bx);
     free(s->by);
@@ -514,14 +518,18 @@ int sess_new(session **out, model *transfer, model *scratch, model *source, cons
         rc = thaw_fail(err, THAW_EINVAL, "the source model takes other images than the data");
         goto fail;
     }
+    if ((rc = adapt_check(&c->adapt, err)) || (rc = sess_adapt_ready(d, t, &c->adapt, &s->cut, err)))
+        goto fail;
     if (s->r[1].m)
         model_set_lr(s->r[1].m, s->r[1].m->root, c->scratch_lr);
     s->head_layer_slice0 = t->nslice ? t->slice[t->nslice - 1].owner->slice0 : 0;
     s->ctl = calloc(SESS_CTL_MAX, sizeof *s->ctl);
     s->deferred = calloc(SESS_DEFER_MAX, sizeof *s->deferred);
     s->evq = calloc(SESS_EVENT_MAX, sizeof *s->evq);
-    /* room for the pool too: self-training adds pseudo-labelled images to the order */
-    s->order = malloc(((size_t)d->split[SESS_TRAIN_SPLIT].n + (size_t)d->pool_n) * sizeof(int));
+    /* room for the pool too (self-training adds pseudo-labelled images to the
+     * order) and the source's images */
+    s->order = malloc(((size_t)d->split[SESS_TRAIN_SPLIT].n + (size_t)d->pool_n +
+                       (size_t)d->split[SESS_DOMAIN_SPLIT].n) * sizeof(int) + 1);
     s->w0 = malloc(t->nfloat * sizeof(float) + 1);
     if (!s->ctl || !s->deferred || !s->evq || !s->order || !s->w0) {
         rc = thaw_fail(err, THAW_ENOMEM, "out of memory for a training session");

@@ -74,7 +74,8 @@
 #include "schedule.h"
 #include "strategy.h"
 
-enum { SESS_TRAIN_SPLIT, SESS_VAL_SPLIT, SESS_TEST_SPLIT, SESS_SOURCE_SPLIT, SESS_SPLITS };
+enum { SESS_TRAIN_SPLIT, SESS_VAL_SPLIT, SESS_TEST_SPLIT, SESS_SOURCE_SPLIT, SESS_DOMAIN_SPLIT,
+       SESS_SPLITS };
 enum { SESS_GAP_IMAGES = 400 };
 
 /* Images (n, in.c, in.h, in.w), normalised, and labels. */
@@ -88,7 +89,9 @@ typedef struct sess_data {
     shape3 in;
     int classes;
     /* train, val, test; source: the source task's test images labelled in
-     * the source model's classes (n = 0 when not at hand). */
+     * the source model's classes (n = 0 when not at hand); domain: labelled
+     * source-domain images in the target's classes, which the adaptation
+     * techniques that use a source train on (adapt.h; n = 0: none). */
     sess_split split[SESS_SPLITS];
     /* One augmented copy of a training image (NULL: no augmentation). */
     void (*augment)(void *ctx, float *dst, const float *src, rng *r);
@@ -191,10 +194,15 @@ typedef struct sess_ctl {
  *   pseudo_n    self-training: pseudo-labelled pool images in training (0: none)
  *   pseudo_acc  the share of them whose pseudo-label is right (NaN: none, or
  *               the pool's labels are not known)
+ *   align_loss  mmd: the mean MMD² between source and target features at the
+ *               adapted layer since the last evaluation; dann: the domain
+ *               classifier's mean loss (log 2 ≈ 0.69 when it cannot tell the
+ *               domains apart); NaN for the other techniques
  *   domain_gap  the proxy A-distance 2 (1 - 2 err) between source and target
  *               at the transferred model's features before its head: a
  *               domain classifier (adapt_reweight.h) fitted on half of up to
- *               SESS_GAP_IMAGES source test images and as many target
+ *               SESS_GAP_IMAGES source images (the domain split's,
+ *               else the source test images) and as many target
  *               validation images, err its error on the other half; 0 when
  *               the domains cannot be told apart, 2 when they are separate
  *               (NaN: no source images at hand) */
@@ -208,7 +216,8 @@ typedef struct sess_ctl {
     X(SCRATCH_VAL_ACC, double, scratch_val_acc) X(SCRATCH_TEST_ACC, double, scratch_test_acc)    \
     X(DELTA, double, delta) X(TEST_DELTA, double, test_delta) X(SOURCE_ACC, double, source_acc)  \
     X(FINAL, int, final) X(BEST, int, best) X(PSEUDO_N, int, pseudo_n)                            \
-    X(PSEUDO_ACC, double, pseudo_acc) X(DOMAIN_GAP, double, domain_gap)
+    X(PSEUDO_ACC, double, pseudo_acc) X(ALIGN_LOSS, double, align_loss)                          \
+    X(DOMAIN_GAP, double, domain_gap)
 
 typedef struct sess_eval {
 #define SESS_EVAL_MEMBER(id, type, field) type field;
@@ -324,6 +333,11 @@ int sess_wait_ms(session *s, int timeout_ms);
 int sess_layers(session *s, sess_layer *out, int cap);
 /* Copies the last evaluation's confusion matrix (count must hold classes²). */
 int sess_confusion_get(session *s, sess_confusion *out);
+
+/* reweight: the source images' weights from the last fit, as many as fit
+ * in cap, in the domain split's order; returns how many there are (0 before
+ * a fit, and for the other techniques). Any thread. */
+int sess_weights(session *s, float *out, int cap);
 
 /* Epochs completed. */
 int sess_epoch(const session *s);

@@ -22,21 +22,24 @@ static size_t mib(size_t bytes) { return (bytes + (1 << 20) - 1) >> 20; }
 int sess_memory_check(model *transfer, model *scratch, model *source, const sess_data *d,
                       const sess_config *c, size_t *need, thaw_err *err)
 {
-    int batch = c->batch < d->split[SESS_TRAIN_SPLIT].n ? c->batch : d->split[SESS_TRAIN_SPLIT].n;
+    int labelled = sess_labelled_n(d, &c->adapt);
+    int batch = c->batch < labelled ? c->batch : labelled;
     if (batch < 1)
         batch = 1;
+    int rows = adapt_aligns(c->adapt.kind) ? 2 * batch : batch;   /* the pool's rows beside */
     size_t img = shape3_count(d->in), data = 0, weights = 0, act = 0;
     for (int k = 0; k < SESS_SPLITS; k++)
         data += (size_t)d->split[k].n * (img * sizeof(float) + sizeof(int));
-    if (c->adapt.kind != ADAPT_NONE)     /* the pool's images, as they join the training ones */
-        data += (size_t)d->pool_n * (img * sizeof(float) + sizeof(int));
+    if (c->adapt.kind == ADAPT_SELF_TRAIN || c->adapt.kind == ADAPT_ORACLE)
+        data += (size_t)d->pool_n * (img * sizeof(float) + sizeof(int));   /* as they join training */
     model *m[3] = { transfer, scratch, source };
     for (int k = 0; k < 3; k++)
         if (m[k]) {
             weights += model_bytes(m[k], k < 2);
-            act += model_prepare_bytes(m[k], batch);
+            act += model_prepare_bytes(m[k], k == 0 ? rows : batch);
         }
-    size_t buffers = (size_t)batch * (img * sizeof(float) + sizeof(int)) + transfer->nfloat * sizeof(float);
+    size_t buffers = (size_t)rows * (img * sizeof(float) + sizeof(int) + sizeof(float)) +
+                     transfer->nfloat * sizeof(float);
     *need = data + weights + act + buffers;
     if (c->memory_bytes && *need > c->memory_bytes)
         return thaw_fail(err, THAW_EINVAL, "a batch of %d needs %zu MiB (activations %zu, weights "
@@ -49,9 +52,10 @@ int sess_memory_check(model *transfer, model *scratch, model *source, const sess
 
 int sess_prepare_buffers(session *s, int batch, thaw_err *err)
 {
-    int ntrain = s->d.split[SESS_TRAIN_SPLIT].n;
+    int ntrain = sess_labelled_n(&s->d, &s->c.adapt);
     if (batch > ntrain)
         batch = ntrain;                   /* no step is larger than the training split */
+    int rows = adapt_aligns(s->c.adapt.kind) ? 2 * batch : batch;
     size_t need;
     sess_config c = s->c;
     c.batch = batch;
@@ -65,28 +69,30 @@ int sess_prepare_buffers(session *s, int batch, thaw_err *err)
     if (rc)
         return rc;
     size_t img = shape3_count(s->d.in);
-    float *bx = malloc((size_t)batch * img * sizeof(float));
-    int *by = malloc((size_t)batch * sizeof(int));
-    if (!bx || !by) {
+    float *bx = malloc((size_t)rows * img * sizeof(float)), *bw = malloc((size_t)rows * sizeof(float));
+    int *by = malloc((size_t)batch * sizeof(int)), *bd = malloc((size_t)rows * sizeof(int));
+    rc = !bx || !by || !bw || !bd ? thaw_fail(err, THAW_ENOMEM, "out of memory for a batch of %d", batch)
+                                  : THAW_OK;
+    for (int k = 0; k < 2 && !rc; k++)
+        if (s->r[k].m && model_prepare(s->r[k].m, k == 0 ? rows : batch, err))
+            rc = err ? err->code : THAW_ENOMEM;
+    if (!rc && s->source && model_prepare(s->source, batch, err))
+        rc = err ? err->code : THAW_ENOMEM;
+    if (rc) {
         free(bx);
         free(by);
-        return thaw_fail(err, THAW_ENOMEM, "out of memory for a batch of %d", batch);
-    }
-    for (int k = 0; k < 2; k++)
-        if (s->r[k].m && model_prepare(s->r[k].m, batch, err)) {
-            free(bx);
-            free(by);
-            return err ? err->code : THAW_ENOMEM;
-        }
-    if (s->source && model_prepare(s->source, batch, err)) {
-        free(bx);
-        free(by);
-        return err ? err->code : THAW_ENOMEM;
+        free(bw);
+        free(bd);
+        return rc;
     }
     free(s->bx);
     free(s->by);
+    free(s->bw);
+    free(s->bd);
     s->bx = bx;
     s->by = by;
+    s->bw = bw;
+    s->bd = bd;
     s->mem_need = need;
     s->per_epoch = (sess_ntrain(s) + batch - 1) / batch;
     return THAW_OK;
@@ -114,12 +120,29 @@ static void configure(session *s, const sess_config *c)
     pthread_mutex_lock(&s->mu);
     s->c = *c;
     pthread_mutex_unlock(&s->mu);
-    if (c->batch != old.batch) {
+    int technique = c->adapt.kind != old.adapt.kind || strcmp(c->adapt.layer, old.adapt.layer) ||
+                    c->adapt.clip != old.adapt.clip, cut = s->cut;
+    if (technique && sess_adapt_ready(&s->d, s->r[0].m, &c->adapt, &cut, &err)) {
+        pthread_mutex_lock(&s->mu);
+        s->c = old;
+        pthread_mutex_unlock(&s->mu);
+        sess_emit_text(s, SEV_ERROR, "%s", err.msg);
+        return;
+    }
+    if (technique) {                     /* what the last technique built goes */
+        sess_adapt_reset(s);
+        s->cut = cut;
+        s->npseudo = 0;
+        s->pseudo_round = 0;
+    }
+    if (c->batch != old.batch || technique) {
         if (sess_prepare_buffers(s, c->batch, &err)) {
             pthread_mutex_lock(&s->mu);
             s->c = old;
             pthread_mutex_unlock(&s->mu);
             sess_emit_text(s, SEV_ERROR, "%s", err.msg);
+            if (technique)
+                sess_adapt_ready(&s->d, s->r[0].m, &old.adapt, &s->cut, NULL);
             return;
         }
         sess_cache_drop(s);              /* its batch buffer changes size */
@@ -150,6 +173,7 @@ static void start_train(session *s, int epochs, int paused)
         /* the oracle's pool (or a round due now) first, so the schedule
          * counts the steps its images add; cut short, the first step retries */
         sess_self_train(s, e);
+        sess_reweight(s);
         s->run.end_epoch = e + epochs;
         s->run.start_step = s->step;
         s->run.total = (long)epochs * s->per_epoch - s->run.batch_index;

@@ -157,6 +157,9 @@ void sess_evaluate(session *s, int final, int with_test, int measure)
     e.train_acc = r->seen ? (double)r->correct / r->seen : NAN;
     e.scratch_train_loss = b->m && b->seen ? b->loss_sum / b->seen : NAN;
     e.scratch_train_acc = b->m && b->seen ? (double)b->correct / b->seen : NAN;
+    e.align_loss = s->align_n ? s->align_sum / s->align_n : NAN;
+    s->align_sum = 0.0;
+    s->align_n = 0;
     for (int k = 0; k < 2; k++) {
         s->r[k].loss_sum = 0.0;
         s->r[k].correct = s->r[k].seen = 0;

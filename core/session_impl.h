@@ -9,7 +9,8 @@
  *   session_eval.c     evaluation, the forgetting monitor, per-layer
  *                      diagnostics and the confusion matrix
  *   session_lrfind.c   the learning-rate finder
- *   session_adapt.c    self-training rounds over the unlabelled pool
+ *   session_adapt.c    self-training rounds over the unlabelled pool, the
+ *                      source images in training (weights, alignment)
  *
  * Threads. Fields above "Trainer-only" in struct session are shared and
  * guarded as their comments say; everything below is touched by the trainer
@@ -23,6 +24,8 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
+#include "adapt_dann.h"
+#include "adapt_mmd.h"
 #include "session.h"
 
 enum {
@@ -111,6 +114,18 @@ struct session {
     int npseudo, pseudo_right;   /* how many, and how many are right (-1: unknown) */
     int pseudo_round;        /* 1 + the epoch of the last round (0: none yet) */
 
+    int cut;                 /* reweight, mmd, dann: the root child whose output they read */
+    float *sw;               /* (domain n) reweight: each source image's weight; NULL: none yet */
+    float *bw;               /* (batch) the batch's weights (1 but reweighted source images) */
+    int *bd;                 /* (2 batch) each row's domain: 0 source, 1 target */
+    adapt_mmd_ws mmd;        /* mmd: scratch for a batch's rows */
+    adapt_dann dann;         /* dann: the domain classifier (w1 NULL until the first step) */
+    float *af;               /* alignment scratch: a batch's features and their gradients */
+    size_t naf;              /* its floats */
+    double align_sum;        /* the alignment term's sum since the last evaluation */
+    long align_n;            /* and its steps */
+    long pool_draws;         /* pool batches drawn (mmd, dann): the stream's position */
+
     int cache_first;         /* root children the cache skips; 0 = no cache (or not filled yet) */
     int cache_stale;
     int cache_plan;          /* the prefix the buffers are for (filled up to cache_pos) */
@@ -181,9 +196,12 @@ void sess_refresh_live(session *s);
  * a value goes non-finite (ok stays 0). For sess_run_pair. */
 typedef struct step_job {
     replica *r;
-    const float *x;          /* (n, ...) images, or features from root child `first` */
+    const float *x;          /* (n + nu, ...) images, or features from root child `first` */
     const int *y;            /* (n) */
+    const float *w;          /* (n) each row's weight in the loss; NULL: all 1 */
     int n, first;
+    int nu;                  /* unlabelled pool rows after the n (mmd, dann) */
+    int align;               /* mmd, dann: the alignment term joins this replica's loss */
     float factor;            /* the schedule's factor on every rate */
     int ok;
 } step_job;
@@ -243,6 +261,26 @@ int sess_self_train(session *s, int epoch);
 /* The domain gap of an evaluation (session.h's domain_gap), NaN when the
  * source's images are not at hand or memory runs out. */
 double sess_domain_gap(session *s);
+/* The labelled images a technique trains on (the target's, the source's). */
+int sess_labelled_n(const sess_data *d, const adapt *a);
+/* Whether the data and the model allow technique a: THAW_EINVAL naming what
+ * is missing (source images, a pool, the layer); *cut gets the root child
+ * it reads. Any thread (it reads what a session never changes). */
+int sess_adapt_ready(const sess_data *d, const model *m, const adapt *a, int *cut, thaw_err *err);
+/* reweight: fits the domain classifier and the source images' weights
+ * (before a train command's first step), reported as an SEV_NOTE with
+ * their histogram; the weights stay 1 when it cannot. */
+void sess_reweight(session *s);
+/* The pool rows of an aligning step: nu images drawn from the pool into
+ * dst, from the session's stream. */
+void sess_pool_rows(session *s, float *dst, int nu);
+/* Backward of an aligning step (the loss's gradient already in the root's
+ * dy, rows n labelled then nu pool): the head's part, then the alignment
+ * term's gradient joins at the cut, then the rest. Returns the term. */
+float sess_align_backward(session *s, model *m, const float *x, int n, int nu);
+/* Frees what a technique built (weights, classifier, scratch), after the
+ * technique changed. */
+void sess_adapt_reset(session *s);
 
 /* ---- session_lrfind.c -------------------------------------------------- */
 

@@ -88,7 +88,6 @@ static const param_slice *nonfinite_slice(const replica *r, const float *block, 
 
 void sess_replica_step(session *s, void *arg)
 {
-    (void)s;
     step_job *j = arg;
     replica *r = j->r;
     model *m = r->m;
@@ -96,8 +95,12 @@ void sess_replica_step(session *s, void *arg)
     live_copy(r, r->good, m->param);
     for (int k = 0; k < r->nlive; k++)
         model_zero_slice_grad(m, r->live[k]);
-    model_forward_from(m, j->first, j->x, j->n, 1);
-    r->loss = loss_softmax_xent(m->root->dy, m->root->y, j->y, j->n, m->classes);
+    int rows = j->n + j->nu;
+    model_forward_from(m, j->first, j->x, rows, 1);
+    r->loss = j->w ? loss_softmax_xent_weighted(m->root->dy, m->root->y, j->y, j->w, j->n, m->classes)
+                   : loss_softmax_xent(m->root->dy, m->root->y, j->y, j->n, m->classes);
+    if (j->nu)                            /* the pool's rows have no label: no loss */
+        memset(m->root->dy + (size_t)j->n * m->classes, 0, sizeof(float) * (size_t)j->nu * m->classes);
     const param_slice *bad = NULL;
     if (!isfinite(r->loss)) {
         snprintf(r->bad, sizeof r->bad, "the loss is %g", (double)r->loss);
@@ -105,7 +108,15 @@ void sess_replica_step(session *s, void *arg)
         return;
     }
     long correct = loss_correct(m->root->y, j->y, j->n, m->classes);
-    model_backward_from(m, j->first, j->x, j->n);
+    if (j->align) {
+        float term = sess_align_backward(s, m, j->x, j->n, j->nu);
+        if (!isnan(term)) {
+            s->align_sum += term;
+            s->align_n++;
+        }
+    } else {
+        model_backward_from(m, j->first, j->x, rows);
+    }
     live_copy_part(r, r->good, m->param, 1);   /* the rows the update will move */
     if ((bad = nonfinite_slice(r, m->grad, 1))) {
         snprintf(r->bad, sizeof r->bad, "the gradient of %s", bad->name);
@@ -161,8 +172,10 @@ static int cache_fill(session *s, float *dst, const sess_split *sp, int *pos)
 int sess_cache_update(session *s)
 {
     model *m = s->r[0].m;
-    /* pseudo-labelled images are not cached: the cache holds the labelled ones */
-    int first = s->d.augment || !s->c.cache_bytes || s->npseudo ? 0 : model_frozen_prefix(m);
+    /* pseudo-labelled and source images are not cached: the cache holds the
+     * target's labelled ones */
+    int first = s->d.augment || !s->c.cache_bytes || s->npseudo || adapt_uses_source(s->c.adapt.kind)
+                ? 0 : model_frozen_prefix(m);
     if (first != s->cache_plan) {
         sess_cache_drop(s);
         s->cache_plan = first;
@@ -211,17 +224,31 @@ void sess_shuffle(session *s, rng *r)
 
 void sess_gather(session *s, int pos, int n, rng *r)
 {
-    const sess_split *sp = &s->d.split[SESS_TRAIN_SPLIT];
+    const sess_split *sp = &s->d.split[SESS_TRAIN_SPLIT], *src = &s->d.split[SESS_DOMAIN_SPLIT];
     size_t img = shape3_count(s->d.in);
+    int nt = adapt_uses_target(s->c.adapt.kind) ? sp->n : 0;
     for (int b = 0; b < n; b++) {
         int i = s->order[pos + b];
-        if (i >= sp->n) {                 /* a pseudo-labelled pool image (never cached) */
-            const float *src = s->px + (size_t)(i - sp->n) * img;
-            s->by[b] = s->py[i - sp->n];
+        s->bw[b] = 1.0f;
+        s->bd[b] = 1;
+        if (i >= nt) {                    /* a pseudo-labelled pool image or a source one (never cached) */
+            const float *from;
+            int k = i - nt;
+            if (k < s->npseudo) {
+                from = s->px + (size_t)k * img;
+                s->by[b] = s->py[k];
+            } else {
+                k -= s->npseudo;
+                from = src->x + (size_t)k * img;
+                s->by[b] = src->y[k];
+                s->bd[b] = 0;
+                if (s->sw)
+                    s->bw[b] = s->sw[k];
+            }
             if (s->d.augment)
-                s->d.augment(s->d.augment_ctx, s->bx + (size_t)b * img, src, r);
+                s->d.augment(s->d.augment_ctx, s->bx + (size_t)b * img, from, r);
             else
-                memcpy(s->bx + (size_t)b * img, src, img * sizeof(float));
+                memcpy(s->bx + (size_t)b * img, from, img * sizeof(float));
             continue;
         }
         s->by[b] = sp->y[i];
@@ -294,11 +321,18 @@ void sess_train_step(session *s)
     double t0 = thaw_now_s();
     int n = ntrain - s->run.pos < s->c.batch ? ntrain - s->run.pos : s->c.batch;
     sess_gather(s, s->run.pos, n, &s->run.aug);
+    int align = adapt_aligns(s->c.adapt.kind), nu = align ? n : 0;
+    if (nu) {                             /* as many unlabelled target rows as labelled ones */
+        sess_pool_rows(s, s->bx + (size_t)n * shape3_count(s->d.in), nu);
+        for (int b = n; b < n + nu; b++)
+            s->bd[b] = 1;
+    }
     float factor = (float)sess_factor(s);
+    const float *w = s->sw ? s->bw : NULL;
     step_job j[2] = {
-        { .r = &s->r[0], .x = s->cache_first ? s->fx : s->bx, .y = s->by, .n = n,
-          .first = s->cache_first, .factor = factor },
-        { .r = &s->r[1], .x = s->bx, .y = s->by, .n = n, .factor = factor },
+        { .r = &s->r[0], .x = s->cache_first ? s->fx : s->bx, .y = s->by, .w = w, .n = n,
+          .first = s->cache_first, .nu = nu, .align = align, .factor = factor },
+        { .r = &s->r[1], .x = s->bx, .y = s->by, .w = w, .n = n, .factor = factor },
     };
     sess_run_pair(s, sess_replica_step, &j[0], s->r[1].m ? &j[1] : NULL);
     double t1 = thaw_now_s();

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "adapt_dann.h"
 #include "adapt_mmd.h"
 #include "adapt_reweight.h"
 #include "adapt_selftrain.h"
@@ -181,4 +182,49 @@ void test_adapt_pseudo_select(void)
     kept = adapt_pseudo_select(idx, lab, p, 7, 3, 0.8f, 0);
     CHECK(adapt_pseudo_correct(idx, lab, kept, truth) == 5);   /* row 5 is really a 1 */
     CHECK(adapt_pseudo_select(idx, lab, p, -1, 3, 0.5f, 0) == -1);
+}
+
+/* The domain classifier's gradient with respect to its input features,
+ * against central differences of its loss (no update: rate 0), and what it
+ * learns: two separated blobs told apart. */
+void test_grad_adapt_dann(void)
+{
+    enum { N = 6, D = 4 };
+    float x[N * D], dx[N * D];
+    int dom[N] = { 0, 0, 0, 1, 1, 1 };
+    rng r = rng_seeded(5);
+    fill_normal(x, N * D, 0.0f, &r);
+    adapt_dann d;
+    thaw_err err = { 0 };
+    CHECK_OK(adapt_dann_init(&d, D, 8, 3, &err));
+    float acc;
+    adapt_dann_step(&d, dx, x, dom, N, 0.0f, &acc);
+    double worst = 0.0;
+    const float eps = 1e-3f;
+    for (int i = 0; i < N * D; i++) {
+        float v = x[i];
+        x[i] = v + eps;
+        double fp = adapt_dann_step(&d, NULL, x, dom, N, 0.0f, NULL);
+        x[i] = v - eps;
+        double fm = adapt_dann_step(&d, NULL, x, dom, N, 0.0f, NULL);
+        x[i] = v;
+        double num = (fp - fm) / (2.0 * eps);
+        double e = fabs(num - dx[i]) / (fabs(num) + fabs(dx[i]) + 1e-3);
+        worst = e > worst ? e : worst;
+    }
+    CHECKF(worst < 0.02, "worst relative error %g", worst);
+    enum { M = 64 };
+    float blobs[M * D];
+    int bd[M];
+    for (int i = 0; i < M; i++) {
+        bd[i] = i % 2;
+        fill_normal(blobs + i * D, D, bd[i] ? 1.5f : -1.5f, &r);
+    }
+    for (int step = 0; step < 200; step++)
+        adapt_dann_step(&d, NULL, blobs, bd, M, 0.05f, &acc);
+    CHECKF(acc > 0.95f, "accuracy %g", (double)acc);
+    CHECK(adapt_dann_init(&d, 0, 8, 1, &err) == THAW_EINVAL);
+    CHECK(fabs(adapt_dann_ramp(0.0)) < 1e-12 && adapt_dann_ramp(1.0) > 0.99 &&
+          adapt_dann_ramp(0.5) > adapt_dann_ramp(0.1));
+    adapt_dann_free(&d);
 }

@@ -840,10 +840,28 @@ void test_adapt_parse_and_format(void)
     CHECK(!strcmp(text, "self-train") && a.threshold == 0.9 && a.every == 1);
     CHECK_OK(adapt_parse(&a, "target-only", &err));
     CHECK(a.kind == ADAPT_NONE);
-    CHECK(adapt_round_due(&(adapt){ ADAPT_SELF_TRAIN, 0.9, 2 }, 4) &&
-          !adapt_round_due(&(adapt){ ADAPT_SELF_TRAIN, 0.9, 2 }, 3) &&
-          !adapt_round_due(&(adapt){ ADAPT_SELF_TRAIN, 0.9, 2 }, 0));
-    CHECK(adapt_parse(&a, "mmd", &err) == THAW_EINVAL && strstr(err.msg, "self-train"));
+    CHECK(adapt_round_due(&(adapt){ .kind = ADAPT_SELF_TRAIN, .threshold = 0.9, .every = 2 }, 4) &&
+          !adapt_round_due(&(adapt){ .kind = ADAPT_SELF_TRAIN, .threshold = 0.9, .every = 2 }, 3) &&
+          !adapt_round_due(&(adapt){ .kind = ADAPT_SELF_TRAIN, .threshold = 0.9, .every = 2 }, 0));
+    CHECK(adapt_parse(&a, "mmdx", &err) == THAW_EINVAL && strstr(err.msg, "self-train") &&
+          strstr(err.msg, "dann"));
+    CHECK_OK(adapt_parse(&a, "mmd weight=0.5 layer=stage3", &err));
+    CHECK(a.kind == ADAPT_MMD && a.weight == 0.5 && !strcmp(a.layer, "stage3"));
+    adapt_format(&a, text, sizeof text);
+    CHECKF(!strcmp(text, "mmd weight=0.5 layer=stage3"), "%s", text);
+    CHECK_OK(adapt_parse(&a, "dann", &err));
+    CHECK(a.kind == ADAPT_DANN && a.weight == 0.1 && !a.layer[0]);
+    CHECK_OK(adapt_parse(&a, "reweight clip=5", &err));
+    adapt_format(&a, text, sizeof text);
+    CHECK(a.kind == ADAPT_REWEIGHT && a.clip == 5 && !strcmp(text, "reweight clip=5"));
+    CHECK_OK(adapt_parse(&a, "source-only", &err));
+    CHECK(adapt_uses_source(a.kind) && !adapt_uses_target(a.kind) && !adapt_aligns(a.kind));
+    CHECK(adapt_parse(&a, "source-only layer=stem", &err) == THAW_EINVAL && strstr(err.msg, "layer"));
+    CHECK(adapt_parse(&a, "mmd layer=a layer=b", &err) == THAW_EINVAL && strstr(err.msg, "twice"));
+    CHECK(adapt_parse(&a, "dann layer=a/b", &err) == THAW_EINVAL && strstr(err.msg, "a/b"));
+    CHECK(adapt_parse(&a, "reweight clip=0.5", &err) == THAW_EINVAL && strstr(err.msg, "clip"));
+    CHECK(adapt_parse(&a, "mmd weight=-1", &err) == THAW_EINVAL && strstr(err.msg, "weight"));
+    CHECK(adapt_parse(&a, "none weight=1", &err) == THAW_EINVAL);
     CHECK(adapt_parse(&a, "self-train threshold=0", &err) == THAW_EINVAL && strstr(err.msg, "threshold"));
     CHECK(adapt_parse(&a, "self-train every=0", &err) == THAW_EINVAL && strstr(err.msg, "every"));
     CHECK(adapt_parse(&a, "none every=2", &err) == THAW_EINVAL);
@@ -999,4 +1017,173 @@ done:
     task_free(&k);
     txt_vocab_free(&v);
     mf_meta_free(&meta);
+}
+
+/* ---- adaptation with a labelled source ------------------------------------- */
+
+enum { SX_SOURCE = 80 };
+
+/* The source domain: quadrant images, the second half of them inverted (a
+ * shifted distribution) when `shifted`, else all inverted. */
+static void source_domain(float *x, int *y, int half_shifted)
+{
+    quadrants(x, y, SX_SOURCE, 500);
+    for (int i = half_shifted ? SX_SOURCE / 2 : 0; i < SX_SOURCE; i++)
+        for (int p = 0; p < SX_PIXELS; p++)
+            x[(size_t)i * SX_PIXELS + p] = -x[(size_t)i * SX_PIXELS + p];
+}
+
+static float source_x[SX_SOURCE * SX_PIXELS];
+static int source_y[SX_SOURCE];
+
+/* A session with the source domain and the pool, technique `how`; 0 and
+ * the error in *err when sess_new refuses. */
+static int adapt_open(fixture *f, const char *how, int with_source, int with_pool, int half_shifted,
+                      thaw_err *err)
+{
+    model t, b;
+    if (!fixture_data(f))
+        return 0;
+    source_domain(source_x, source_y, half_shifted);
+    quadrants(pool_x, pool_y, SX_POOL, 300);
+    if (with_source)
+        f->d.split[SESS_DOMAIN_SPLIT] = (sess_split){ source_x, source_y, SX_SOURCE };
+    if (with_pool) {
+        f->d.pool_n = SX_POOL;
+        f->d.pool_y = pool_y;
+        f->d.pool_image = pool_copy;
+    }
+    sess_config_default(&f->c);
+    f->c.batch = 16;
+    if (adapt_parse(&f->c.adapt, how, err) || !net(&t, 5))
+        return 0;
+    if (!net(&b, 6)) {
+        model_free(&t);
+        return 0;
+    }
+    return sess_new(&f->s, &t, &b, NULL, &f->d, &f->c, NULL, err) == THAW_OK;
+}
+
+/* What each technique needs is named when it is missing: the source
+ * images, the pool, a layer the model has. */
+void test_session_adapt_refusals(void)
+{
+    fixture f;
+    thaw_err err = { 0 };
+    CHECKF(!adapt_open(&f, "mmd", 0, 1, 0, &err) && strstr(err.msg, "source"), "%s", err.msg);
+    fixture_free(&f);
+    CHECKF(!adapt_open(&f, "dann", 1, 0, 0, &err) && strstr(err.msg, "pool"), "%s", err.msg);
+    fixture_free(&f);
+    CHECKF(!adapt_open(&f, "reweight layer=nope", 1, 1, 0, &err) && strstr(err.msg, "nope") &&
+           strstr(err.msg, "stem"), "%s", err.msg);
+    fixture_free(&f);
+    CHECKF(!adapt_open(&f, "source-only", 0, 1, 0, &err) && strstr(err.msg, "source"), "%s", err.msg);
+    fixture_free(&f);
+    /* a session without source images refuses to switch to a technique that needs them */
+    CHECKF(adapt_open(&f, "none", 0, 1, 0, &err), "%s", err.msg);
+    sess_ctl c = { .op = SESS_CONFIGURE, .config = f.c };
+    CHECK_OK(adapt_parse(&c.config.adapt, "mmd", &err));
+    CHECKF(sess_control(f.s, &c, &err) == THAW_EINVAL && strstr(err.msg, "source"), "%s", err.msg);
+    fixture_free(&f);
+}
+
+/* What an epoch trains on: source-only the source's images alone (and
+ * learns the inverted domain: the target's validation falls below chance),
+ * the others the target's and the source's; mmd adds no labelled images. */
+void test_session_source_in_training(void)
+{
+    static const struct { const char *how; int images, below_chance; } cases[] = {
+        { "source-only", SX_SOURCE, 1 }, { "reweight", SX_TRAIN + SX_SOURCE, 0 },
+        { "mmd", SX_TRAIN + SX_SOURCE, 0 }, { "none", SX_TRAIN, 0 },
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        fixture f;
+        seen o;
+        thaw_err err = { 0 };
+        int steps = (cases[k].images + 15) / 16;
+        CHECKF(adapt_open(&f, cases[k].how, 1, 1, 0, &err), "%s: %s", cases[k].how, err.msg);
+        if (f.s && train(&f, 1, &o))
+            /* on the inverted source alone the model learns the other domain */
+            CHECKF(o.nevals == 1 && o.eval[0].step == steps &&
+                   (!cases[k].below_chance || o.eval[0].val_acc < 1.0 / SX_CLASSES),
+                   "%s: %d evaluations, step %ld (expected %d), val %.2f", cases[k].how, o.nevals,
+                   o.nevals ? o.eval[0].step : -1L, steps, o.nevals ? o.eval[0].val_acc : -1.0);
+        fixture_free(&f);
+    }
+}
+
+/* reweight: half the source images look like the target and half are
+ * inverted; the ones like the target get the larger weights, the weights
+ * have mean 1 within the clip, and a note gives their histogram. */
+void test_session_reweight_weights(void)
+{
+    fixture f;
+    seen o;
+    thaw_err err = { 0 };
+    float w[SX_SOURCE];
+    EXPECTF(adapt_open(&f, "reweight clip=20", 1, 1, 1, &err), "%s", err.msg);
+    EXPECT(sess_weights(f.s, w, SX_SOURCE) == 0);
+    EXPECT(train(&f, 1, &o));
+    EXPECT(sess_weights(f.s, w, SX_SOURCE) == SX_SOURCE);
+    double like = 0, inverted = 0, sum = 0;
+    for (int i = 0; i < SX_SOURCE; i++) {
+        if (i < SX_SOURCE / 2)
+            like += w[i] / (SX_SOURCE / 2);
+        else
+            inverted += w[i] / (SX_SOURCE / 2);
+        sum += w[i];
+        EXPECTF(w[i] >= 1.0f / 20 - 1e-6f && w[i] <= 20 + 1e-6f, "weight %d: %g", i, (double)w[i]);
+    }
+    CHECKF(like > 4 * inverted && fabs(sum / SX_SOURCE - 1.0) < 0.05,
+           "like the target %.3f, inverted %.3f, mean %.3f", like, inverted, sum / SX_SOURCE);
+    CHECKF(o.kinds[SEV_NOTE] == 1, "%d notes", o.kinds[SEV_NOTE]);
+    CHECK(isnan(o.eval[0].align_loss));
+done:
+    fixture_free(&f);
+}
+
+/* mmd: the term is measured at every evaluation, and training with it
+ * brings the inverted source's features closer to the target's than the
+ * same training without it (weight 0). */
+static double mmd_after(const char *how)
+{
+    fixture f;
+    seen o;
+    thaw_err err = { 0 };
+    double v = NAN;
+    if (adapt_open(&f, how, 1, 1, 0, &err) && train(&f, 4, &o) && o.nevals == 4)
+        v = o.eval[3].align_loss;
+    else
+        test_failed(__FILE__, __LINE__, "%s: %s", how, err.msg);
+    fixture_free(&f);
+    return v;
+}
+
+void test_session_mmd_aligns(void)
+{
+    double off = mmd_after("mmd weight=0"), on = mmd_after("mmd weight=5");
+    CHECKF(off > 0 && on >= 0 && on < 0.5 * off, "MMD² without the term %g, with it %g", off, on);
+}
+
+/* dann: the domain classifier's loss is reported; with its gradient
+ * reversed into the features it ends higher (the domains harder to tell
+ * apart) than when it only watches (weight 0). */
+static double dann_after(const char *how)
+{
+    fixture f;
+    seen o;
+    thaw_err err = { 0 };
+    double v = NAN;
+    if (adapt_open(&f, how, 1, 1, 0, &err) && train(&f, 6, &o) && o.nevals == 6)
+        v = o.eval[5].align_loss;
+    else
+        test_failed(__FILE__, __LINE__, "%s: %s", how, err.msg);
+    fixture_free(&f);
+    return v;
+}
+
+void test_session_dann_confuses(void)
+{
+    double watch = dann_after("dann weight=0"), reversed = dann_after("dann weight=1");
+    CHECKF(watch > 0 && reversed > watch, "domain loss watching %g, reversed %g", watch, reversed);
 }

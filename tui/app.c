@@ -164,6 +164,11 @@ void app_drop_plan(app *a)
     a->source_x = NULL;
     a->source_y = NULL;
     a->source_n = 0;
+    free(a->domain_x);
+    free(a->domain_y);
+    a->domain_x = NULL;
+    a->domain_y = NULL;
+    a->domain_n = 0;
 }
 
 static ds_geom model_geom(const app *a)
@@ -180,9 +185,10 @@ static ds_geom model_geom(const app *a)
     return g;
 }
 
-/* The spec of the source task's test images, from the model's provenance,
- * when thaw knows the data set; "" otherwise. */
-static void source_spec(const mf_meta *m, char *out, size_t cap)
+/* The spec of the source task's test images (train: of its training
+ * images, APP_DOMAIN_SHOTS a class), from the model's provenance, when thaw
+ * knows the data set; "" otherwise. */
+static void source_spec(const mf_meta *m, int train, char *out, size_t cap)
 {
     static const struct { const char *name, *source; } known[] = {
         { "fashion-mnist", "fashion" }, { "Fashion-MNIST", "fashion" }, { "shapes", "shapes" },
@@ -196,7 +202,9 @@ static void source_spec(const mf_meta *m, char *out, size_t cap)
         size_t n = (size_t)snprintf(out, cap, "%s:classes=", known[i].source);
         for (int k = 0; k < p->ndataset_classes && n < cap; k++)
             n += (size_t)snprintf(out + n, cap - n, "%s%d", k ? "," : "", p->dataset_classes[k]);
-        if (!strcmp(known[i].source, "shapes") && n < cap)
+        if (train && n < cap)
+            snprintf(out + n, cap - n, ",shots=%d,val=0,pool=1,test=1", APP_DOMAIN_SHOTS);
+        else if (!strcmp(known[i].source, "shapes") && n < cap)
             snprintf(out + n, cap - n, ",n=1,test=%d", APP_SOURCE_EVAL_MAX / p->ndataset_classes);
         return;
     }
@@ -207,7 +215,7 @@ static void source_spec(const mf_meta *m, char *out, size_t cap)
 static void load_source_images(app *a)
 {
     char spec[TASK_SPEC_MAX];
-    source_spec(&a->source_meta, spec, sizeof spec);
+    source_spec(&a->source_meta, 0, spec, sizeof spec);
     if (!spec[0])
         return;
     task t;
@@ -230,6 +238,70 @@ static void load_source_images(app *a)
         a->source_n = n;
     }
     task_free(&t);
+}
+
+/* "a, b, c", as much as fits. */
+static void class_list(const task *t, char *out, size_t cap)
+{
+    size_t n = 0;
+    out[0] = '\0';
+    for (int k = 0; k < t->nclass && n < cap; k++)
+        n += (size_t)snprintf(out + n, cap - n, "%s%s", k ? ", " : "", t->name[k]);
+}
+
+/* The labelled source-domain images the adaptation techniques train on:
+ * the `source` setting's spec, else the model's own data set; their
+ * classes must be the target's, by name and in order. Nothing (and no
+ * error) when there is no spec: the session then says what is missing. */
+static int load_domain_images(app *a, thaw_err *err)
+{
+    char spec[TASK_SPEC_MAX];
+    if (a->set.source[0])
+        snprintf(spec, sizeof spec, "%s", a->set.source);
+    else
+        source_spec(&a->source_meta, 1, spec, sizeof spec);
+    if (!spec[0] || a->domain_x)
+        return THAW_OK;
+    task t;
+    ds_geom g = a->task.geom;
+    thaw_err why = { 0 };
+    if (task_load(&t, spec, &g, a->set.seed, &why))
+        return thaw_fail(err, why.code, "source %s: %s", spec, why.msg);
+    int rc = THAW_OK;
+    const ds_split *s = &t.split[TASK_TRAIN];
+    int same = t.nclass == a->task.nclass;
+    for (int k = 0; same && k < t.nclass; k++)
+        same = !strcmp(t.name[k], a->task.name[k]);
+    if (!same) {
+        char ours[256], theirs[256];
+        class_list(&t, theirs, sizeof theirs);
+        class_list(&a->task, ours, sizeof ours);
+        rc = thaw_fail(err, THAW_EINVAL, "source %s: its classes (%s) are not the target's (%s); "
+                       "adaptation needs the same classes, in the same order, in both domains",
+                       spec, theirs, ours);
+    } else if (s->n < 1) {
+        rc = thaw_fail(err, THAW_EINVAL, "source %s: no training images", spec);
+    } else {
+        size_t img = shape3_count(g.in);
+        a->domain_x = malloc((size_t)s->n * img * sizeof(float));
+        a->domain_y = malloc((size_t)s->n * sizeof(int));
+        if (!a->domain_x || !a->domain_y) {
+            free(a->domain_x);
+            free(a->domain_y);
+            a->domain_x = NULL;
+            a->domain_y = NULL;
+            rc = thaw_fail(err, THAW_ENOMEM, "source %s: out of memory for %d images", spec, s->n);
+        } else {
+            for (int i = 0; i < s->n; i++) {
+                ds_split_image(s, &g, i, a->domain_x + (size_t)i * img);
+                a->domain_y[i] = s->y[i];
+            }
+            a->domain_n = s->n;
+            app_say(a, APP_INFO, "source domain: %d labelled images from %s", s->n, spec);
+        }
+    }
+    task_free(&t);
+    return rc;
 }
 
 void app_preload(app *a)
@@ -446,6 +518,9 @@ int app_start_session(app *a, thaw_err *err)
     int have_scratch = 0, have_source = 0;
     if (!a->source_x)
         load_source_images(a);      /* here, not at load: start-up stays fast */
+    if ((adapt_uses_source(a->set.sess.adapt.kind) || a->set.source[0]) &&
+        (rc = load_domain_images(a, err)))
+        return rc;
     if (a->set.sess.baseline) {
         if ((rc = mf_build(&scratch, &a->meta, a->set.seed + 7919, err)))
             return rc;
@@ -469,6 +544,7 @@ int app_start_session(app *a, thaw_err *err)
                                    a->task.split[from[i]].n };
     if (have_source)
         d.split[SESS_SOURCE_SPLIT] = (sess_split){ a->source_x, a->source_y, a->source_n };
+    d.split[SESS_DOMAIN_SPLIT] = (sess_split){ a->domain_x, a->domain_y, a->domain_n };
     if (a->set.aug.shift || a->set.aug.flip || a->set.aug.noise > 0) {
         d.augment = augment_one;
         d.augment_ctx = a;

@@ -86,6 +86,8 @@ typedef struct app_settings {
     int train_bn;
     int threads;                /* BLIS threads; 0 = THAW_THREADS */
     unsigned long long seed;    /* head and baseline initialisation, data cut */
+    char source[TASK_SPEC_MAX]; /* the labelled source-domain images adaptation trains on
+                                   (a data spec); "": the model's own data set */
 } app_settings;
 
 #define APP_TAGGED_MAX 64
@@ -112,6 +114,9 @@ typedef struct app {
     float *source_x;            /* the source task's test images, for the forgetting monitor */
     int *source_y;
     int source_n;
+    float *domain_x;            /* labelled source-domain images in the target's classes, */
+    int *domain_y;              /* for the adaptation techniques that train on a source */
+    int domain_n;
     /* Trainer thread only: how far the transferred model has trained, for
      * the provenance of a save while a session exists. */
     int trained_epochs;

@@ -20,6 +20,7 @@
 
 enum {
     APP_SOURCE_EVAL_MAX = 250,
+    APP_DOMAIN_SHOTS = 300,     /* source-domain images a class, from the model's own data set */
     APP_LAYERS_MAX = 4096,
     APP_CALL_WAIT_MS = 500,     /* how long a save waits for the trainer outside batch mode */
 };

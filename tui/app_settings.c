@@ -210,6 +210,28 @@ static void format_adapt(const app_settings *s, const app_setting *d, char *out,
     snprintf(out, cap, "\"%s\"", text);
 }
 
+/* The source-domain spec; "auto" (or "") is the model's own data set. */
+static int parse_source(app_settings *s, const app_setting *d, const char *v, thaw_err *err)
+{
+    (void)d;
+    if (!strcmp(v, "auto"))
+        v = "";
+    if (strlen(v) >= sizeof s->source)
+        return thaw_fail(err, THAW_EINVAL, "set source: a spec of %zu characters; expected at "
+                         "most %zu", strlen(v), sizeof s->source - 1);
+    if (strpbrk(v, "\"\r\n"))
+        return thaw_fail(err, THAW_EINVAL, "set source: a spec cannot hold a double quote or a "
+                         "line break");
+    snprintf(s->source, sizeof s->source, "%s", v);
+    return THAW_OK;
+}
+
+static void format_source(const app_settings *s, const app_setting *d, char *out, size_t cap)
+{
+    (void)d;
+    snprintf(out, cap, "\"%s\"", s->source[0] ? s->source : "auto");
+}
+
 #define INT_FIELD parse_int_field, format_int_field
 #define FLOAT_FIELD parse_float_field, format_float_field
 #define ON_OFF parse_on_off, format_on_off
@@ -248,9 +270,14 @@ static void format_adapt(const app_settings *s, const app_setting *d, char *out,
       0, 0, 1 << 20, 44, 0)                                                                       \
     X("memory-mb", "N", "what training may hold: models, activations, images, cache (MB; 0 = "   \
       "no limit; default half the memory)", OWN(memory_mb), 0, 0, 1 << 24, 0, 0)                  \
-    X("adapt", "TEXT", "domain adaptation: none (the target's labels alone) | self-train "       \
-      "[threshold=T every=E] (pseudo-labels on the unlabelled pool) | oracle (the pool with its "  \
-      "true labels)", OWN(adapt), 0, 0, 0, 50, 0)
+    X("adapt", "TEXT", "domain adaptation: none (the target's labels alone) | source-only "      \
+      "(the source's labels alone) | reweight [clip=C layer=L] | mmd [weight=W layer=L] | dann "   \
+      "[weight=W layer=L] (source and target labels, the source weighted or aligned with the "     \
+      "target's pool) | self-train [threshold=T every=E] (pseudo-labels on the pool) | oracle "    \
+      "(the pool with its true labels)", OWN(adapt), 0, 0, 0, 50, 0)                               \
+    X("source", "SPEC", "the labelled source-domain images of the target's classes that "        \
+      "source-only, reweight, mmd and dann train on (auto: the model's own data set, 300 a "      \
+      "class)", OWN(source), 0, 0, 0, 51, 1)
 
 #define INT_FIELD parse_int_field, format_int_field
 #define FLOAT_FIELD parse_float_field, format_float_field
