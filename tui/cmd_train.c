@@ -26,7 +26,7 @@ enum { SETS_MAX = 64 };
 typedef struct train_opts {
     const char *model, *data, *strategy, *out, *threads;
     const char *lo, *hi, *steps;
-    const char *strategies, *seeds, *csv;
+    const char *strategies, *seeds, *csv, *adapts;
     const char *set[SETS_MAX][2];       /* the settings' flags as `set KEY VALUE`, in order */
     int nset, json;
 } train_opts;
@@ -42,6 +42,7 @@ static const char **slot(train_opts *o, const char *flag)
         { "--steps", offsetof(train_opts, steps) },
         { "--strategies", offsetof(train_opts, strategies) },
         { "--seeds", offsetof(train_opts, seeds) }, { "--csv", offsetof(train_opts, csv) },
+        { "--adapts", offsetof(train_opts, adapts) },
     };
     for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
         if (!strcmp(flag, table[i].flag))
@@ -55,9 +56,11 @@ static int usage(const char *cmd)
     app_setting_flags_usage(flags, sizeof flags, "                  ", 92);
     if (!strcmp(cmd, "compare"))
         cli_print(stderr, "usage: thaw compare --model FILE --data SPEC --strategies A,B,... [--seeds N]\n"
-                          "                    [--csv FILE] and any option of thaw train\n"
-                          "runs every strategy with seeds 1..N (default 3); the scratch baseline is\n"
-                          "trained once per seed and shared by the strategies\n");
+                          "                    [--adapts \"A;B;...\"] [--csv FILE] and any option of thaw train\n"
+                          "runs every strategy (with each adaptation technique of --adapts, when given)\n"
+                          "with seeds 1..N (default 3); the scratch baseline is trained once per seed\n"
+                          "and shared by the rows; with source-only among the techniques, each row's\n"
+                          "change against its strategy's source-only row is a column of its own\n");
     else if (!strcmp(cmd, "lr-find"))
         cli_print(stderr, "usage: thaw lr-find --model FILE --data SPEC [--strategy NAME] [--lr X]\n"
                           "                    [--start X] [--end X] [--steps N] [--batch N] [--seed N]\n");
@@ -202,10 +205,10 @@ int cmd_lr_find(int argc, char **argv)
 
 /* ---- thaw compare ---------------------------------------------------------- */
 
-enum { COMPARE_MAX = 16, SEEDS_MAX = 100 };
+enum { COMPARE_MAX = 32, SEEDS_MAX = 100, LABEL_MAX = 128 };
 
 typedef struct outcome {
-    double test, delta, epochs95, wall, scratch_test, scratch95;
+    double test, delta, delta_source, epochs95, wall, scratch_test, scratch95;
     size_t trainable, total;
     /* The validation curve: each evaluation's epoch (fractional), the
      * transferred model's accuracy and the baseline's (NaN without one). */
@@ -269,7 +272,7 @@ static void mean_std(const double *v, int n, double *mean, double *sd)
 /* The strategies' validation curves, each the mean over the seeds at each
  * evaluation (as far as every seed went), accuracy in % and Δ in points
  * against the same seed's baseline, as one SVG document of two plots. */
-static int compare_svg(const char *path, char **name, int n, int seeds, outcome (*r)[SEEDS_MAX],
+static int compare_svg(const char *path, const char *const *name, int n, int seeds, outcome (*r)[SEEDS_MAX],
                        thaw_err *err)
 {
     enum { PLOT_ACC, PLOT_DELTA };
@@ -339,19 +342,26 @@ done:
     return rc;
 }
 
-/* One strategy with one seed; the baseline only when scratch_too. */
-static int compare_one(const train_opts *base, const char *plan, long seed, int scratch_too,
+/* A row of the table: a strategy, with an adaptation technique or not. */
+typedef struct compare_row {
+    const char *plan, *how;       /* how NULL: the user's own adapt setting */
+    char label[LABEL_MAX];
+} compare_row;
+
+/* One row with one seed; the baseline only when scratch_too. */
+static int compare_one(const train_opts *base, const compare_row *row, long seed, int scratch_too,
                        int side_by_side, const char *dir, outcome *out)
 {
     train_opts o = *base;
     char seed_text[32], folder[sizeof ((app *)0)->run_dir];
     snprintf(seed_text, sizeof seed_text, "%ld", seed);
-    o.strategy = plan;
-    /* After the user's settings: this seed, and the baseline only once. */
-    /* Trainings side by side have a core each: the baseline shares it. */
-    const char *last[][2] = { { "seed", seed_text }, { "baseline", scratch_too ? "on" : "off" },
-                              { "parallel", "off" } };
-    for (size_t i = 0; i < sizeof last / sizeof last[0] - !side_by_side; i++, o.nset++) {
+    o.strategy = row->plan;
+    /* After the user's settings: the row's technique, this seed, and the
+     * baseline only once. Trainings side by side have a core each: the
+     * baseline shares it. */
+    const char *last[][2] = { { "adapt", row->how }, { "seed", seed_text },
+                              { "baseline", scratch_too ? "on" : "off" }, { "parallel", "off" } };
+    for (size_t i = !row->how; i < sizeof last / sizeof last[0] - !side_by_side; i++, o.nset++) {
         o.set[o.nset][0] = last[i][0];
         o.set[o.nset][1] = last[i][1];
     }
@@ -360,9 +370,9 @@ static int compare_one(const train_opts *base, const char *plan, long seed, int 
     cli_open(&a, &c, stderr, 1);
     int rc = setup(&a, &c, &o);
     if (!rc) {
-        snprintf(folder, sizeof folder, "%.960s/%.40s-seed%ld", dir, plan, seed);
+        snprintf(folder, sizeof folder, "%.900s/%.100s-seed%ld", dir, row->label, seed);
         for (char *p = folder + strlen(dir) + 1; *p; p++)
-            if (*p == ' ' || *p == '=' || *p == '/')
+            if (*p == ' ' || *p == '=' || *p == '/' || *p == ',')
                 *p = '_';
         snprintf(a.run_dir, sizeof a.run_dir, "%s", folder);
         rc = cli_exec(&a, &c, "train");
@@ -390,7 +400,7 @@ static int compare_one(const train_opts *base, const char *plan, long seed, int 
  * thread count, so the table does not depend on how many ran at once). */
 typedef struct compare_jobs {
     const train_opts *o;
-    char **name;
+    const compare_row *row;
     int n, seeds;
     const char *dir;
     outcome (*r)[SEEDS_MAX];
@@ -411,14 +421,14 @@ static void *compare_worker(void *arg)
         if (k >= total)
             return NULL;
         int i = k % j->n, s = k / j->n;
-        int rc = compare_one(j->o, j->name[i], s + 1, i == 0, j->width > 1, j->dir, &j->r[i][s]);
+        int rc = compare_one(j->o, &j->row[i], s + 1, i == 0, j->width > 1, j->dir, &j->r[i][s]);
         pthread_mutex_lock(&j->mu);
         j->failed |= rc != 0;
         j->done++;
         if (j->progress) {
             char q[96];
             fprintf(stderr, "\rcompare: %d of %d trainings done (last: %s, seed %d)\033[K", j->done,
-                    total, utf8_quote(q, sizeof q, j->name[i]), s + 1);
+                    total, utf8_quote(q, sizeof q, j->row[i].label), s + 1);
             fflush(stderr);
         }
         pthread_mutex_unlock(&j->mu);
@@ -450,20 +460,29 @@ static int compare_all(compare_jobs *j)
     return j->failed;
 }
 
+/* A row of the table (csv: of the CSV file). dsrc NULL: no Δ-against-
+ * source-only column; width: the label column's. */
 static void row_text(char *buf, size_t cap, const char *name, const double *acc, const double *delta,
-                     const double *e95, const double *wall, int n, size_t trainable, int csv)
+                     const double *dsrc, const double *e95, const double *wall, int n, size_t trainable,
+                     int csv, int width)
 {
-    double am, as, dm, ds, em, es, wm, ws;
+    double am, as, dm, ds, sm = NAN, ss = 0, em, es, wm, ws;
     mean_std(acc, n, &am, &as);
     mean_std(delta, n, &dm, &ds);
+    if (dsrc)
+        mean_std(dsrc, n, &sm, &ss);
     mean_std(e95, n, &em, &es);
     mean_std(wall, n, &wm, &ws);
-    char acc_text[48], delta_text[48], wall_text[32];
+    char acc_text[48], delta_text[48], src_text[48] = "", wall_text[32];
     snprintf(acc_text, sizeof acc_text, "%6.1f ± %-5.1f", 100 * am, 100 * as);
     if (isnan(dm))
         snprintf(delta_text, sizeof delta_text, "%15s", "–");
     else
         snprintf(delta_text, sizeof delta_text, "%+7.1f ± %-5.1f", 100 * dm, 100 * ds);
+    if (dsrc && isnan(sm))
+        snprintf(src_text, sizeof src_text, " %15s", "–");
+    else if (dsrc)
+        snprintf(src_text, sizeof src_text, " %+7.1f ± %-5.1f", 100 * sm, 100 * ss);
     /* The baseline's time is inside the first strategy's. */
     if (isnan(wm))
         snprintf(wall_text, sizeof wall_text, "%8s", "–");
@@ -471,19 +490,82 @@ static void row_text(char *buf, size_t cap, const char *name, const double *acc,
         snprintf(wall_text, sizeof wall_text, "%8.1f", wm);
     if (csv) {
         /* no value (the baseline's Δ and time): an empty field */
-        char dcsv[48] = "", wcsv[32] = "";
+        char dcsv[48] = "", scsv[48] = "", wcsv[32] = "";
         if (!isnan(dm))
             snprintf(dcsv, sizeof dcsv, "%.2f,%.2f", 100 * dm, 100 * ds);
         else
             snprintf(dcsv, sizeof dcsv, ",");
+        if (dsrc && !isnan(sm))
+            snprintf(scsv, sizeof scsv, "%.2f,%.2f,", 100 * sm, 100 * ss);
+        else if (dsrc)
+            snprintf(scsv, sizeof scsv, ",,");
         if (!isnan(wm))
             snprintf(wcsv, sizeof wcsv, "%.1f", wm);
-        snprintf(buf, cap, "\"%s\",%d,%.2f,%.2f,%s,%.2f,%zu,%s\n", name, n, 100 * am, 100 * as, dcsv,
-                 em, trainable, wcsv);
+        snprintf(buf, cap, "\"%s\",%d,%.2f,%.2f,%s,%s%.2f,%zu,%s\n", name, n, 100 * am, 100 * as, dcsv,
+                 scsv, em, trainable, wcsv);
     }
     else
-        snprintf(buf, cap, "%-28s %s %s %8.1f %11zu %s\n", name, acc_text, delta_text, em, trainable,
-                 wall_text);
+        snprintf(buf, cap, "%-*s %s %s%s %8.1f %11zu %s\n", width, name, acc_text, delta_text, src_text,
+                 em, trainable, wall_text);
+}
+
+/* The rows: every strategy, with every technique of the ';'-separated list
+ * adapts when there is one; 0, or the exit status after saying why. */
+static int compare_rows(compare_row *row, int *n, char *strategies, char *adapts)
+{
+    char *plan[COMPARE_MAX], *how[COMPARE_MAX];
+    int np = 0, nh = 0;
+    for (char *save, *t = strtok_r(strategies, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        if (np == COMPARE_MAX) {
+            cli_print(stderr, "thaw compare: at most %d strategies\n", COMPARE_MAX);
+            return 2;
+        }
+        plan[np++] = t;
+    }
+    if (np == 0) {
+        cli_print(stderr, "thaw compare: --strategies names no strategy; expected a comma-separated "
+                  "list, like finetune,feature-extraction\n");
+        return 2;
+    }
+    for (char *save, *t = adapts ? strtok_r(adapts, ";", &save) : NULL; t; t = strtok_r(NULL, ";", &save)) {
+        while (*t == ' ')
+            t++;
+        adapt a;
+        thaw_err err = { 0 };
+        if (!*t)
+            continue;
+        if (adapt_parse(&a, t, &err)) {
+            cli_print(stderr, "thaw compare: --adapts: %s\n", err.msg);
+            return 2;
+        }
+        if (nh == COMPARE_MAX) {
+            cli_print(stderr, "thaw compare: at most %d techniques\n", COMPARE_MAX);
+            return 2;
+        }
+        how[nh++] = t;
+    }
+    if (adapts && nh == 0) {
+        cli_print(stderr, "thaw compare: --adapts names no technique; expected a ';'-separated list, "
+                  "like \"source-only;none;mmd weight=1\"\n");
+        return 2;
+    }
+    if (np * (nh ? nh : 1) > COMPARE_MAX) {
+        cli_print(stderr, "thaw compare: %d strategies with %d techniques make %d rows; at most %d\n",
+                  np, nh, np * nh, COMPARE_MAX);
+        return 2;
+    }
+    *n = 0;
+    for (int i = 0; i < np; i++)
+        for (int k = 0; k < (nh ? nh : 1); k++) {
+            compare_row *r = &row[(*n)++];
+            r->plan = plan[i];
+            r->how = nh ? how[k] : NULL;
+            if (nh)
+                snprintf(r->label, sizeof r->label, "%.60s, %.60s", plan[i], how[k]);
+            else
+                snprintf(r->label, sizeof r->label, "%s", plan[i]);
+        }
+    return 0;
 }
 
 int cmd_compare(int argc, char **argv)
@@ -503,19 +585,18 @@ int cmd_compare(int argc, char **argv)
         return usage(argv[0]);
     }
     snprintf(list, sizeof list, "%s", o.strategies);
-    char *name[COMPARE_MAX];
+    char adapts[2048];
+    if (o.adapts)
+        snprintf(adapts, sizeof adapts, "%s", o.adapts);
+    static compare_row row[COMPARE_MAX];
     int n = 0;
-    for (char *save, *t = strtok_r(list, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-        if (n == COMPARE_MAX) {
-            cli_print(stderr, "thaw compare: at most %d strategies\n", COMPARE_MAX);
-            return 2;
-        }
-        name[n++] = t;
-    }
-    if (n == 0) {
-        cli_print(stderr, "thaw compare: --strategies %s names no strategy; expected a comma-separated "
-                  "list, like finetune,feature-extraction\n", o.strategies);
-        return 2;
+    if ((rc = compare_rows(row, &n, list, o.adapts ? adapts : NULL)))
+        return rc;
+    const char *name[COMPARE_MAX];
+    int width = 28;
+    for (int i = 0; i < n; i++) {
+        name[i] = row[i].label;
+        width = (int)strlen(name[i]) > width ? (int)strlen(name[i]) : width;
     }
     char dir[1024];
     time_t now = time(NULL);
@@ -523,16 +604,30 @@ int cmd_compare(int argc, char **argv)
     localtime_r(&now, &tm);
     strftime(dir, sizeof dir, "runs/compare-%Y%m%d-%H%M%S", &tm);
     static outcome r[COMPARE_MAX][SEEDS_MAX];
-    static double acc[SEEDS_MAX], delta[SEEDS_MAX], e95[SEEDS_MAX], wall[SEEDS_MAX];
-    compare_jobs jobs = { .o = &o, .name = name, .n = n, .seeds = (int)seeds, .dir = dir, .r = r,
+    static double acc[SEEDS_MAX], delta[SEEDS_MAX], dsrc[SEEDS_MAX], e95[SEEDS_MAX], wall[SEEDS_MAX];
+    compare_jobs jobs = { .o = &o, .row = row, .n = n, .seeds = (int)seeds, .dir = dir, .r = r,
                           .progress = isatty(2) };
     if (compare_all(&jobs)) {
         free_curves(r, n, (int)seeds);
         return 1;
     }
+    /* each row's source-only row: the same strategy's */
+    int src_row[COMPARE_MAX], any_src = 0;
+    for (int i = 0; i < n; i++) {
+        src_row[i] = -1;
+        for (int k = 0; k < n; k++) {
+            adapt a;
+            if (row[k].how && !strcmp(row[k].plan, row[i].plan) && adapt_parse(&a, row[k].how, NULL) == 0 &&
+                a.kind == ADAPT_SOURCE_ONLY)
+                src_row[i] = k;
+        }
+        any_src |= src_row[i] >= 0;
+    }
     for (long s = 0; s < seeds; s++)
-        for (int i = 0; i < n; i++)
+        for (int i = 0; i < n; i++) {
             r[i][s].delta = r[i][s].test - r[0][s].scratch_test;
+            r[i][s].delta_source = src_row[i] >= 0 ? r[i][s].test - r[src_row[i]][s].test : NAN;
+        }
     char line[512];
     size_t cap = 4096, len = 0;
     char *csv = malloc(cap);
@@ -541,21 +636,26 @@ int cmd_compare(int argc, char **argv)
         return 1;
     }
     len = (size_t)snprintf(csv, cap, "strategy,seeds,test_acc_pct_mean,test_acc_pct_std,delta_pts_mean,"
-                           "delta_pts_std,epochs_to_95,trainable_params,wall_s\n");
-    cli_print(stdout, "%-28s %14s %15s %8s %11s %8s\n", "strategy", "test acc %", "Δtransfer pts",
-              "ep→95%", "trainable", "wall s");
+                           "delta_pts_std,%sepochs_to_95,trainable_params,wall_s\n",
+                           any_src ? "delta_source_pts_mean,delta_source_pts_std," : "");
+    cli_print(stdout, "%-*s %14s %15s%s %8s %11s %8s\n", width, o.adapts ? "strategy, technique" : "strategy",
+              "test acc %", "Δtransfer pts", any_src ? "  Δsource-only" : "", "ep→95%", "trainable",
+              "wall s");
     for (int i = -1; i < n; i++) {
         for (long s = 0; s < seeds; s++) {
             acc[s] = i < 0 ? r[0][s].scratch_test : r[i][s].test;
             delta[s] = i < 0 ? NAN : r[i][s].delta;
             e95[s] = i < 0 ? r[0][s].scratch95 : r[i][s].epochs95;
+            dsrc[s] = i < 0 ? NAN : r[i][s].delta_source;
             wall[s] = i < 0 ? NAN : r[i][s].wall;
         }
         size_t trainable = i < 0 ? r[0][0].total : r[i][0].trainable;   /* the baseline trains all */
         const char *label = i < 0 ? "scratch (baseline)" : name[i];
-        row_text(line, sizeof line, label, acc, delta, e95, wall, (int)seeds, trainable, 0);
+        row_text(line, sizeof line, label, acc, delta, any_src ? dsrc : NULL, e95, wall, (int)seeds,
+                 trainable, 0, width);
         cli_print(stdout, "%s", line);
-        row_text(line, sizeof line, label, acc, delta, e95, wall, (int)seeds, trainable, 1);
+        row_text(line, sizeof line, label, acc, delta, any_src ? dsrc : NULL, e95, wall, (int)seeds,
+                 trainable, 1, width);
         if (len + strlen(line) + 1 > cap) {
             char *grown = realloc(csv, cap *= 2);
             if (!grown) {
