@@ -191,6 +191,11 @@ void app_report_failures(app *a);
  * instead of when training starts. */
 void app_preload(app *a);
 
+/* Training steps in an epoch (at least 1): the labelled images the
+ * technique trains on (the target's, the source's) over the batch. The
+ * plots' x axis is steps over it. */
+double app_steps_per_epoch(const app *a);
+
 /* The command table, for help and completion. */
 typedef struct app_verb {
     const char *name, *args, *help;

@@ -235,8 +235,8 @@ static void free_curves(outcome (*r)[SEEDS_MAX], int n, int seeds)
 /* Keeps a's evaluations as o's curve; 1 when out of memory. */
 static int outcome_curve(outcome *o, const app *a)
 {
-    int n = a->nhistory, batch = a->set.sess.batch > 0 ? a->set.sess.batch : 1;
-    double per = (double)((a->task.split[TASK_TRAIN].n + batch - 1) / batch);
+    int n = a->nhistory;
+    double per = app_steps_per_epoch(a);
     o->x = malloc((size_t)(n ? n : 1) * sizeof *o->x);
     o->val = malloc((size_t)(n ? n : 1) * sizeof *o->val);
     o->scratch_val = malloc((size_t)(n ? n : 1) * sizeof *o->scratch_val);

@@ -36,6 +36,7 @@
     X(heatmap)       \
     X(confusion)     \
     X(lrfind)        \
+    X(domain)        \
     X(status)        \
     X(cmdline)       \
     X(footer)        \

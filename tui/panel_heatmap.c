@@ -52,9 +52,7 @@ static void heatmap_update(ui_panel *p, const ui_event *ev)
     }
     if (ev->kind == UI_EV_SESSION && ev->sess->kind == SEV_STEP) {
         const app *a = &u->a;
-        int batch = a->set.sess.batch > 0 ? a->set.sess.batch : 1;
-        double per = (a->task.split[TASK_TRAIN].n + batch - 1) / batch;
-        h->epoch = (double)ev->sess->step / (per > 0 ? per : 1);
+        h->epoch = (double)ev->sess->step / app_steps_per_epoch(a);
         return;
     }
     if (ev->kind != UI_EV_SAMPLE)

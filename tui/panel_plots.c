@@ -85,9 +85,7 @@ static void plots_update(ui_panel *p, const ui_event *ev)
         return;
     const sess_event *e = ev->sess;
     const app *a = &p->ui->a;
-    int batch = a->set.sess.batch > 0 ? a->set.sess.batch : 1;
-    double per = (a->task.split[TASK_TRAIN].n + batch - 1) / batch;
-    per = per > 0 ? per : 1;                   /* steps per epoch: x in epochs */
+    double per = app_steps_per_epoch(a);      /* x in epochs */
     if (e->kind == SEV_STEP) {
         push(&q->s[S_STEP_LOSS], (double)e->step / per, e->value);
     } else if (e->kind == SEV_EVAL) {

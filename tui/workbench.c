@@ -370,7 +370,7 @@ static const struct key {
     { 'p', "p", "pause or resume", key_pause },
     { 'n', "n", "one step, then pause", key_step },
     { 's', "s", "save the transferred model into the run folder", key_save },
-    { 'v', "v", "switch view: plots, gradient heatmap, confusion matrix, lr-find curve", key_view },
+    { 'v', "v", "switch view: plots, gradient heatmap, confusion matrix, lr-find curve, domain adaptation", key_view },
     { 'a', "a", "take lr-find's suggested rate (:lr-find apply)", key_apply },
     { 'm', "m", "smooth the loss curve, or show it raw", to_plots },
     { ':', ":", "command line (tab completes; help lists the commands)", key_command },

@@ -524,6 +524,41 @@ check_overlay() {
     stop $s
 }
 
+# The domain view: typed at the : line, a source of upright shapes and mmd
+# on inverted ones; `v` reaches the view, which names the technique and the
+# source's images and draws the gap and the alignment term as they train.
+check_domain() {
+    wanted domain || return 0
+    local s=dom dir=$TMP/domain-cwd bad=""
+    mkdir -p "$dir"
+    start $s 120 40 C.UTF-8 "$dir" -- "$ROOT/$MODEL" --data "shapes:classes=0-3,shift=invert,shots=6,val=5,n=20,test=10,pool=10"
+    if ! wait_for $s "$FOOTER"; then
+        fail domain "thaw never drew its first frame"
+        stop $s
+        return
+    fi
+    for line in "set source shapes:classes=0-3,shots=10,val=0,n=20" "set adapt \"mmd weight=2\"" "train 2"; do
+        keys $s :
+        text $s "$line"
+        keys $s Enter
+    done
+    keys $s v v v v
+    until_ok 5 has $s "domain adaptation: mmd weight=2" || bad="$bad the view does not name the technique;"
+    until_ok 5 has $s "source 40 labelled images" || bad="$bad the view does not count the source's images;"
+    if until_ok "$TIMEOUT" has $s "finished"; then
+        capture $s >"$TMP/screen.txt"
+        grep -q "domain gap (0 alike, 2 apart)" "$TMP/screen.txt" || bad="$bad no domain gap chart;"
+        grep -q "alignment term" "$TMP/screen.txt" || bad="$bad no alignment chart;"
+        grep -q "MMD²" "$TMP/screen.txt" || bad="$bad the legend does not name MMD²;"
+        [ "$(capture $s | braille_count)" -gt 0 ] || bad="$bad no curve was drawn;"
+    else
+        capture $s >"$TMP/screen.txt"
+        bad="$bad the training never finished;"
+    fi
+    verdict domain "$bad" "" "$TMP/screen.txt"
+    stop $s
+}
+
 # :lr-find brings its view to the front: the curve on a log axis (powers of
 # ten on the x axis), the suggestion named; `a` takes it as the head's rate.
 check_lrfind() {
@@ -1262,6 +1297,7 @@ check_training
 check_results
 check_testing_status
 check_lrfind
+check_domain
 check_heatmap
 check_overlay
 check_lrbar_slope
