@@ -304,12 +304,16 @@ static int load_domain_images(app *a, thaw_err *err)
     return rc;
 }
 
-double app_steps_per_epoch(const app *a)
+long app_labelled_images(const app *a)
 {
     adapt_kind k = a->set.sess.adapt.kind;
+    return (adapt_uses_target(k) ? a->task.split[TASK_TRAIN].n : 0) + (adapt_uses_source(k) ? a->domain_n : 0);
+}
+
+double app_steps_per_epoch(const app *a)
+{
     int batch = a->set.sess.batch > 0 ? a->set.sess.batch : 1;
-    long n = (adapt_uses_target(k) ? a->task.split[TASK_TRAIN].n : 0) +
-             (adapt_uses_source(k) ? a->domain_n : 0);
+    long n = app_labelled_images(a);
     batch = batch < n ? batch : (int)(n > 0 ? n : 1);
     long per = (n + batch - 1) / batch;
     return per > 0 ? (double)per : 1.0;

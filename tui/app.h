@@ -191,9 +191,12 @@ void app_report_failures(app *a);
  * instead of when training starts. */
 void app_preload(app *a);
 
-/* Training steps in an epoch (at least 1): the labelled images the
- * technique trains on (the target's, the source's) over the batch. The
- * plots' x axis is steps over it. */
+/* The labelled images an epoch trains on: the target's and the source's,
+ * as the adaptation technique takes them (self-training's pseudo-labels not
+ * counted). */
+long app_labelled_images(const app *a);
+/* Training steps in an epoch (at least 1): app_labelled_images over the
+ * batch. The plots' x axis is steps over it. */
 double app_steps_per_epoch(const app *a);
 
 /* The command table, for help and completion. */

@@ -201,7 +201,7 @@ static void field(FILE *to, const char *name, double v, int last)
 void cli_print_json(FILE *to, const app *a)
 {
     const sess_eval *f = &a->final;
-    double images = (double)a->task.split[TASK_TRAIN].n * f->epoch;
+    double images = (double)app_labelled_images(a) * f->epoch;
     fputc('{', to);
     /* accuracy in %, Δ in points, as on screen and in thaw compare */
     field(to, "transfer_val_acc_pct", 100 * f->val_acc, 0);
