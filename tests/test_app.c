@@ -1213,3 +1213,56 @@ void test_app_load_right_after_save(void)
 done:
     app_free(&a);
 }
+
+/* The source images adaptation trains on: classes other than the
+ * target's are refused naming both, and a spec that does not load is named. */
+void test_app_source_domain(void)
+{
+    static const struct { const char *source, *says; } bad[] = {
+        { "shapes:classes=4-7,shots=5,val=0,n=20", "are not the target's" },
+        { "nowhere:shots=5", "source nowhere:shots=5" },
+    };
+    for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+        app a;
+        thaw_err err = {0};
+        char dir[512], line[256];
+        open_app(&a);
+        EXPECT(loaded_with_run(&a, dir, sizeof dir));
+        snprintf(line, sizeof line, "set source %s", bad[k].source);
+        EXPECTF(app_exec(&a, line, &err) == THAW_OK && app_exec(&a, "set adapt mmd", &err) == THAW_OK,
+                "%s", err.msg);
+        EXPECTF(app_exec(&a, "train 1", &err) != THAW_OK && strstr(err.msg, bad[k].says), "%s: %s",
+                bad[k].source, err.msg);
+    done:
+        app_free(&a);
+        if (test_has_failed())
+            return;
+    }
+}
+
+/* The model's own data set, when its classes are not the target's, is
+ * refused as a source; a source of the target's classes trains (the epoch
+ * counts its images) and cannot change once the session runs. */
+void test_app_source_domain_trains(void)
+{
+    app a;
+    thaw_err err = {0};
+    char dir[512];
+    open_app(&a);
+    EXPECT(loaded_with_run(&a, dir, sizeof dir));
+    /* shapes-resnet's own data set has eight classes, the target four */
+    EXPECTF(app_exec(&a, "set adapt source-only", &err) == THAW_OK, "%s", err.msg);
+    EXPECTF(app_exec(&a, "train 1", &err) != THAW_OK && strstr(err.msg, "are not the target's"), "%s",
+            err.msg);
+    app_free(&a);
+    open_app(&a);
+    EXPECT(loaded_with_run(&a, dir, sizeof dir));
+    EXPECTF(app_exec(&a, "set source shapes:classes=0-3,shots=10,val=0,n=20", &err) == THAW_OK &&
+            app_exec(&a, "set adapt source-only", &err) == THAW_OK && app_exec(&a, "train 1", &err) == THAW_OK,
+            "%s", err.msg);
+    EXPECTF(a.domain_n == 40 && a.final.step == 5, "%d source images, %ld steps", a.domain_n, a.final.step);
+    EXPECTF(app_exec(&a, "set source shapes:classes=0-3", &err) == THAW_EINVAL && strstr(err.msg, "first train"),
+            "%s", err.msg);
+done:
+    app_free(&a);
+}
