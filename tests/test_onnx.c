@@ -40,15 +40,15 @@ static void *read_raw(const char *path, size_t n, size_t size)
 static float *read_f32(const char *path, size_t n) { return read_raw(path, n, sizeof(float)); }
 static double *read_f64(const char *path, size_t n) { return read_raw(path, n, sizeof(double)); }
 
-#define REF_SIZE 32
 #define REF_BATCH 4
 #define REF_CLASSES 10
 
 /* One training step on the fixed batch: each parameter's gradient against
  * PyTorch's in float64 (tmp/grads.f64, in named_parameters order, which is
  * the order of thaw's tree for these networks), in the L2 norm, to 1e-4
- * relative or as close as PyTorch's own float32 gradient is (for the
- * MobileNets at 32x32 and batch 4, float32 is 3e-3 off in the first layers). */
+ * relative, or as close as PyTorch's own float32 gradient is for a tensor
+ * whose true gradient is zero (a BatchNorm's bias when another BatchNorm
+ * follows the projection it feeds). */
 static int grads_match(model *m, const float *x, const char *tmp, const char *arch)
 {
     char path[300], name[160];
@@ -114,7 +114,7 @@ static int grads_match(model *m, const float *x, const char *tmp, const char *ar
 /* Exports ARCH with PyTorch, imports it and compares the logits of the
  * fixed batch in evaluation mode to 1e-4 of their largest magnitude, and
  * with grads a training step's gradients (grads_match). */
-static void matches_torch(const char *arch, int grads)
+static void matches_torch(const char *arch, int size, int grads)
 {
     if (!have_torch()) {
         test_skip("no /usr/bin/python3 with torch and torchvision (apt-get install "
@@ -125,7 +125,7 @@ static void matches_torch(const char *arch, int grads)
     snprintf(tmp, sizeof tmp, "%s/thaw-onnx-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
     CHECK(mkdtemp(tmp) != NULL);
     snprintf(cmd, sizeof cmd, "/usr/bin/python3 tests/onnx_reference.py %s '%s' --size %d --batch %d "
-             "--classes %d >/dev/null 2>&1", arch, tmp, REF_SIZE, REF_BATCH, REF_CLASSES);
+             "--classes %d >/dev/null 2>&1", arch, tmp, size, REF_BATCH, REF_CLASSES);
     mf_meta meta;
     model m;
     thaw_err err = { 0 };
@@ -135,9 +135,9 @@ static void matches_torch(const char *arch, int grads)
     snprintf(path, sizeof path, "%s/model.onnx", tmp);
     EXPECTF(onnx_import(&meta, &m, NULL, path, NULL, &err) == THAW_OK, "%s", err.msg);
     imported = 1;
-    EXPECT(meta.input.c == 3 && meta.input.h == REF_SIZE && meta.input.w == REF_SIZE &&
+    EXPECT(meta.input.c == 3 && meta.input.h == size && meta.input.w == size &&
            meta.nclass == REF_CLASSES);
-    size_t nx = (size_t)REF_BATCH * 3 * REF_SIZE * REF_SIZE;
+    size_t nx = (size_t)REF_BATCH * 3 * size * size;
     snprintf(path, sizeof path, "%s/input.f32", tmp);
     EXPECT((x = read_f32(path, nx)) != NULL);
     snprintf(path, sizeof path, "%s/logits.f32", tmp);
@@ -168,13 +168,15 @@ done:
     rmdir(tmp);
 }
 
-/* EfficientNet's gradients are not compared: every tensor's agrees but those
- * of its first squeeze-and-excite block's fc1 (weight and bias), 5.6e-4
- * relative from float64 where PyTorch's float32 is 1.8e-4; not explained. */
-void test_onnx_resnet18_matches_torch(void) { matches_torch("resnet18", 1); }
-void test_onnx_mobilenet_v2_matches_torch(void) { matches_torch("mobilenet_v2", 1); }
-void test_onnx_mobilenet_v3_small_matches_torch(void) { matches_torch("mobilenet_v3_small", 1); }
-void test_onnx_efficientnet_b0_matches_torch(void) { matches_torch("efficientnet_b0", 0); }
+/* The networks that reduce by 32 are fed 64x64 images: at 32x32 their last
+ * stages are 1x1, each training-mode BatchNorm there normalises a channel
+ * over the batch's 4 values, and the step is so ill-conditioned that
+ * PyTorch's own float32 gradients are 8e-4 (EfficientNet) to 3e-3 (the
+ * MobileNets) from float64; at 64x64 they are within 3e-5 and thaw's too. */
+void test_onnx_resnet18_matches_torch(void) { matches_torch("resnet18", 32, 1); }
+void test_onnx_mobilenet_v2_matches_torch(void) { matches_torch("mobilenet_v2", 64, 1); }
+void test_onnx_mobilenet_v3_small_matches_torch(void) { matches_torch("mobilenet_v3_small", 64, 1); }
+void test_onnx_efficientnet_b0_matches_torch(void) { matches_torch("efficientnet_b0", 64, 1); }
 
 /* ---- malformed graphs --------------------------------------------------------- */
 
