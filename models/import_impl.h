@@ -78,6 +78,10 @@ typedef struct imp_graph {
     tfjs_report *rep;
     shape3 input_size;            /* c > 0: overrides the model's */
     int keras3;                   /* Keras 3 semantics (hard_sigmoid) */
+    int torch_names;              /* layers named by PyTorch module paths (ONNX): blocks by
+                                     module, not by Keras' block names */
+    int stem_end;                 /* with torch_names: the first layer whose module path
+                                     has an index, or -1 */
 
     imp_layer *l;
     int n, cap;

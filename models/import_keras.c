@@ -390,6 +390,43 @@ static void block_key(const char *name, char key[LAYER_NAME_MAX])
     name_clean(key, o ? joined : name);
 }
 
+/* The block of a layer named by its PyTorch module path, as the ONNX
+ * importer names layers ("features.1.0/block.0.0", "layer1.0/conv1", "fc"):
+ * the path up to its first index, an entry of a top-level Sequential
+ * (features.1, layer1.0, classifier.1), else its top-level module (conv1,
+ * avgpool, fc). Returns whether the path had an index. */
+static int module_key(const char *name, char key[LAYER_NAME_MAX])
+{
+    char buf[LAYER_NAME_MAX], joined[LAYER_NAME_MAX] = "";
+    int numbered = 0;
+    snprintf(buf, sizeof buf, "%.*s", (int)strcspn(name, "/"), name);
+    for (char *save, *t = strtok_r(buf, ".", &save); t && !numbered; t = strtok_r(NULL, ".", &save)) {
+        size_t len = strlen(joined);
+        snprintf(joined + len, sizeof joined - len, "%s%s", len ? "." : "", t);
+        numbered = t[strspn(t, "0123456789")] == '\0';
+    }
+    name_clean(key, joined[0] ? joined : name);
+    return numbered;
+}
+
+/* The block layer L belongs to. With PyTorch's names, the modules without
+ * an index before the first that has one (ResNet's conv1, bn1, relu,
+ * maxpool) are one block, the stem, named after the first. */
+static void layer_block(const imp_graph *g, const imp_layer *L, char key[LAYER_NAME_MAX])
+{
+    if (!g->torch_names) {
+        block_key(L->name, key);
+        return;
+    }
+    if (module_key(L->name, key) || L - g->l >= g->stem_end)
+        return;
+    for (int i = 0; i < g->n; i++)
+        if (i != g->input) {
+            module_key(g->l[i].name, key);
+            return;
+        }
+}
+
 /* A node of `type` for Keras layer L, or an error naming what this thaw lacks. */
 static int node_make(imp_graph *g, const imp_layer *L, mf_node *n, const char *type,
                      const char *name)
@@ -449,7 +486,7 @@ static int emit(imp_graph *g, imp_list *li, const imp_layer *L, mf_node *n, unsi
         return rc;
     }
     name_unique(li->v, li->n, n->name);
-    block_key(L->name, key);
+    layer_block(g, L, key);
     return list_push(g, li, n, key);
 }
 
@@ -694,7 +731,7 @@ static int emit_merge(imp_graph *g, imp_list *li, int idx, int depth)
         n.side = s;
     }
     char key[LAYER_NAME_MAX];
-    block_key(L->name, key);
+    layer_block(g, L, key);
     name_unique(li->v, li->n, n.name);
     rc = list_push(g, li, &n, key);
     memset(&n, 0, sizeof n);
@@ -881,6 +918,11 @@ int imp_graph_build(imp_graph *g)
     int rc;
     if ((rc = order_and_shape(g)))
         return rc;
+    char key[LAYER_NAME_MAX];
+    g->stem_end = -1;
+    for (int i = 0; g->torch_names && i < g->n && g->stem_end < 0; i++)
+        if (i != g->input && module_key(g->l[i].name, key))
+            g->stem_end = i;
     imp_list top = { 0 };
     rc = emit_chain(g, g->input, g->output, &top, 0, 1);
     if (rc == THAW_OK)

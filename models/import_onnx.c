@@ -719,8 +719,10 @@ static int fold_bias(onnx_ctx *x, const Onnx__NodeProto *n, int li)
 /* Layer names: the node's, as PyTorch's exporter writes them
  * ("/layer1/layer1.0/conv1/Conv"), without the operator at the end and
  * without a module name repeated by the next ("layer1/layer1.0/conv1" ->
- * "layer1.0/conv1"); else OP_N. Unique, and short enough for a weight name
- * LAYER/VAR. */
+ * "layer1.0/conv1"); else OP_N. A name an earlier node has gets the
+ * operator back, keeping the module ("features.0.2/Mul", the Mul of
+ * x·HardSigmoid(x)), then is OP_N. Unique, and short enough for a weight
+ * name LAYER/VAR. */
 static void layer_name(onnx_ctx *x, imp_layer *L, const Onnx__NodeProto *n, int idx)
 {
     char buf[TFJS_NAME_MAX], out[TFJS_NAME_MAX] = "", *part[TFJS_NAME_MAX / 2], *save;
@@ -736,14 +738,20 @@ static void layer_name(onnx_ctx *x, imp_layer *L, const Onnx__NodeProto *n, int 
             continue;
         snprintf(out + used, sizeof out - used, "%s%s", used ? "/" : "", part[i]);
     }
+    const char *op = n->op_type ? n->op_type : "node";
     if (out[0] && strlen(out) < 96)
         snprintf(L->name, sizeof L->name, "%s", out);
     else
-        snprintf(L->name, sizeof L->name, "%.40s_%d", n->op_type ? n->op_type : "node", idx);
-    for (int i = 1; i < idx; i++)
+        snprintf(L->name, sizeof L->name, "%.40s_%d", op, idx);
+    for (int i = 1, tries = 0; i < idx; i++)
         if (!strcmp(x->g.l[i].name, L->name)) {
-            snprintf(L->name, sizeof L->name, "%.40s_%d", n->op_type ? n->op_type : "node", idx);
-            break;
+            if (tries++ == 0 && out[0] && strlen(out) + strlen(op) < 95) {
+                snprintf(L->name, sizeof L->name, "%.94s/%.32s", out, op);
+                i = 0;
+            } else {
+                snprintf(L->name, sizeof L->name, "%.40s_%d", op, idx);
+                break;
+            }
         }
     snprintf(L->cls, sizeof L->cls, "%s", n->op_type ? n->op_type : "");
 }
@@ -821,6 +829,7 @@ static int read_graph(onnx_ctx *x)
     x->g.output = x->node_layer[out->node];
     x->g.cap = x->g.n;
     x->g.rescale = -1;
+    x->g.torch_names = 1;
     if (x->g.rep)
         x->g.rep->layers = (int)gp->n_node;
     if ((rc = imp_graph_build(&x->g)))

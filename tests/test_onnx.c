@@ -114,7 +114,16 @@ static int grads_match(model *m, const float *x, const char *tmp, const char *ar
 /* Exports ARCH with PyTorch, imports it and compares the logits of the
  * fixed batch in evaluation mode to 1e-4 of their largest magnitude, and
  * with grads a training step's gradients (grads_match). */
-static void matches_torch(const char *arch, int size, int grads)
+/* The names of m's top-level layers, comma-separated, into out. */
+static void root_names(const model *m, char *out, size_t cap)
+{
+    size_t used = 0;
+    out[0] = '\0';
+    for (int i = 0; i < m->root->nchild && used < cap; i++)
+        used += (size_t)snprintf(out + used, cap - used, "%s%s", i ? "," : "", m->root->child[i]->name);
+}
+
+static void matches_torch(const char *arch, int size, int grads, const char *blocks)
 {
     if (!have_torch()) {
         test_skip("no /usr/bin/python3 with torch and torchvision (apt-get install "
@@ -137,6 +146,9 @@ static void matches_torch(const char *arch, int size, int grads)
     imported = 1;
     EXPECT(meta.input.c == 3 && meta.input.h == size && meta.input.w == size &&
            meta.nclass == REF_CLASSES);
+    char names[1024];
+    root_names(&m, names, sizeof names);
+    EXPECTF(!strcmp(names, blocks), "%s: the top-level blocks are %s; expected %s", arch, names, blocks);
     size_t nx = (size_t)REF_BATCH * 3 * size * size;
     snprintf(path, sizeof path, "%s/input.f32", tmp);
     EXPECT((x = read_f32(path, nx)) != NULL);
@@ -172,11 +184,35 @@ done:
  * stages are 1x1, each training-mode BatchNorm there normalises a channel
  * over the batch's 4 values, and the step is so ill-conditioned that
  * PyTorch's own float32 gradients are 8e-4 (EfficientNet) to 3e-3 (the
- * MobileNets) from float64; at 64x64 they are within 3e-5 and thaw's too. */
-void test_onnx_resnet18_matches_torch(void) { matches_torch("resnet18", 32, 1); }
-void test_onnx_mobilenet_v2_matches_torch(void) { matches_torch("mobilenet_v2", 64, 1); }
-void test_onnx_mobilenet_v3_small_matches_torch(void) { matches_torch("mobilenet_v3_small", 64, 1); }
-void test_onnx_efficientnet_b0_matches_torch(void) { matches_torch("efficientnet_b0", 64, 1); }
+ * MobileNets) from float64; at 64x64 they are within 3e-5 and thaw's too.
+ * The top level holds the model's modules (torchvision's features.N, a
+ * ResNet's layerN.M) as blocks, its stem in one. */
+void test_onnx_resnet18_matches_torch(void)
+{
+    matches_torch("resnet18", 32, 1, "conv1,layer1_0,layer1_1,layer2_0,layer2_1,layer3_0,layer3_1,"
+                  "layer4_0,layer4_1,avgpool,fc");
+}
+
+void test_onnx_mobilenet_v2_matches_torch(void)
+{
+    matches_torch("mobilenet_v2", 64, 1, "features_0,features_1,features_2,features_3,features_4,"
+                  "features_5,features_6,features_7,features_8,features_9,features_10,features_11,"
+                  "features_12,features_13,features_14,features_15,features_16,features_17,"
+                  "features_18,GlobalAveragePool,classifier_1");
+}
+
+void test_onnx_mobilenet_v3_small_matches_torch(void)
+{
+    matches_torch("mobilenet_v3_small", 64, 1, "features_0,features_1,features_2,features_3,"
+                  "features_4,features_5,features_6,features_7,features_8,features_9,features_10,"
+                  "features_11,features_12,avgpool,classifier_0,classifier_1,classifier_3");
+}
+
+void test_onnx_efficientnet_b0_matches_torch(void)
+{
+    matches_torch("efficientnet_b0", 64, 1, "features_0,features_1,features_2,features_3,"
+                  "features_4,features_5,features_6,features_7,features_8,avgpool,classifier_1");
+}
 
 /* ---- malformed graphs --------------------------------------------------------- */
 
@@ -315,6 +351,44 @@ void test_onnx_small_graph_imports(void)
     thaw_err err = { 0 };
     mini_make(&t);
     CHECKF(mini_import(&t, &err) == THAW_OK, "%s", err.msg);
+}
+
+/* Nodes named by PyTorch's exporter ("/MODULE/PATH/Op") are grouped into
+ * blocks by module path: the path up to its first index is a block
+ * (features.0), the modules before the first indexed one are one (the
+ * stem, named after its first), a later one is its own; a leaf alone
+ * keeps its name. */
+void test_onnx_blocks_by_module(void)
+{
+    mini t;
+    thaw_err err = { 0 };
+    mf_meta meta;
+    model m;
+    char names[256];
+    static const char *const node_names[2][5] = {
+        { "/features/features.0/features.0.0/Conv", "/features/features.0/features.0.1/Relu",
+          "/avgpool/GlobalAveragePool", "/Flatten", "/classifier/classifier.1/Gemm" },
+        { "/conv1/Conv", "/relu/Relu", "/layer1/layer1.0/pool/GlobalAveragePool", "/Flatten",
+          "/fc/Gemm" },
+    };
+    static const char *const want[2] = { "features_0,avgpool,classifier_1", "conv1,layer1_0_pool,fc" };
+    for (int k = 0; k < 2; k++) {
+        mini_make(&t);
+        for (int i = 0; i < 5; i++)
+            t.node[i].name = (char *)node_names[k][i];
+        size_t n = onnx__model_proto__get_packed_size(&t.mp);
+        uint8_t *buf = malloc(n);
+        CHECK(buf != NULL);
+        onnx__model_proto__pack(&t.mp, buf);
+        int rc = onnx_import_mem(&meta, &m, NULL, buf, n, "named.onnx", NULL, 0, NULL, NULL, &err);
+        free(buf);
+        CHECKF(rc == THAW_OK, "%s", err.msg);
+        root_names(&m, names, sizeof names);
+        int ok = !strcmp(names, want[k]) && m.root->child[0]->nchild == 2;
+        mf_meta_free(&meta);
+        model_free(&m);
+        CHECKF(ok, "the top-level blocks are %s; expected %s, the first of two layers", names, want[k]);
+    }
 }
 
 void test_onnx_bad_not_protobuf(void)
