@@ -29,6 +29,7 @@ enum imp_act {
 typedef struct imp_layer {
     char name[TFJS_NAME_MAX];     /* as Keras names it */
     char cls[48];                 /* its class_name */
+    char block[LAYER_NAME_MAX];   /* with PyTorch's names: its block (torch_blocks) */
     char scope[TFJS_NAME_MAX];    /* the models around it, "outer/inner/" */
     int in[IMP_IN_MAX], nin;      /* the layers whose outputs it takes */
     int op;                       /* enum imp_op */
@@ -80,8 +81,6 @@ typedef struct imp_graph {
     int keras3;                   /* Keras 3 semantics (hard_sigmoid) */
     int torch_names;              /* layers named by PyTorch module paths (ONNX): blocks by
                                      module, not by Keras' block names */
-    int stem_end;                 /* with torch_names: the first layer whose module path
-                                     has an index, or -1 */
 
     imp_layer *l;
     int n, cap;

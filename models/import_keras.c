@@ -390,41 +390,86 @@ static void block_key(const char *name, char key[LAYER_NAME_MAX])
     name_clean(key, o ? joined : name);
 }
 
-/* The block of a layer named by its PyTorch module path, as the ONNX
- * importer names layers ("features.1.0/block.0.0", "layer1.0/conv1", "fc"):
- * the path up to its first index, an entry of a top-level Sequential
- * (features.1, layer1.0, classifier.1), else its top-level module (conv1,
- * avgpool, fc). Returns whether the path had an index. */
-static int module_key(const char *name, char key[LAYER_NAME_MAX])
+/* A layer name split at '.' and '/' into its first parts (at most 3). */
+static int path_parts(const char *name, char buf[TFJS_NAME_MAX], char *part[3])
 {
-    char buf[LAYER_NAME_MAX], joined[LAYER_NAME_MAX] = "";
-    int numbered = 0;
-    snprintf(buf, sizeof buf, "%.*s", (int)strcspn(name, "/"), name);
-    for (char *save, *t = strtok_r(buf, ".", &save); t && !numbered; t = strtok_r(NULL, ".", &save)) {
-        size_t len = strlen(joined);
-        snprintf(joined + len, sizeof joined - len, "%s%s", len ? "." : "", t);
-        numbered = t[strspn(t, "0123456789")] == '\0';
-    }
-    name_clean(key, joined[0] ? joined : name);
-    return numbered;
+    int n = 0;
+    snprintf(buf, TFJS_NAME_MAX, "%s", name);
+    for (char *save, *t = strtok_r(buf, "./", &save); t && n < 3; t = strtok_r(NULL, "./", &save))
+        part[n++] = t;
+    return n;
 }
 
-/* The block layer L belongs to. With PyTorch's names, the modules without
- * an index before the first that has one (ResNet's conv1, bn1, relu,
- * maxpool) are one block, the stem, named after the first. */
+static int block_cmp(const void *a, const void *b, void *ctx)
+{
+    const imp_layer *l = ctx;
+    int d = strcmp(l[*(const int *)a].block, l[*(const int *)b].block);
+    return d ? d : *(const int *)a - *(const int *)b;
+}
+
+/* Each layer's block by its PyTorch module path, as the ONNX importer names
+ * layers ("features.1.0/block.0.0", "layer1.0/conv1", "stem.0", "fc",
+ * "trunk_output/block1/block1-0/f.a.0"): a top-level module whose entries
+ * hold modules of their own is split into its entries (features.1,
+ * layer1.0, trunk_output.block1), another is one block (stem, classifier,
+ * fc); the layers before the first split module's (ResNet's conv1, bn1,
+ * relu, maxpool) are one, the stem, named after the first's. */
+static int torch_blocks(imp_graph *g)
+{
+    int *ix = malloc(sizeof(int) * (size_t)g->n), m = 0;
+    unsigned char *deep = calloc((size_t)g->n, 1);
+    char buf[TFJS_NAME_MAX], *part[3];
+    if (!ix || !deep) {
+        free(ix);
+        free(deep);
+        return imp_nomem(g);
+    }
+    for (int i = 0; i < g->n; i++) {
+        if (i == g->input)
+            continue;
+        int n = path_parts(g->l[i].name, buf, part);
+        name_clean(g->l[i].block, n ? part[0] : g->l[i].name);
+        deep[i] = n == 3;
+        ix[m++] = i;
+    }
+    qsort_r(ix, (size_t)m, sizeof *ix, block_cmp, g->l);
+    for (int a = 0, b; a < m; a = b) {
+        int split = 0;
+        for (b = a; b < m && !strcmp(g->l[ix[b]].block, g->l[ix[a]].block); b++)
+            split |= deep[ix[b]];
+        for (int k = a; split && k < b; k++) {
+            char joined[TFJS_NAME_MAX];
+            imp_layer *L = &g->l[ix[k]];
+            deep[ix[k]] = 2;
+            if (path_parts(L->name, buf, part) >= 2) {
+                snprintf(joined, sizeof joined, "%.60s_%.60s", part[0], part[1]);
+                name_clean(L->block, joined);
+            }
+        }
+    }
+    int first = -1, end = -1;
+    for (int i = 0; i < g->n && end < 0; i++)
+        if (i != g->input) {
+            first = first < 0 ? i : first;
+            end = deep[i] == 2 ? i : -1;
+        }
+    char stem[LAYER_NAME_MAX];
+    snprintf(stem, sizeof stem, "%s", first >= 0 ? g->l[first].block : "");
+    for (int i = first + 1; end > first && i < end; i++)
+        if (i != g->input)
+            snprintf(g->l[i].block, sizeof g->l[i].block, "%s", stem);
+    free(ix);
+    free(deep);
+    return THAW_OK;
+}
+
+/* The block layer L belongs to: torch_blocks', or by Keras' names. */
 static void layer_block(const imp_graph *g, const imp_layer *L, char key[LAYER_NAME_MAX])
 {
-    if (!g->torch_names) {
+    if (g->torch_names)
+        snprintf(key, LAYER_NAME_MAX, "%s", L->block);
+    else
         block_key(L->name, key);
-        return;
-    }
-    if (module_key(L->name, key) || L - g->l >= g->stem_end)
-        return;
-    for (int i = 0; i < g->n; i++)
-        if (i != g->input) {
-            module_key(g->l[i].name, key);
-            return;
-        }
 }
 
 /* A node of `type` for Keras layer L, or an error naming what this thaw lacks. */
@@ -918,11 +963,8 @@ int imp_graph_build(imp_graph *g)
     int rc;
     if ((rc = order_and_shape(g)))
         return rc;
-    char key[LAYER_NAME_MAX];
-    g->stem_end = -1;
-    for (int i = 0; g->torch_names && i < g->n && g->stem_end < 0; i++)
-        if (i != g->input && module_key(g->l[i].name, key))
-            g->stem_end = i;
+    if (g->torch_names && (rc = torch_blocks(g)))
+        return rc;
     imp_list top = { 0 };
     rc = emit_chain(g, g->input, g->output, &top, 0, 1);
     if (rc == THAW_OK)

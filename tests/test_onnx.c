@@ -354,10 +354,10 @@ void test_onnx_small_graph_imports(void)
 }
 
 /* Nodes named by PyTorch's exporter ("/MODULE/PATH/Op") are grouped into
- * blocks by module path: the path up to its first index is a block
- * (features.0), the modules before the first indexed one are one (the
- * stem, named after its first), a later one is its own; a leaf alone
- * keeps its name. */
+ * blocks by module path: a top-level module whose entries hold modules of
+ * their own is split into its entries (features.0, layer1.0), another is
+ * one block (stem); the layers before the first split module's are one
+ * (ResNet's stem, named after its first); a leaf alone keeps its name. */
 void test_onnx_blocks_by_module(void)
 {
     mini t;
@@ -365,14 +365,17 @@ void test_onnx_blocks_by_module(void)
     mf_meta meta;
     model m;
     char names[256];
-    static const char *const node_names[2][5] = {
+    static const char *const node_names[3][5] = {
         { "/features/features.0/features.0.0/Conv", "/features/features.0/features.0.1/Relu",
           "/avgpool/GlobalAveragePool", "/Flatten", "/classifier/classifier.1/Gemm" },
         { "/conv1/Conv", "/relu/Relu", "/layer1/layer1.0/pool/GlobalAveragePool", "/Flatten",
           "/fc/Gemm" },
+        { "/stem/stem.0/Conv", "/stem/stem.1/Relu", "/trunk_output/block1/block1-0/f/GlobalAveragePool",
+          "/Flatten", "/fc/Gemm" },
     };
-    static const char *const want[2] = { "features_0,avgpool,classifier_1", "conv1,layer1_0_pool,fc" };
-    for (int k = 0; k < 2; k++) {
+    static const char *const want[3] = { "features_0,avgpool,classifier_1", "conv1,layer1_0_pool,fc",
+                                         "stem,trunk_output_block1_block1_0_f,fc" };
+    for (int k = 0; k < 3; k++) {
         mini_make(&t);
         for (int i = 0; i < 5; i++)
             t.node[i].name = (char *)node_names[k][i];
