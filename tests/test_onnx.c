@@ -208,6 +208,16 @@ void test_onnx_mobilenet_v3_small_matches_torch(void)
                   "features_11,features_12,avgpool,classifier_0,classifier_1,classifier_3");
 }
 
+/* Grouped convolutions (groups of 8 channels), squeeze-and-excite, residuals.
+ * At 64x64 one ReLU input of trunk_output.block4.block4-0 is 0 in float64
+ * and positive in float32, so every gradient below it moves by 5e-3 between
+ * PyTorch's own float32 and float64; at 48x48 no ReLU input is that close. */
+void test_onnx_regnet_y_400mf_matches_torch(void)
+{
+    matches_torch("regnet_y_400mf", 48, 1, "stem,trunk_output_block1,trunk_output_block2,"
+                  "trunk_output_block3,trunk_output_block4,avgpool,fc");
+}
+
 void test_onnx_efficientnet_b0_matches_torch(void)
 {
     matches_torch("efficientnet_b0", 64, 1, "features_0,features_1,features_2,features_3,"
