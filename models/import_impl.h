@@ -79,8 +79,9 @@ typedef struct imp_graph {
     tfjs_report *rep;
     shape3 input_size;            /* c > 0: overrides the model's */
     int keras3;                   /* Keras 3 semantics (hard_sigmoid) */
-    int torch_names;              /* layers named by PyTorch module paths (ONNX): blocks by
-                                     module, not by Keras' block names */
+    int torch_names;              /* layers named by module paths (ONNX), blocks by module
+                                     rather than by Keras' block names: 1 PyTorch's, 2
+                                     thaw's own (the block is the first part) */
 
     imp_layer *l;
     int n, cap;

@@ -413,7 +413,8 @@ static int block_cmp(const void *a, const void *b, void *ctx)
  * hold modules of their own is split into its entries (features.1,
  * layer1.0, trunk_output.block1), another is one block (stem, classifier,
  * fc); the layers before the first split module's (ResNet's conv1, bn1,
- * relu, maxpool) are one, the stem, named after the first's. */
+ * relu, maxpool) are one, the stem, named after the first's. A model thaw
+ * exported keeps its top-level layers (torch_names 2: the first part). */
 static int torch_blocks(imp_graph *g)
 {
     int *ix = malloc(sizeof(int) * (size_t)g->n), m = 0;
@@ -433,7 +434,7 @@ static int torch_blocks(imp_graph *g)
         ix[m++] = i;
     }
     qsort_r(ix, (size_t)m, sizeof *ix, block_cmp, g->l);
-    for (int a = 0, b; a < m; a = b) {
+    for (int a = 0, b; g->torch_names == 1 && a < m; a = b) {
         int split = 0;
         for (b = a; b < m && !strcmp(g->l[ix[b]].block, g->l[ix[a]].block); b++)
             split |= deep[ix[b]];

@@ -51,6 +51,7 @@ typedef struct onnx_ctx {
     onnx_pending *w;
     int nw, wcap;
     uint64_t max_floats, floats;
+    int thaw_made;                  /* written by thaw export onnx: nodes named PATH_N */
 } onnx_ctx;
 
 static int val_cmp(const void *a, const void *b)
@@ -719,7 +720,8 @@ static int fold_bias(onnx_ctx *x, const Onnx__NodeProto *n, int li)
 /* Layer names: the node's, as PyTorch's exporter writes them
  * ("/layer1/layer1.0/conv1/Conv"), without the operator at the end and
  * without a module name repeated by the next ("layer1/layer1.0/conv1" ->
- * "layer1.0/conv1"); else OP_N. A name an earlier node has gets the
+ * "layer1.0/conv1"), or thaw's exporter's ("stage2.conv1_11") without the
+ * count at the end; else OP_N. A name an earlier node has gets the
  * operator back, keeping the module ("features.0.2/Mul", the Mul of
  * x·HardSigmoid(x)), then is OP_N. Unique, and short enough for a weight
  * name LAYER/VAR. */
@@ -728,6 +730,9 @@ static void layer_name(onnx_ctx *x, imp_layer *L, const Onnx__NodeProto *n, int 
     char buf[TFJS_NAME_MAX], out[TFJS_NAME_MAX] = "", *part[TFJS_NAME_MAX / 2], *save;
     int np = 0;
     snprintf(buf, sizeof buf, "%s", n->name ? n->name : "");
+    char *count = strrchr(buf, '_');
+    if (x->thaw_made && count && count[1] && count[1 + strspn(count + 1, "0123456789")] == '\0')
+        *count = '\0';
     for (char *t = strtok_r(buf, "/", &save); t && np < TFJS_NAME_MAX / 2; t = strtok_r(NULL, "/", &save))
         part[np++] = t;
     if (np > 1 && n->op_type && !strcmp(part[np - 1], n->op_type))
@@ -829,7 +834,7 @@ static int read_graph(onnx_ctx *x)
     x->g.output = x->node_layer[out->node];
     x->g.cap = x->g.n;
     x->g.rescale = -1;
-    x->g.torch_names = 1;
+    x->g.torch_names = x->thaw_made ? 2 : 1;
     if (x->g.rep)
         x->g.rep->layers = (int)gp->n_node;
     if ((rc = imp_graph_build(&x->g)))
@@ -918,6 +923,7 @@ int onnx_import_mem(mf_meta *meta, model *m, tfjs_report *rep, const uint8_t *bu
              mp->producer_name && mp->producer_name[0] ? mp->producer_name : "an unnamed producer",
              mp->producer_version ? mp->producer_version : "");
     x.gp = mp->graph;
+    x.thaw_made = mp->producer_name && !strcmp(mp->producer_name, "thaw");
     if (opt && opt->input.c > 0)
         x.g.input_size = opt->input;
     if ((rc = read_graph(&x)) || (rc = manifest(&x, &mf)))
