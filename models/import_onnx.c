@@ -717,14 +717,38 @@ static int fold_bias(onnx_ctx *x, const Onnx__NodeProto *n, int li)
     return pend(x, n, li, "bias", b, W_PLAIN);
 }
 
+/* Operators that only reshape or pass their input on. */
+static int shapes_only(const char *op)
+{
+    return !strcmp(op, "Flatten") || !strcmp(op, "Reshape") || !strcmp(op, "Dropout") ||
+           !strcmp(op, "Identity");
+}
+
+/* Layer i (of the first n) takes the name OUT/ITS_OP, leaving OUT to a later
+ * node that computes; 0 when that name is too long or taken. */
+static int name_yield(onnx_ctx *x, int i, const char *out, int n)
+{
+    char name[TFJS_NAME_MAX];
+    imp_layer *E = &x->g.l[i];
+    if (!out[0] || strlen(out) + strlen(E->cls) >= 95)
+        return 0;
+    snprintf(name, sizeof name, "%.94s/%.32s", out, E->cls);
+    for (int j = 1; j < n; j++)
+        if (!strcmp(x->g.l[j].name, name))
+            return 0;
+    snprintf(E->name, sizeof E->name, "%s", name);
+    return 1;
+}
+
 /* Layer names: the node's, as PyTorch's exporter writes them
  * ("/layer1/layer1.0/conv1/Conv"), without the operator at the end and
  * without a module name repeated by the next ("layer1/layer1.0/conv1" ->
  * "layer1.0/conv1"), or thaw's exporter's ("stage2.conv1_11") without the
  * count at the end; else OP_N. A name an earlier node has gets the
  * operator back, keeping the module ("features.0.2/Mul", the Mul of
- * x·HardSigmoid(x)), then is OP_N. Unique, and short enough for a weight
- * name LAYER/VAR. */
+ * x·HardSigmoid(x)), then is OP_N; an earlier node that only reshapes
+ * gives its name up instead ("head/Flatten" before "head", the Gemm).
+ * Unique, and short enough for a weight name LAYER/VAR. */
 static void layer_name(onnx_ctx *x, imp_layer *L, const Onnx__NodeProto *n, int idx)
 {
     char buf[TFJS_NAME_MAX], out[TFJS_NAME_MAX] = "", *part[TFJS_NAME_MAX / 2], *save;
@@ -750,6 +774,11 @@ static void layer_name(onnx_ctx *x, imp_layer *L, const Onnx__NodeProto *n, int 
         snprintf(L->name, sizeof L->name, "%.40s_%d", op, idx);
     for (int i = 1, tries = 0; i < idx; i++)
         if (!strcmp(x->g.l[i].name, L->name)) {
+            if (tries == 0 && shapes_only(x->g.l[i].cls) && !shapes_only(op) &&
+                name_yield(x, i, out, idx)) {
+                i = 0;      /* the Flatten before a Gemm took "head/Flatten": look again */
+                continue;
+            }
             if (tries++ == 0 && out[0] && strlen(out) + strlen(op) < 95) {
                 snprintf(L->name, sizeof L->name, "%.94s/%.32s", out, op);
                 i = 0;
