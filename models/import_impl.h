@@ -29,6 +29,7 @@ enum imp_act {
 typedef struct imp_layer {
     char name[TFJS_NAME_MAX];     /* as Keras names it */
     char cls[48];                 /* its class_name */
+    char block[LAYER_NAME_MAX];   /* with PyTorch's names: its block (torch_blocks) */
     char scope[TFJS_NAME_MAX];    /* the models around it, "outer/inner/" */
     int in[IMP_IN_MAX], nin;      /* the layers whose outputs it takes */
     int op;                       /* enum imp_op */
@@ -78,6 +79,9 @@ typedef struct imp_graph {
     tfjs_report *rep;
     shape3 input_size;            /* c > 0: overrides the model's */
     int keras3;                   /* Keras 3 semantics (hard_sigmoid) */
+    int torch_names;              /* layers named by module paths (ONNX), blocks by module
+                                     rather than by Keras' block names: 1 PyTorch's, 2
+                                     thaw's own (the block is the first part) */
 
     imp_layer *l;
     int n, cap;

@@ -390,6 +390,89 @@ static void block_key(const char *name, char key[LAYER_NAME_MAX])
     name_clean(key, o ? joined : name);
 }
 
+/* A layer name split at '.' and '/' into its first parts (at most 3). */
+static int path_parts(const char *name, char buf[TFJS_NAME_MAX], char *part[3])
+{
+    int n = 0;
+    snprintf(buf, TFJS_NAME_MAX, "%s", name);
+    for (char *save, *t = strtok_r(buf, "./", &save); t && n < 3; t = strtok_r(NULL, "./", &save))
+        part[n++] = t;
+    return n;
+}
+
+static int block_cmp(const void *a, const void *b, void *ctx)
+{
+    const imp_layer *l = ctx;
+    int d = strcmp(l[*(const int *)a].block, l[*(const int *)b].block);
+    return d ? d : *(const int *)a - *(const int *)b;
+}
+
+/* Each layer's block by its PyTorch module path, as the ONNX importer names
+ * layers ("features.1.0/block.0.0", "layer1.0/conv1", "stem.0", "fc",
+ * "trunk_output/block1/block1-0/f.a.0"): a top-level module whose entries
+ * hold modules of their own is split into its entries (features.1,
+ * layer1.0, trunk_output.block1), another is one block (stem, classifier,
+ * fc); the layers before the first split module's (ResNet's conv1, bn1,
+ * relu, maxpool) are one, the stem, named after the first's. A model thaw
+ * exported keeps its top-level layers (torch_names 2: the first part). */
+static int torch_blocks(imp_graph *g)
+{
+    int *ix = malloc(sizeof(int) * (size_t)g->n), m = 0;
+    unsigned char *deep = calloc((size_t)g->n, 1);
+    char buf[TFJS_NAME_MAX], *part[3];
+    if (!ix || !deep) {
+        free(ix);
+        free(deep);
+        return imp_nomem(g);
+    }
+    for (int i = 0; i < g->n; i++) {
+        if (i == g->input)
+            continue;
+        int n = path_parts(g->l[i].name, buf, part);
+        name_clean(g->l[i].block, n ? part[0] : g->l[i].name);
+        deep[i] = n == 3;
+        ix[m++] = i;
+    }
+    qsort_r(ix, (size_t)m, sizeof *ix, block_cmp, g->l);
+    for (int a = 0, b; g->torch_names == 1 && a < m; a = b) {
+        int split = 0;
+        for (b = a; b < m && !strcmp(g->l[ix[b]].block, g->l[ix[a]].block); b++)
+            split |= deep[ix[b]];
+        for (int k = a; split && k < b; k++) {
+            char joined[TFJS_NAME_MAX];
+            imp_layer *L = &g->l[ix[k]];
+            deep[ix[k]] = 2;
+            if (path_parts(L->name, buf, part) >= 2) {
+                snprintf(joined, sizeof joined, "%.60s_%.60s", part[0], part[1]);
+                name_clean(L->block, joined);
+            }
+        }
+    }
+    int first = -1, end = -1;
+    for (int i = 0; i < g->n && end < 0; i++)
+        if (i != g->input) {
+            first = first < 0 ? i : first;
+            end = deep[i] == 2 ? i : -1;
+        }
+    char stem[LAYER_NAME_MAX];
+    snprintf(stem, sizeof stem, "%s", first >= 0 ? g->l[first].block : "");
+    for (int i = first + 1; end > first && i < end; i++)
+        if (i != g->input)
+            snprintf(g->l[i].block, sizeof g->l[i].block, "%s", stem);
+    free(ix);
+    free(deep);
+    return THAW_OK;
+}
+
+/* The block layer L belongs to: torch_blocks', or by Keras' names. */
+static void layer_block(const imp_graph *g, const imp_layer *L, char key[LAYER_NAME_MAX])
+{
+    if (g->torch_names)
+        snprintf(key, LAYER_NAME_MAX, "%s", L->block);
+    else
+        block_key(L->name, key);
+}
+
 /* A node of `type` for Keras layer L, or an error naming what this thaw lacks. */
 static int node_make(imp_graph *g, const imp_layer *L, mf_node *n, const char *type,
                      const char *name)
@@ -449,7 +532,7 @@ static int emit(imp_graph *g, imp_list *li, const imp_layer *L, mf_node *n, unsi
         return rc;
     }
     name_unique(li->v, li->n, n->name);
-    block_key(L->name, key);
+    layer_block(g, L, key);
     return list_push(g, li, n, key);
 }
 
@@ -694,7 +777,7 @@ static int emit_merge(imp_graph *g, imp_list *li, int idx, int depth)
         n.side = s;
     }
     char key[LAYER_NAME_MAX];
-    block_key(L->name, key);
+    layer_block(g, L, key);
     name_unique(li->v, li->n, n.name);
     rc = list_push(g, li, &n, key);
     memset(&n, 0, sizeof n);
@@ -880,6 +963,8 @@ int imp_graph_build(imp_graph *g)
 {
     int rc;
     if ((rc = order_and_shape(g)))
+        return rc;
+    if (g->torch_names && (rc = torch_blocks(g)))
         return rc;
     imp_list top = { 0 };
     rc = emit_chain(g, g->input, g->output, &top, 0, 1);

@@ -51,6 +51,7 @@ typedef struct onnx_ctx {
     onnx_pending *w;
     int nw, wcap;
     uint64_t max_floats, floats;
+    int thaw_made;                  /* written by thaw export onnx: nodes named PATH_N */
 } onnx_ctx;
 
 static int val_cmp(const void *a, const void *b)
@@ -716,16 +717,46 @@ static int fold_bias(onnx_ctx *x, const Onnx__NodeProto *n, int li)
     return pend(x, n, li, "bias", b, W_PLAIN);
 }
 
+/* Operators that only reshape or pass their input on. */
+static int shapes_only(const char *op)
+{
+    return !strcmp(op, "Flatten") || !strcmp(op, "Reshape") || !strcmp(op, "Dropout") ||
+           !strcmp(op, "Identity");
+}
+
+/* Layer i (of the first n) takes the name OUT/ITS_OP, leaving OUT to a later
+ * node that computes; 0 when that name is too long or taken. */
+static int name_yield(onnx_ctx *x, int i, const char *out, int n)
+{
+    char name[TFJS_NAME_MAX];
+    imp_layer *E = &x->g.l[i];
+    if (!out[0] || strlen(out) + strlen(E->cls) >= 95)
+        return 0;
+    snprintf(name, sizeof name, "%.94s/%.32s", out, E->cls);
+    for (int j = 1; j < n; j++)
+        if (!strcmp(x->g.l[j].name, name))
+            return 0;
+    snprintf(E->name, sizeof E->name, "%s", name);
+    return 1;
+}
+
 /* Layer names: the node's, as PyTorch's exporter writes them
  * ("/layer1/layer1.0/conv1/Conv"), without the operator at the end and
  * without a module name repeated by the next ("layer1/layer1.0/conv1" ->
- * "layer1.0/conv1"); else OP_N. Unique, and short enough for a weight name
- * LAYER/VAR. */
+ * "layer1.0/conv1"), or thaw's exporter's ("stage2.conv1_11") without the
+ * count at the end; else OP_N. A name an earlier node has gets the
+ * operator back, keeping the module ("features.0.2/Mul", the Mul of
+ * x·HardSigmoid(x)), then is OP_N; an earlier node that only reshapes
+ * gives its name up instead ("head/Flatten" before "head", the Gemm).
+ * Unique, and short enough for a weight name LAYER/VAR. */
 static void layer_name(onnx_ctx *x, imp_layer *L, const Onnx__NodeProto *n, int idx)
 {
     char buf[TFJS_NAME_MAX], out[TFJS_NAME_MAX] = "", *part[TFJS_NAME_MAX / 2], *save;
     int np = 0;
     snprintf(buf, sizeof buf, "%s", n->name ? n->name : "");
+    char *count = strrchr(buf, '_');
+    if (x->thaw_made && count && count[1] && count[1 + strspn(count + 1, "0123456789")] == '\0')
+        *count = '\0';
     for (char *t = strtok_r(buf, "/", &save); t && np < TFJS_NAME_MAX / 2; t = strtok_r(NULL, "/", &save))
         part[np++] = t;
     if (np > 1 && n->op_type && !strcmp(part[np - 1], n->op_type))
@@ -736,14 +767,25 @@ static void layer_name(onnx_ctx *x, imp_layer *L, const Onnx__NodeProto *n, int 
             continue;
         snprintf(out + used, sizeof out - used, "%s%s", used ? "/" : "", part[i]);
     }
+    const char *op = n->op_type ? n->op_type : "node";
     if (out[0] && strlen(out) < 96)
         snprintf(L->name, sizeof L->name, "%s", out);
     else
-        snprintf(L->name, sizeof L->name, "%.40s_%d", n->op_type ? n->op_type : "node", idx);
-    for (int i = 1; i < idx; i++)
+        snprintf(L->name, sizeof L->name, "%.40s_%d", op, idx);
+    for (int i = 1, tries = 0; i < idx; i++)
         if (!strcmp(x->g.l[i].name, L->name)) {
-            snprintf(L->name, sizeof L->name, "%.40s_%d", n->op_type ? n->op_type : "node", idx);
-            break;
+            if (tries == 0 && shapes_only(x->g.l[i].cls) && !shapes_only(op) &&
+                name_yield(x, i, out, idx)) {
+                i = 0;      /* the Flatten before a Gemm took "head/Flatten": look again */
+                continue;
+            }
+            if (tries++ == 0 && out[0] && strlen(out) + strlen(op) < 95) {
+                snprintf(L->name, sizeof L->name, "%.94s/%.32s", out, op);
+                i = 0;
+            } else {
+                snprintf(L->name, sizeof L->name, "%.40s_%d", op, idx);
+                break;
+            }
         }
     snprintf(L->cls, sizeof L->cls, "%s", n->op_type ? n->op_type : "");
 }
@@ -821,6 +863,7 @@ static int read_graph(onnx_ctx *x)
     x->g.output = x->node_layer[out->node];
     x->g.cap = x->g.n;
     x->g.rescale = -1;
+    x->g.torch_names = x->thaw_made ? 2 : 1;
     if (x->g.rep)
         x->g.rep->layers = (int)gp->n_node;
     if ((rc = imp_graph_build(&x->g)))
@@ -909,6 +952,7 @@ int onnx_import_mem(mf_meta *meta, model *m, tfjs_report *rep, const uint8_t *bu
              mp->producer_name && mp->producer_name[0] ? mp->producer_name : "an unnamed producer",
              mp->producer_version ? mp->producer_version : "");
     x.gp = mp->graph;
+    x.thaw_made = mp->producer_name && !strcmp(mp->producer_name, "thaw");
     if (opt && opt->input.c > 0)
         x.g.input_size = opt->input;
     if ((rc = read_graph(&x)) || (rc = manifest(&x, &mf)))

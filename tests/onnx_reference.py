@@ -7,8 +7,10 @@ depth off: thaw imports them as identities) the labels (labels.i32) and
 every parameter's gradient of the mean cross-entropy computed in float64,
 in named_parameters order (grads.f64), with each tensor's name, size and
 how far PyTorch's own float32 gradient is from it in the L2 norm
-(grads.txt): random networks at small sizes are ill-conditioned enough that
-float32 itself is off by more than 1e-4 there.
+(grads.txt), the tolerance for a tensor whose true gradient is zero. A
+network that reduces by 32 is ill-conditioned at 32x32 (its last stages are
+1x1, each training-mode BatchNorm there sees 4 values a channel): float32
+itself is off by 1e-3 there, so the test asks for such networks at 64x64.
 
     /usr/bin/python3 tests/onnx_reference.py ARCH DIR [--size S] [--batch N] [--classes K]
 """
