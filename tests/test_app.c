@@ -296,7 +296,7 @@ void test_app_run_folder(void)
     EXPECT(app_exec(&a, "show layers", &err) == THAW_OK);
     EXPECT(!isnan(a.final.test_acc) && !isnan(a.final.scratch_test_acc));
     EXPECT(fabs(a.final.test_delta - (a.final.test_acc - a.final.scratch_test_acc)) < 1e-12);
-    static const char *const files[] = { "config.thaw", "metrics.csv", "metrics.jsonl",
+    static const char *const files[] = { "config.thaw", "metrics.csv", "metrics.csv-metadata.json", "metrics.jsonl",
                                          "events.log", "session.thaw", "best.json", "last.json",
                                          "loss.svg", "accuracy.svg", "delta.svg" };
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++)

@@ -175,6 +175,10 @@ void test_export_pytorch_trains_under_torchrun(void)
     EXPECT(fgets(line, sizeof line, f) && !strncmp(line, "epoch,step,", 11));
     EXPECT(fgets(line, sizeof line, f));
     EXPECTF(!strncmp(line, "1,5,", 4), "metrics.csv's first row: %s", line);
+    /* Its units beside it, as thaw's run folders have them. */
+    fclose(f);
+    snprintf(path, sizeof path, "%s/trained/metrics.csv-metadata.json", dir);
+    EXPECTF((f = fopen(path, "r")) != NULL, "%s is missing", path);
 done:
     if (f)
         fclose(f);

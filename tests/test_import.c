@@ -991,3 +991,43 @@ void test_predict_top_orders_classes(void)
     CHECK(top[0].cls == 1 && top[1].cls == 3 && top[2].cls == 4 && top[3].cls == 0);
     CHECK(predict_top(p, 2, top, 4) == 2 && top[0].cls == 1 && top[1].cls == 0);
 }
+
+/* A folder is its images, and its sub-folders' one level deep, by path:
+ * hidden files and other files left out, any case of .png/.jpg/.jpeg. */
+void test_predict_files_of_a_folder(void)
+{
+    static const char *const want[] = {
+        "tests/data/datasets/images/good/a_png/grey8.png", "tests/data/datasets/images/good/a_png/red12x10.png",
+        "tests/data/datasets/images/good/b_jpeg/blue.jpg", "tests/data/datasets/images/good/b_jpeg/grey.JPEG",
+        "tests/data/datasets/images/good/c_misc/grey16.png", "tests/data/datasets/images/good/c_misc/palette.png",
+        "tests/data/datasets/images/good/c_misc/rgba.png",
+    };
+    enum { N = sizeof want / sizeof want[0] };
+    char **f = NULL;
+    int n = 0;
+    thaw_err err = { 0 };
+    EXPECTF(predict_files("tests/data/datasets/images/good/", &f, &n, &err) == THAW_OK, "%s", err.msg);
+    EXPECTF(n == N, "%d files", n);
+    for (int i = 0; i < N; i++)
+        EXPECTF(!strcmp(f[i], want[i]), "file %d is %s, expected %s", i, f[i], want[i]);
+    predict_files_free(f, n);
+    /* A file, or a name that is not there, stays as given for predict_load. */
+    EXPECTF(predict_files("tests/data/datasets/images/absent.png", &f, &n, &err) == THAW_OK, "%s", err.msg);
+    EXPECT(n == 1 && !strcmp(f[0], "tests/data/datasets/images/absent.png"));
+done:
+    predict_files_free(f, n);
+}
+
+void test_predict_files_bad_folder_without_images(void)
+{
+    char dir[256];
+    snprintf(dir, sizeof dir, "%s/thaw-predict-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    CHECK(mkdtemp(dir));
+    char **f = (char **)1;
+    int n = -1;
+    thaw_err err = { 0 };
+    int rc = predict_files(dir, &f, &n, &err);
+    rmdir(dir);
+    CHECKF(rc == THAW_EINVAL && strstr(err.msg, dir) && strstr(err.msg, "no PNG or JPEG"), "%s", err.msg);
+    CHECK(f == NULL && n == 0);
+}

@@ -16,6 +16,7 @@
 
 #include "fileio.h"
 #include "overlay.h"
+#include "metrics.h"
 #include "modelfile.h"
 #include "runlog.h"
 #include "svg.h"
@@ -142,6 +143,57 @@ done:
     runlog_close(a);
     runlog_close(b);
     runlog_close(c);
+    remove_tree(root);
+}
+
+/* metrics.csv says its units beside it, in W3C CSV on the Web metadata:
+ * every column in the header's order, accuracies and delta fractions of 1. */
+void test_runlog_csv_metadata(void)
+{
+    char root[256];
+    CHECK(temp_dir(root, sizeof root));
+    runlog *r = NULL;
+    thaw_err err = { 0 };
+    char *meta = NULL, *header = NULL;
+    cJSON *doc = NULL;
+    for (int i = 0; i < METRIC_COUNT; i++)
+        EXPECTF(metric_unit(i) && *metric_unit(i), "%s has no unit in metrics.c", metric_fields[i].name);
+    EXPECTF(runlog_open(&r, root, NULL, NULL, "", &err) == THAW_OK, "%s", err.msg);
+    meta = slurp(root, "metrics.csv-metadata.json");
+    header = slurp(root, "metrics.csv");
+    EXPECTF(meta && (doc = cJSON_Parse(meta)), "metrics.csv-metadata.json is\n%s", meta ? meta : "(none)");
+    EXPECT(header);
+    const cJSON *url = cJSON_GetObjectItemCaseSensitive(doc, "url");
+    EXPECT(cJSON_IsString(url) && !strcmp(url->valuestring, "metrics.csv"));
+    const cJSON *cols = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(doc, "tableSchema"),
+                                                         "columns");
+    EXPECT(cJSON_IsArray(cols));
+    int n = 0;
+    const char *at = header;
+    const cJSON *col;
+    cJSON_ArrayForEach(col, cols) {
+        const cJSON *name = cJSON_GetObjectItemCaseSensitive(col, "name");
+        const cJSON *says = cJSON_GetObjectItemCaseSensitive(col, "dc:description");
+        EXPECTF(cJSON_IsString(name) && cJSON_IsString(says) && *says->valuestring, "column %d", n);
+        size_t len = strlen(name->valuestring);
+        EXPECTF(!strncmp(at, name->valuestring, len) && (at[len] == ',' || at[len] == '\n'),
+                "column %d is %s, the header has %s", n, name->valuestring, at);
+        at += len + 1;
+        const char *want = !strcmp(name->valuestring, "val_acc") || !strcmp(name->valuestring, "source_acc")
+                               ? "a fraction of 1"
+                           : !strcmp(name->valuestring, "delta") ? "+13.8 points"
+                           : !strcmp(name->valuestring, "wall")  ? "seconds"
+                                                                 : "";
+        EXPECTF(strstr(says->valuestring, want), "%s: %s", name->valuestring, says->valuestring);
+        n++;
+    }
+    EXPECTF(!*at, "the header has more columns than the metadata: %s", at);
+    EXPECT(n > 20);
+done:
+    cJSON_Delete(doc);
+    free(meta);
+    free(header);
+    runlog_close(r);
     remove_tree(root);
 }
 

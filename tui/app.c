@@ -698,7 +698,7 @@ void app_record_change(app *a, int tag, long step)
     X("lr-find", app_cmd_lr_find, "[start=R] [end=R] [steps=N] | apply",                           \
       "sweep the rate with the current freezing and draw the curve; apply takes its suggestion")  \
     X("save", app_cmd_save, "FILE.json", "save the transferred model (it can be the next source)") \
-    X("predict", app_cmd_predict, "[source] IMAGE...|\"TEXT\"", "the top 5 classes of photos (or a text), by the model as it stands (source: the file's)") \
+    X("predict", app_cmd_predict, "[source] IMAGE|FOLDER...|\"TEXT\"", "the top 5 classes of photos (or a text), by the model as it stands (source: the file's)") \
     X("neighbours", app_cmd_neighbours, "WORD...", "a text model's nearest words to each, by cosine in its embedding") \
     X("overlay", app_cmd_overlay, "RUN_FOLDER | clear", "draw an earlier run's accuracy and delta curves beside this one's") \
     X("export", app_cmd_export, "metrics FILE.csv | plots FILE.svg", "write the metrics or the plots") \

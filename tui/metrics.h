@@ -36,6 +36,11 @@ typedef struct metric_field {
 
 extern const metric_field metric_fields[METRIC_COUNT];
 
+/* What field i measures and in what unit ("validation accuracy of the
+ * transferred model, a fraction of 1 (0.9 is 90%)"): the descriptions
+ * metrics.csv-metadata.json gives its columns. Never NULL or empty. */
+const char *metric_unit(int i);
+
 /* The field called name, or -1. */
 int metric_find(const char *name);
 

@@ -98,6 +98,15 @@ static void pager_draw(ui_panel *p, layout_rect r)
     int most = g->nline - g->page > 0 ? g->nline - g->page : 0;
     g->top = g->top > most ? most : g->top < 0 ? 0 : g->top;
     int x0 = r.x + (r.w - bw) / 2, y0 = r.y + (r.h - bh) / 2;
+    /* A blank column each side of the box, so no fragment of the plots or
+     * the tree touches its border (the rows above and below are the title
+     * and the footer). */
+    for (int y = y0; y < y0 + bh; y++) {
+        if (x0 > r.x)
+            screen_fill(y, x0 - 1, 1);
+        if (x0 + bw < r.x + r.w)
+            screen_fill(y, x0 + bw, 1);
+    }
     const char *v = screen_glyph("│", "|");
     for (int i = 0; i < g->page; i++) {
         int y = y0 + 1 + i;

@@ -3,7 +3,8 @@
  * best validation epoch, the epochs each model took to reach 95% of its
  * final accuracy, the source task's accuracy when forgetting is measured);
  * then, where rows are left, the run's settings and its last events. The
- * tree panel says how many rows it used (ui.tree_rows). */
+ * tree panel says how many rows it used (ui.tree_rows). While a run
+ * trains, its results are not shown: they come with its final evaluation. */
 #include <curses.h>
 #include <math.h>
 #include <stdio.h>
@@ -83,11 +84,14 @@ static const sess_eval *best_eval(const app *a)
     return best;
 }
 
-/* The results' lines into line[]; how many. */
+/* The results' lines into line[]; how many. None unless the run's last
+ * evaluation is a final one: while a run trains (again, or after reset or
+ * load data) the previous run's final figures are not this run's. */
 static int result_lines(const app *a, char line[][128], int cap)
 {
     const sess_eval *f = &a->final;
-    if (isnan(f->test_acc) && isnan(f->val_acc))
+    if (a->nhistory == 0 || !a->history[a->nhistory - 1].final ||
+        (isnan(f->test_acc) && isnan(f->val_acc)))
         return 0;
     int n = 0;
     char t[16], s[16], d[16];

@@ -2,8 +2,14 @@
  * classes (predict.h). */
 #include "predict.h"
 
+#include <dirent.h>
+#include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
 
 #include "ds.h"
 #include "imgdir.h"
@@ -57,4 +63,112 @@ int predict_top(const float *prob, int n, predict_hit *top, int k)
             top[at] = (predict_hit){ i, prob[i] };
     }
     return got;
+}
+
+typedef struct file_list {
+    char **path;
+    int n, cap;
+} file_list;
+
+static int is_image_name(const char *name)
+{
+    const char *dot = strrchr(name, '.');
+    return dot && (!strcasecmp(dot, ".png") || !strcasecmp(dot, ".jpg") || !strcasecmp(dot, ".jpeg"));
+}
+
+/* Pushes path (malloc'd; l owns it, or frees it on failure). */
+static int list_push(file_list *l, char *path, const char *root, thaw_err *err)
+{
+    if (!path)
+        return thaw_fail(err, THAW_ENOMEM, "%s: out of memory for a file name", root);
+    if (l->n == PREDICT_FILES_MAX) {
+        free(path);
+        return thaw_fail(err, THAW_EINVAL, "%s: more than %d images", root, PREDICT_FILES_MAX);
+    }
+    if (l->n == l->cap) {
+        int cap = l->cap ? 2 * l->cap : 64;
+        char **grown = realloc(l->path, (size_t)cap * sizeof *grown);
+        if (!grown) {
+            free(path);
+            return thaw_fail(err, THAW_ENOMEM, "%s: out of memory for %d file names", root, cap);
+        }
+        l->path = grown;
+        l->cap = cap;
+    }
+    l->path[l->n++] = path;
+    return THAW_OK;
+}
+
+/* The images in dir into l; its sub-folders too when depth > 0. */
+static int scan(file_list *l, const char *dir, int depth, const char *root, thaw_err *err)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return thaw_fail(err, THAW_EIO, "%s: cannot read the folder: %s", dir, strerror(errno));
+    int rc = THAW_OK;
+    struct dirent *e;
+    while (!rc && (e = readdir(d))) {
+        if (e->d_name[0] == '.')
+            continue;
+        size_t len = strlen(dir) + 1 + strlen(e->d_name) + 1;
+        char *full = malloc(len);
+        if (!full) {
+            rc = thaw_fail(err, THAW_ENOMEM, "%s: out of memory for a file name", root);
+            break;
+        }
+        snprintf(full, len, "%s/%s", dir, e->d_name);
+        struct stat st;
+        if (stat(full, &st) == 0 && S_ISDIR(st.st_mode)) {
+            if (depth > 0)
+                rc = scan(l, full, depth - 1, root, err);
+            free(full);
+        } else if (is_image_name(e->d_name)) {
+            rc = list_push(l, full, root, err);
+        } else {
+            free(full);
+        }
+    }
+    closedir(d);
+    return rc;
+}
+
+static int by_path(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+void predict_files_free(char **files, int n)
+{
+    for (int i = 0; i < n; i++)
+        free(files[i]);
+    free(files);
+}
+
+int predict_files(const char *path, char ***files, int *n, thaw_err *err)
+{
+    *files = NULL;
+    *n = 0;
+    file_list l = { 0 };
+    struct stat st;
+    int rc;
+    if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        rc = list_push(&l, strdup(path), path, err);
+    } else {
+        char dir[4096];
+        snprintf(dir, sizeof dir, "%s", path);
+        for (size_t k = strlen(dir); k > 1 && dir[k - 1] == '/'; k--)
+            dir[k - 1] = '\0';
+        rc = scan(&l, dir, 1, path, err);
+        if (!rc && l.n == 0)
+            rc = thaw_fail(err, THAW_EINVAL, "%s: no PNG or JPEG images in the folder or its sub-folders",
+                           path);
+    }
+    if (rc) {
+        predict_files_free(l.path, l.n);
+        return rc;
+    }
+    qsort(l.path, (size_t)l.n, sizeof *l.path, by_path);
+    *files = l.path;
+    *n = l.n;
+    return THAW_OK;
 }

@@ -7,6 +7,11 @@
  *     predict_hit top[5];
  *     if (predict_load(x, &meta, "cat.png", &err) || predict_run(&m, x, p, &err)) ... err.msg ...
  *     int n = predict_top(p, m.classes, top, 5);    // top[0].cls, top[0].p ...
+ *
+ *     char **f; int nf;                                // a folder: its images
+ *     if (predict_files("photos", &f, &nf, &err)) ... err.msg ...
+ *     ... predict_load(x, &meta, f[i], &err) ...
+ *     predict_files_free(f, nf);
  */
 #ifndef THAW_PREDICT_H
 #define THAW_PREDICT_H
@@ -29,6 +34,18 @@ int predict_load(float *x, const mf_meta *meta, const char *path, thaw_err *err)
 /* Runs m on one input x in evaluation mode; the softmax of its logits into
  * prob (m->classes floats); the logits stay in m->root->y. THAW_ENOMEM. */
 int predict_run(model *m, const float *x, float *prob, thaw_err *err);
+
+/* The image files path names, into *files (*n of them, each and the array
+ * malloc'd; free with predict_files_free): path itself when it is not a
+ * folder (predict_load then says what is wrong with it); for a folder, its
+ * PNG and JPEG files (.png, .jpg, .jpeg in any case) and those of its
+ * sub-folders one level deep (an image-folder data set: one sub-folder per
+ * class), sorted by path, hidden entries skipped, at most PREDICT_FILES_MAX.
+ * THAW_EINVAL naming a folder with no images or too many, THAW_EIO naming
+ * one that cannot be read, THAW_ENOMEM. On failure *files is NULL. */
+#define PREDICT_FILES_MAX 100000
+int predict_files(const char *path, char ***files, int *n, thaw_err *err);
+void predict_files_free(char **files, int n);
 
 /* The k most probable classes, best first (ties: the lower class); returns
  * how many (at most n). */

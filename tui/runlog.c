@@ -23,6 +23,7 @@
 #define RL_SESSION "session.thaw"
 #define RL_CSV     "metrics.csv"
 #define RL_JSONL   "metrics.jsonl"
+#define RL_CSVMETA RUNLOG_CSV_METADATA
 #define RL_EVENTS  "events.log"
 #define RL_LABEL_MAX 48
 #define RL_NAME_TRIES 1000        /* -2 ... -999 after the bare name */
@@ -251,6 +252,23 @@ static void rl_csv_header(plot_buf *b)
     plot_printf(b, "\n");
 }
 
+/* The descriptions are metrics.c's constants, with nothing in them to
+ * escape. */
+void runlog_csv_metadata(plot_buf *b)
+{
+    static const char *const type[] = { [METRIC_INT] = "integer", [METRIC_LONG] = "integer",
+                                        [METRIC_DOUBLE] = "double" };
+    plot_printf(b, "{\n  \"@context\": \"http://www.w3.org/ns/csvw\",\n  \"url\": \"" RL_CSV "\",\n"
+                   "  \"dc:description\": \"one row per evaluation; accuracies and delta are fractions of 1, "
+                   "times in seconds; an empty field was not measured\",\n"
+                   "  \"tableSchema\": {\n    \"columns\": [\n");
+    for (int i = 0; i < METRIC_COUNT; i++)
+        plot_printf(b, "      { \"name\": \"%s\", \"titles\": \"%s\", \"datatype\": \"%s\", \"null\": \"\", "
+                       "\"dc:description\": \"%s\" }%s\n", metric_fields[i].name, metric_fields[i].name,
+                    type[metric_fields[i].kind], metric_unit(i), i + 1 < METRIC_COUNT ? "," : "");
+    plot_printf(b, "    ]\n  }\n}\n");
+}
+
 /* One field's value as text; "" for a double that is not finite. */
 static void rl_value(char *out, size_t cap, const sess_eval *e, int i)
 {
@@ -285,19 +303,30 @@ static void rl_json_row(plot_buf *b, const sess_eval *e)
     plot_printf(b, "}\n");
 }
 
-/* config.thaw, then the logs (metrics.csv with its header). */
+/* config.thaw and metrics.csv's metadata, then the logs (metrics.csv with
+ * its header). */
 static int rl_start(runlog *r, const char *config_text, thaw_err *err)
 {
-    char path[PATH_MAX];
+    char path[PATH_MAX], meta_path[PATH_MAX];
     int rc = rl_claim(r, err);
     if (!rc)
         rc = rl_path(r, RL_CONFIG, path, sizeof path, err);
+    if (!rc)
+        rc = rl_path(r, RL_CSVMETA, meta_path, sizeof meta_path, err);
     if (rc)
         return rc;
-    const char *paths[] = { path };
-    const void *bufs[] = { config_text ? config_text : "" };
-    size_t lens[] = { config_text ? strlen(config_text) : 0 };
-    if ((rc = fio_save(paths, bufs, lens, 1, err)) || (rc = rl_create(r, RL_SESSION, &r->session, err)) ||
+    plot_buf meta = { 0 };
+    runlog_csv_metadata(&meta);
+    if (meta.failed) {
+        plot_buf_free(&meta);
+        return thaw_fail(err, THAW_ENOMEM, "%s/%s: out of memory", r->dir, RL_CSVMETA);
+    }
+    const char *paths[] = { path, meta_path };
+    const void *bufs[] = { config_text ? config_text : "", meta.s };
+    size_t lens[] = { config_text ? strlen(config_text) : 0, meta.len };
+    rc = fio_save(paths, bufs, lens, 2, err);
+    plot_buf_free(&meta);
+    if (rc || (rc = rl_create(r, RL_SESSION, &r->session, err)) ||
         (rc = rl_create(r, RL_CSV, &r->csv, err)) || (rc = rl_create(r, RL_JSONL, &r->jsonl, err)) ||
         (rc = rl_create(r, RL_EVENTS, &r->events, err)))
         return rc;

@@ -16,6 +16,8 @@
  *   config.thaw      the full configuration as replayable commands
  *   session.thaw     every command line given during the run, in order
  *   metrics.csv      a header, then one row per evaluation
+ *   metrics.csv-metadata.json   its columns' types and units (W3C CSV on
+ *                    the Web): accuracies and delta are fractions of 1
  *   metrics.jsonl    the same rows, one JSON object per line
  *   events.log       "step N epoch E KIND text", one line per event
  *   best.json/.safetensors, last.json/.safetensors    checkpoints
@@ -55,12 +57,23 @@ typedef struct runlog runlog;
  * "runs"; label NULL or "" is "run", any byte but letters, digits, '-', '_'
  * and '.' becomes '_', at most 48 bytes), adding -2, -3, ... when that
  * name is taken. Writes config_text (NULL: empty) as config.thaw
+ * and metrics.csv-metadata.json
  * atomically, creates session.thaw, metrics.csv (its header line written),
  * metrics.jsonl and events.log. THAW_EIO naming the path that could not be
  * made or written, THAW_ENOMEM. On failure *r is NULL; files already
  * written stay. */
 int runlog_open(runlog **r, const char *dir, const char *root, const char *label, const char *config_text,
                 thaw_err *err);
+
+/* metrics.csv-metadata.json's text, appended to b (b->failed: out of
+ * memory): metrics.csv's columns in order with their types and units, as
+ * W3C CSV on the Web metadata, the file CSVW tools look for beside
+ * metrics.csv. metrics.csv itself stays a header and rows, as every CSV
+ * reader expects; this file says that accuracies and delta are fractions of
+ * 1, times are seconds and an empty field was not measured. */
+#define RUNLOG_CSV_METADATA "metrics.csv-metadata.json"
+struct plot_buf;
+void runlog_csv_metadata(struct plot_buf *b);
 
 /* The run's folder, as opened ("runs/20250301-142233-finetune"); lives as
  * long as r. */

@@ -451,6 +451,18 @@ check_testing_status() {
     fi
     until_ok $((2 * TIMEOUT)) has $s "results on test" || bad="$bad the results never came;"
     not_has $s "testing " || bad="$bad 'testing' stayed after the results;"
+    # A second run: until its own final pass ends, the first run's results
+    # are not shown as its.
+    keys $s :
+    text $s "reset"
+    keys $s Enter t
+    if until_ok "$TIMEOUT" has $s "testing "; then
+        capture $s >"$TMP/screen.txt"
+        not_has $s "results on test" || bad="$bad the first run's results showed while the second trained;"
+    else
+        bad="$bad the second run never said 'testing';"
+    fi
+    until_ok $((2 * TIMEOUT)) has $s "results on test" || bad="$bad the second run's results never came;"
     verdict testing_status "$bad" "" "$TMP/screen.txt"
     stop $s
 }
