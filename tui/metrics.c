@@ -43,6 +43,8 @@ static const char *const metric_units[METRIC_COUNT] = {
     [METRIC_BEST] = "1 for the best evaluation so far, else 0",
     [METRIC_PSEUDO_N] = "self-training: pseudo-labelled pool images in training (0: none)",
     [METRIC_PSEUDO_ACC] = "self-training: the share of pseudo-labels that are right, " FRACTION,
+    [METRIC_ALIGN_LOSS] = "mmd: the MMD squared between source and target features at the adapted layer; "
+                          "dann: the domain classifier's loss in nats (0.69: it cannot tell the domains apart)",
     [METRIC_DOMAIN_GAP] = "proxy A-distance between source and target features, from 0 (alike) to 2 (apart)",
 };
 
