@@ -103,7 +103,7 @@ void test_export_pytorch_trains_under_torchrun(void)
         test_skip("no /usr/bin/python3 with torch (apt-get install python3-torch)");
         return;
     }
-    char tmp[256] = "", dir[300], path[400], cmd[2048], line[256] = "";
+    char tmp[256] = "", dir[300], path[400], cmd[2048], line[1024] = "";
     mf_meta m0, m1;
     model a = { 0 }, b = { 0 };
     int have_a = 0, have_b = 0;

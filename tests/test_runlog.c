@@ -28,7 +28,7 @@ static const char *const columns[] = {
     "epoch", "step", "wall", "img_s", "train_s", "lr", "scratch_lr", "train_loss", "train_acc", "val_loss",
     "val_acc", "test_acc", "scratch_train_loss", "scratch_train_acc", "scratch_val_loss",
     "scratch_val_acc", "scratch_test_acc", "delta", "test_delta", "source_acc", "final", "best",
-    "pseudo_n", "pseudo_acc", "domain_gap",
+    "pseudo_n", "pseudo_acc", "align_loss", "domain_gap",
 };
 enum { NCOLUMNS = sizeof columns / sizeof columns[0] };
 
@@ -264,9 +264,9 @@ void test_runlog_metrics_files(void)
     const char *want =
         "epoch,step,wall,img_s,train_s,lr,scratch_lr,train_loss,train_acc,val_loss,val_acc,test_acc,"
         "scratch_train_loss,scratch_train_acc,scratch_val_loss,scratch_val_acc,scratch_test_acc,"
-        "delta,test_delta,source_acc,final,best,pseudo_n,pseudo_acc,domain_gap\n"
-        "1,40,0.4,1600,0.3,0.01,0.01,0.5,0.73,0.6,0.75,0.1,1,0.48,1.1,0.5,,0.25,,,1,0,0,0,0\n"
-        "2,80,0.8,,0.6,0.01,0.01,,0.78,,0.8,,,,,,,,,,0,1,0,0,0\n";
+        "delta,test_delta,source_acc,final,best,pseudo_n,pseudo_acc,align_loss,domain_gap\n"
+        "1,40,0.4,1600,0.3,0.01,0.01,0.5,0.73,0.6,0.75,0.1,1,0.48,1.1,0.5,,0.25,,,1,0,0,0,0,0\n"
+        "2,80,0.8,,0.6,0.01,0.01,,0.78,,0.8,,,,,,,,,,0,1,0,0,0,0\n";
     EXPECTF(!strcmp(csv, want), "metrics.csv is\n%s", csv);
 
     jsonl = slurp(root, "metrics.jsonl");
