@@ -418,10 +418,18 @@ static const char *emit_conv1d(ox *o, const layer *l, const char *x, int *flat)
     return ox_node(o, "Conv", l->path, (const char *[]){ x, w, b }, b ? 3 : 2, a, 5);
 }
 
+/* A 2-D layer after a vector or a sequence: refused naming which. */
+static const char *refuse_not_map(ox *o, const layer *l, int flat, const char *what)
+{
+    const char *why = ox_str(o, "follows a %s; thaw exports %s of image maps",
+                             flat == FLAT_SEQ ? "sequence (an embedding's)" : "flattened tensor", what);
+    return why ? ox_refuse(o, l, why) : NULL;
+}
+
 static const char *emit_conv2d(ox *o, const layer *l, const char *x, int *flat)
 {
     if (*flat)
-        return ox_refuse(o, l, "follows a flattened tensor; thaw exports convolutions of maps");
+        return refuse_not_map(o, l, *flat, "convolutions");
     int64_t k = (int64_t)hp(l, "kernel_size", 1), s = (int64_t)hp(l, "stride", 1);
     int64_t pads[4] = { (int64_t)hp(l, "pad_top", 0), (int64_t)hp(l, "pad_left", 0),
                         (int64_t)hp(l, "pad_bottom", 0), (int64_t)hp(l, "pad_right", 0) };
@@ -439,7 +447,7 @@ static const char *emit_conv2d(ox *o, const layer *l, const char *x, int *flat)
 static const char *emit_batchnorm2d(ox *o, const layer *l, const char *x, int *flat)
 {
     if (*flat)
-        return ox_refuse(o, l, "follows a flattened tensor; thaw exports BatchNorm of maps");
+        return refuse_not_map(o, l, *flat, "BatchNorm");
     const char *in[5] = { x, ox_slice(o, l, 0), ox_slice(o, l, 1), ox_slice(o, l, 2), ox_slice(o, l, 3) };
     Onnx__AttributeProto *a[] = { attr_f(o, "epsilon", hp(l, "eps", 1e-5)),
                                   attr_f(o, "momentum", 1.0 - hp(l, "momentum", 0.1)) };
@@ -473,7 +481,7 @@ static const char *emit_flatten(ox *o, const layer *l, const char *x, int *flat)
 static const char *emit_maxpool2d(ox *o, const layer *l, const char *x, int *flat)
 {
     if (*flat)
-        return ox_refuse(o, l, "follows a flattened tensor; thaw exports pools of maps");
+        return refuse_not_map(o, l, *flat, "pools");
     int64_t k = (int64_t)hp(l, "kernel_size", 2), s = (int64_t)hp(l, "stride", (double)k),
             p = (int64_t)hp(l, "padding", 0);
     Onnx__AttributeProto *a[] = { attr_is(o, "kernel_shape", (int64_t[]){ k, k }, 2),
@@ -485,7 +493,7 @@ static const char *emit_maxpool2d(ox *o, const layer *l, const char *x, int *fla
 static const char *emit_avgpool(ox *o, const layer *l, const char *x, int *flat)
 {
     if (*flat)
-        return ox_refuse(o, l, "follows a flattened tensor; thaw exports pools of maps");
+        return refuse_not_map(o, l, *flat, "pools");
     return ox_node(o, "GlobalAveragePool", l->path, &x, 1, NULL, 0);
 }
 

@@ -735,24 +735,21 @@ void test_onnx_export_text_kim_cnn(void)
     model_free(&m);
 }
 
-/* A pool over time with no embedding before it (its input the model's, every
- * position real) has no ONNX form here: refused naming it, nothing
- * allocated for the caller. */
-void test_onnx_export_refuses_pool_without_embedding(void)
+/* The model json (input 4x1x6 or ids 1x1x6) refused naming the layer and
+ * what it follows, nothing allocated for the caller. */
+static void export_refuses(const char *input, const char *layers, const char *named, const char *why)
 {
-    static const char json[] =
-        "{\"format\": \"thaw-model\", \"version\": 2, \"weights\": \"p.safetensors\","
-        " \"input\": {\"channels\": 4, \"height\": 1, \"width\": 6, \"mean\": [0, 0, 0, 0], \"std\": [1, 1, 1, 1]},"
-        " \"classes\": [\"a\", \"b\"],"
-        " \"architecture\": {\"type\": \"sequential\", \"layers\": ["
-        "  {\"name\": \"mean\", \"type\": \"seqmean\"},"
-        "  {\"name\": \"head\", \"type\": \"linear\", \"in_features\": 4, \"out_features\": 2}]}}";
+    char json[2048];
+    snprintf(json, sizeof json,
+             "{\"format\": \"thaw-model\", \"version\": 2, \"weights\": \"p.safetensors\", \"input\": %s,"
+             " \"classes\": [\"a\", \"b\"], \"architecture\": {\"type\": \"sequential\", \"layers\": [%s]}}",
+             input, layers);
     mf_meta meta;
     model m;
     thaw_err err = { 0 };
     uint8_t *buf = (uint8_t *)&err;
     size_t len = 1;
-    CHECKF(mf_parse(&meta, json, sizeof json - 1, "p.json", &err) == THAW_OK, "%s", err.msg);
+    CHECKF(mf_parse(&meta, json, strlen(json), "p.json", &err) == THAW_OK, "%s", err.msg);
     if (mf_build(&m, &meta, 1, &err) != THAW_OK) {
         mf_meta_free(&meta);
         CHECKF(0, "%s", err.msg);
@@ -760,9 +757,31 @@ void test_onnx_export_refuses_pool_without_embedding(void)
     int rc = onnx_export_mem(&meta, &m, &buf, &len, &err);
     mf_meta_free(&meta);
     model_free(&m);
-    CHECKF(rc == THAW_EINVAL && strstr(err.msg, "'mean' (seqmean)") && strstr(err.msg, "embedding"), "%d %s", rc,
-           err.msg);
+    CHECKF(rc == THAW_EINVAL && strstr(err.msg, named) && strstr(err.msg, why), "%d %s", rc, err.msg);
     CHECK(buf == NULL && len == 0);
+}
+
+/* A pool over time with no embedding before it (its input the model's,
+ * every position real) has no ONNX form here. */
+void test_onnx_export_refuses_pool_without_embedding(void)
+{
+    export_refuses("{\"channels\": 4, \"height\": 1, \"width\": 6, \"mean\": [0, 0, 0, 0], \"std\": [1, 1, 1, 1]}",
+                   "{\"name\": \"mean\", \"type\": \"seqmean\"},"
+                   "{\"name\": \"head\", \"type\": \"linear\", \"in_features\": 4, \"out_features\": 2}",
+                   "'mean' (seqmean)", "follow a sequence");
+}
+
+/* Nor a 2-D convolution over an embedding's sequence (thaw reads it as a
+ * 1-pixel-high map). */
+void test_onnx_export_refuses_conv2d_after_embedding(void)
+{
+    export_refuses("{\"channels\": 1, \"height\": 1, \"width\": 6, \"mean\": [0], \"std\": [1]}",
+                   "{\"name\": \"embed\", \"type\": \"embedding\", \"num_embeddings\": 5, \"embedding_dim\": 4},"
+                   "{\"name\": \"conv\", \"type\": \"conv2d\", \"in_channels\": 4, \"out_channels\": 3,"
+                   " \"kernel_size\": 1},"
+                   "{\"name\": \"pool\", \"type\": \"avgpool\"},"
+                   "{\"name\": \"head\", \"type\": \"linear\", \"in_features\": 3, \"out_features\": 2}",
+                   "'conv' (conv2d)", "follows a sequence");
 }
 
 /* A thaw-written file whose normalisation metadata was edited badly: the
