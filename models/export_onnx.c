@@ -2,6 +2,7 @@
  * walked depth first, each layer type one entry of `emitters`, written with
  * protobuf-c. Every message is allocated here and freed once the model is
  * packed; the weights are not copied (float_data points into m->param). */
+#include <float.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -29,6 +30,7 @@ typedef struct ox {
     int failed;                      /* out of memory: every later call fails too */
     thaw_err *err;
     int rc;                          /* the first refusal's status */
+    const char *seq_len;             /* a text model: each sample's length (N, 1), floats */
 } ox;
 
 static int grow(void *arr, size_t *cap, size_t n, size_t size)
@@ -169,6 +171,38 @@ static const char *ox_tensor(ox *o, const char *name, const int64_t *dims, int n
     return name;
 }
 
+/* An initializer of n int64 values (copied), dims (n) or a scalar; its name. */
+static const char *ox_ints(ox *o, const char *name, const int64_t *v, size_t n, int scalar)
+{
+    int64_t *copy = ox_alloc(o, n * sizeof *copy);
+    Onnx__TensorProto *t = ox_alloc(o, sizeof *t);
+    int64_t *d = ox_alloc(o, sizeof *d);
+    if (!copy || !t || !d || !name || !grow(&o->init, &o->capinit, o->ninit, sizeof *o->init)) {
+        o->failed = 1;
+        return NULL;
+    }
+    memcpy(copy, v, n * sizeof *copy);
+    *t = (Onnx__TensorProto)ONNX__TENSOR_PROTO__INIT;
+    d[0] = (int64_t)n;
+    t->name = (char *)name;
+    t->n_dims = scalar ? 0 : 1, t->dims = d;
+    t->has_data_type = 1, t->data_type = ONNX__TENSOR_PROTO__DATA_TYPE__INT64;
+    t->n_int64_data = n, t->int64_data = copy;
+    o->init[o->ninit++] = t;
+    return name;
+}
+
+/* A float scalar initializer (copied) named PATH.what. */
+static const char *ox_scalar(ox *o, const layer *l, const char *what, float v)
+{
+    float *copy = ox_alloc(o, sizeof *copy);
+    const char *name = ox_str(o, "%s.%s", l->path, what);
+    if (!copy || !name)
+        return NULL;
+    *copy = v;
+    return ox_tensor(o, name, NULL, 0, copy, 1);
+}
+
 /* The layer's k-th slice as an initializer named as PyTorch names it. */
 static const char *ox_slice(ox *o, const layer *l, int k)
 {
@@ -250,10 +284,152 @@ static const char *emit_concat(ox *o, const layer *l, const char *x, int *flat)
     return ox_node(o, "Concat", l->path, b, (size_t)l->nchild, a, 1);
 }
 
+/* ---- text: ids (N, 1, 1, L) -> vectors (N, D, L), the pools over time ---------- */
+
+/* A sequence travels as (N, C, L), *flat 2: thaw's (C, 1, L) without the 1,
+ * the layout of ONNX's 1-D Conv. */
+enum { FLAT_MAP, FLAT_VEC, FLAT_SEQ };
+
+static const char *ox_cast(ox *o, const layer *l, const char *x, int to)
+{
+    Onnx__AttributeProto *a[] = { attr_i(o, "to", to) };
+    return ox_node(o, "Cast", l->path, &x, 1, a, 1);
+}
+
+static const char *ox_unsqueeze(ox *o, const layer *l, const char *x, int64_t axis)
+{
+    const char *axes = ox_ints(o, ox_str(o, "%s.axis%lld", l->path, (long long)axis), &axis, 1, 0);
+    return axes ? ox_node(o, "Unsqueeze", l->path, (const char *[]){ x, axes }, 2, NULL, 0) : NULL;
+}
+
+/* embedding.c's lookup: an id is the float rounded to the nearest integer
+ * (Round, half to even as lrintf); ids outside (-0.5, V - 0.5) and the
+ * padding id look up zeros. The length of a sample is one past its last
+ * real id: the largest of (t + 1)·real_t. */
+static const char *emit_embedding(ox *o, const layer *l, const char *x, int *flat)
+{
+    if (*flat != FLAT_MAP || o->seq_len)
+        return ox_refuse(o, l, "does not read the model's input; thaw exports an embedding that comes first");
+    int vocab = (int)hp(l, "num_embeddings", 0), pad = (int)hp(l, "padding_idx", 0), L = l->in.w;
+    Onnx__AttributeProto *fa[] = { attr_i(o, "axis", 1) };
+    const char *ids = ox_node(o, "Flatten", l->path, &x, 1, fa, 1);            /* (N, L) */
+    const char *r = ox_node(o, "Round", l->path, &ids, 1, NULL, 0);
+    const char *lo = ox_scalar(o, l, "low", -0.5f), *hi = ox_scalar(o, l, "high", (float)vocab - 0.5f);
+    const char *gt = ox_node(o, "Greater", l->path, (const char *[]){ ids, lo }, 2, NULL, 0);
+    const char *lt = ox_node(o, "Less", l->path, (const char *[]){ ids, hi }, 2, NULL, 0);
+    const char *ok = ox_node(o, "And", l->path, (const char *[]){ gt, lt }, 2, NULL, 0);
+    if (pad >= 0) {
+        const char *p = ox_scalar(o, l, "padding_idx", (float)pad);
+        const char *eq = ox_node(o, "Equal", l->path, (const char *[]){ r, p }, 2, NULL, 0);
+        const char *ne = ox_node(o, "Not", l->path, &eq, 1, NULL, 0);
+        ok = ox_node(o, "And", l->path, (const char *[]){ ok, ne }, 2, NULL, 0);
+    }
+    const char *zero = ox_scalar(o, l, "zero", 0.0f);
+    const char *safe = ox_node(o, "Where", l->path, (const char *[]){ ok, r, zero }, 3, NULL, 0);
+    const char *idx = ox_cast(o, l, safe, ONNX__TENSOR_PROTO__DATA_TYPE__INT64);
+    const char *w = ox_slice(o, l, 0);
+    const char *g = ox_node(o, "Gather", l->path, (const char *[]){ w, idx }, 2,
+                            (Onnx__AttributeProto *const[]){ attr_i(o, "axis", 0) }, 1);   /* (N, L, D) */
+    const char *okf = ox_cast(o, l, ok, ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT);
+    const char *v = ox_node(o, "Mul", l->path, (const char *[]){ g, ox_unsqueeze(o, l, okf, 2) }, 2, NULL, 0);
+    const char *y = ox_node(o, "Transpose", l->path, &v, 1,
+                            (Onnx__AttributeProto *const[]){ attr_is(o, "perm", (int64_t[]){ 0, 2, 1 }, 3) }, 1);
+    float *pos = ox_alloc(o, (size_t)L * sizeof *pos);
+    const char *pn = ox_str(o, "%s.positions", l->path);
+    if (!pos || !pn)
+        return NULL;
+    for (int t = 0; t < L; t++)
+        pos[t] = (float)(t + 1);
+    const char *at = ox_node(o, "Mul", l->path, (const char *[]){ okf, ox_tensor(o, pn, (int64_t[]){ L }, 1, pos,
+                                                                                  (size_t)L) }, 2, NULL, 0);
+    Onnx__AttributeProto *ra[] = { attr_is(o, "axes", (int64_t[]){ 1 }, 1), attr_i(o, "keepdims", 1) };
+    o->seq_len = ox_node(o, "ReduceMax", l->path, &at, 1, ra, 2);              /* (N, 1) */
+    *flat = FLAT_SEQ;
+    return o->seq_len ? y : NULL;
+}
+
+/* embedding_seq_len at a pool over S steps: n = clip(len + S - L, 1, S), 0
+ * for a sample with no real id (len 0: min(len, 1) is 0 or 1). Its mask
+ * t < n as (N, 1, S) booleans. */
+static const char *seq_mask(ox *o, const layer *l, const char **n)
+{
+    int S = l->in.w, L = o->m->seq->out.w;
+    const char *one = ox_scalar(o, l, "one", 1.0f);
+    const char *shifted = ox_node(o, "Add", l->path, (const char *[]){ o->seq_len, ox_scalar(o, l, "shift",
+                                                                        (float)(S - L)) }, 2, NULL, 0);
+    const char *clip = ox_node(o, "Clip", l->path, (const char *[]){ shifted, one, ox_scalar(o, l, "steps",
+                                                                     (float)S) }, 3, NULL, 0);
+    const char *any = ox_node(o, "Min", l->path, (const char *[]){ o->seq_len, one }, 2, NULL, 0);
+    *n = ox_node(o, "Mul", l->path, (const char *[]){ clip, any }, 2, NULL, 0);   /* (N, 1) */
+    float *t = ox_alloc(o, (size_t)S * sizeof *t);
+    const char *tn = ox_str(o, "%s.positions", l->path);
+    if (!t || !tn)
+        return NULL;
+    for (int i = 0; i < S; i++)
+        t[i] = (float)i;
+    const char *lt = ox_node(o, "Less", l->path, (const char *[]){ ox_tensor(o, tn, (int64_t[]){ S }, 1, t,
+                                                                   (size_t)S), *n }, 2, NULL, 0);   /* (N, S) */
+    return ox_unsqueeze(o, l, lt, 1);
+}
+
+static const char *emit_seqmean(ox *o, const layer *l, const char *x, int *flat)
+{
+    if (*flat != FLAT_SEQ)
+        return ox_refuse(o, l, "does not follow a sequence; thaw exports pools over an embedding's time");
+    const char *n, *mask = seq_mask(o, l, &n);
+    const char *mf = mask ? ox_cast(o, l, mask, ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT) : NULL;
+    const char *xm = ox_node(o, "Mul", l->path, (const char *[]){ x, mf }, 2, NULL, 0);
+    const char *axes = ox_ints(o, ox_str(o, "%s.axes", l->path), (int64_t[]){ 2 }, 1, 0);
+    const char *s = ox_node(o, "ReduceSum", l->path, (const char *[]){ xm, axes }, 2,
+                            (Onnx__AttributeProto *const[]){ attr_i(o, "keepdims", 0) }, 1);   /* (N, C) */
+    const char *d = ox_node(o, "Max", l->path, (const char *[]){ n, ox_scalar(o, l, "floor", 1.0f) }, 2, NULL, 0);
+    *flat = FLAT_VEC;
+    return ox_node(o, "Div", l->path, (const char *[]){ s, d }, 2, NULL, 0);
+}
+
+static const char *emit_seqmax(ox *o, const layer *l, const char *x, int *flat)
+{
+    if (*flat != FLAT_SEQ)
+        return ox_refuse(o, l, "does not follow a sequence; thaw exports pools over an embedding's time");
+    const char *n, *mask = seq_mask(o, l, &n);
+    const char *xm = ox_node(o, "Where", l->path, (const char *[]){ mask, x, ox_scalar(o, l, "lowest", -FLT_MAX) },
+                             3, NULL, 0);
+    Onnx__AttributeProto *ra[] = { attr_is(o, "axes", (int64_t[]){ 2 }, 1), attr_i(o, "keepdims", 0) };
+    const char *mx = ox_node(o, "ReduceMax", l->path, &xm, 1, ra, 2);            /* (N, C) */
+    const char *zero = ox_scalar(o, l, "zero", 0.0f);
+    const char *any = ox_node(o, "Greater", l->path, (const char *[]){ n, zero }, 2, NULL, 0);
+    *flat = FLAT_VEC;
+    return ox_node(o, "Where", l->path, (const char *[]){ any, mx, zero }, 3, NULL, 0);
+}
+
+static const char *emit_conv1d(ox *o, const layer *l, const char *x, int *flat)
+{
+    if (*flat != FLAT_SEQ)
+        return ox_refuse(o, l, "does not follow a sequence; thaw exports 1-D convolutions over an embedding's time");
+    int64_t k = (int64_t)hp(l, "kernel_size", 1), p = (int64_t)hp(l, "padding", 0);
+    const char *w = ox_slice(o, l, 0), *b = hp(l, "bias", 0) != 0 ? ox_slice(o, l, 1) : NULL;
+    Onnx__AttributeProto *a[] = {
+        attr_is(o, "kernel_shape", &k, 1), attr_is(o, "strides", (int64_t[]){ 1 }, 1),
+        attr_is(o, "pads", (int64_t[]){ p, p }, 2), attr_is(o, "dilations", (int64_t[]){ 1 }, 1),
+        attr_i(o, "group", 1),
+    };
+    if (!w)
+        return NULL;
+    return ox_node(o, "Conv", l->path, (const char *[]){ x, w, b }, b ? 3 : 2, a, 5);
+}
+
+/* A 2-D layer after a vector or a sequence: refused naming which. */
+static const char *refuse_not_map(ox *o, const layer *l, int flat, const char *what)
+{
+    const char *why = ox_str(o, "follows a %s; thaw exports %s of image maps",
+                             flat == FLAT_SEQ ? "sequence (an embedding's)" : "flattened tensor", what);
+    return why ? ox_refuse(o, l, why) : NULL;
+}
+
 static const char *emit_conv2d(ox *o, const layer *l, const char *x, int *flat)
 {
     if (*flat)
-        return ox_refuse(o, l, "follows a flattened tensor; thaw exports convolutions of maps");
+        return refuse_not_map(o, l, *flat, "convolutions");
     int64_t k = (int64_t)hp(l, "kernel_size", 1), s = (int64_t)hp(l, "stride", 1);
     int64_t pads[4] = { (int64_t)hp(l, "pad_top", 0), (int64_t)hp(l, "pad_left", 0),
                         (int64_t)hp(l, "pad_bottom", 0), (int64_t)hp(l, "pad_right", 0) };
@@ -271,7 +447,7 @@ static const char *emit_conv2d(ox *o, const layer *l, const char *x, int *flat)
 static const char *emit_batchnorm2d(ox *o, const layer *l, const char *x, int *flat)
 {
     if (*flat)
-        return ox_refuse(o, l, "follows a flattened tensor; thaw exports BatchNorm of maps");
+        return refuse_not_map(o, l, *flat, "BatchNorm");
     const char *in[5] = { x, ox_slice(o, l, 0), ox_slice(o, l, 1), ox_slice(o, l, 2), ox_slice(o, l, 3) };
     Onnx__AttributeProto *a[] = { attr_f(o, "epsilon", hp(l, "eps", 1e-5)),
                                   attr_f(o, "momentum", 1.0 - hp(l, "momentum", 0.1)) };
@@ -283,7 +459,7 @@ static const char *emit_batchnorm2d(ox *o, const layer *l, const char *x, int *f
 
 static const char *emit_linear(ox *o, const layer *l, const char *x, int *flat)
 {
-    if (!*flat) {
+    if (*flat != FLAT_VEC) {
         Onnx__AttributeProto *a[] = { attr_i(o, "axis", 1) };
         x = ox_node(o, "Flatten", l->path, &x, 1, a, 1);
         *flat = 1;
@@ -305,7 +481,7 @@ static const char *emit_flatten(ox *o, const layer *l, const char *x, int *flat)
 static const char *emit_maxpool2d(ox *o, const layer *l, const char *x, int *flat)
 {
     if (*flat)
-        return ox_refuse(o, l, "follows a flattened tensor; thaw exports pools of maps");
+        return refuse_not_map(o, l, *flat, "pools");
     int64_t k = (int64_t)hp(l, "kernel_size", 2), s = (int64_t)hp(l, "stride", (double)k),
             p = (int64_t)hp(l, "padding", 0);
     Onnx__AttributeProto *a[] = { attr_is(o, "kernel_shape", (int64_t[]){ k, k }, 2),
@@ -317,7 +493,7 @@ static const char *emit_maxpool2d(ox *o, const layer *l, const char *x, int *fla
 static const char *emit_avgpool(ox *o, const layer *l, const char *x, int *flat)
 {
     if (*flat)
-        return ox_refuse(o, l, "follows a flattened tensor; thaw exports pools of maps");
+        return refuse_not_map(o, l, *flat, "pools");
     return ox_node(o, "GlobalAveragePool", l->path, &x, 1, NULL, 0);
 }
 
@@ -370,7 +546,8 @@ static const struct {
     { "linear", emit_linear }, { "flatten", emit_flatten }, { "maxpool2d", emit_maxpool2d },
     { "avgpool", emit_avgpool }, { "dropout", emit_dropout }, { "relu", emit_relu },
     { "relu6", emit_relu6 }, { "sigmoid", emit_sigmoid }, { "hardswish", emit_hardswish },
-    { "hardsigmoid", emit_hardsigmoid }, { "silu", emit_silu },
+    { "hardsigmoid", emit_hardsigmoid }, { "silu", emit_silu }, { "embedding", emit_embedding },
+    { "conv1d", emit_conv1d }, { "seqmean", emit_seqmean }, { "seqmax", emit_seqmax },
 };
 
 static const char *emit(ox *o, const layer *l, const char *x, int *flat)
@@ -380,8 +557,9 @@ static const char *emit(ox *o, const layer *l, const char *x, int *flat)
     for (size_t i = 0; i < sizeof emitters / sizeof emitters[0]; i++)
         if (!strcmp(l->ops->type, emitters[i].type))
             return emitters[i].emit(o, l, x, flat);
-    return ox_refuse(o, l, "has no ONNX form here: thaw exports image models (convolutions, BatchNorm, "
-                     "pools, linear layers, their activations, residuals, gates and concats)");
+    return ox_refuse(o, l, "has no ONNX form here: thaw exports convolutions, BatchNorm, pools, linear "
+                     "layers, their activations, residuals, gates and concats, and embeddings, 1-D "
+                     "convolutions and pools over time");
 }
 
 /* ---- the model ------------------------------------------------------------------ */
@@ -455,7 +633,10 @@ static int ox_metadata(ox *o, const mf_meta *meta, Onnx__StringStringEntryProto 
         }
     char *text = names ? cJSON_PrintUnformatted(names) : NULL;
     cJSON_Delete(names);
-    Onnx__StringStringEntryProto **p = ox_alloc(o, 3 * sizeof *p);
+    Onnx__StringStringEntryProto **p = ox_alloc(o, 4 * sizeof *p);
+    char *vocab = meta->vocab ? ox_alloc(o, meta->vocab_len + 1) : NULL;
+    if (vocab)
+        memcpy(vocab, meta->vocab, meta->vocab_len);
     if (p) {
         p[0] = ox_prop(o, "thaw.classes", text);
         p[1] = ox_prop(o, "thaw.mean", ox_values(o, meta->mean, meta->input.c));
@@ -463,12 +644,14 @@ static int ox_metadata(ox *o, const mf_meta *meta, Onnx__StringStringEntryProto 
     }
     if (text)
         cJSON_free(text);
-    if (!p || !p[0] || !p[1] || !p[2]) {
+    if (p && vocab)
+        p[3] = ox_prop(o, "thaw.vocabulary", vocab);
+    if (!p || !p[0] || !p[1] || !p[2] || (meta->vocab && !p[3])) {
         o->failed = 1;
         return THAW_ENOMEM;
     }
     *props = p;
-    *n = 3;
+    *n = meta->vocab ? 4 : 3;
     return THAW_OK;
 }
 
@@ -485,12 +668,17 @@ int onnx_export_mem(const mf_meta *meta, const model *m, uint8_t **buf, size_t *
     int64_t in_dims[4] = { -1, m->in.c, m->in.h, m->in.w };
     int64_t out_dims[4] = { -1, out.c, out.h, out.w };
     Onnx__ValueInfoProto *vin = value_info(&o, "input", in_dims, 4);
-    Onnx__ValueInfoProto *vout = y ? value_info(&o, y, out_dims, flat ? 2 : 4) : NULL;
+    if (flat == FLAT_SEQ)
+        out_dims[2] = out.w;
+    Onnx__ValueInfoProto *vout = y ? value_info(&o, y, out_dims, flat == FLAT_VEC ? 2 : flat == FLAT_SEQ ? 3 : 4)
+                                   : NULL;
     Onnx__GraphProto *g = ox_alloc(&o, sizeof *g);
     Onnx__OperatorSetIdProto *ops = ox_alloc(&o, sizeof *ops);
     Onnx__OperatorSetIdProto **opsp = ox_alloc(&o, sizeof *opsp);
     Onnx__ValueInfoProto **ins = ox_alloc(&o, sizeof *ins), **outs = ox_alloc(&o, sizeof *outs);
-    char *doc = meta ? ox_str(&o, "thaw model, %d classes; inputs are images on [0, 1] normalised by mean %g "
+    char *doc = meta && m->seq ? ox_str(&o, "thaw model, %d classes; inputs are token ids (floats, one a "
+                                        "position) of the words in metadata thaw.vocabulary", meta->nclass)
+              : meta ? ox_str(&o, "thaw model, %d classes; inputs are images on [0, 1] normalised by mean %g "
                               "and std %g (first channel)", meta->nclass, meta->mean[0],
                               meta->std[0]) : NULL;
     Onnx__StringStringEntryProto **props = NULL;

@@ -13,6 +13,8 @@
 #include "onnx.pb-c.h"
 #include "rng.h"
 #include "test.h"
+#include "text.h"
+#include "textsrc.h"
 
 /* ---- against PyTorch -------------------------------------------------------- */
 
@@ -578,22 +580,208 @@ void test_onnx_export_mobilenet_round_trip(void)
     export_round_trip("tests/data/golden/mobilenet.json", "conv1,conv_dw_1,conv_pw_1,block1,mix,dw2,se2,pool,head");
 }
 
-/* A text model has no ONNX form here: refused naming its first text layer,
- * nothing allocated for the caller. */
-void test_onnx_export_refuses_text(void)
+/* ---- text models ------------------------------------------------------------------ */
+
+/* A Kim CNN over the topics vocabulary: widths 3 (no padding: a sample's
+ * length shrinks by 2) and 2 (padding 1: it grows by 1) max-pooled over time,
+ * beside the embeddings' mean. */
+static const char kim_cnn[] =
+    "{\"format\": \"thaw-model\", \"version\": 2, \"weights\": \"kim.safetensors\","
+    " \"input\": {\"channels\": 1, \"height\": 1, \"width\": 20, \"mean\": [0], \"std\": [1]},"
+    " \"classes\": [\"sport\", \"food\", \"weather\", \"music\"],"
+    " \"architecture\": {\"type\": \"sequential\", \"layers\": ["
+    "  {\"name\": \"embed\", \"type\": \"embedding\", \"num_embeddings\": 2061, \"embedding_dim\": 12},"
+    "  {\"name\": \"widths\", \"type\": \"concat\", \"branches\": ["
+    "    {\"name\": \"w3\", \"type\": \"sequential\", \"layers\": ["
+    "      {\"name\": \"conv\", \"type\": \"conv1d\", \"in_channels\": 12, \"out_channels\": 6,"
+    "       \"kernel_size\": 3},"
+    "      {\"name\": \"relu\", \"type\": \"relu\"},"
+    "      {\"name\": \"max\", \"type\": \"seqmax\"}]},"
+    "    {\"name\": \"w2\", \"type\": \"sequential\", \"layers\": ["
+    "      {\"name\": \"conv\", \"type\": \"conv1d\", \"in_channels\": 12, \"out_channels\": 5,"
+    "       \"kernel_size\": 2, \"padding\": 1},"
+    "      {\"name\": \"max\", \"type\": \"seqmax\"}]},"
+    "    {\"name\": \"mean\", \"type\": \"seqmean\"}]},"
+    "  {\"name\": \"drop\", \"type\": \"dropout\", \"p\": 0.5},"
+    "  {\"name\": \"head\", \"type\": \"linear\", \"in_features\": 23, \"out_features\": 4}]}}";
+
+enum { TEXT_B = 8 };
+
+/* A batch of ids of width L: topics sentences in the vocabulary, then the
+ * cases the masks must get right: no real id, one real id (shorter than a
+ * kernel), padding inside a sentence, ids outside the vocabulary and
+ * halfway between two ids (rounded to the even one, as lrintf). */
+static int text_batch(float *x, int L, const mf_meta *vocab_meta, int vocab)
 {
+    txt_vocab v;
+    txt_set train, test;
+    thaw_err err = { 0 };
+    if (txt_vocab_parse(&v, vocab_meta->vocab, vocab_meta->vocab_len, "glove-topics.vocab", &err))
+        return 0;
+    if (txt_make_topics(&train, &test, 3, 1, &err)) {
+        txt_vocab_free(&v);
+        return 0;
+    }
+    for (int b = 0; b < 4; b++)
+        txt_encode(&v, train.doc[b * 3 % train.n], train.len[b * 3 % train.n], x + (size_t)b * L, L);
+    float *e = x + (size_t)4 * L;
+    memset(e, 0, (size_t)4 * L * sizeof *e);
+    e[L + 0] = 7;                                     /* one real id */
+    e[2 * L + 0] = 5, e[2 * L + 1] = 0, e[2 * L + 2] = 9, e[2 * L + 5] = 11;
+    e[3 * L + 0] = -0.7f, e[3 * L + 1] = 2.5f, e[3 * L + 2] = (float)vocab - 0.4f, e[3 * L + 3] = 1e9f;
+    e[3 * L + 4] = 3.5f, e[3 * L + 5] = 0.4f, e[3 * L + 6] = -0.4f, e[3 * L + 7] = 12.49f;
+    txt_set_free(&train);
+    txt_set_free(&test);
+    txt_vocab_free(&v);
+    return 1;
+}
+
+/* The model exported; where python3-onnx and numpy are installed, ONNX's
+ * checker accepts the file and the graph run by tests/onnx_eval.py (each
+ * operator as ONNX defines it) gives thaw's logits on the batch to 1e-5 of
+ * the largest. */
+static void text_matches_onnx(const mf_meta *meta, model *m, const mf_meta *vocab_meta)
+{
+    if (system("/usr/bin/python3 -c 'import onnx, numpy' >/dev/null 2>&1") != 0) {
+        test_skip("no /usr/bin/python3 with onnx and numpy (apt-get install python3-onnx) to run the graph");
+        return;
+    }
+    thaw_err err = { 0 };
+    int L = m->in.w;
+    size_t ny = (size_t)TEXT_B * (size_t)m->classes;
+    float *x = malloc((size_t)TEXT_B * L * sizeof *x), *want = malloc(ny * sizeof *want), *got = NULL;
+    char tmp[256], path[300], in[300], out[300], cmd[1600];
+    snprintf(tmp, sizeof tmp, "%s/thaw-onnx-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    EXPECT(x && want && mkdtemp(tmp) != NULL);
+    snprintf(path, sizeof path, "%s/model.onnx", tmp);
+    snprintf(in, sizeof in, "%s/ids.f32", tmp);
+    snprintf(out, sizeof out, "%s/logits.f32", tmp);
+    EXPECT(text_batch(x, L, vocab_meta, vocab_meta->vocab_words));
+    EXPECTF(model_prepare(m, TEXT_B, &err) == THAW_OK, "%s", err.msg);
+    model_forward(m, x, TEXT_B, 0);
+    memcpy(want, m->root->y, ny * sizeof *want);
+    FILE *f = fopen(in, "wb");
+    EXPECT(f && fwrite(x, sizeof *x, (size_t)TEXT_B * L, f) == (size_t)TEXT_B * L);
+    fclose(f);
+    EXPECTF(onnx_export(meta, m, path, &err) == THAW_OK, "%s", err.msg);
+    snprintf(cmd, sizeof cmd, "/usr/bin/python3 -c 'import onnx; onnx.checker.check_model(onnx.load(\"%s\"), "
+             "full_check=True)' && /usr/bin/python3 tests/onnx_eval.py %s %s %s", path, path, in, out);
+    EXPECTF(system(cmd) == 0, "ONNX's checker or tests/onnx_eval.py refused %s", path);
+    EXPECT((got = read_f32(out, ny)) != NULL);
+    double top = 0, diff = 0;
+    for (size_t i = 0; i < ny; i++) {
+        top = fmax(top, fabs(want[i]));
+        diff = fmax(diff, fabs((double)got[i] - want[i]));
+    }
+    EXPECTF(top > 0 && diff <= 1e-5 * top, "the ONNX graph's logits differ from thaw's by %g (largest %g)", diff,
+            top);
+done:
+    unlink(path);
+    unlink(in);
+    unlink(out);
+    rmdir(tmp);
+    free(x);
+    free(want);
+    free(got);
+}
+
+/* The shipped bag of embeddings (embedding, seqmean, linear); its
+ * vocabulary travels in metadata thaw.vocabulary, byte for byte. */
+void test_onnx_export_text_bag(void)
+{
+    mf_meta meta;
+    model m;
+    thaw_err err = { 0 };
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    Onnx__ModelProto *mp = NULL;
+    CHECKF(mf_load(&meta, &m, "models/glove-topics.json", NULL, &err) == THAW_OK, "%s", err.msg);
+    EXPECTF(onnx_export_mem(&meta, &m, &buf, &len, &err) == THAW_OK, "%s", err.msg);
+    EXPECT((mp = onnx__model_proto__unpack(NULL, len, buf)) != NULL);
+    const char *vocab = NULL;
+    for (size_t i = 0; i < mp->n_metadata_props; i++)
+        if (!strcmp(mp->metadata_props[i]->key, "thaw.vocabulary"))
+            vocab = mp->metadata_props[i]->value;
+    EXPECT(vocab && meta.vocab && strlen(vocab) == meta.vocab_len && !memcmp(vocab, meta.vocab, meta.vocab_len));
+    text_matches_onnx(&meta, &m, &meta);
+done:
+    if (mp)
+        onnx__model_proto__free_unpacked(mp, NULL);
+    free(buf);
+    mf_meta_free(&meta);
+    model_free(&m);
+}
+
+/* A Kim CNN: 1-D convolutions, ReLU, max and mean over time, a concat. */
+void test_onnx_export_text_kim_cnn(void)
+{
+    mf_meta meta, vocab_meta;
+    model m, vm;
+    thaw_err err = { 0 };
+    CHECKF(mf_load(&vocab_meta, &vm, "models/glove-topics.json", NULL, &err) == THAW_OK, "%s", err.msg);
+    model_free(&vm);
+    if (mf_parse(&meta, kim_cnn, sizeof kim_cnn - 1, "kim.json", &err) != THAW_OK) {
+        mf_meta_free(&vocab_meta);
+        CHECKF(0, "%s", err.msg);
+    }
+    if (mf_build(&m, &meta, 3, &err) != THAW_OK) {
+        mf_meta_free(&vocab_meta);
+        mf_meta_free(&meta);
+        CHECKF(0, "%s", err.msg);
+    }
+    text_matches_onnx(&meta, &m, &vocab_meta);
+    mf_meta_free(&vocab_meta);
+    mf_meta_free(&meta);
+    model_free(&m);
+}
+
+/* The model json (input 4x1x6 or ids 1x1x6) refused naming the layer and
+ * what it follows, nothing allocated for the caller. */
+static void export_refuses(const char *input, const char *layers, const char *named, const char *why)
+{
+    char json[2048];
+    snprintf(json, sizeof json,
+             "{\"format\": \"thaw-model\", \"version\": 2, \"weights\": \"p.safetensors\", \"input\": %s,"
+             " \"classes\": [\"a\", \"b\"], \"architecture\": {\"type\": \"sequential\", \"layers\": [%s]}}",
+             input, layers);
     mf_meta meta;
     model m;
     thaw_err err = { 0 };
     uint8_t *buf = (uint8_t *)&err;
     size_t len = 1;
-    CHECKF(mf_load(&meta, &m, "models/glove-topics.json", NULL, &err) == THAW_OK, "%s", err.msg);
+    CHECKF(mf_parse(&meta, json, strlen(json), "p.json", &err) == THAW_OK, "%s", err.msg);
+    if (mf_build(&m, &meta, 1, &err) != THAW_OK) {
+        mf_meta_free(&meta);
+        CHECKF(0, "%s", err.msg);
+    }
     int rc = onnx_export_mem(&meta, &m, &buf, &len, &err);
     mf_meta_free(&meta);
     model_free(&m);
-    CHECKF(rc == THAW_EINVAL && strstr(err.msg, "(embedding)") && strstr(err.msg, "image models"), "%d %s", rc,
-           err.msg);
+    CHECKF(rc == THAW_EINVAL && strstr(err.msg, named) && strstr(err.msg, why), "%d %s", rc, err.msg);
     CHECK(buf == NULL && len == 0);
+}
+
+/* A pool over time with no embedding before it (its input the model's,
+ * every position real) has no ONNX form here. */
+void test_onnx_export_refuses_pool_without_embedding(void)
+{
+    export_refuses("{\"channels\": 4, \"height\": 1, \"width\": 6, \"mean\": [0, 0, 0, 0], \"std\": [1, 1, 1, 1]}",
+                   "{\"name\": \"mean\", \"type\": \"seqmean\"},"
+                   "{\"name\": \"head\", \"type\": \"linear\", \"in_features\": 4, \"out_features\": 2}",
+                   "'mean' (seqmean)", "follow a sequence");
+}
+
+/* Nor a 2-D convolution over an embedding's sequence (thaw reads it as a
+ * 1-pixel-high map). */
+void test_onnx_export_refuses_conv2d_after_embedding(void)
+{
+    export_refuses("{\"channels\": 1, \"height\": 1, \"width\": 6, \"mean\": [0], \"std\": [1]}",
+                   "{\"name\": \"embed\", \"type\": \"embedding\", \"num_embeddings\": 5, \"embedding_dim\": 4},"
+                   "{\"name\": \"conv\", \"type\": \"conv2d\", \"in_channels\": 4, \"out_channels\": 3,"
+                   " \"kernel_size\": 1},"
+                   "{\"name\": \"pool\", \"type\": \"avgpool\"},"
+                   "{\"name\": \"head\", \"type\": \"linear\", \"in_features\": 3, \"out_features\": 2}",
+                   "'conv' (conv2d)", "follows a sequence");
 }
 
 /* A thaw-written file whose normalisation metadata was edited badly: the
