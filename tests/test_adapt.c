@@ -223,8 +223,8 @@ void test_grad_adapt_dann(void)
     for (int step = 0; step < 200; step++)
         adapt_dann_step(&d, NULL, blobs, bd, M, 0.05f, &acc);
     CHECKF(acc > 0.95f, "accuracy %g", (double)acc);
+    adapt_dann_free(&d);
     CHECK(adapt_dann_init(&d, 0, 8, 1, &err) == THAW_EINVAL);
     CHECK(fabs(adapt_dann_ramp(0.0)) < 1e-12 && adapt_dann_ramp(1.0) > 0.99 &&
           adapt_dann_ramp(0.5) > adapt_dann_ramp(0.1));
-    adapt_dann_free(&d);
 }
