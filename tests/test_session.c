@@ -1142,48 +1142,35 @@ done:
     fixture_free(&f);
 }
 
-/* mmd: the term is measured at every evaluation, and training with it
- * brings the inverted source's features closer to the target's than the
- * same training without it (weight 0). */
-static double mmd_after(const char *how)
+/* The alignment term at the last of `epochs` evaluations of technique how. */
+static double align_loss_after(const char *how, int epochs)
 {
     fixture f;
     seen o;
     thaw_err err = { 0 };
     double v = NAN;
-    if (adapt_open(&f, how, 1, 1, 0, &err) && train(&f, 4, &o) && o.nevals == 4)
-        v = o.eval[3].align_loss;
+    if (adapt_open(&f, how, 1, 1, 0, &err) && train(&f, epochs, &o) && o.nevals == epochs)
+        v = o.eval[epochs - 1].align_loss;
     else
         test_failed(__FILE__, __LINE__, "%s: %s", how, err.msg);
     fixture_free(&f);
     return v;
 }
 
+/* mmd: the term is measured at every evaluation, and training with it
+ * brings the inverted source's features closer to the target's than the
+ * same training without it (weight 0). */
 void test_session_mmd_aligns(void)
 {
-    double off = mmd_after("mmd weight=0"), on = mmd_after("mmd weight=5");
+    double off = align_loss_after("mmd weight=0", 4), on = align_loss_after("mmd weight=5", 4);
     CHECKF(off > 0 && on >= 0 && on < 0.5 * off, "MMD² without the term %g, with it %g", off, on);
 }
 
 /* dann: the domain classifier's loss is reported; with its gradient
  * reversed into the features it ends higher (the domains harder to tell
  * apart) than when it only watches (weight 0). */
-static double dann_after(const char *how)
-{
-    fixture f;
-    seen o;
-    thaw_err err = { 0 };
-    double v = NAN;
-    if (adapt_open(&f, how, 1, 1, 0, &err) && train(&f, 6, &o) && o.nevals == 6)
-        v = o.eval[5].align_loss;
-    else
-        test_failed(__FILE__, __LINE__, "%s: %s", how, err.msg);
-    fixture_free(&f);
-    return v;
-}
-
 void test_session_dann_confuses(void)
 {
-    double watch = dann_after("dann weight=0"), reversed = dann_after("dann weight=1");
+    double watch = align_loss_after("dann weight=0", 6), reversed = align_loss_after("dann weight=1", 6);
     CHECKF(watch > 0 && reversed > watch, "domain loss watching %g, reversed %g", watch, reversed);
 }
